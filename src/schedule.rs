@@ -203,6 +203,27 @@ mod tests {
     }
 
     #[test]
+    fn paper_runs_match_pytorch_at_every_iteration() {
+        // tests/fixtures/lr/reference.csv re-enacts the original's regular and irregular runs in PyTorch 2.11 with
+        // 7 iterations per epoch; the `paper` profile must reproduce every rate.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lr/reference.csv");
+        let text = std::fs::read_to_string(path).unwrap();
+        let paper = Profile::load("paper").unwrap();
+        let mut checked = std::collections::BTreeMap::new();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let (dataset, regime) = crate::protocol::parse_run_key(fields[0]).unwrap();
+            let run = paper.run(dataset, regime, 0, Some(7)).unwrap();
+            let iteration: u64 = fields[1].parse().unwrap();
+            let expected: f64 = fields[2].parse().unwrap();
+            assert_rel(lr_at(&run.lr_schedule, run.epochs, 7, run.lr, iteration), expected);
+            *checked.entry(fields[0].to_owned()).or_insert(0) += 1;
+        }
+        assert_eq!(checked.len(), 6);
+        assert!(checked.values().all(|n| *n == 700), "{checked:?}");
+    }
+
+    #[test]
     fn blurry_to_clear_sigmas_change_at_stage_boundaries() {
         let sigmas = [8.0, 4.0, 2.0, 1.0, 0.0];
         let at = |e| sigma_at(&sigmas, 100, e);
