@@ -95,8 +95,7 @@ pub fn blur_file(sigma: f64, input: &Path, output: &Path) -> Result<()> {
     let bytes = Vec::<u8>::try_from(bytes.to_device(Device::Cpu).flatten(0, -1))?;
     let out = image::RgbImage::from_raw(width, height, bytes).context("blurred image has the wrong size")?;
     crate::atomic::write_with(output, |tmp| {
-        out.save_with_format(tmp, image::ImageFormat::Png)
-            .with_context(|| format!("cannot write {}", tmp.display()))
+        out.save_with_format(tmp, image::ImageFormat::Png).with_context(|| format!("cannot write {}", tmp.display()))
     })
 }
 

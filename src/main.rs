@@ -6,7 +6,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "blurry-to-clear", version, about = "Reproduce 'Learning from Faces and Favourite Toys' (ICDL 2025): train, evaluate, analyse, draw.")]
+#[command(
+    name = "blurry-to-clear",
+    version,
+    about = "Reproduce 'Learning from Faces and Favourite Toys' (ICDL 2025): train, evaluate, analyse, draw."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,6 +28,37 @@ enum Command {
         /// Where to write the blurred image (PNG).
         output: PathBuf,
     },
+    /// Train, evaluate and analyse every run of a profile, then gather its tables into runs/<profile>/results/.
+    /// Finished stages are skipped; interrupted runs resume from their last checkpoint.
+    Reproduce {
+        /// Profile name: a file paper/protocol/<PROFILE>.toml (paper, paper-uniform, mini, tiny).
+        #[arg(long, default_value = "paper")]
+        profile: String,
+        /// Only these runs: a dataset (`faces`) or a run (`faces/blurry`); repeatable.
+        #[arg(long)]
+        only: Vec<String>,
+        /// Repeat every run with this many seeds (the profile's seed, then the next ones).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        #[arg(long, value_enum, default_value_t = blurry_to_clear::device::DeviceChoice::Auto)]
+        device: blurry_to_clear::device::DeviceChoice,
+        /// Directory holding the real datasets, one canonical root per dataset (paper/DATA.md); `paper` needs it.
+        #[arg(long)]
+        data_root: Option<PathBuf>,
+        /// Where runs are written: <OUT>/<profile>/...
+        #[arg(long, default_value = "runs")]
+        out: PathBuf,
+        /// libtorch CPU threads (default: libtorch's choice, one per core). Pin it for bit-identical CPU reruns.
+        #[arg(long)]
+        threads: Option<i32>,
+        /// Skip drawing the figures and writing the report after the tables.
+        #[arg(long)]
+        no_figures: bool,
+        /// Check everything the runs need (data, caches, one step and one evaluation batch of each run, disk)
+        /// and estimate the wall time, without training.
+        #[arg(long)]
+        preflight: bool,
+    },
     /// Print one resolved run as CSV (epoch,iteration,sigma,lr), one row per training iteration.
     Plan {
         /// Profile name: a file paper/protocol/<PROFILE>.toml.
@@ -38,6 +73,125 @@ enum Command {
         /// Iterations per epoch; by default derived from the protocol's split size, batch size and drop_last.
         #[arg(long)]
         steps_per_epoch: Option<u64>,
+    },
+    /// Compare every number of a run's tables with the expected ones under the tolerances declared beside them;
+    /// exits non-zero naming the rows that fall outside.
+    Verify {
+        /// A run directory (runs/<profile>, tables in its results/) or a directory of tables (expected/paper).
+        run_dir: PathBuf,
+        /// Directory of expected tables with a tolerances.toml; default expected/<profile of the run>.
+        #[arg(long)]
+        against: Option<PathBuf>,
+    },
+    /// Draw every figure SOURCE has data for into OUT/<source name>/<id>.png, .svg and .json (provenance).
+    Figures {
+        /// `paper` (the original's numbers in expected/paper) or a run directory such as runs/mini.
+        #[arg(default_value = "paper")]
+        source: String,
+        /// Root folder of the figures.
+        #[arg(long, default_value = "figures")]
+        out: PathBuf,
+    },
+    /// Write RUN_DIR/report.md: each table reproduced against expected (differences, verdicts) and each finding
+    /// of paper/claims.toml evaluated on the run.
+    Report {
+        /// A run directory (runs/<profile>).
+        run_dir: PathBuf,
+        /// Directory of expected tables with a tolerances.toml; default expected/<profile of the run>.
+        #[arg(long)]
+        against: Option<PathBuf>,
+    },
+    /// Convert the original's reference CSVs into the project's table schemas (how expected/paper was made).
+    ImportReference {
+        /// Directory holding the reference CSVs (accuracy_vs_blur.csv, ...).
+        reference_dir: PathBuf,
+        /// Where to write the tables.
+        #[arg(long, default_value = "expected/paper")]
+        out: PathBuf,
+    },
+    /// Print the receptive-field sizes of a checkpoint as CSV (layer,measure,value): moment sizes of the five conv
+    /// layers and the Gabor-fit summary of conv1.
+    ReceptiveFields {
+        /// A safetensors checkpoint with torchvision's AlexNet names.
+        checkpoint: PathBuf,
+        /// Random starting points of each Gabor fit (the original: 100).
+        #[arg(long, default_value_t = 100)]
+        restarts: usize,
+        /// Seed of the starting points.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Print the peak spatial-frequency statistics of a checkpoint as CSV (layer,statistic,value), in cycles/image
+    /// at 224 px.
+    SpatialFrequency {
+        /// A safetensors checkpoint with torchvision's AlexNet names.
+        checkpoint: PathBuf,
+        /// Input resolution the checkpoint was trained at (it cannot be read from the file).
+        #[arg(long, default_value_t = 224)]
+        resolution: i64,
+        /// Where to run the network.
+        #[arg(long, value_enum, default_value_t)]
+        device: blurry_to_clear::device::DeviceChoice,
+    },
+    /// Print effective-receptive-field summaries of a checkpoint over seeded noise as CSV (layer,statistic,value).
+    Erf {
+        /// A safetensors checkpoint with torchvision's AlexNet names.
+        checkpoint: PathBuf,
+        /// Input resolution the checkpoint was trained at (it cannot be read from the file).
+        #[arg(long, default_value_t = 224)]
+        resolution: i64,
+        /// Number of noise images averaged over.
+        #[arg(long, default_value_t = 32)]
+        noise_images: usize,
+        /// Seed of the noise images.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Where to run the network.
+        #[arg(long, value_enum, default_value_t)]
+        device: blurry_to_clear::device::DeviceChoice,
+    },
+    /// Datasets: check, import, or write the embedded stand-ins (canonical layout: paper/DATA.md).
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Check a dataset root: layout, CSV columns, labels, every SHA-256 and that every image decodes.
+    Verify {
+        /// faces, toybox_instance, toybox_category, in12 or in100.
+        #[arg(long)]
+        dataset: blurry_to_clear::protocol::DatasetId,
+        /// The dataset root (holding dataset.toml, <split>.csv and SHA256SUMS).
+        #[arg(long)]
+        root: PathBuf,
+    },
+    /// Write a profile's embedded stand-in of a dataset as PNG files in the canonical layout, then verify it.
+    Synth {
+        #[arg(long)]
+        dataset: blurry_to_clear::protocol::DatasetId,
+        /// Profile name (paper/protocol/<PROFILE>.toml) or a path to a profile .toml file.
+        #[arg(long)]
+        profile: String,
+        /// New (or empty) directory to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import a dataset into the canonical layout, then verify it.
+    Import {
+        #[arg(long)]
+        dataset: blurry_to_clear::protocol::DatasetId,
+        /// Format of SOURCE.
+        #[arg(long = "from", value_enum)]
+        format: blurry_to_clear::data::import::SourceFormat,
+        /// Directory holding the dataset in that format.
+        #[arg(long)]
+        source: PathBuf,
+        /// New (or empty) directory to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -54,9 +208,56 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Reproduce { profile, only, seeds, device, data_root, out, threads, no_figures, preflight } => {
+            let options = blurry_to_clear::pipeline::ReproduceOptions {
+                profile,
+                only,
+                seeds,
+                device,
+                data_root,
+                out,
+                threads,
+                figures: !no_figures,
+            };
+            match preflight {
+                true => blurry_to_clear::preflight::preflight(&options),
+                false => blurry_to_clear::pipeline::reproduce(&options),
+            }
+        }
         Command::Blur { sigma, input, output } => blurry_to_clear::blur::blur_file(sigma, &input, &output),
-        Command::Plan { profile, dataset, regime, steps_per_epoch } => {
-            blurry_to_clear::schedule::print_plan(&profile, &dataset, &regime, steps_per_epoch, &mut std::io::stdout().lock())
+        Command::Plan { profile, dataset, regime, steps_per_epoch } => blurry_to_clear::schedule::print_plan(
+            &profile,
+            &dataset,
+            &regime,
+            steps_per_epoch,
+            &mut std::io::stdout().lock(),
+        ),
+        Command::Figures { source, out } => blurry_to_clear::figures::run(&source, &out),
+        Command::Report { run_dir, against } => blurry_to_clear::report::run(&run_dir, against.as_deref()),
+        Command::Verify { run_dir, against } => blurry_to_clear::verify::run(&run_dir, against.as_deref()),
+        Command::ImportReference { reference_dir, out } => blurry_to_clear::results::print_import(&reference_dir, &out),
+        Command::ReceptiveFields { checkpoint, restarts, seed } => {
+            let gabor = blurry_to_clear::analysis::gabor::GaborConfig { restarts, seed, ..Default::default() };
+            blurry_to_clear::analysis::print_receptive_fields(&checkpoint, &gabor, &mut std::io::stdout().lock())
+        }
+        Command::SpatialFrequency { checkpoint, resolution, device } => {
+            let device = device.resolve()?;
+            let mut out = std::io::stdout().lock();
+            blurry_to_clear::analysis::print_spatial_frequency(&checkpoint, resolution, device, &mut out)
+        }
+        Command::Erf { checkpoint, resolution, noise_images, seed, device } => {
+            let erf = blurry_to_clear::analysis::erf::ErfConfig { noise_images, seed, ..Default::default() };
+            let device = device.resolve()?;
+            blurry_to_clear::analysis::print_erf(&checkpoint, resolution, device, &erf, &mut std::io::stdout().lock())
+        }
+        Command::Data { command: DataCommand::Verify { dataset, root } } => {
+            blurry_to_clear::data::verify::run(dataset, &root)
+        }
+        Command::Data { command: DataCommand::Synth { dataset, profile, out } } => {
+            blurry_to_clear::data::stand_in::write(dataset, &profile, &out)
+        }
+        Command::Data { command: DataCommand::Import { dataset, format, source, out } } => {
+            blurry_to_clear::data::import::import(dataset, format, &source, &out)
         }
     }
 }

@@ -142,7 +142,10 @@ pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
     for name in names {
         let target = variables.get_mut(&name).context("variable vanished")?;
         let Some(source) = file.remove(&name) else {
-            bail!("checkpoint {} has no tensor '{name}'; is it a torchvision-named AlexNet checkpoint?", path.display());
+            bail!(
+                "checkpoint {} has no tensor '{name}'; is it a torchvision-named AlexNet checkpoint?",
+                path.display()
+            );
         };
         if source.size() != target.size() {
             bail!(
@@ -196,9 +199,16 @@ mod tests {
         }
         let outs = model.conv_outputs(&Tensor::zeros([1, 3, 224, 224], (Kind::Float, Device::Cpu)));
         let shapes: Vec<_> = outs.iter().map(|t| t.size()).collect();
-        assert_eq!(shapes, vec![vec![1, 64, 55, 55], vec![1, 192, 27, 27], vec![1, 384, 13, 13], vec![1, 256, 13, 13], vec![
-            1, 256, 13, 13
-        ]]);
+        assert_eq!(
+            shapes,
+            vec![
+                vec![1, 64, 55, 55],
+                vec![1, 192, 27, 27],
+                vec![1, 384, 13, 13],
+                vec![1, 256, 13, 13],
+                vec![1, 256, 13, 13]
+            ]
+        );
     }
 
     #[test]

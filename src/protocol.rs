@@ -110,6 +110,53 @@ pub enum TestResize {
     BothSides,
 }
 
+/// How the per-epoch training accuracy and loss of the training log are measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainMetrics {
+    /// The original's: a second pass over the augmented training split in eval mode, at the epoch's sigma.
+    EvalPass,
+    /// The mean over the epoch's own training batches (no second pass: cheaper, for the CPU profiles).
+    Running,
+}
+
+fn default_gabor_restarts() -> u32 {
+    100
+}
+
+fn default_erf_inputs() -> u64 {
+    64
+}
+
+/// Settings of the receptive-field and spatial-frequency analyses run on every checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisSpec {
+    /// Random restarts per conv1 Gabor fit (the original: 100).
+    #[serde(default = "default_gabor_restarts")]
+    pub gabor_restarts: u32,
+    /// Test images whose input gradients are averaged into each effective receptive field.
+    #[serde(default = "default_erf_inputs")]
+    pub erf_images: u64,
+    /// Random-noise inputs for the noise-driven effective receptive field, reported separately.
+    #[serde(default = "default_erf_inputs")]
+    pub erf_noise: u64,
+    /// Checkpoint epochs to analyse; default every checkpoint.
+    #[serde(default)]
+    pub epochs: Option<Vec<u32>>,
+}
+
+impl Default for AnalysisSpec {
+    fn default() -> Self {
+        AnalysisSpec {
+            gabor_restarts: default_gabor_restarts(),
+            erf_images: default_erf_inputs(),
+            erf_noise: default_erf_inputs(),
+            epochs: None,
+        }
+    }
+}
+
 /// One regime's blur: `train_sigmas` split over equal stages of the run's epochs; validation at `val_sigma`.
 /// Sigmas are in pixels of the 224-px protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,6 +238,9 @@ pub struct Profile {
     pub eval_drop_last: bool,
     /// Batch size of the evaluation loaders (the original: 256).
     pub eval_batch_size: u64,
+    pub train_metrics: TrainMetrics,
+    #[serde(default)]
+    pub analysis: AnalysisSpec,
     /// Base seed: data order, augmentation and initialisation of every run flow from it.
     pub seed: u64,
     /// A checkpoint every this many epochs (the original: 10).
@@ -259,11 +309,19 @@ pub fn profile_names() -> Vec<String> {
 }
 
 impl Profile {
-    /// Load the profile named `name` from [`protocol_dir`].
+    /// Load the profile named `name` from [`protocol_dir`] or, when `name` ends in `.toml`, from that file (a
+    /// reviewer's own variant of a profile, or a test's).
     pub fn load(name: &str) -> Result<Profile> {
+        if name.ends_with(".toml") {
+            return Profile::from_file(Path::new(name));
+        }
         let path = protocol_dir().join(format!("{name}.toml"));
         if !path.exists() {
-            bail!("unknown profile '{name}': no file {}; valid profiles: {}", path.display(), profile_names().join(", "));
+            bail!(
+                "unknown profile '{name}': no file {}; valid profiles: {}",
+                path.display(),
+                profile_names().join(", ")
+            );
         }
         Profile::from_file(&path)
     }
@@ -271,8 +329,9 @@ impl Profile {
     /// Load and check a profile file.
     pub fn from_file(path: &Path) -> Result<Profile> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile {}", path.display()))?;
-        let profile: Profile = toml::from_str(&text)
-            .with_context(|| format!("profile {} is not a valid protocol file; see paper/protocol/paper.toml", path.display()))?;
+        let profile: Profile = toml::from_str(&text).with_context(|| {
+            format!("profile {} is not a valid protocol file; see paper/protocol/paper.toml", path.display())
+        })?;
         profile.check().with_context(|| format!("profile {} is inconsistent", path.display()))?;
         Ok(profile)
     }
@@ -296,7 +355,11 @@ impl Profile {
         }
         for epoch in &self.stage_epochs {
             if *epoch == 0 || *epoch > self.epochs || epoch % self.checkpoint_every != 0 {
-                bail!("stage epoch {epoch} is not a checkpoint epoch (every {} of 1..={})", self.checkpoint_every, self.epochs);
+                bail!(
+                    "stage epoch {epoch} is not a checkpoint epoch (every {} of 1..={})",
+                    self.checkpoint_every,
+                    self.epochs
+                );
             }
         }
         for key in self.runs.keys() {
@@ -338,7 +401,13 @@ impl Profile {
     }
 
     /// Resolve one run. `steps_per_epoch` overrides the value derived from the split size.
-    pub fn run(&self, dataset: DatasetId, regime: Regime, seed_index: u64, steps_per_epoch: Option<u64>) -> Result<RunSpec> {
+    pub fn run(
+        &self,
+        dataset: DatasetId,
+        regime: Regime,
+        seed_index: u64,
+        steps_per_epoch: Option<u64>,
+    ) -> Result<RunSpec> {
         let spec = self.dataset(dataset)?;
         let regime_spec =
             self.regimes.get(&regime).with_context(|| format!("profile '{}' has no regime '{regime}'", self.name))?;

@@ -77,7 +77,11 @@ pub fn check_segments(segments: &[LrSegment], epochs: u32) -> Result<()> {
     }
     for pair in segments.windows(2) {
         if pair[1].from_epoch <= pair[0].from_epoch {
-            bail!("lr_schedule segments must start at increasing epochs ({} after {})", pair[1].from_epoch, pair[0].from_epoch);
+            bail!(
+                "lr_schedule segments must start at increasing epochs ({} after {})",
+                pair[1].from_epoch,
+                pair[0].from_epoch
+            );
         }
     }
     for (index, segment) in segments.iter().enumerate() {
@@ -96,7 +100,10 @@ pub fn check_segments(segments: &[LrSegment], epochs: u32) -> Result<()> {
         }
         let over = segment.over_epochs.unwrap_or(epochs);
         if segment.kind == LrKind::WarmupCosine && over <= segment.warmup_epochs {
-            bail!("a warmup_cosine segment over {over} epochs leaves no room after {} warm-up epochs", segment.warmup_epochs);
+            bail!(
+                "a warmup_cosine segment over {over} epochs leaves no room after {} warm-up epochs",
+                segment.warmup_epochs
+            );
         }
         if segment.kind == LrKind::Cosine && over == 0 {
             bail!("a cosine segment needs over_epochs > 0");
@@ -227,9 +234,10 @@ mod tests {
     fn blurry_to_clear_sigmas_change_at_stage_boundaries() {
         let sigmas = [8.0, 4.0, 2.0, 1.0, 0.0];
         let at = |e| sigma_at(&sigmas, 100, e);
-        assert_eq!([at(1), at(20), at(21), at(40), at(41), at(60), at(61), at(80), at(81), at(100)], [
-            8.0, 8.0, 4.0, 4.0, 2.0, 2.0, 1.0, 1.0, 0.0, 0.0
-        ]);
+        assert_eq!(
+            [at(1), at(20), at(21), at(40), at(41), at(60), at(61), at(80), at(81), at(100)],
+            [8.0, 8.0, 4.0, 4.0, 2.0, 2.0, 1.0, 1.0, 0.0, 0.0]
+        );
         assert_eq!(sigma_at(&[0.0], 100, 57), 0.0);
         assert_eq!(sigma_at(&[8.0], 100, 100), 8.0);
         // Ten epochs: two per stage.

@@ -19,7 +19,8 @@ fn blur_matches_kornia_within_one_level() {
     let dir = tempfile::tempdir().unwrap();
     for sigma in ["0.5", "1.5", "3.0", "7.0"] {
         let out = dir.path().join(format!("out-{sigma}.png"));
-        let status = binary().args(["blur", "--sigma", sigma]).arg(fixture("blur/input.png")).arg(&out).status().unwrap();
+        let status =
+            binary().args(["blur", "--sigma", sigma]).arg(fixture("blur/input.png")).arg(&out).status().unwrap();
         assert!(status.success(), "blur --sigma {sigma} failed");
         let ours = pixels(&out);
         let kornia = pixels(&fixture(&format!("blur/kornia-sigma-{sigma}.png")));
@@ -34,7 +35,13 @@ fn blur_matches_kornia_within_one_level() {
 fn blur_with_sigma_zero_copies_the_image_and_bad_input_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("same.png");
-    assert!(binary().args(["blur", "--sigma", "0"]).arg(fixture("blur/input.png")).arg(&out).status().unwrap().success());
+    assert!(binary()
+        .args(["blur", "--sigma", "0"])
+        .arg(fixture("blur/input.png"))
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
     assert_eq!(pixels(&out), pixels(&fixture("blur/input.png")));
 
     let missing = binary().args(["blur", "--sigma", "1"]).arg(dir.path().join("nope.png")).arg(&out).output().unwrap();
@@ -79,4 +86,44 @@ fn plan_rejects_unknown_names_listing_the_valid_ones() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(value) && err.contains(listed), "{err}");
     }
+}
+
+/// `reproduce --preflight` on the fixture datasets: the `paper` profile's code path (real data, 224 px, every run's
+/// schedule) with the fixtures' class counts and split sizes and a batch of 4, on CPU.
+#[test]
+fn preflight_passes_on_the_fixture_datasets() {
+    use blurry_to_clear::protocol::{DatasetId, Profile};
+    let dir = tempfile::tempdir().unwrap();
+    let mut profile = Profile::load("paper").unwrap();
+    profile.name = "paper-fixtures".into();
+    profile.batch_size = 4;
+    profile.eval_batch_size = 4;
+    for (dataset, classes, [train, val, test]) in [
+        (DatasetId::Faces, 3, [6, 3, 3]),
+        (DatasetId::ToyboxInstance, 360, [360, 12, 12]),
+        (DatasetId::ToyboxCategory, 12, [24, 12, 12]),
+        (DatasetId::In12, 12, [12, 12, 12]),
+        (DatasetId::In100, 3, [6, 3, 3]),
+    ] {
+        let spec = profile.datasets.get_mut(&dataset).unwrap();
+        (spec.classes, spec.train_images, spec.val_images, spec.test_images) = (classes, train, val, test);
+        spec.train_subsample = None;
+        std::os::unix::fs::symlink(fixture(&format!("{dataset}/canonical")), dir.path().join(dataset.name())).unwrap();
+    }
+    let profile_file = dir.path().join("paper-fixtures.toml");
+    std::fs::write(&profile_file, toml::to_string(&profile).unwrap()).unwrap();
+    let out = binary()
+        .args(["reproduce", "--preflight", "--device", "cpu", "--profile"])
+        .arg(&profile_file)
+        .arg("--data-root")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("runs"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("preflight passed"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.trim_start().starts_with("run ")).count(), 15, "{stdout}");
+    assert!(!dir.path().join("runs").exists(), "preflight must not write run outputs");
 }

@@ -1,5 +1,15 @@
 //! The five datasets: their canonical on-disk layout, importers, verification, the embedded synthetic stand-ins and
 //! the decoded cache that training reads from.
+pub mod cache;
+pub mod import;
+pub mod layout;
+pub mod manifest;
+pub mod stand_in;
+pub mod synthetic;
+pub mod verify;
+
+pub use cache::{dataset_hash, load_split, DataSourceArgs};
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -40,4 +50,16 @@ pub struct Split {
     pub images: Tensor,
     /// `int64 [N]`, class indices in `0..classes`.
     pub labels: Tensor,
+}
+
+/// Apply `f` to every item on all CPU cores, keeping the items' order. Decoding and hashing whole datasets is the
+/// one place the data code needs parallelism; scoped threads over contiguous chunks are enough for it.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }

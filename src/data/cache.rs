@@ -1,0 +1,642 @@
+//! The decoded cache: every split as one `uint8 [N, 3, H, W]` tensor, decoded once, which training and evaluation
+//! read whole (issue 3, item 6).
+//!
+//! **Synthetic profiles** generate each split in memory with [`super::synthetic::generate`]; nothing is written.
+//!
+//! **Real profiles** decode `<data-root>/<dataset>/` (the canonical layout, `paper/DATA.md`) into
+//! `<data-root>/.cache/<dataset>/<split>-<side>px-<key>.safetensors` (tensors `images` and `labels`) with a sidecar
+//! `.json` holding the key, the image count and the file's size and SHA-256. The key is a SHA-256 of everything the
+//! tensor depends on: the dataset's manifest hash, the split, the transform and its size, the sub-sample, and
+//! [`CACHE_FORMAT`]. A cache whose key, size or hash disagrees is stale or corrupt: it is rebuilt, never used.
+//!
+//! **Transforms** (the original's deterministic part, `notebooks/model_training/*.ipynb`): training images get
+//! `Resize((256, 256))` (both sides, to the profile's `stored_resolution`); val and test images get the test
+//! transform `Resize(224)` on the shorter side (ImageNet-100: `Resize((224, 224))`), at the profile's
+//! `resolution`. Resizing is PIL's default for these transforms, bilinear with antialiasing (a triangle filter
+//! whose support widens with the scale factor), done by `image::imageops::resize(.., FilterType::Triangle)`, which
+//! is the same filter; results agree with PIL to rounding (about 1 grey level). Batches need one size, so a
+//! non-square image is then centre-cropped to a square, with torchvision's `CenterCrop` offsets. The original
+//! had no crop; its images are square crops, where the crop does nothing.
+//!
+//! **Placement.** A split whose images take at most [`DEVICE_DATA_LIMIT`] bytes is moved whole onto the device (an
+//! H200 holds ImageNet-100's 26 GB training split at 256 px); a larger one stays in CPU memory, and the training
+//! loop moves each batch (it indexes `images` on the device the split lives on, then moves the batch).
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use image::imageops::{self, FilterType};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use super::layout::{self, DatasetInfo, Row};
+use super::manifest;
+use super::synthetic::{self, SynthRequest};
+use super::{par_map, Split, SplitName};
+use crate::protocol::{DataSource, DatasetId, DatasetSpec, Profile, Subsample, TestResize};
+
+/// Version of the cache's content and format: bump it whenever decoding, resizing or the file layout changes, so
+/// that every existing cache becomes stale.
+pub const CACHE_FORMAT: u32 = 1;
+
+/// Splits up to this many bytes of images go whole onto the device (see the module doc).
+pub const DEVICE_DATA_LIMIT: u64 = 64 << 30;
+
+/// Where the data comes from, besides the profile: the command line's `--data-root`.
+#[derive(Clone, Debug, Default)]
+pub struct DataSourceArgs {
+    /// Directory holding one canonical root per dataset, `<data-root>/<dataset>/`; needed by real-data profiles.
+    pub data_root: Option<PathBuf>,
+}
+
+/// How a split's images are brought to one size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Transform {
+    /// `Resize((side, side))`.
+    BothSides,
+    /// `Resize(side)` on the shorter side, then a centre crop to `side x side`.
+    ShorterSideThenCrop,
+}
+
+/// Everything a split tensor depends on; its SHA-256 is the cache key.
+#[derive(Debug, Serialize)]
+struct CacheKey<'a> {
+    format: u32,
+    dataset: DatasetId,
+    /// Content hash of the dataset root (its manifest), or the generator request for stand-ins.
+    source: String,
+    split: SplitName,
+    side: u32,
+    transform: Transform,
+    subsample: Option<&'a Subsample>,
+}
+
+impl CacheKey<'_> {
+    fn hash(&self) -> Result<String> {
+        Ok(manifest::sha256_bytes(serde_json::to_string(self)?.as_bytes()))
+    }
+}
+
+/// The sidecar of a cache file.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct CacheRecord {
+    key: String,
+    images: i64,
+    side: u32,
+    file_bytes: u64,
+    file_sha256: String,
+}
+
+/// Stored side of a split: `stored_resolution` for training, `resolution` for val and test.
+fn side(profile: &Profile, split: SplitName) -> u32 {
+    match split {
+        SplitName::Train => profile.stored_resolution,
+        SplitName::Val | SplitName::Test => profile.resolution,
+    }
+}
+
+fn transform(spec: &DatasetSpec, split: SplitName) -> Transform {
+    match (split, spec.test_resize) {
+        (SplitName::Train, _) | (_, TestResize::BothSides) => Transform::BothSides,
+        (_, TestResize::ShorterSide) => Transform::ShorterSideThenCrop,
+    }
+}
+
+/// Images of `split` in the profile (`train_images` is counted after the sub-sample).
+fn split_images(spec: &DatasetSpec, split: SplitName) -> u64 {
+    match split {
+        SplitName::Train => spec.train_images,
+        SplitName::Val => spec.val_images,
+        SplitName::Test => spec.test_images,
+    }
+}
+
+/// The generator request for one split of a stand-in. The seed depends on the profile's seed and the dataset, not
+/// on the split, so that all splits share one label structure (the same identities, the same toys). ImageNet-100's
+/// test split is its val split, as in the original.
+pub fn synth_request(profile: &Profile, dataset: DatasetId, split: SplitName) -> Result<SynthRequest> {
+    let spec = profile.dataset(dataset)?;
+    Ok(SynthRequest {
+        dataset,
+        split: layout::split_on_disk(dataset, split),
+        classes: spec.classes,
+        objects_per_category: spec.objects_per_category,
+        images: split_images(spec, split),
+        side: side(profile, split),
+        seed: crate::seeds::derive(profile.seed, &["data", dataset.name()]) as u64,
+    })
+}
+
+/// The root of a real dataset: `<data-root>/<dataset>`.
+pub fn dataset_root(dataset: DatasetId, source: &DataSourceArgs) -> Result<PathBuf> {
+    let Some(data_root) = &source.data_root else {
+        bail!(
+            "this profile reads the real {dataset} data: pass --data-root DIR, where DIR/{dataset}/ holds it in the \
+             canonical layout (paper/DATA.md; create it with `blurry-to-clear data import`), or use a synthetic \
+             profile (mini, tiny)"
+        );
+    };
+    Ok(data_root.join(dataset.name()))
+}
+
+/// A hash naming the data a run of `dataset` under `profile` sees: changes whenever any split's tensor would. The
+/// pipeline names its stages by it.
+pub fn dataset_hash(profile: &Profile, dataset: DatasetId, source: &DataSourceArgs) -> Result<String> {
+    let mut keys = Vec::new();
+    for split in SplitName::ALL {
+        let key = match profile.data {
+            DataSource::Synthetic => {
+                let request = synth_request(profile, dataset, split)?;
+                format!("synthetic {} {request:?}", env!("CARGO_PKG_VERSION"))
+            }
+            DataSource::Real => real_key(profile, dataset, split, &dataset_root(dataset, source)?)?.hash()?,
+        };
+        keys.push(key);
+    }
+    Ok(manifest::sha256_bytes(keys.join("\n").as_bytes()))
+}
+
+fn real_key<'a>(profile: &'a Profile, dataset: DatasetId, split: SplitName, root: &Path) -> Result<CacheKey<'a>> {
+    let spec = profile.dataset(dataset)?;
+    let source = manifest::content_hash(root).with_context(|| {
+        format!("{} is not a complete {dataset} root; check it with `blurry-to-clear data verify`", root.display())
+    })?;
+    Ok(CacheKey {
+        format: CACHE_FORMAT,
+        dataset,
+        source,
+        split: layout::split_on_disk(dataset, split),
+        side: side(profile, split),
+        transform: transform(spec, split),
+        subsample: spec.train_subsample.as_ref().filter(|_| split == SplitName::Train),
+    })
+}
+
+/// One split of `dataset` as the profile defines it, on `device` when it fits (see the module doc).
+pub fn load_split(
+    profile: &Profile,
+    dataset: DatasetId,
+    split: SplitName,
+    source: &DataSourceArgs,
+    device: Device,
+) -> Result<Split> {
+    let loaded = match profile.data {
+        DataSource::Synthetic => {
+            let request = synth_request(profile, dataset, split)?;
+            let generated = synthetic::generate(&request)
+                .with_context(|| format!("cannot generate the {dataset} stand-in's {split} split"))?;
+            Split { images: generated.images, labels: Tensor::from_slice(&generated.labels) }
+        }
+        DataSource::Real => load_real(profile, dataset, split, &dataset_root(dataset, source)?)?,
+    };
+    Ok(place(loaded, device))
+}
+
+fn place(split: Split, device: Device) -> Split {
+    let bytes = split.images.numel() as u64;
+    if device == Device::Cpu || bytes > DEVICE_DATA_LIMIT {
+        return split;
+    }
+    Split { images: split.images.to_device(device), labels: split.labels.to_device(device) }
+}
+
+/// Path of a split's cache file (the sidecar is the same path with `.json`).
+fn cache_path(root: &Path, key: &CacheKey, hash: &str) -> PathBuf {
+    let data_root = root.parent().unwrap_or(root);
+    data_root.join(".cache").join(key.dataset.name()).join(format!(
+        "{}-{}px-{}.safetensors",
+        key.split,
+        key.side,
+        &hash[..16]
+    ))
+}
+
+fn load_real(profile: &Profile, dataset: DatasetId, split: SplitName, root: &Path) -> Result<Split> {
+    let spec = profile.dataset(dataset)?;
+    let info = DatasetInfo::read(root)?;
+    if info.dataset != dataset || info.classes != spec.classes {
+        bail!(
+            "{} holds {} with {} classes, but profile '{}' expects {dataset} with {} classes; point --data-root at the \
+             right data or fix the profile",
+            root.display(),
+            info.dataset,
+            info.classes,
+            profile.name,
+            spec.classes
+        );
+    }
+    let key = real_key(profile, dataset, split, root)?;
+    let hash = key.hash()?;
+    let path = cache_path(root, &key, &hash);
+    match read_cache(&path, &hash) {
+        Ok(split) => return Ok(split),
+        Err(reason) if path.exists() => tracing::warn!("rebuilding the cache {}: {reason:#}", path.display()),
+        Err(_) => tracing::info!("building the cache {} (decoded once, then reused)", path.display()),
+    }
+    let built = build(root, dataset, &key, spec)?;
+    write_cache(&path, &hash, &built)?;
+    Ok(built)
+}
+
+fn sidecar(path: &Path) -> PathBuf {
+    path.with_extension("json")
+}
+
+/// Read a cache file, refusing it unless its sidecar's key matches and the file has the recorded size and hash.
+fn read_cache(path: &Path, hash: &str) -> Result<Split> {
+    let text = std::fs::read_to_string(sidecar(path)).context("no sidecar")?;
+    let record: CacheRecord = serde_json::from_str(&text).context("the sidecar is not valid")?;
+    if record.key != hash {
+        bail!("it was built from other inputs (key {} instead of {hash})", record.key);
+    }
+    let bytes = std::fs::metadata(path).context("the cache file is missing")?.len();
+    if bytes != record.file_bytes {
+        bail!("the file has {bytes} bytes instead of {}", record.file_bytes);
+    }
+    let actual = manifest::sha256_file(path)?;
+    if actual != record.file_sha256 {
+        bail!("the file's SHA-256 is {actual} instead of {}", record.file_sha256);
+    }
+    let mut tensors: BTreeMap<String, Tensor> = Tensor::read_safetensors(path)?.into_iter().collect();
+    let (Some(images), Some(labels)) = (tensors.remove("images"), tensors.remove("labels")) else {
+        bail!("the file lacks the tensors 'images' and 'labels'");
+    };
+    let side = i64::from(record.side);
+    if images.size() != [record.images, 3, side, side] || labels.size() != [record.images] {
+        bail!("the tensors have shapes {:?} and {:?}", images.size(), labels.size());
+    }
+    Ok(Split { images, labels })
+}
+
+fn write_cache(path: &Path, hash: &str, split: &Split) -> Result<()> {
+    let tensors = [("images", &split.images), ("labels", &split.labels)];
+    crate::atomic::write_with(path, |tmp| {
+        Tensor::write_safetensors(&tensors, tmp).with_context(|| format!("cannot write {}", tmp.display()))
+    })?;
+    let record = CacheRecord {
+        key: hash.to_owned(),
+        images: split.labels.size()[0],
+        side: split.images.size()[2] as u32,
+        file_bytes: std::fs::metadata(path)?.len(),
+        file_sha256: manifest::sha256_file(path)?,
+    };
+    crate::atomic::write(&sidecar(path), serde_json::to_string_pretty(&record)?.as_bytes())
+}
+
+/// Decode, resize and stack one split, checking every file against the manifest as it is read.
+fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) -> Result<Split> {
+    let mut rows = layout::read_split(root, dataset, key.split)?;
+    if let Some(subsample) = key.subsample {
+        rows = subsample_per_class(&rows, subsample)?;
+        if rows.len() as u64 != spec.train_images {
+            bail!(
+                "the sub-sample has {} images, but the profile says train_images = {}",
+                rows.len(),
+                spec.train_images
+            );
+        }
+    }
+    let hashes = manifest::read(root)?;
+    let side = key.side as i64;
+    let images = Tensor::zeros([rows.len() as i64, 3, side, side], (Kind::Uint8, Device::Cpu));
+    const CHUNK: usize = 2048;
+    for (chunk_index, chunk) in rows.chunks(CHUNK).enumerate() {
+        let decoded = par_map(chunk, |row| decode_row(root, row, &hashes, key));
+        let mut pixels = Vec::with_capacity(chunk.len() * 3 * (side * side) as usize);
+        for result in decoded {
+            pixels.extend(result?);
+        }
+        let start = (chunk_index * CHUNK) as i64;
+        let mut slot = images.narrow(0, start, chunk.len() as i64);
+        slot.copy_(&Tensor::from_slice(&pixels).view([-1, 3, side, side]));
+    }
+    let labels: Vec<i64> = rows.iter().map(|r| r.label).collect();
+    Ok(Split { images, labels: Tensor::from_slice(&labels) })
+}
+
+/// One image as CHW bytes at the key's side.
+fn decode_row(root: &Path, row: &Row, hashes: &BTreeMap<String, String>, key: &CacheKey) -> Result<Vec<u8>> {
+    let path = root.join(&row.path);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    if hashes.get(&row.path) != Some(&manifest::sha256_bytes(&bytes)) {
+        bail!("{} does not match the dataset's SHA256SUMS; run `blurry-to-clear data verify`", path.display());
+    }
+    let image = layout::decode_rgb(&bytes).with_context(|| format!("{}", path.display()))?;
+    let resized = resize(&image, key.side, key.transform);
+    let (w, h) = resized.dimensions();
+    let plane = (w * h) as usize;
+    let mut chw = vec![0u8; 3 * plane];
+    for (i, pixel) in resized.pixels().enumerate() {
+        for c in 0..3 {
+            chw[c * plane + i] = pixel[c];
+        }
+    }
+    Ok(chw)
+}
+
+/// The original's deterministic resize (see the module doc), to `side x side`.
+fn resize(image: &image::RgbImage, side: u32, transform: Transform) -> image::RgbImage {
+    let (w, h) = image.dimensions();
+    match transform {
+        Transform::BothSides => imageops::resize(image, side, side, FilterType::Triangle),
+        Transform::ShorterSideThenCrop => {
+            // torchvision: the longer side becomes int(side * long / short), truncated.
+            let (rw, rh) = if w <= h {
+                (side, (u64::from(side) * u64::from(h) / u64::from(w)) as u32)
+            } else {
+                ((u64::from(side) * u64::from(w) / u64::from(h)) as u32, side)
+            };
+            let resized =
+                if (rw, rh) == (w, h) { image.clone() } else { imageops::resize(image, rw, rh, FilterType::Triangle) };
+            let (left, top) = (center_offset(rw, side), center_offset(rh, side));
+            imageops::crop_imm(&resized, left, top, side, side).to_image()
+        }
+    }
+}
+
+/// torchvision `CenterCrop`'s offset: `int(round((size - crop) / 2))`, with Python's round half to even.
+fn center_offset(size: u32, crop: u32) -> u32 {
+    let diff = size - crop;
+    let half = diff / 2;
+    if diff % 2 == 1 && half % 2 == 1 {
+        half + 1
+    } else {
+        half
+    }
+}
+
+/// The original's per-class sub-sample of Toybox's training split (`ToyboxDataset.set_train_indices` with
+/// `num_images_per_class = 3000`): within each class, the objects are put in a random order, each gets
+/// `per_class / objects` images and the first `per_class % objects` of them one more; an object with fewer rows
+/// than its quota contributes all of them as often as they fit, and the rest are drawn without replacement.
+///
+/// The structure is the original's; the random stream is not: the original draws with numpy's `rng.choice`
+/// (seed 5) and this draws with ChaCha8 seeded by the same number, so the chosen images differ from the
+/// original's while every class gets the same number of images, spread over its objects the same way.
+fn subsample_per_class(rows: &[Row], subsample: &Subsample) -> Result<Vec<Row>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(subsample.seed);
+    let mut classes: BTreeMap<i64, Vec<(String, Vec<usize>)>> = BTreeMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let objects = classes.entry(row.label).or_default();
+        let object = row.field("object").unwrap_or("").to_owned();
+        match objects.iter_mut().find(|(o, _)| *o == object) {
+            Some((_, indices)) => indices.push(index),
+            None => objects.push((object, vec![index])),
+        }
+    }
+    let per_class = subsample.per_class as usize;
+    let mut selected = Vec::with_capacity(classes.len() * per_class);
+    for objects in classes.values_mut() {
+        objects.shuffle(&mut rng);
+        let (quota, extra) = (per_class / objects.len(), per_class % objects.len());
+        for (position, (_, indices)) in objects.iter().enumerate() {
+            let mut wanted = quota + usize::from(position < extra);
+            while wanted >= indices.len() {
+                selected.extend(indices.iter().copied());
+                wanted -= indices.len();
+            }
+            let mut drawn: Vec<usize> =
+                rand::seq::index::sample(&mut rng, indices.len(), wanted).into_iter().map(|i| indices[i]).collect();
+            drawn.sort_unstable();
+            selected.extend(drawn);
+        }
+    }
+    Ok(selected.into_iter().map(|i| rows[i].clone()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn fixture(dataset: DatasetId) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dataset.name()).join("canonical")
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+
+    /// The `paper` profile at 64/72 px with the fixtures' class counts and split sizes, and a data root holding
+    /// copies of the fixtures.
+    fn real_setup(dir: &Path) -> (Profile, DataSourceArgs) {
+        let mut profile: toml::Table =
+            fs::read_to_string(crate::protocol::protocol_dir().join("paper.toml")).unwrap().parse().unwrap();
+        profile.insert("resolution".into(), 64.into());
+        profile.insert("stored_resolution".into(), 72.into());
+        profile.insert("batch_size".into(), 2.into());
+        let datasets = profile.get_mut("datasets").unwrap().as_table_mut().unwrap();
+        for (dataset, classes, train, val, test) in [
+            ("faces", 3, 6, 3, 3),
+            ("toybox_instance", 360, 360, 12, 12),
+            ("toybox_category", 12, 36, 12, 12),
+            ("in12", 12, 12, 12, 12),
+            ("in100", 3, 6, 3, 3),
+        ] {
+            let spec = datasets.get_mut(dataset).unwrap().as_table_mut().unwrap();
+            for (key, value) in
+                [("classes", classes), ("train_images", train), ("val_images", val), ("test_images", test)]
+            {
+                spec.insert(key.into(), value.into());
+            }
+        }
+        let subsample = toml::Table::from_iter([("per_class".to_owned(), 3.into()), ("seed".to_owned(), 5.into())]);
+        let toybox = datasets.get_mut("toybox_category").unwrap().as_table_mut().unwrap();
+        toybox.insert("train_subsample".into(), subsample.into());
+        let path = dir.join("real.toml");
+        fs::write(&path, toml::to_string(&profile).unwrap()).unwrap();
+        for dataset in DatasetId::ALL {
+            copy_dir(&fixture(dataset), &dir.join("data").join(dataset.name()));
+        }
+        (Profile::from_file(&path).unwrap(), DataSourceArgs { data_root: Some(dir.join("data")) })
+    }
+
+    fn cache_files(data_root: &Path, dataset: DatasetId) -> Vec<PathBuf> {
+        let dir = data_root.join(".cache").join(dataset.name());
+        let mut files: Vec<PathBuf> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.retain(|p| p.extension().is_some_and(|e| e == "safetensors"));
+        files.sort();
+        files
+    }
+
+    fn same(a: &Split, b: &Split) -> bool {
+        a.images.equal(&b.images) && a.labels.equal(&b.labels)
+    }
+
+    #[test]
+    fn real_splits_are_decoded_once_at_the_protocol_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (profile, source) = real_setup(dir.path());
+        let load = |split| load_split(&profile, DatasetId::Faces, split, &source, Device::Cpu).unwrap();
+        let train = load(SplitName::Train);
+        assert_eq!(train.images.size(), [6, 3, 72, 72]);
+        assert_eq!(train.images.kind(), Kind::Uint8);
+        assert_eq!(Vec::<i64>::try_from(&train.labels).unwrap(), [0, 1, 2, 0, 1, 2]);
+        // The 40x32 test images: shorter side to 64 (80x64), then the centre 64x64.
+        assert_eq!(load(SplitName::Test).images.size(), [3, 3, 64, 64]);
+        let data_root = source.data_root.clone().unwrap();
+        let files = cache_files(&data_root, DatasetId::Faces);
+        assert_eq!(files.len(), 2, "{files:?}");
+        // The second load reads the cache: the same tensors, the file untouched.
+        let train_file = files.iter().find(|f| f.to_string_lossy().contains("train-72px")).unwrap();
+        let written = fs::metadata(train_file).unwrap().modified().unwrap();
+        assert!(same(&train, &load(SplitName::Train)));
+        assert_eq!(fs::metadata(train_file).unwrap().modified().unwrap(), written);
+        // ImageNet-100's test split is its val split.
+        let in100 = |split| load_split(&profile, DatasetId::In100, split, &source, Device::Cpu).unwrap();
+        assert!(same(&in100(SplitName::Val), &in100(SplitName::Test)));
+        assert_eq!(in100(SplitName::Val).images.size(), [3, 3, 64, 64]);
+    }
+
+    #[test]
+    fn corrupt_and_stale_caches_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let (profile, source) = real_setup(dir.path());
+        let load = || load_split(&profile, DatasetId::Faces, SplitName::Train, &source, Device::Cpu).unwrap();
+        let first = load();
+        let data_root = source.data_root.clone().unwrap();
+        let file = cache_files(&data_root, DatasetId::Faces).remove(0);
+        let sidecar_text = fs::read_to_string(sidecar(&file)).unwrap();
+        // Corrupt one pixel byte of the cache: detected by its hash, rebuilt, never used.
+        let mut bytes = fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xFF;
+        fs::write(&file, bytes).unwrap();
+        assert!(same(&first, &load()));
+        assert_eq!(
+            manifest::sha256_file(&file).unwrap(),
+            serde_json::from_str::<CacheRecord>(&sidecar_text).unwrap().file_sha256
+        );
+        // Truncate it: rebuilt too.
+        let bytes = fs::read(&file).unwrap();
+        fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(same(&first, &load()));
+        // Change the data (a training label, with its manifest entry): a new key, a new cache with the new label.
+        let root = data_root.join("faces");
+        let csv = fs::read_to_string(root.join("train.csv")).unwrap().replacen(
+            "train/0000/000000.jpg,0,",
+            "train/0000/000000.jpg,2,",
+            1,
+        );
+        fs::write(root.join("train.csv"), csv).unwrap();
+        let hashes = manifest::list_files(&root).unwrap().into_iter().map(|f| {
+            let hash = manifest::sha256_file(&root.join(&f)).unwrap();
+            (f, hash)
+        });
+        fs::write(root.join(manifest::MANIFEST_FILE), manifest::render(&hashes.collect())).unwrap();
+        let changed = load();
+        assert_eq!(Vec::<i64>::try_from(&changed.labels).unwrap(), [2, 1, 2, 0, 1, 2]);
+        assert!(changed.images.equal(&first.images));
+        assert_eq!(cache_files(&data_root, DatasetId::Faces).len(), 2);
+    }
+
+    #[test]
+    fn an_image_changed_behind_the_manifest_stops_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let (profile, source) = real_setup(dir.path());
+        let image = source.data_root.as_ref().unwrap().join("faces/val/0001/000001.jpg");
+        let mut bytes = fs::read(&image).unwrap();
+        bytes[100] ^= 1;
+        fs::write(&image, bytes).unwrap();
+        let err = load_split(&profile, DatasetId::Faces, SplitName::Val, &source, Device::Cpu).unwrap_err();
+        assert!(format!("{err:#}").contains("does not match the dataset's SHA256SUMS"), "{err:#}");
+    }
+
+    #[test]
+    fn toybox_category_training_split_is_subsampled_per_class() {
+        let dir = tempfile::tempdir().unwrap();
+        let (profile, source) = real_setup(dir.path());
+        let train = load_split(&profile, DatasetId::ToyboxCategory, SplitName::Train, &source, Device::Cpu).unwrap();
+        let labels = Vec::<i64>::try_from(&train.labels).unwrap();
+        assert_eq!(labels.len(), 36);
+        for class in 0..12 {
+            assert_eq!(labels.iter().filter(|l| **l == class).count(), 3, "class {class}");
+        }
+    }
+
+    #[test]
+    fn real_profiles_need_a_matching_data_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut profile, source) = real_setup(dir.path());
+        let err =
+            load_split(&profile, DatasetId::In12, SplitName::Val, &DataSourceArgs::default(), Device::Cpu).unwrap_err();
+        assert!(err.to_string().contains("--data-root"), "{err}");
+        profile.datasets.get_mut(&DatasetId::In12).unwrap().classes = 13;
+        let err = load_split(&profile, DatasetId::In12, SplitName::Val, &source, Device::Cpu).unwrap_err();
+        assert!(err.to_string().contains("expects in12 with 13 classes"), "{err}");
+    }
+
+    #[test]
+    fn synthetic_splits_come_from_the_generator_at_the_profile_sizes() {
+        let tiny = Profile::load("tiny").unwrap();
+        let source = DataSourceArgs::default();
+        let val = load_split(&tiny, DatasetId::Faces, SplitName::Val, &source, Device::Cpu).unwrap();
+        let spec = tiny.dataset(DatasetId::Faces).unwrap();
+        let side = i64::from(tiny.resolution);
+        assert_eq!(val.images.size(), [spec.val_images as i64, 3, side, side]);
+        let labels = Vec::<i64>::try_from(&val.labels).unwrap();
+        assert!(labels.iter().all(|l| (0..spec.classes as i64).contains(l)));
+        let request = synth_request(&tiny, DatasetId::Faces, SplitName::Train).unwrap();
+        assert_eq!(request.side, tiny.stored_resolution);
+        assert_eq!(request.seed, synth_request(&tiny, DatasetId::Faces, SplitName::Test).unwrap().seed);
+        let hash = dataset_hash(&tiny, DatasetId::Faces, &source).unwrap();
+        assert_eq!(hash, dataset_hash(&tiny, DatasetId::Faces, &source).unwrap());
+        assert_ne!(hash, dataset_hash(&tiny, DatasetId::In12, &source).unwrap());
+    }
+
+    fn row(label: i64, object: &str) -> Row {
+        Row { path: String::new(), label, fields: vec![("object".into(), object.into())] }
+    }
+
+    #[test]
+    fn subsample_balances_classes_and_objects_and_is_deterministic() {
+        // Class 0: objects a (5 rows) and b (2 rows); class 1: object c (3 rows).
+        let mut rows: Vec<Row> = (0..5).map(|_| row(0, "a")).collect();
+        rows.extend((0..2).map(|_| row(0, "b")));
+        rows.extend((0..3).map(|_| row(1, "c")));
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.path = i.to_string();
+        }
+        let subsample = Subsample { per_class: 7, seed: 5 };
+        let picked = subsample_per_class(&rows, &subsample).unwrap();
+        let count = |label, object: &str| {
+            picked.iter().filter(|r| r.label == label && r.field("object") == Some(object)).count()
+        };
+        assert_eq!(count(0, "a") + count(0, "b"), 7);
+        // 7 over 2 objects: 3 and 4, in a random order.
+        assert!([(3, 4), (4, 3)].contains(&(count(0, "a"), count(0, "b"))));
+        // Object c has 3 rows for a quota of 7: twice all of them, then one more.
+        assert_eq!(count(1, "c"), 7);
+        let paths = |p: &[Row]| p.iter().map(|r| r.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&picked), paths(&subsample_per_class(&rows, &subsample).unwrap()));
+    }
+
+    #[test]
+    fn center_offsets_follow_torchvision() {
+        // int(round(d / 2)) with round half to even: d = 1 -> 0, 3 -> 2, 5 -> 2, 4 -> 2.
+        assert_eq!([1, 3, 5, 4, 0].map(|d| center_offset(10 + d, 10)), [0, 2, 2, 2, 0]);
+    }
+
+    #[test]
+    fn shorter_side_resize_then_crop_gives_squares() {
+        let image = image::RgbImage::from_fn(48, 32, |x, _| image::Rgb([(x * 5) as u8, 0, 0]));
+        let out = resize(&image, 16, Transform::ShorterSideThenCrop);
+        assert_eq!(out.dimensions(), (16, 16));
+        // 48x32 -> 24x16, crop columns 4..20: the red ramp stays increasing and centred.
+        assert!(out.get_pixel(0, 8)[0] < out.get_pixel(15, 8)[0]);
+        let both = resize(&image, 16, Transform::BothSides);
+        assert_eq!(both.dimensions(), (16, 16));
+    }
+}

@@ -1,0 +1,307 @@
+//! `data verify`: checks that a dataset root is complete and consistent before anything trains on it: the layout,
+//! the split CSVs and their columns, every label (in range, consistent with the dataset's own fields, every class
+//! present in the training split), every file's SHA-256 against the manifest, and that every image decodes.
+//!
+//! Every problem is collected rather than stopping at the first, and each names the file, what is wrong and what to
+//! do; nothing is skipped. The root passes only when there are none.
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use super::layout::{self, DatasetInfo, Row, INFO_FILE, TOYBOX_OBJECTS_PER_CATEGORY};
+use super::manifest::{self, MANIFEST_FILE};
+use super::{par_map, SplitName};
+use crate::protocol::DatasetId;
+
+/// One thing wrong with a dataset root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub what: String,
+    pub fix: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.what)?;
+        if !self.fix.is_empty() {
+            write!(f, "; {}", self.fix)?;
+        }
+        Ok(())
+    }
+}
+
+/// What `data verify` found.
+#[derive(Debug)]
+pub struct Report {
+    pub dataset: DatasetId,
+    pub root: PathBuf,
+    pub classes: Option<u64>,
+    /// Images per on-disk split, as listed by its CSV.
+    pub images: BTreeMap<SplitName, usize>,
+    /// Files whose hash was checked.
+    pub files_hashed: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+const REIMPORT: &str = "re-create the root with `data import` (or `data synth`), or restore the file from the source";
+
+struct Checker {
+    root: PathBuf,
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn problem(&mut self, file: impl AsRef<Path>, what: impl Into<String>, fix: impl Into<String>) {
+        self.problems.push(Problem { file: self.root.join(file), what: what.into(), fix: fix.into() });
+    }
+}
+
+/// Check the dataset root `root` holding `dataset`. Errors only when `root` is not a directory; everything else is
+/// a [`Problem`] in the report.
+pub fn verify(dataset: DatasetId, root: &Path) -> Result<Report> {
+    if !root.is_dir() {
+        bail!(
+            "dataset root {} does not exist or is not a directory; pass the directory holding {INFO_FILE}, the split \
+             CSVs and {MANIFEST_FILE} (see paper/DATA.md), or create it with `data import`",
+            root.display()
+        );
+    }
+    let mut check = Checker { root: root.to_owned(), problems: Vec::new() };
+    let info = match DatasetInfo::read(root) {
+        Ok(info) => Some(info),
+        Err(err) => {
+            check.problem(INFO_FILE, format!("{err:#}"), ""); // the error says what to do
+            None
+        }
+    };
+    if let Some(info) = info.as_ref().filter(|i| i.dataset != dataset) {
+        // Every other check would only repeat this one.
+        check.problem(
+            INFO_FILE,
+            format!("holds dataset '{}', not '{dataset}'", info.dataset),
+            format!("pass --dataset {} or the root of {dataset}", info.dataset),
+        );
+        let problems = check.problems;
+        return Ok(Report {
+            dataset,
+            root: root.to_owned(),
+            classes: None,
+            images: BTreeMap::new(),
+            files_hashed: 0,
+            problems,
+        });
+    }
+    let files_hashed = check_manifest(&mut check);
+    let mut images = BTreeMap::new();
+    let mut referenced = BTreeSet::new();
+    let mut listed_splits = Vec::new();
+    for &split in layout::splits_on_disk(dataset) {
+        let rows = match layout::read_split(root, dataset, split) {
+            Ok(rows) => rows,
+            Err(err) => {
+                // The error says what to do.
+                check.problem(format!("{split}.csv"), format!("{err:#}"), "");
+                continue;
+            }
+        };
+        listed_splits.push(split);
+        if rows.is_empty() {
+            check.problem(format!("{split}.csv"), "lists no images", REIMPORT);
+        }
+        check_rows(&mut check, dataset, info.as_ref(), split, &rows);
+        if split == SplitName::Train {
+            if let Some(info) = &info {
+                check_every_class_present(&mut check, info, &rows);
+            }
+        }
+        referenced.extend(rows.iter().map(|r| r.path.clone()));
+        images.insert(split, rows.len());
+    }
+    check_unreferenced_images(&mut check, &listed_splits, &referenced);
+    Ok(Report {
+        dataset,
+        root: root.to_owned(),
+        classes: info.map(|i| i.classes),
+        images,
+        files_hashed,
+        problems: check.problems,
+    })
+}
+
+/// Every listed file exists with its hash; every file under the root is listed.
+fn check_manifest(check: &mut Checker) -> usize {
+    let listed = match manifest::read(&check.root) {
+        Ok(listed) => listed,
+        Err(err) => {
+            check.problem(MANIFEST_FILE, format!("{err:#}"), REIMPORT);
+            return 0;
+        }
+    };
+    let present = match manifest::list_files(&check.root) {
+        Ok(files) => files,
+        Err(err) => {
+            check.problem("", format!("{err:#}"), "check the directory's permissions");
+            return 0;
+        }
+    };
+    let entries: Vec<(&String, &String)> = listed.iter().collect();
+    let root = check.root.clone();
+    let results = par_map(&entries, |(file, _)| manifest::sha256_file(&root.join(file)));
+    for ((file, expected), actual) in entries.iter().zip(results) {
+        match actual {
+            Err(_) if !root.join(file).exists() => {
+                check.problem(file, format!("is listed in {MANIFEST_FILE} but missing"), REIMPORT)
+            }
+            Err(err) => check.problem(file, format!("cannot be read: {err:#}"), "check the file's permissions"),
+            Ok(actual) if actual != **expected => check.problem(
+                file,
+                format!("SHA-256 is {actual}, but {MANIFEST_FILE} says {expected}: the file changed or is corrupt"),
+                REIMPORT,
+            ),
+            Ok(_) => {}
+        }
+    }
+    for file in present.iter().filter(|f| !listed.contains_key(*f)) {
+        check.problem(
+            file,
+            format!("is not listed in {MANIFEST_FILE}"),
+            "remove the file, or re-create the root with `data import` so that the manifest covers it",
+        );
+    }
+    entries.len()
+}
+
+/// Labels in range and consistent with the dataset's fields; every image present and decodable.
+fn check_rows(check: &mut Checker, dataset: DatasetId, info: Option<&DatasetInfo>, split: SplitName, rows: &[Row]) {
+    let csv = format!("{split}.csv");
+    for (index, row) in rows.iter().enumerate() {
+        let line = index + 2;
+        if let Some(info) = info {
+            if row.label < 0 || row.label as u64 >= info.classes {
+                check.problem(
+                    &csv,
+                    format!(
+                        "line {line}: label {} is outside 0..{} ({} classes in {INFO_FILE})",
+                        row.label, info.classes, info.classes
+                    ),
+                    "fix the label or the class count, or re-import the dataset",
+                );
+            }
+        }
+        if let Err(what) = toybox_label_matches(dataset, info, row) {
+            check.problem(&csv, format!("line {line}: {what}"), "fix the row, or re-import the dataset");
+        }
+        if !inside_root(&row.path) {
+            check.problem(&csv, format!("line {line}: path '{}' is not a path inside the root", row.path), REIMPORT);
+        }
+    }
+    let root = check.root.clone();
+    let decoded = par_map(rows, |row| {
+        if !inside_root(&row.path) {
+            return Ok(()); // reported above
+        }
+        let path = root.join(&row.path);
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot be read ({e})"))?;
+        layout::decode_rgb(&bytes).map(|_| ()).map_err(|e| format!("{e:#}"))
+    });
+    for (row, result) in rows.iter().zip(decoded) {
+        if let Err(what) = result {
+            check.problem(&row.path, format!("{what} (listed in {csv})"), REIMPORT);
+        }
+    }
+}
+
+/// Whether a CSV path is relative and stays inside the root.
+fn inside_root(path: &str) -> bool {
+    !path.is_empty() && !Path::new(path).is_absolute() && !path.split('/').any(|p| p == "..")
+}
+
+/// Toybox labels follow from the row's category and object, as in the original: the category id at category level,
+/// `category_id * objects_per_category + object - 1` at instance level.
+fn toybox_label_matches(dataset: DatasetId, info: Option<&DatasetInfo>, row: &Row) -> Result<(), String> {
+    if !matches!(dataset, DatasetId::ToyboxInstance | DatasetId::ToyboxCategory) {
+        return Ok(());
+    }
+    let number = |name: &str| {
+        let text = row.field(name).unwrap_or("");
+        text.trim().parse::<i64>().map_err(|_| format!("{name} '{text}' is not an integer"))
+    };
+    let category = number("category_id")?;
+    let object = number("object")?;
+    let per_category = info.and_then(|i| i.objects_per_category).unwrap_or(TOYBOX_OBJECTS_PER_CATEGORY) as i64;
+    if object < 1 || object > per_category {
+        return Err(format!("object {object} is outside 1..={per_category}"));
+    }
+    let expected = if dataset == DatasetId::ToyboxCategory { category } else { category * per_category + object - 1 };
+    if row.label != expected {
+        return Err(format!(
+            "label {} does not match category_id {category} and object {object} (expected {expected})",
+            row.label
+        ));
+    }
+    Ok(())
+}
+
+fn check_every_class_present(check: &mut Checker, info: &DatasetInfo, rows: &[Row]) {
+    let present: BTreeSet<i64> = rows.iter().map(|r| r.label).collect();
+    let missing: Vec<String> = (0..info.classes as i64)
+        .filter(|c| !present.contains(c))
+        .map(|c| format!("{c} ({})", info.class_names.get(c as usize).map_or("?", String::as_str)))
+        .collect();
+    if !missing.is_empty() {
+        check.problem(
+            "train.csv",
+            format!("{} of {} classes have no training images: {}", missing.len(), info.classes, missing.join(", ")),
+            "add images of these classes, or drop the classes from dataset.toml and renumber the labels",
+        );
+    }
+}
+
+/// Image files inside the directory of a split (whose CSV could be read) that no CSV row references: training would
+/// silently ignore them.
+fn check_unreferenced_images(check: &mut Checker, splits: &[SplitName], referenced: &BTreeSet<String>) {
+    let Ok(files) = manifest::list_files(&check.root) else { return };
+    let split_dirs: Vec<String> = splits.iter().map(|s| format!("{s}/")).collect();
+    for file in files {
+        if split_dirs.iter().any(|d| file.starts_with(d.as_str())) && !referenced.contains(&file) {
+            check.problem(
+                &file,
+                "is not referenced by any split CSV",
+                "remove it, or add a row for it to the split's CSV",
+            );
+        }
+    }
+}
+
+/// `data verify`: print a summary when the root passes; print every problem and fail otherwise.
+pub fn run(dataset: DatasetId, root: &Path) -> Result<()> {
+    let report = verify(dataset, root)?;
+    if !report.is_ok() {
+        const SHOWN: usize = 200;
+        for problem in report.problems.iter().take(SHOWN) {
+            eprintln!("problem: {problem}");
+        }
+        if report.problems.len() > SHOWN {
+            eprintln!("... and {} more problems (the first {SHOWN} are shown)", report.problems.len() - SHOWN);
+        }
+        bail!("{} problem(s) in {} (dataset {dataset}); see the lines above", report.problems.len(), root.display());
+    }
+    let counts: Vec<String> = report.images.iter().map(|(split, n)| format!("{split} {n}")).collect();
+    println!(
+        "ok: {} holds {dataset} with {} classes ({} images); all {} files match {MANIFEST_FILE}",
+        root.display(),
+        report.classes.unwrap_or(0),
+        counts.join(", "),
+        report.files_hashed
+    );
+    Ok(())
+}

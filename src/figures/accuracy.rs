@@ -1,0 +1,161 @@
+//! Robustness figures: accuracy against test blur, at the end of training and at each stage, and the
+//! blurry-to-clear / clear ratio (robustness_results.ipynb and robustness_across_stages.ipynb).
+use std::collections::BTreeMap;
+
+use super::canvas::{Figure, Mark, Panel, RefLine, Series};
+use super::style::{Dash, Style};
+use crate::protocol::{DatasetId, Regime};
+use crate::results::{AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur};
+
+/// Samples (x, y) grouped by panel key, then by series key.
+pub(super) type Grouped<P, S> = BTreeMap<P, BTreeMap<S, Vec<(f64, f64)>>>;
+
+pub(super) fn push<P: Ord, S: Ord>(groups: &mut Grouped<P, S>, panel: P, series: S, x: f64, y: f64) {
+    groups.entry(panel).or_default().entry(series).or_default().push((x, y));
+}
+
+/// One series per regime, in the style's order, with the regime's colour and line style.
+pub(super) fn regime_series(style: &Style, samples: &BTreeMap<Regime, Vec<(f64, f64)>>, mark: Mark) -> Vec<Series> {
+    style
+        .regimes
+        .iter()
+        .filter_map(|r| samples.get(&r.id).map(|s| Series::from_samples(&r.label, r.colour, r.dash, mark, s)))
+        .collect()
+}
+
+/// One series per dataset, in the style's order, with the dataset's colour.
+pub(super) fn dataset_series(style: &Style, samples: &BTreeMap<DatasetId, Vec<(f64, f64)>>, mark: Mark) -> Vec<Series> {
+    style
+        .datasets
+        .iter()
+        .filter_map(|d| samples.get(&d.id).map(|s| Series::from_samples(&d.title, d.colour, Dash::Solid, mark, s)))
+        .collect()
+}
+
+fn chance_line(style: &Style, dataset: DatasetId) -> RefLine {
+    RefLine { at: 100.0 / f64::from(style.dataset(dataset).classes), colour: style.chance_colour, dash: Dash::Dashed }
+}
+
+fn sigma_line(style: &Style) -> RefLine {
+    RefLine { at: style.sigma_marker, colour: style.sigma_marker_colour, dash: Dash::Dotted }
+}
+
+const ACCURACY: &str = "test accuracy (%)";
+const SIGMA: &str = "test blur sigma (px at 224 px)";
+
+/// Main robustness figure (robustness_results cell 20): accuracy of the final models against test sigma 0-32, one
+/// panel per dataset, one line per regime, chance and sigma-8 lines.
+pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
+    let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
+    for r in rows {
+        push(&mut groups, r.dataset, r.regime, r.test_sigma, r.accuracy_pct);
+    }
+    let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
+    let panels = style
+        .datasets
+        .iter()
+        .filter_map(|d| groups.get(&d.id).map(|g| (d, g)))
+        .map(|(d, samples)| {
+            let mut panel = Panel::new(&d.title, SIGMA, ACCURACY, (0.0, x_max));
+            panel.y_range = Some((0.0, 100.0));
+            panel.series = regime_series(style, samples, Mark::Line);
+            panel.hlines.push(chance_line(style, d.id));
+            panel.vlines.push(sigma_line(style));
+            panel
+        })
+        .collect();
+    Figure { id: "accuracy_vs_blur".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}
+
+/// Stage figures (robustness_across_stages cells 22-33): one row per dataset, one column per stage epoch,
+/// accuracy against test sigma 0-8, one line per regime.
+pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
+    let mut groups: Grouped<(DatasetId, u32), Regime> = BTreeMap::new();
+    for r in rows {
+        push(&mut groups, (r.dataset, r.epoch), r.regime, r.test_sigma, r.accuracy_pct);
+    }
+    let epochs: Vec<u32> = distinct(rows.iter().map(|r| r.epoch));
+    let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
+    let mut panels = Vec::new();
+    for d in &style.datasets {
+        if !groups.keys().any(|(ds, _)| *ds == d.id) {
+            continue;
+        }
+        for &epoch in &epochs {
+            let mut panel = Panel::new(&format!("{}, epoch {epoch}", d.title), SIGMA, ACCURACY, (0.0, x_max));
+            panel.y_range = Some((0.0, 100.0));
+            if let Some(samples) = groups.get(&(d.id, epoch)) {
+                panel.series = regime_series(style, samples, Mark::LineDots);
+            }
+            panel.hlines.push(chance_line(style, d.id));
+            panels.push(panel);
+        }
+    }
+    Figure {
+        id: "accuracy_by_stage".into(),
+        title: String::new(),
+        columns: epochs.len().max(1),
+        panels,
+        panel_size: (340, 300),
+    }
+}
+
+/// Cell 35: blurry-to-clear accuracy over clear accuracy against test sigma, one panel per stage epoch, one line
+/// per dataset. Computed per seed from the stage table.
+pub fn ratio_by_stage_vs_sigma(rows: &[AccuracyByStage], style: &Style) -> Figure {
+    let mut clear = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.regime == Regime::Clear) {
+        clear.insert((r.dataset, r.epoch, r.seed, r.test_sigma.to_bits()), r.accuracy_pct);
+    }
+    let mut groups: Grouped<u32, DatasetId> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.regime == Regime::BlurryToClear) {
+        if let Some(&c) = clear.get(&(r.dataset, r.epoch, r.seed, r.test_sigma.to_bits())).filter(|c| **c > 0.0) {
+            push(&mut groups, r.epoch, r.dataset, r.test_sigma, r.accuracy_pct / c);
+        }
+    }
+    let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
+    let panels = groups
+        .iter()
+        .map(|(epoch, samples)| {
+            let mut panel =
+                Panel::new(&format!("epoch {epoch}"), SIGMA, "blurry-to-clear / clear accuracy", (0.0, x_max));
+            panel.series = dataset_series(style, samples, Mark::LineDots);
+            panel.hlines.push(RefLine { at: 1.0, colour: style.chance_colour, dash: Dash::Dashed });
+            panel
+        })
+        .collect();
+    Figure { id: "ratio_by_stage_vs_sigma".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}
+
+/// Cell 37: the ratio at the sigma marker (8) against training minibatches, one line per dataset.
+pub fn ratio_at_sigma8_vs_minibatch(rows: &[AccuracyRatioByStage], style: &Style) -> Figure {
+    let mut samples: BTreeMap<DatasetId, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.test_sigma == style.sigma_marker) {
+        samples.entry(r.dataset).or_default().push((r.minibatch, r.ratio_b2c_over_clear));
+    }
+    let x_max = rows.iter().map(|r| r.minibatch).fold(0.0, f64::max).max(1.0);
+    let mut panel = Panel::new(
+        &format!("test sigma {}", style.sigma_marker),
+        "training minibatches",
+        "blurry-to-clear / clear accuracy",
+        (0.0, x_max * 1.03),
+    );
+    panel.series = dataset_series(style, &samples, Mark::LineDots);
+    panel.hlines.push(RefLine { at: 1.0, colour: style.chance_colour, dash: Dash::Dashed });
+    let panels = if samples.is_empty() { Vec::new() } else { vec![panel] };
+    Figure {
+        id: "ratio_at_sigma8_vs_minibatch".into(),
+        title: String::new(),
+        columns: 1,
+        panels,
+        panel_size: (900, 520),
+    }
+}
+
+/// The distinct values of `items`, sorted.
+pub(super) fn distinct<T: Ord + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = items.collect();
+    v.sort();
+    v.dedup();
+    v
+}

@@ -1,0 +1,184 @@
+//! Receptive-field figures (receptive_fields.ipynb): conv1 moment size through training, size against peak
+//! spatial frequency, Gabor sigma through training, and the effective receptive field radius.
+use std::collections::BTreeMap;
+
+use super::accuracy::{dataset_series, distinct, push, regime_series, Grouped};
+use super::canvas::{Figure, Mark, Panel};
+use super::style::Style;
+use crate::protocol::{DatasetId, Regime};
+use crate::results::{Erf, RfSize, SpatialFrequency};
+
+pub const MOMENT_SIZE: &str = "moment_size_mean";
+pub const GABOR_SIGMA_X: &str = "gabor_sigma_x_mean_valid";
+pub const MEAN_PEAK_SF: &str = "mean_peak_sf";
+pub const CONV1: &str = "features.0";
+pub const CONV5: &str = "features.10";
+
+/// One panel per dataset (in the style's order) with one series per regime.
+pub(super) fn dataset_panels(
+    style: &Style,
+    groups: &Grouped<DatasetId, Regime>,
+    mark: Mark,
+    labels: (&str, &str),
+    x_range: Option<(f64, f64)>,
+) -> Vec<Panel> {
+    style
+        .datasets
+        .iter()
+        .filter_map(|d| groups.get(&d.id).map(|g| (d, g)))
+        .map(|(d, samples)| {
+            let series = regime_series(style, samples, mark);
+            let x_range = x_range.unwrap_or_else(|| padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.x))));
+            let mut panel = Panel::new(&d.title, labels.0, labels.1, x_range);
+            panel.series = series;
+            panel
+        })
+        .collect()
+}
+
+/// The range of `xs` with 8 % margin on each side.
+pub(super) fn padded(xs: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(0.05);
+    (lo - pad, hi + pad)
+}
+
+fn epoch_range(epochs: &[u32]) -> (f64, f64) {
+    let last = epochs.iter().copied().max().unwrap_or(100);
+    (0.0, f64::from(last) + 5.0)
+}
+
+/// Cell 94, the main RF-size figure: conv1 moment size against epoch, one panel per dataset, one line per regime.
+pub fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
+    let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
+    let selected: Vec<&RfSize> = rows.iter().filter(|r| r.measure == MOMENT_SIZE && r.layer == CONV1).collect();
+    for r in &selected {
+        if let Some(epoch) = r.epoch {
+            push(&mut groups, r.dataset, r.regime, f64::from(epoch), r.value);
+        }
+    }
+    let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
+    let labels = ("epoch", "conv1 moment size (kernel px)");
+    let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(&epochs)));
+    Figure { id: "rf_size_vs_epoch".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}
+
+/// Value of `statistic`/`measure` per (dataset, regime, epoch, seed, layer), for joining two tables.
+type Joined = BTreeMap<(DatasetId, Regime, u32, u64, String), f64>;
+
+fn moment_sizes(rows: &[RfSize]) -> Joined {
+    rows.iter()
+        .filter(|r| r.measure == MOMENT_SIZE)
+        .filter_map(|r| r.epoch.map(|e| ((r.dataset, r.regime, e, r.seed, r.layer.clone()), r.value)))
+        .collect()
+}
+
+fn peak_sfs(rows: &[SpatialFrequency]) -> Joined {
+    rows.iter()
+        .filter(|r| r.statistic == MEAN_PEAK_SF)
+        .map(|r| ((r.dataset, r.regime, r.epoch, r.seed, r.layer.clone()), r.value))
+        .collect()
+}
+
+const SIZE_LABEL: &str = "moment size (kernel px)";
+const SF_LABEL: &str = "mean peak SF (cycles/image)";
+
+/// Cell 96: conv1 moment size (x) against conv1 mean peak spatial frequency (y), one dot per checkpoint.
+pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
+    let sizes = moment_sizes(rf);
+    let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
+    for (key, &y) in peak_sfs(sf).iter().filter(|(k, _)| k.4 == CONV1) {
+        if let Some(&x) = sizes.get(key) {
+            push(&mut groups, key.0, key.1, x, y);
+        }
+    }
+    let labels = (format!("conv1 {SIZE_LABEL}"), format!("conv1 {SF_LABEL}"));
+    let panels = dataset_panels(style, &groups, Mark::Dots, (&labels.0, &labels.1), None);
+    Figure { id: "rf_size_vs_peak_sf_conv1".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}
+
+/// Cell 97: per-layer moment size (x) against per-layer mean peak spatial frequency (y) at the last epoch, one dot
+/// per layer labelled with its name.
+pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
+    let sizes = moment_sizes(rf);
+    let sfs = peak_sfs(sf);
+    let last_epoch = sfs.keys().filter(|k| sizes.contains_key(*k)).map(|k| k.2).max();
+    let mut panels = Vec::new();
+    for d in &style.datasets {
+        let mut panel = Panel::new(&d.title, SIZE_LABEL, SF_LABEL, (0.0, 1.0));
+        for r in &style.regimes {
+            let mut points: Vec<(f64, f64, String)> = Vec::new();
+            for layer in &style.layers {
+                let per_seed: Vec<(f64, f64)> = sfs
+                    .iter()
+                    .filter(|(k, _)| k.0 == d.id && k.1 == r.id && Some(k.2) == last_epoch && k.4 == layer.id)
+                    .filter_map(|(k, &y)| sizes.get(k).map(|&x| (x, y)))
+                    .collect();
+                if !per_seed.is_empty() {
+                    let n = per_seed.len() as f64;
+                    let (x, y) = per_seed.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+                    points.push((x, y, layer.label.clone()));
+                }
+            }
+            if points.is_empty() {
+                continue;
+            }
+            let samples: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+            let mut series = super::canvas::Series::from_samples(&r.label, r.colour, r.dash, Mark::Dots, &samples);
+            series.point_labels = series
+                .points
+                .iter()
+                .map(|p| points.iter().find(|q| q.0 == p.x && q.1 == p.y).map(|q| q.2.clone()).unwrap_or_default())
+                .collect();
+            panel.series.push(series);
+        }
+        if !panel.series.is_empty() {
+            panel.x_range = padded(panel.series.iter().flat_map(|s| s.points.iter().map(|p| p.x)));
+            panel.x_range.1 += (panel.x_range.1 - panel.x_range.0) * 0.15;
+            if let Some(epoch) = last_epoch {
+                panel.title = format!("{}, epoch {epoch}", d.title);
+            }
+            panels.push(panel);
+        }
+    }
+    Figure { id: "rf_size_vs_peak_sf_layers".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}
+
+/// Cell 18: mean Gabor sigma_x of valid conv1 fits against epoch, blurry-to-clear models, one line per dataset.
+pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
+    let mut samples: BTreeMap<DatasetId, Vec<(f64, f64)>> = BTreeMap::new();
+    let selected: Vec<&RfSize> =
+        rows.iter().filter(|r| r.measure == GABOR_SIGMA_X && r.regime == Regime::BlurryToClear).collect();
+    for r in &selected {
+        if let Some(epoch) = r.epoch {
+            samples.entry(r.dataset).or_default().push((f64::from(epoch), r.value));
+        }
+    }
+    let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
+    let mut panel = Panel::new("blurry-to-clear, conv1", "epoch", "mean Gabor sigma_x (px)", epoch_range(&epochs));
+    panel.series = dataset_series(style, &samples, Mark::LineDots);
+    let panels = if samples.is_empty() { Vec::new() } else { vec![panel] };
+    Figure { id: "gabor_sigma_vs_epoch".into(), title: String::new(), columns: 1, panels, panel_size: (900, 520) }
+}
+
+/// The ERF statistic drawn through training (src/analysis/erf.rs): radius holding half the gradient mass, conv5,
+/// test images.
+pub const ERF_STATISTIC: &str = "r50_px";
+pub const ERF_INPUT: &str = "images";
+
+/// ERF radius (50 % mass) of conv5 for test images against epoch, one panel per dataset, one line per regime.
+pub fn erf_radius_vs_epoch(rows: &[Erf], style: &Style) -> Figure {
+    let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
+    let selected: Vec<&Erf> =
+        rows.iter().filter(|r| r.statistic == ERF_STATISTIC && r.layer == CONV5 && r.input == ERF_INPUT).collect();
+    for r in &selected {
+        push(&mut groups, r.dataset, r.regime, f64::from(r.epoch), r.value);
+    }
+    let epochs = distinct(selected.iter().map(|r| r.epoch));
+    let labels = ("epoch", "conv5 ERF radius, 50 % mass (px)");
+    let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(&epochs)));
+    Figure { id: "erf_radius_vs_epoch".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}

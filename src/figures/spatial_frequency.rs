@@ -1,0 +1,134 @@
+//! Spatial-frequency figures (spatial_frequency.ipynb): mean peak spatial frequency through training, per layer,
+//! and the conv5 peak-frequency histograms.
+use std::collections::BTreeMap;
+
+use super::accuracy::{dataset_series, distinct, push, Grouped};
+use super::canvas::{Figure, Mark, Panel, RefLine, Series};
+use super::receptive_fields::{dataset_panels, CONV1, CONV5, MEAN_PEAK_SF};
+use super::style::{Dash, Style};
+use crate::protocol::{DatasetId, Regime};
+use crate::results::SpatialFrequency;
+
+/// The conv5 histogram bins of cells 31-35: 20 bins of 5.75 cycles/image over 0-115, as the statistics
+/// `hist_count_<lo>_<hi>` (named by src/analysis/spatial_frequency.rs).
+const HISTOGRAM_BINS: usize = 20;
+const HISTOGRAM_MAX: f64 = 115.0;
+/// The threshold of the printed proportions (`prop_peak_sf_gt_25`), drawn as a dotted line.
+pub const HIGH_SF: f64 = 25.0;
+
+/// The bin edges of a `hist_count_<lo>_<hi>` statistic.
+fn bin_of(statistic: &str) -> Option<(f64, f64)> {
+    let (lo, hi) = statistic.strip_prefix("hist_count_")?.split_once('_')?;
+    Some((lo.parse().ok()?, hi.parse().ok()?))
+}
+
+fn mean_peak_sf(rows: &[SpatialFrequency], style: &Style, layer: &str, id: &str) -> Figure {
+    let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
+    let selected: Vec<&SpatialFrequency> =
+        rows.iter().filter(|r| r.statistic == MEAN_PEAK_SF && r.layer == layer).collect();
+    for r in &selected {
+        push(&mut groups, r.dataset, r.regime, f64::from(r.epoch), r.value);
+    }
+    let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
+    let y_label = format!("{} mean peak SF (cycles/image)", style.layer_label(layer));
+    let panels =
+        dataset_panels(style, &groups, Mark::LineDots, ("epoch", &y_label), Some((0.0, f64::from(last) + 5.0)));
+    Figure { id: id.into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}
+
+/// Cell 53: conv1 mean peak spatial frequency against epoch, one panel per dataset, one line per regime.
+pub fn mean_peak_sf_conv1(rows: &[SpatialFrequency], style: &Style) -> Figure {
+    mean_peak_sf(rows, style, CONV1, "mean_peak_sf_conv1")
+}
+
+/// Cell 54: conv5 mean peak spatial frequency against epoch.
+pub fn mean_peak_sf_conv5(rows: &[SpatialFrequency], style: &Style) -> Figure {
+    mean_peak_sf(rows, style, CONV5, "mean_peak_sf_conv5")
+}
+
+/// Cell 52: mean peak spatial frequency of blurry-to-clear models against epoch, one panel per layer, one line per
+/// dataset. Where the original has two digitised values of one point (cells 52 and 53/54), the table's preferred
+/// one is drawn.
+pub fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure {
+    let mut groups: Grouped<String, DatasetId> = BTreeMap::new();
+    let selected: Vec<&SpatialFrequency> =
+        rows.iter().filter(|r| r.statistic == MEAN_PEAK_SF && r.regime == Regime::BlurryToClear).collect();
+    for r in &selected {
+        push(&mut groups, r.layer.clone(), r.dataset, f64::from(r.epoch), r.value);
+    }
+    let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
+    let panels = style
+        .layers
+        .iter()
+        .filter_map(|l| groups.get(&l.id).map(|g| (l, g)))
+        .map(|(layer, samples)| {
+            let mut panel =
+                Panel::new(&layer.label, "epoch", "mean peak SF (cycles/image)", (0.0, f64::from(last) + 5.0));
+            panel.series = dataset_series(style, samples, Mark::LineDots);
+            panel
+        })
+        .collect();
+    Figure { id: "mean_peak_sf_by_layer".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+}
+
+/// Cells 31-35: conv5 peak-frequency histograms of blurry-to-clear models, one row per dataset, one column per
+/// stage epoch; a dotted line at 25 cycles/image.
+pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Figure {
+    let mut groups: Grouped<(DatasetId, u32), u8> = BTreeMap::new();
+    let mut width = HISTOGRAM_MAX / HISTOGRAM_BINS as f64;
+    for r in rows.iter().filter(|r| r.layer == CONV5 && r.regime == Regime::BlurryToClear) {
+        if let Some((lo, hi)) = bin_of(&r.statistic) {
+            width = hi - lo;
+            push(&mut groups, (r.dataset, r.epoch), 0, (lo + hi) / 2.0, r.value);
+        }
+    }
+    let epochs = distinct(groups.keys().map(|k| k.1));
+    let colour = style.regime(Regime::BlurryToClear).colour;
+    let y_max = groups.values().flat_map(|g| g.values().flatten().map(|s| s.1)).fold(0.0, f64::max);
+    let mut panels = Vec::new();
+    for d in &style.datasets {
+        if !groups.keys().any(|k| k.0 == d.id) {
+            continue;
+        }
+        for &epoch in &epochs {
+            let mut panel = Panel::new(
+                &format!("{}, epoch {epoch}", d.title),
+                "conv5 peak SF (cycles/image)",
+                "feature maps",
+                (0.0, HISTOGRAM_MAX),
+            );
+            panel.y_range = Some((0.0, y_max * 1.05));
+            if let Some(samples) = groups.get(&(d.id, epoch)).and_then(|g| g.get(&0)) {
+                let label = &style.regime(Regime::BlurryToClear).label;
+                panel.series.push(Series::from_samples(
+                    label,
+                    colour,
+                    Dash::Solid,
+                    Mark::Bars { width: width * 0.92 },
+                    samples,
+                ));
+            }
+            panel.vlines.push(RefLine { at: HIGH_SF, colour: style.sigma_marker_colour, dash: Dash::Dotted });
+            panels.push(panel);
+        }
+    }
+    Figure {
+        id: "conv5_peak_sf_histograms".into(),
+        title: String::new(),
+        columns: epochs.len().max(1),
+        panels,
+        panel_size: (340, 280),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bins_are_read_from_the_statistic_name() {
+        assert_eq!(bin_of("hist_count_0_5.75"), Some((0.0, 5.75)));
+        assert_eq!(bin_of("hist_count_17.25_23"), Some((17.25, 23.0)));
+        assert_eq!(bin_of("mean_peak_sf"), None);
+    }
+}

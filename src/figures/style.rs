@@ -1,0 +1,175 @@
+//! The figure catalogue `paper/figures.toml`: which figures exist, and the one declared style (names, order,
+//! colours and line styles of datasets, regimes and layers) that every figure draws with.
+use std::str::FromStr;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Deserializer};
+
+use crate::protocol::{DatasetId, Regime};
+
+/// The catalogue, embedded at build time so that the binary draws the same figures wherever it runs.
+pub const CATALOGUE_TOML: &str = include_str!("../../paper/figures.toml");
+
+/// An sRGB colour, written `#rrggbb` in the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Colour(pub u8, pub u8, pub u8);
+
+impl FromStr for Colour {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Colour> {
+        let hex = s.strip_prefix('#').filter(|h| h.len() == 6 && h.is_ascii());
+        let Some(hex) = hex else { bail!("colour '{s}' is not of the form #rrggbb") };
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).with_context(|| format!("colour '{s}'"));
+        Ok(Colour(byte(0)?, byte(2)?, byte(4)?))
+    }
+}
+
+impl<'de> Deserialize<'de> for Colour {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Colour, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Line style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetStyle {
+    pub id: DatasetId,
+    pub title: String,
+    /// Number of classes: the chance line is at 100 / classes.
+    pub classes: u32,
+    /// Colour in figures with one line per dataset.
+    pub colour: Colour,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeStyle {
+    pub id: Regime,
+    pub label: String,
+    pub colour: Colour,
+    pub dash: Dash,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerStyle {
+    /// torchvision's module name, e.g. `features.0`.
+    pub id: String,
+    /// The paper's name, e.g. `conv1`.
+    pub label: String,
+}
+
+/// The one declared style.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Style {
+    /// Test sigma of the dotted reference line (the blurry models' training sigma).
+    pub sigma_marker: f64,
+    pub sigma_marker_colour: Colour,
+    pub chance_colour: Colour,
+    pub overlay_label: String,
+    /// Datasets in panel order.
+    pub datasets: Vec<DatasetStyle>,
+    /// Regimes in legend order.
+    pub regimes: Vec<RegimeStyle>,
+    pub layers: Vec<LayerStyle>,
+}
+
+impl Style {
+    pub fn dataset(&self, id: DatasetId) -> &DatasetStyle {
+        self.datasets.iter().find(|d| d.id == id).unwrap_or(&self.datasets[0])
+    }
+
+    pub fn regime(&self, id: Regime) -> &RegimeStyle {
+        self.regimes.iter().find(|r| r.id == id).unwrap_or(&self.regimes[0])
+    }
+
+    /// The paper's name of a layer (`features.10` -> `conv5`), or the name itself.
+    pub fn layer_label<'a>(&'a self, id: &'a str) -> &'a str {
+        self.layers.iter().find(|l| l.id == id).map_or(id, |l| l.label.as_str())
+    }
+}
+
+/// One catalogue entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureEntry {
+    pub id: String,
+    pub title: String,
+    pub shows: String,
+    /// The results tables it draws; empty for figures drawn from checkpoints.
+    pub tables: Vec<String>,
+    /// The original notebook cell(s) it reproduces.
+    pub reproduces: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    pub style: Style,
+    pub figure: Vec<FigureEntry>,
+}
+
+impl Catalogue {
+    /// The embedded catalogue, checked: every dataset and regime styled, figure ids unique, tables known.
+    pub fn load() -> Result<Catalogue> {
+        Catalogue::parse(CATALOGUE_TOML)
+    }
+
+    pub fn parse(text: &str) -> Result<Catalogue> {
+        let catalogue: Catalogue = toml::from_str(text).context("cannot parse paper/figures.toml")?;
+        for id in DatasetId::ALL {
+            if !catalogue.style.datasets.iter().any(|d| d.id == id) {
+                bail!("paper/figures.toml: [style] declares no dataset '{id}'");
+            }
+        }
+        for id in Regime::ALL {
+            if !catalogue.style.regimes.iter().any(|r| r.id == id) {
+                bail!("paper/figures.toml: [style] declares no regime '{id}'");
+            }
+        }
+        for (i, figure) in catalogue.figure.iter().enumerate() {
+            if catalogue.figure[..i].iter().any(|f| f.id == figure.id) {
+                bail!("paper/figures.toml: figure id '{}' appears twice", figure.id);
+            }
+            for table in &figure.tables {
+                if !crate::results::SCHEMAS.iter().any(|s| s.name == table) {
+                    bail!("paper/figures.toml: figure '{}' draws unknown table '{table}'", figure.id);
+                }
+            }
+        }
+        Ok(catalogue)
+    }
+
+    pub fn entry(&self, id: &str) -> Result<&FigureEntry> {
+        self.figure.iter().find(|f| f.id == id).with_context(|| format!("paper/figures.toml has no figure '{id}'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_catalogue_is_complete() {
+        let catalogue = Catalogue::load().unwrap();
+        assert_eq!(catalogue.style.dataset(DatasetId::In100).classes, 100);
+        assert_eq!(catalogue.style.regime(Regime::Blurry).dash, Dash::Dotted);
+        assert_eq!(catalogue.style.layer_label("features.10"), "conv5");
+    }
+
+    #[test]
+    fn colours_parse_from_hex() {
+        assert_eq!("#9e0b0b".parse::<Colour>().unwrap(), Colour(158, 11, 11));
+        assert!("9e0b0b".parse::<Colour>().is_err());
+    }
+}

@@ -1,0 +1,61 @@
+//! Where a run's outputs live: `runs/<profile>/<dataset>/<regime>/seed-<n>/`.
+//!
+//! ```text
+//! run.json                         the resolved RunSpec and the input hash of its training
+//! run.log                          a readable log, one line per epoch and stage
+//! checkpoints/epoch-010.safetensors  model weights, torchvision names (loads in PyTorch)
+//! checkpoints/epoch-010.adam.safetensors  optimiser state, to resume
+//! checkpoints/epoch-010.log.json   the training log up to that epoch, to resume
+//! stages/<stage>.json              a finished stage: its input hash and the SHA-256 of its outputs
+//! tables/<table>.json              the run's rows of each results table (gathered into runs/<profile>/results/)
+//! erf/epoch-010.safetensors        effective receptive field maps, for the figures
+//! ```
+use std::path::{Path, PathBuf};
+
+use crate::protocol::RunSpec;
+
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    /// The run directory of `spec` under the profile's output directory `profile_dir` (`runs/<profile>`).
+    pub fn new(profile_dir: &Path, spec: &RunSpec) -> RunDir {
+        let root =
+            profile_dir.join(spec.dataset.name()).join(spec.regime.name()).join(format!("seed-{}", spec.seed_index));
+        RunDir { root }
+    }
+
+    pub fn spec_file(&self) -> PathBuf {
+        self.root.join("run.json")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("run.log")
+    }
+
+    pub fn checkpoint(&self, epoch: u32) -> PathBuf {
+        self.root.join("checkpoints").join(format!("epoch-{epoch:03}.safetensors"))
+    }
+
+    pub fn optimizer_state(&self, epoch: u32) -> PathBuf {
+        self.root.join("checkpoints").join(format!("epoch-{epoch:03}.adam.safetensors"))
+    }
+
+    pub fn log_snapshot(&self, epoch: u32) -> PathBuf {
+        self.root.join("checkpoints").join(format!("epoch-{epoch:03}.log.json"))
+    }
+
+    pub fn stage_record(&self, stage: &str) -> PathBuf {
+        self.root.join("stages").join(format!("{stage}.json"))
+    }
+
+    pub fn table(&self, name: &str) -> PathBuf {
+        self.root.join("tables").join(format!("{name}.json"))
+    }
+
+    pub fn erf_maps(&self, epoch: u32) -> PathBuf {
+        self.root.join("erf").join(format!("epoch-{epoch:03}.safetensors"))
+    }
+}

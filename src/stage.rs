@@ -1,0 +1,135 @@
+//! Stages that are skipped when done: a finished stage leaves a record of the hash of its inputs and the SHA-256 of
+//! every output. A stage counts as done only when its record names the current input hash and every output still
+//! hashes to what was recorded; anything less (a crash mid-write, a changed protocol, a corrupted file) reruns it.
+//! Records are written last and atomically, so a partial output is never taken for a finished one.
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Version of the stages' code: bump it when a change alters what a stage computes, so that old outputs rerun.
+pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+stages.1");
+
+/// What a finished stage leaves behind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub stage: String,
+    pub input_hash: String,
+    /// Output path (relative to the record's base directory) -> SHA-256.
+    pub outputs: BTreeMap<String, String>,
+    /// Wall time of the run that produced the outputs, in seconds.
+    pub wall_s: f64,
+    pub device: String,
+}
+
+/// SHA-256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer).with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// SHA-256 of a value's JSON form: the input hash of a stage.
+pub fn hash_inputs(value: &impl Serialize) -> Result<String> {
+    let json = serde_json::to_vec(value).context("cannot serialise a stage's inputs")?;
+    Ok(hex(&Sha256::digest(&json)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A stage's record file and the directory its outputs are named relative to.
+#[derive(Clone, Debug)]
+pub struct Stage {
+    pub name: String,
+    pub record: PathBuf,
+    pub base: PathBuf,
+}
+
+impl Stage {
+    pub fn new(name: &str, record: PathBuf, base: &Path) -> Stage {
+        Stage { name: name.to_owned(), record, base: base.to_path_buf() }
+    }
+
+    /// The stage's record when it is done for `input_hash` and every output verifies.
+    pub fn done(&self, input_hash: &str) -> Option<StageRecord> {
+        let bytes = std::fs::read(&self.record).ok()?;
+        let record: StageRecord = serde_json::from_slice(&bytes).ok()?;
+        if record.input_hash != input_hash {
+            return None;
+        }
+        let intact =
+            record.outputs.iter().all(|(path, sha)| sha256_file(&self.base.join(path)).ok().as_ref() == Some(sha));
+        intact.then_some(record)
+    }
+
+    /// Record the stage as done: hash every output (paths relative to the base) and write the record atomically.
+    pub fn finish(&self, input_hash: &str, outputs: &[PathBuf], wall_s: f64, device: &str) -> Result<StageRecord> {
+        let mut hashed = BTreeMap::new();
+        for path in outputs {
+            let relative = path.strip_prefix(&self.base).unwrap_or(path).to_string_lossy().into_owned();
+            hashed.insert(relative, sha256_file(path)?);
+        }
+        let record = StageRecord {
+            stage: self.name.clone(),
+            input_hash: input_hash.to_owned(),
+            outputs: hashed,
+            wall_s,
+            device: device.to_owned(),
+        };
+        crate::atomic::write(&self.record, &serde_json::to_vec_pretty(&record)?)?;
+        Ok(record)
+    }
+}
+
+/// Write `bytes` only when the file does not already hold exactly them, so that re-running a finished profile
+/// changes no file.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if std::fs::read(path).ok().as_deref() == Some(bytes) {
+        return Ok(false);
+    }
+    crate::atomic::write(path, bytes)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_is_done_only_for_its_inputs_and_intact_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        std::fs::write(&out, b"42").unwrap();
+        let stage = Stage::new("demo", dir.path().join("stages/demo.json"), dir.path());
+        assert!(stage.done("h1").is_none());
+        stage.finish("h1", std::slice::from_ref(&out), 1.5, "cpu").unwrap();
+        let record = stage.done("h1").unwrap();
+        assert_eq!(record.outputs.keys().collect::<Vec<_>>(), vec!["out.txt"]);
+        assert!(stage.done("h2").is_none(), "changed inputs rerun the stage");
+        std::fs::write(&out, b"43").unwrap();
+        assert!(stage.done("h1").is_none(), "a changed output reruns the stage");
+    }
+
+    #[test]
+    fn sha256_of_a_known_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abc");
+        std::fs::write(&path, b"abc").unwrap();
+        assert_eq!(sha256_file(&path).unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert!(!write_if_changed(&path, b"abc").unwrap());
+        assert!(write_if_changed(&path, b"abd").unwrap());
+    }
+}

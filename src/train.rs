@@ -1,0 +1,295 @@
+//! One training run, the paper's recipe (`notebooks/model_training/train_alexnet_*.ipynb` of
+//! `cerysojj/blurry-to-clear-training`): Adam with L2 weight decay, cross-entropy, shuffled batches with the
+//! protocol's `drop_last`, the learning rate stepped every iteration, and each batch augmented and then blurred at
+//! the epoch's sigma on the device.
+//!
+//! After every epoch the run logs what the original logged: training accuracy and loss (by default a second,
+//! eval-mode pass over augmented training images at the epoch's sigma), and validation accuracy and loss at the
+//! regime's validation sigma (clear for blurry-to-clear, 8 for blurry). Every `checkpoint_every` epochs it saves the
+//! weights, the optimiser state and the log so far; an interrupted run resumes from its last complete checkpoint
+//! and, because every epoch reseeds its own random stream, ends with the numbers of an uninterrupted run.
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::augment::{self, AugmentSpec};
+use crate::blur;
+use crate::data::Split;
+use crate::evaluate::{self, EvalLoader};
+use crate::model::{self, AlexNet};
+use crate::optim::{Adam, AdamConfig};
+use crate::protocol::{Profile, RunSpec, TrainMetrics};
+use crate::run_dir::RunDir;
+use crate::schedule::{lr_at, sigma_at};
+use crate::seeds;
+
+/// One line of the training log. Epoch 0 is the evaluation before training, as in the original's logs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: u32,
+    /// Not measured at epoch 0 under `train_metrics = "running"`.
+    pub train_acc_pct: Option<f64>,
+    pub train_loss: Option<f64>,
+    pub val_acc_pct: f64,
+    pub val_loss: f64,
+    /// Sigmas in 224-px protocol pixels.
+    pub train_sigma: f64,
+    pub val_sigma: f64,
+}
+
+/// What a run trains on, already loaded (on the device or on the CPU).
+pub struct RunData<'a> {
+    pub train: &'a Split,
+    pub val: &'a Split,
+}
+
+/// Everything `train` needs besides the run itself.
+pub struct TrainContext<'a> {
+    pub profile: &'a Profile,
+    pub run: &'a RunSpec,
+    pub dir: &'a RunDir,
+    pub data: RunData<'a>,
+    pub augment: &'a AugmentSpec,
+    pub device: Device,
+    pub progress: &'a ProgressBar,
+}
+
+/// A readable per-run log file, appended to as the run goes.
+pub struct RunLog {
+    file: std::fs::File,
+}
+
+impl RunLog {
+    pub fn open(dir: &RunDir) -> Result<RunLog> {
+        let path = dir.log_file();
+        std::fs::create_dir_all(&dir.root).with_context(|| format!("cannot create {}", dir.root.display()))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot open log {}", path.display()))?;
+        Ok(RunLog { file })
+    }
+
+    pub fn line(&mut self, text: &str) -> Result<()> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        writeln!(self.file, "[{now}] {text}").context("cannot write the run log")
+    }
+}
+
+/// Build the run's model with its seeded initialisation (shared by the three regimes of a dataset).
+pub fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
+    tch::manual_seed(seeds::derive(run.seed, &[run.dataset.name(), "init"]));
+    let vs = nn::VarStore::new(device);
+    let model = AlexNet::new(&vs.root(), classes);
+    (vs, model)
+}
+
+/// Epochs with a checkpoint: every `checkpoint_every`, and the last.
+pub fn checkpoint_epochs(profile: &Profile) -> Vec<u32> {
+    let mut epochs: Vec<u32> = (1..=profile.epochs).filter(|e| e % profile.checkpoint_every == 0).collect();
+    if epochs.last() != Some(&profile.epochs) {
+        epochs.push(profile.epochs);
+    }
+    epochs
+}
+
+/// The latest checkpoint whose weights, optimiser state and log snapshot all exist.
+fn last_complete_checkpoint(profile: &Profile, dir: &RunDir) -> Option<u32> {
+    checkpoint_epochs(profile)
+        .into_iter()
+        .rev()
+        .find(|e| dir.checkpoint(*e).is_file() && dir.optimizer_state(*e).is_file() && dir.log_snapshot(*e).is_file())
+}
+
+/// Train one run to its last epoch (resuming if checkpoints exist) and return its training log.
+pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
+    let TrainContext { profile, run, dir, data, device, .. } = ctx;
+    let classes = profile.dataset(run.dataset)?.classes as i64;
+    let (mut vs, model) = init_model(run, classes, *device);
+    let mut adam = Adam::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
+    let mut log_file = RunLog::open(dir)?;
+    let mut log = Vec::new();
+    let start = match last_complete_checkpoint(profile, dir) {
+        Some(epoch) => {
+            model::load(&mut vs, &dir.checkpoint(epoch))?;
+            adam.load(&dir.optimizer_state(epoch))?;
+            let snapshot = std::fs::read(dir.log_snapshot(epoch))?;
+            log = serde_json::from_slice(&snapshot)
+                .with_context(|| format!("log snapshot {} is corrupt", dir.log_snapshot(epoch).display()))?;
+            log_file.line(&format!("resuming {} from the checkpoint of epoch {epoch}", run.key()))?;
+            epoch
+        }
+        None => {
+            log_file.line(&format!(
+                "starting {} (seed {}): {} epochs x {} iterations",
+                run.key(),
+                run.seed,
+                run.epochs,
+                run.steps_per_epoch
+            ))?;
+            let entry = evaluate_epoch(ctx, &model, 0, None)?;
+            log_file.line(&describe(&entry))?;
+            log.push(entry);
+            0
+        }
+    };
+    let batch = run.batch_size as i64;
+    ctx.progress.set_length(u64::from(run.epochs) * run.steps_per_epoch * run.batch_size);
+    ctx.progress.set_position(u64::from(start) * run.steps_per_epoch * run.batch_size);
+    ctx.progress.reset_eta();
+    for epoch in start + 1..=run.epochs {
+        let sigma = sigma_at(&run.train_sigmas, run.epochs, epoch);
+        ctx.progress.set_message(format!("{} epoch {epoch}/{} sigma {sigma}", run.key(), run.epochs));
+        let order = epoch_order(run, data.train, epoch);
+        let mut running = Running::default();
+        for step in 0..run.steps_per_epoch {
+            let (images, labels) = batch_at(data.train, &order, step as i64, batch, *device);
+            let x = blur::blur_uniform(&augment::train_batch(&images, ctx.augment)?, sigma * run.sigma_scale())?;
+            let logits = model.forward(&x);
+            let loss = logits.cross_entropy_for_logits(&labels);
+            adam.zero_grad();
+            loss.backward();
+            let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step;
+            adam.step(lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration));
+            running.add(&logits, &labels, &loss);
+            ctx.progress.inc(labels.size()[0] as u64);
+        }
+        let entry = evaluate_epoch(ctx, &model, epoch, Some(running))?;
+        log_file.line(&describe(&entry))?;
+        log.push(entry);
+        if checkpoint_epochs(profile).contains(&epoch) {
+            // Log and optimiser first, weights last: a checkpoint counts only when all three exist.
+            crate::atomic::write(&dir.log_snapshot(epoch), &serde_json::to_vec_pretty(&log)?)?;
+            adam.save(&dir.optimizer_state(epoch))?;
+            model::save(&vs, &dir.checkpoint(epoch))?;
+            discard_older_optimizer_states(profile, dir, epoch)?;
+        }
+    }
+    Ok(log)
+}
+
+/// Only the newest optimiser state is needed (to resume); older ones would double the disk a run needs.
+fn discard_older_optimizer_states(profile: &Profile, dir: &RunDir, epoch: u32) -> Result<()> {
+    for earlier in checkpoint_epochs(profile).into_iter().filter(|e| *e < epoch) {
+        let path = dir.optimizer_state(earlier);
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The epoch's data order: a permutation drawn from the epoch's own seed, shared by the three regimes.
+fn epoch_order(run: &RunSpec, train: &Split, epoch: u32) -> Tensor {
+    tch::manual_seed(seeds::derive(run.seed, &[run.dataset.name(), "epoch", &epoch.to_string()]));
+    Tensor::randperm(train.labels.size()[0], (Kind::Int64, Device::Cpu))
+}
+
+/// Batch `step` of an epoch (the last one may be short when `drop_last` is off).
+fn batch_at(split: &Split, order: &Tensor, step: i64, batch: i64, device: Device) -> (Tensor, Tensor) {
+    let start = step * batch;
+    let len = batch.min(order.size()[0] - start);
+    let index = order.narrow(0, start, len);
+    let images = split.images.index_select(0, &index.to_device(split.images.device())).to_device(device);
+    let labels = split.labels.index_select(0, &index.to_device(split.labels.device())).to_device(device);
+    (images, labels)
+}
+
+/// Accuracy and loss summed over an epoch's training batches, kept on the device so that the GPU is never
+/// made to wait for a number the CPU only needs at the end of the epoch.
+#[derive(Default)]
+struct Running {
+    correct: Option<Tensor>,
+    loss_sum: Option<Tensor>,
+    images: i64,
+}
+
+impl Running {
+    fn add(&mut self, logits: &Tensor, labels: &Tensor, loss: &Tensor) {
+        let n = labels.size()[0];
+        let correct = logits.argmax(1, false).eq_tensor(labels).sum(Kind::Int64);
+        let loss = loss.detach().to_kind(Kind::Double) * n as f64;
+        self.correct = Some(match self.correct.take() {
+            Some(sum) => sum + correct,
+            None => correct,
+        });
+        self.loss_sum = Some(match self.loss_sum.take() {
+            Some(sum) => sum + loss,
+            None => loss,
+        });
+        self.images += n;
+    }
+
+    /// Accuracy (%) and mean loss.
+    fn summary(&self) -> (f64, f64) {
+        let total = |t: &Option<Tensor>| t.as_ref().map_or(0.0, |t| t.double_value(&[]));
+        let n = self.images.max(1) as f64;
+        (100.0 * total(&self.correct) / n, total(&self.loss_sum) / n)
+    }
+}
+
+/// The log entry of `epoch`: training metrics as the profile asks, validation at the regime's sigma.
+fn evaluate_epoch(ctx: &TrainContext, model: &AlexNet, epoch: u32, running: Option<Running>) -> Result<EpochLog> {
+    let run = ctx.run;
+    let train_sigma = sigma_at(&run.train_sigmas, run.epochs, epoch.max(1));
+    let loader = EvalLoader {
+        batch_size: ctx.profile.eval_batch_size as i64,
+        drop_last: ctx.profile.eval_drop_last,
+        device: ctx.device,
+    };
+    let val = evaluate::scores(model, ctx.data.val, &[run.val_sigma * run.sigma_scale()], ctx.augment, &loader)?[0];
+    let (train_acc_pct, train_loss) = match (ctx.profile.train_metrics, running) {
+        (TrainMetrics::EvalPass, _) => {
+            let (acc, loss) = eval_pass(ctx, model, epoch, train_sigma)?;
+            (Some(acc), Some(loss))
+        }
+        (TrainMetrics::Running, Some(r)) => {
+            let (acc, loss) = r.summary();
+            (Some(acc), Some(loss))
+        }
+        (TrainMetrics::Running, None) => (None, None),
+    };
+    Ok(EpochLog {
+        epoch,
+        train_acc_pct,
+        train_loss,
+        val_acc_pct: val.accuracy_pct,
+        val_loss: val.loss,
+        train_sigma,
+        val_sigma: run.val_sigma,
+    })
+}
+
+/// The original's training metrics: an eval-mode pass over freshly augmented training batches at `sigma`.
+fn eval_pass(ctx: &TrainContext, model: &AlexNet, epoch: u32, sigma: f64) -> Result<(f64, f64)> {
+    let run = ctx.run;
+    tch::manual_seed(seeds::derive(run.seed, &[run.dataset.name(), "train-metrics", &epoch.to_string()]));
+    let order = Tensor::randperm(ctx.data.train.labels.size()[0], (Kind::Int64, Device::Cpu));
+    let mut running = Running::default();
+    tch::no_grad(|| -> Result<()> {
+        for step in 0..run.steps_per_epoch {
+            let (images, labels) = batch_at(ctx.data.train, &order, step as i64, run.batch_size as i64, ctx.device);
+            let x = blur::blur_uniform(&augment::train_batch(&images, ctx.augment)?, sigma * run.sigma_scale())?;
+            let logits = model.forward(&x);
+            let loss = logits.cross_entropy_for_logits(&labels);
+            running.add(&logits, &labels, &loss);
+        }
+        Ok(())
+    })?;
+    Ok(running.summary())
+}
+
+fn describe(entry: &EpochLog) -> String {
+    let train = match (entry.train_acc_pct, entry.train_loss) {
+        (Some(acc), Some(loss)) => format!("train acc {acc:.2}% loss {loss:.4}"),
+        _ => "train not measured".to_owned(),
+    };
+    format!(
+        "epoch {}: {train} (sigma {}), val acc {:.2}% loss {:.4} (sigma {})",
+        entry.epoch, entry.train_sigma, entry.val_acc_pct, entry.val_loss, entry.val_sigma
+    )
+}

@@ -1,0 +1,205 @@
+//! End to end: the `tiny` profile through the whole pipeline, as `just reproduce tiny` runs it.
+//!
+//! One full run is shared by the tests of this binary. Every invocation pins libtorch to two threads and to its
+//! portable CPU kernels (`ATEN_CPU_CAPABILITY=default`, `ONEDNN_MAX_CPU_ISA=SSE41`), so that the numbers do not depend
+//! on which x86-64 vector extensions the machine has; the snapshots under `expected/snapshots/` hold them.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use blurry_to_clear::protocol::{DatasetId, Regime};
+use blurry_to_clear::results::{self, AccuracyByStage, AccuracyVsBlur, Table, TrainingLog};
+
+fn reproduce(out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"));
+    command
+        .args(["reproduce", "--profile", "tiny", "--threads", "2", "--out"])
+        .arg(out)
+        .args(extra)
+        .env("ATEN_CPU_CAPABILITY", "default")
+        .env("ONEDNN_MAX_CPU_ISA", "SSE41")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run_ok(mut command: Command) {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "reproduce failed:\n{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// The shared full `tiny` run: `<dir>/tiny/`.
+fn tiny() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        run_ok(reproduce(&dir, &[]));
+        dir.join("tiny")
+    })
+}
+
+/// Every file under `dir` with its bytes' hash and modification time.
+fn files(dir: &Path) -> BTreeMap<PathBuf, (String, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let sha = blurry_to_clear::stage::sha256_file(&path).unwrap();
+                out.insert(path.clone(), (sha, std::fs::metadata(&path).unwrap().modified().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn run_table(run_root: &Path, dataset: &str, regime: &str, table: &str) -> Vec<u8> {
+    std::fs::read(run_root.join(dataset).join(regime).join("seed-0/tables").join(format!("{table}.json"))).unwrap()
+}
+
+#[test]
+fn tables_have_every_run_sigma_and_stage_in_range() {
+    let results_dir = results::results_dir(tiny());
+    let final_rows: Vec<AccuracyVsBlur> = results::read_table(&results_dir).unwrap();
+    assert_eq!(final_rows.len(), 15 * 33);
+    let stage_rows: Vec<AccuracyByStage> = results::read_table(&results_dir).unwrap();
+    assert_eq!(stage_rows.len(), 15 * 5 * 9);
+    for row in &final_rows {
+        assert!((0.0..=100.0).contains(&row.accuracy_pct), "{row:?}");
+    }
+    for dataset in DatasetId::ALL {
+        for regime in Regime::ALL {
+            let sigmas: Vec<f64> =
+                final_rows.iter().filter(|r| r.dataset == dataset && r.regime == regime).map(|r| r.test_sigma).collect();
+            assert_eq!(sigmas, (0..=32).map(f64::from).collect::<Vec<_>>(), "{dataset}/{regime}");
+        }
+    }
+    let log: Vec<TrainingLog> = results::read_table(&results_dir).unwrap();
+    assert_eq!(log.len(), 15 * 6, "epochs 0..=5 of every run");
+    let b2c_sigmas: Vec<f64> = log
+        .iter()
+        .filter(|r| r.dataset == DatasetId::Faces && r.regime == Regime::BlurryToClear && r.epoch > 0)
+        .map(|r| r.train_sigma)
+        .collect();
+    assert_eq!(b2c_sigmas, vec![8.0, 4.0, 2.0, 1.0, 0.0]);
+    for schema in results::SCHEMAS {
+        assert!(results_dir.join(format!("{}.parquet", schema.name)).is_file(), "{} parquet", schema.name);
+    }
+    let manifest = std::fs::read_to_string(tiny().join("manifest.json")).unwrap();
+    for field in ["protocol_sha256", "git_commit", "libtorch_version", "wall_s", "epoch-005.safetensors"] {
+        assert!(manifest.contains(field), "manifest lacks {field}");
+    }
+}
+
+#[test]
+fn a_second_run_does_no_work_and_changes_no_file() {
+    let root = tiny();
+    let before = files(root);
+    let started = Instant::now();
+    run_ok(reproduce(root.parent().unwrap(), &[]));
+    assert_eq!(files(root), before);
+    // Nothing was trained or evaluated: far quicker than the first run (a generous bound, not a benchmark).
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
+    let reference = tiny();
+    let fresh = tempfile::tempdir().unwrap();
+    run_ok(reproduce(fresh.path(), &["--only", "faces", "--no-figures"]));
+    let fresh_root = fresh.path().join("tiny");
+    for regime in ["clear", "blurry", "blurry_to_clear"] {
+        for table in ["training_log", "accuracy_vs_blur", "accuracy_by_stage", "rf_size", "spatial_frequency"] {
+            assert_eq!(run_table(&fresh_root, "faces", regime, table), run_table(reference, "faces", regime, table), "{regime} {table}");
+        }
+    }
+
+    // A kill -9 after the first checkpoint: start the run and kill it as soon as a checkpoint exists.
+    let killed = tempfile::tempdir().unwrap();
+    let run_dir = killed.path().join("tiny/faces/blurry_to_clear/seed-0");
+    let mut child = reproduce(killed.path(), &["--only", "faces/blurry_to_clear", "--no-figures"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while !run_dir.join("checkpoints/epoch-001.safetensors").exists() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Power loss mid-write leaves a temporary file behind; it must not be taken for a checkpoint.
+    std::fs::write(run_dir.join("checkpoints/epoch-004.safetensors.999.tmp"), b"partial").unwrap();
+    assert!(!run_dir.join("stages/analyse.json").exists(), "the run finished before it could be interrupted");
+    run_ok(reproduce(killed.path(), &["--only", "faces/blurry_to_clear", "--no-figures"]));
+    let log = std::fs::read_to_string(run_dir.join("run.log")).unwrap();
+    assert!(log.contains("resuming"), "the second invocation did not resume:\n{log}");
+    for table in ["training_log", "accuracy_vs_blur", "accuracy_by_stage"] {
+        assert_eq!(
+            run_table(&killed.path().join("tiny"), "faces", "blurry_to_clear", table),
+            run_table(reference, "faces", "blurry_to_clear", table),
+            "{table} after resuming"
+        );
+    }
+}
+
+#[test]
+fn unknown_names_are_refused_with_the_valid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, listed) in [
+        (vec!["--only", "faces/sharp"], "blurry_to_clear"),
+        (vec!["--only", "cifar"], "toybox_category"),
+    ] {
+        let output = reproduce(dir.path(), &args).output().unwrap();
+        assert!(!output.status.success());
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains(listed), "{err}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"))
+        .args(["reproduce", "--profile", "huge", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("mini"));
+}
+
+/// The tiny run's metrics, rounded to the precision declared here, as insta snapshots under
+/// `expected/snapshots/`: accuracy to 0.1 percentage points, losses and analysis values to 3 significant digits.
+#[test]
+fn tiny_metrics_match_the_snapshots() {
+    let results_dir = results::results_dir(tiny());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/expected/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for schema in results::SCHEMAS {
+            let text = std::fs::read_to_string(results_dir.join(format!("{}.csv", schema.name))).unwrap();
+            insta::assert_snapshot!(format!("tiny__{}", schema.name), round_csv(&text));
+        }
+    });
+    let _ = AccuracyVsBlur::SCHEMA;
+}
+
+/// Round every number of a CSV: 1 decimal for percentages, 3 significant digits otherwise.
+fn round_csv(text: &str) -> String {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let mut out = vec![header.join(",")];
+    for line in lines {
+        let cells: Vec<String> = line
+            .split(',')
+            .zip(&header)
+            .map(|(cell, column)| match cell.parse::<f64>() {
+                Ok(v) if column.ends_with("_pct") => format!("{v:.1}"),
+                Ok(v) if cell.contains('.') || cell.contains('e') => format!("{v:.3e}"),
+                _ => cell.to_owned(),
+            })
+            .collect();
+        out.push(cells.join(","));
+    }
+    out.join("\n")
+}
