@@ -200,13 +200,64 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
 
     let all_runs = profile.runs(opts.seeds)?;
     gather_tables(&profile, &profile_dir, &all_runs)?;
-    write_manifest(&profile, &profile_dir, &all_runs, device, opts.seeds)?;
+    if opts.figures {
+        draw_and_report(&profile_dir)?;
+    }
+    write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts.seeds)?;
     tracing::info!(
         "profile {} done in {:.0} s; results in {}",
         profile.name,
         started.elapsed().as_secs_f64(),
         results::results_dir(&profile_dir).display()
     );
+    Ok(())
+}
+
+/// The figures of the run (`runs/<profile>/figures/<profile>/`) and its report against the profile's expected
+/// numbers (`expected/<profile>/`, or the original's for the paper profiles), where there are any. Skipped when
+/// neither the tables nor what they are drawn and judged with (catalogue, claims, expected numbers) changed.
+fn draw_and_report(profile_dir: &Path) -> Result<()> {
+    let expected = crate::verify::default_expected_dir(profile_dir)?;
+    let mut inputs = BTreeMap::new();
+    let results_dir = results::results_dir(profile_dir);
+    let catalogue =
+        [crate::provenance::project_path("paper/figures.toml"), crate::provenance::project_path("paper/claims.toml")];
+    for dir in [&results_dir, &expected] {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "csv" || e == "toml") {
+                inputs.insert(path.display().to_string(), crate::provenance::sha256_file(&path)?);
+            }
+        }
+    }
+    for path in &catalogue {
+        inputs.insert(path.display().to_string(), crate::provenance::sha256_file(path)?);
+    }
+    let hash = stage::hash_inputs(&(CODE_VERSION, crate::provenance::git_commit(), &inputs))?;
+    let stage = Stage::new("figures", profile_dir.join("stages").join("figures.json"), profile_dir);
+    if stage.done(&hash).is_some() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let source = crate::figures::Source::resolve(&profile_dir.display().to_string())?;
+    let figures_dir = profile_dir.join("figures");
+    let drawn = crate::figures::draw_source(&source, &figures_dir)?;
+    tracing::info!("{} figures in {}", drawn.len(), figures_dir.join(&source.name).display());
+    let mut outputs: Vec<PathBuf> = std::fs::read_dir(figures_dir.join(&source.name))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    if expected.is_dir() {
+        let report = crate::report::write_report(profile_dir, Some(&expected))?;
+        tracing::info!("report against {}: {}", expected.display(), report.display());
+        outputs.push(report);
+    } else {
+        tracing::info!(
+            "no expected numbers in {}: no report (the snapshot tests check this profile)",
+            expected.display()
+        );
+    }
+    outputs.sort();
+    stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), "cpu")?;
     Ok(())
 }
 
@@ -526,7 +577,7 @@ fn gather_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec]) -> Res
             if path.exists() {
                 inputs.insert(
                     path.strip_prefix(profile_dir).unwrap_or(&path).display().to_string(),
-                    stage::sha256_file(&path)?,
+                    crate::provenance::sha256_file(&path)?,
                 );
             }
         }
@@ -571,8 +622,18 @@ struct Manifest {
     stages: Vec<StageRecord>,
 }
 
-fn write_manifest(profile: &Profile, profile_dir: &Path, runs: &[RunSpec], device: Device, seeds: u64) -> Result<()> {
-    let protocol = crate::protocol::protocol_dir().join(format!("{}.toml", profile.name));
+fn write_manifest(
+    profile: &Profile,
+    profile_arg: &str,
+    profile_dir: &Path,
+    runs: &[RunSpec],
+    device: Device,
+    seeds: u64,
+) -> Result<()> {
+    let protocol = match profile_arg.ends_with(".toml") {
+        true => PathBuf::from(profile_arg),
+        false => crate::protocol::protocol_dir().join(format!("{profile_arg}.toml")),
+    };
     let mut stages = Vec::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run);
@@ -587,13 +648,19 @@ fn write_manifest(profile: &Profile, profile_dir: &Path, runs: &[RunSpec], devic
             }
         }
     }
-    if let Ok(bytes) = std::fs::read(profile_dir.join("stages").join("gather.json")) {
-        stages.push(serde_json::from_slice(&bytes)?);
+    for name in ["gather", "figures"] {
+        if let Ok(bytes) = std::fs::read(profile_dir.join("stages").join(format!("{name}.json"))) {
+            stages.push(serde_json::from_slice(&bytes)?);
+        }
     }
     let manifest = Manifest {
         profile: profile.name.clone(),
-        protocol_file: format!("paper/protocol/{}.toml", profile.name),
-        protocol_sha256: stage::sha256_file(&protocol)?,
+        protocol_file: protocol
+            .strip_prefix(crate::provenance::project_path(""))
+            .unwrap_or(&protocol)
+            .display()
+            .to_string(),
+        protocol_sha256: crate::provenance::sha256_file(&protocol)?,
         git_commit: crate::provenance::git_commit(),
         crate_version: env!("CARGO_PKG_VERSION"),
         code_version: CODE_VERSION,

@@ -57,7 +57,12 @@ struct Timing {
 
 fn try_run(profile: &Profile, run: &RunSpec, data: &data::cache::DataSourceArgs, device: Device) -> Result<Timing> {
     let spec = profile.dataset(run.dataset)?;
-    let augment = AugmentSpec { size: i64::from(profile.resolution), mean: spec.mean, std: spec.std, random_erasing: spec.random_erasing };
+    let augment = AugmentSpec {
+        size: i64::from(profile.resolution),
+        mean: spec.mean,
+        std: spec.std,
+        random_erasing: spec.random_erasing,
+    };
     let train = data::cache::load_split(profile, run.dataset, SplitName::Train, data, device)?;
     let test = data::cache::load_split(profile, run.dataset, SplitName::Test, data, device)?;
     let (vs, model) = train::init_model(run, spec.classes as i64, device);
@@ -154,9 +159,17 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         .map(|r| profile.dataset(r.dataset).map(|s| checkpoint_bytes(s.classes) * (checkpoints + 2)))
         .sum::<Result<u64>>()?;
     let free = free_bytes(&opts.out)?;
-    println!("  disk   {:.1} GB needed for checkpoints, {:.1} GB free under {}", needed as f64 / 1e9, free as f64 / 1e9, opts.out.display());
+    println!(
+        "  disk   {:.1} GB needed for checkpoints, {:.1} GB free under {}",
+        needed as f64 / 1e9,
+        free as f64 / 1e9,
+        opts.out.display()
+    );
     if needed > free {
-        bail!("not enough disk under {}: {needed} bytes needed, {free} free; free space or pass --out elsewhere", opts.out.display());
+        bail!(
+            "not enough disk under {}: {needed} bytes needed, {free} free; free space or pass --out elsewhere",
+            opts.out.display()
+        );
     }
     println!("  time   about {:.1} h for training and evaluation on this device (analyses extra)", total_s / 3600.0);
     println!("preflight passed");

@@ -209,11 +209,11 @@ pub const ORIGINAL_STUDY_PROFILES: [&str; 2] = ["paper", "paper-uniform"];
 /// of [`ORIGINAL_STUDY_PROFILES`] without a directory of its own, the original's `expected/paper/`.
 pub fn default_expected_dir(run_dir: &Path) -> Result<PathBuf> {
     let profile = run_profile(run_dir)?;
-    let own = PathBuf::from("expected").join(&profile);
+    let own = crate::provenance::project_path("expected").join(&profile);
     if own.is_dir() || !ORIGINAL_STUDY_PROFILES.contains(&profile.as_str()) {
         Ok(own)
     } else {
-        Ok(PathBuf::from("expected/paper"))
+        Ok(crate::provenance::project_path("expected/paper"))
     }
 }
 

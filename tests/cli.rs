@@ -127,3 +127,37 @@ fn preflight_passes_on_the_fixture_datasets() {
     assert_eq!(stdout.lines().filter(|l| l.trim_start().starts_with("run ")).count(), 15, "{stdout}");
     assert!(!dir.path().join("runs").exists(), "preflight must not write run outputs");
 }
+
+/// `--help` of the binary and of every subcommand, as insta snapshots under `expected/snapshots/`: a changed
+/// option or description shows up in review.
+#[test]
+fn help_of_every_command_matches_its_snapshot() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["reproduce"],
+        &["plan"],
+        &["blur"],
+        &["data"],
+        &["data", "verify"],
+        &["data", "synth"],
+        &["data", "import"],
+        &["receptive-fields"],
+        &["spatial-frequency"],
+        &["erf"],
+        &["figures"],
+        &["verify"],
+        &["report"],
+        &["import-reference"],
+    ];
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/expected/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for command in commands {
+            let out = binary().args(*command).arg("--help").output().unwrap();
+            assert!(out.status.success(), "{command:?} --help failed");
+            let name = if command.is_empty() { "main".to_owned() } else { command.join("_") };
+            insta::assert_snapshot!(format!("help__{name}"), String::from_utf8(out.stdout).unwrap());
+        }
+    });
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use blurry_to_clear::data::manifest;
+use blurry_to_clear::provenance;
 
 const DATASETS: [&str; 5] = ["faces", "toybox_instance", "toybox_category", "in12", "in100"];
 
@@ -51,7 +52,7 @@ fn rehash(root: &Path) {
         .unwrap()
         .into_iter()
         .map(|f| {
-            let hash = manifest::sha256_file(&root.join(&f)).unwrap();
+            let hash = provenance::sha256_file(&root.join(&f)).unwrap();
             (f, hash)
         })
         .collect();
@@ -65,7 +66,7 @@ fn labels_by_image(root: &Path) -> BTreeMap<String, String> {
         let Ok(mut reader) = csv::Reader::from_path(root.join(format!("{split}.csv"))) else { continue };
         for record in reader.records() {
             let record = record.unwrap();
-            labels.insert(manifest::sha256_file(&root.join(&record[0])).unwrap(), format!("{split}:{}", &record[1]));
+            labels.insert(provenance::sha256_file(&root.join(&record[0])).unwrap(), format!("{split}:{}", &record[1]));
         }
     }
     labels

@@ -71,7 +71,7 @@ fn every_table_figure_renders_from_expected_paper_with_provenance() {
             serde_json::from_str(&std::fs::read_to_string(out.path().join(format!("paper/{id}.json"))).unwrap())
                 .unwrap();
         let table = &provenance["tables"][0];
-        let hashed = figures::sha256_file(Path::new(table["file"].as_str().unwrap())).unwrap();
+        let hashed = blurry_to_clear::provenance::sha256_file(Path::new(table["file"].as_str().unwrap())).unwrap();
         assert_eq!(table["sha256"].as_str(), Some(hashed.as_str()), "{id}");
         assert_eq!(provenance["profile"], "paper");
     }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use blurry_to_clear::protocol::{DatasetId, Regime};
-use blurry_to_clear::results::{self, AccuracyByStage, AccuracyVsBlur, Table, TrainingLog};
+use blurry_to_clear::results::{self, AccuracyByStage, AccuracyVsBlur, TrainingLog};
 
 fn reproduce(out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"));
@@ -49,7 +49,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, (String, std::time::SystemTime)> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let sha = blurry_to_clear::stage::sha256_file(&path).unwrap();
+                let sha = blurry_to_clear::provenance::sha256_file(&path).unwrap();
                 out.insert(path.clone(), (sha, std::fs::metadata(&path).unwrap().modified().unwrap()));
             }
         }
@@ -73,8 +73,11 @@ fn tables_have_every_run_sigma_and_stage_in_range() {
     }
     for dataset in DatasetId::ALL {
         for regime in Regime::ALL {
-            let sigmas: Vec<f64> =
-                final_rows.iter().filter(|r| r.dataset == dataset && r.regime == regime).map(|r| r.test_sigma).collect();
+            let sigmas: Vec<f64> = final_rows
+                .iter()
+                .filter(|r| r.dataset == dataset && r.regime == regime)
+                .map(|r| r.test_sigma)
+                .collect();
             assert_eq!(sigmas, (0..=32).map(f64::from).collect::<Vec<_>>(), "{dataset}/{regime}");
         }
     }
@@ -114,7 +117,11 @@ fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
     let fresh_root = fresh.path().join("tiny");
     for regime in ["clear", "blurry", "blurry_to_clear"] {
         for table in ["training_log", "accuracy_vs_blur", "accuracy_by_stage", "rf_size", "spatial_frequency"] {
-            assert_eq!(run_table(&fresh_root, "faces", regime, table), run_table(reference, "faces", regime, table), "{regime} {table}");
+            assert_eq!(
+                run_table(&fresh_root, "faces", regime, table),
+                run_table(reference, "faces", regime, table),
+                "{regime} {table}"
+            );
         }
     }
 
@@ -149,10 +156,9 @@ fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
 #[test]
 fn unknown_names_are_refused_with_the_valid_ones() {
     let dir = tempfile::tempdir().unwrap();
-    for (args, listed) in [
-        (vec!["--only", "faces/sharp"], "blurry_to_clear"),
-        (vec!["--only", "cifar"], "toybox_category"),
-    ] {
+    for (args, listed) in
+        [(vec!["--only", "faces/sharp"], "blurry_to_clear"), (vec!["--only", "cifar"], "toybox_category")]
+    {
         let output = reproduce(dir.path(), &args).output().unwrap();
         assert!(!output.status.success());
         let err = String::from_utf8_lossy(&output.stderr);
@@ -181,7 +187,6 @@ fn tiny_metrics_match_the_snapshots() {
             insta::assert_snapshot!(format!("tiny__{}", schema.name), round_csv(&text));
         }
     });
-    let _ = AccuracyVsBlur::SCHEMA;
 }
 
 /// Round every number of a CSV: 1 decimal for percentages, 3 significant digits otherwise.

@@ -77,7 +77,7 @@ struct CacheKey<'a> {
 
 impl CacheKey<'_> {
     fn hash(&self) -> Result<String> {
-        Ok(manifest::sha256_bytes(serde_json::to_string(self)?.as_bytes()))
+        Ok(crate::provenance::sha256_bytes(serde_json::to_string(self)?.as_bytes()))
     }
 }
 
@@ -157,7 +157,7 @@ pub fn dataset_hash(profile: &Profile, dataset: DatasetId, source: &DataSourceAr
         };
         keys.push(key);
     }
-    Ok(manifest::sha256_bytes(keys.join("\n").as_bytes()))
+    Ok(crate::provenance::sha256_bytes(keys.join("\n").as_bytes()))
 }
 
 fn real_key<'a>(profile: &'a Profile, dataset: DatasetId, split: SplitName, root: &Path) -> Result<CacheKey<'a>> {
@@ -257,7 +257,7 @@ fn read_cache(path: &Path, hash: &str) -> Result<Split> {
     if bytes != record.file_bytes {
         bail!("the file has {bytes} bytes instead of {}", record.file_bytes);
     }
-    let actual = manifest::sha256_file(path)?;
+    let actual = crate::provenance::sha256_file(path)?;
     if actual != record.file_sha256 {
         bail!("the file's SHA-256 is {actual} instead of {}", record.file_sha256);
     }
@@ -282,7 +282,7 @@ fn write_cache(path: &Path, hash: &str, split: &Split) -> Result<()> {
         images: split.labels.size()[0],
         side: split.images.size()[2] as u32,
         file_bytes: std::fs::metadata(path)?.len(),
-        file_sha256: manifest::sha256_file(path)?,
+        file_sha256: crate::provenance::sha256_file(path)?,
     };
     crate::atomic::write(&sidecar(path), serde_json::to_string_pretty(&record)?.as_bytes())
 }
@@ -322,7 +322,7 @@ fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) ->
 fn decode_row(root: &Path, row: &Row, hashes: &BTreeMap<String, String>, key: &CacheKey) -> Result<Vec<u8>> {
     let path = root.join(&row.path);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    if hashes.get(&row.path) != Some(&manifest::sha256_bytes(&bytes)) {
+    if hashes.get(&row.path) != Some(&crate::provenance::sha256_bytes(&bytes)) {
         bail!("{} does not match the dataset's SHA256SUMS; run `blurry-to-clear data verify`", path.display());
     }
     let image = layout::decode_rgb(&bytes).with_context(|| format!("{}", path.display()))?;
@@ -516,7 +516,7 @@ mod tests {
         fs::write(&file, bytes).unwrap();
         assert!(same(&first, &load()));
         assert_eq!(
-            manifest::sha256_file(&file).unwrap(),
+            crate::provenance::sha256_file(&file).unwrap(),
             serde_json::from_str::<CacheRecord>(&sidecar_text).unwrap().file_sha256
         );
         // Truncate it: rebuilt too.
@@ -532,7 +532,7 @@ mod tests {
         );
         fs::write(root.join("train.csv"), csv).unwrap();
         let hashes = manifest::list_files(&root).unwrap().into_iter().map(|f| {
-            let hash = manifest::sha256_file(&root.join(&f)).unwrap();
+            let hash = crate::provenance::sha256_file(&root.join(&f)).unwrap();
             (f, hash)
         });
         fs::write(root.join(manifest::MANIFEST_FILE), manifest::render(&hashes.collect())).unwrap();

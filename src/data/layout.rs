@@ -232,7 +232,7 @@ impl DatasetWriter {
         let extension = image_extension(encoded).with_context(|| format!("image {} of split '{split}'", rows.len()))?;
         let path = format!("{split}/{label:04}/{:06}.{extension}", rows.len());
         crate::atomic::write(&self.root.join(&path), encoded)?;
-        self.hashes.insert(path.clone(), manifest::sha256_bytes(encoded));
+        self.hashes.insert(path.clone(), crate::provenance::sha256_bytes(encoded));
         rows.push(Row { path, label, fields });
         Ok(())
     }
@@ -272,11 +272,11 @@ impl DatasetWriter {
             let bytes = writer.into_inner().context("cannot render a split CSV")?;
             let name = format!("{split}.csv");
             crate::atomic::write(&self.root.join(&name), &bytes)?;
-            self.hashes.insert(name, manifest::sha256_bytes(&bytes));
+            self.hashes.insert(name, crate::provenance::sha256_bytes(&bytes));
         }
         let text = toml::to_string(info).context("cannot render dataset.toml")?;
         crate::atomic::write(&self.root.join(INFO_FILE), text.as_bytes())?;
-        self.hashes.insert(INFO_FILE.to_owned(), manifest::sha256_bytes(text.as_bytes()));
+        self.hashes.insert(INFO_FILE.to_owned(), crate::provenance::sha256_bytes(text.as_bytes()));
         crate::atomic::write(&self.root.join(MANIFEST_FILE), manifest::render(&self.hashes).as_bytes())
     }
 }

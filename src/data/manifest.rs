@@ -3,39 +3,14 @@
 //! program. The hash of the manifest itself names the dataset's content (see [`content_hash`]).
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
+
+use crate::provenance::sha256_bytes;
 
 /// File name of the manifest at a dataset root.
 pub const MANIFEST_FILE: &str = "SHA256SUMS";
-
-/// Lowercase hex of a SHA-256 digest.
-pub fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of `bytes`, as hex.
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// SHA-256 of a file, streamed (datasets and caches can be tens of GB).
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer).with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
 
 /// The manifest text for `hashes` (relative path -> hex digest), sorted by path.
 pub fn render(hashes: &BTreeMap<String, String>) -> String {
@@ -115,7 +90,7 @@ mod tests {
         let files = list_files(dir.path()).unwrap();
         assert_eq!(files, vec!["train.csv", "train/a.png"]);
         let hashes: BTreeMap<_, _> =
-            files.iter().map(|f| (f.clone(), sha256_file(&dir.path().join(f)).unwrap())).collect();
+            files.iter().map(|f| (f.clone(), crate::provenance::sha256_file(&dir.path().join(f)).unwrap())).collect();
         fs::write(dir.path().join(MANIFEST_FILE), render(&hashes)).unwrap();
         assert_eq!(read(dir.path()).unwrap(), hashes);
         assert_eq!(list_files(dir.path()).unwrap().len(), 2, "the manifest does not list itself");

@@ -155,7 +155,7 @@ fn check_manifest(check: &mut Checker) -> usize {
     };
     let entries: Vec<(&String, &String)> = listed.iter().collect();
     let root = check.root.clone();
-    let results = par_map(&entries, |(file, _)| manifest::sha256_file(&root.join(file)));
+    let results = par_map(&entries, |(file, _)| crate::provenance::sha256_file(&root.join(file)));
     for ((file, expected), actual) in entries.iter().zip(results) {
         match actual {
             Err(_) if !root.join(file).exists() => {

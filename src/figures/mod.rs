@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::protocol::Regime;
 use crate::results::{self, Table};
@@ -133,7 +132,7 @@ impl Source {
         if source == "paper" {
             return Ok(Source {
                 name: "paper".into(),
-                tables_dir: PathBuf::from(PAPER_DIR),
+                tables_dir: crate::provenance::project_path(PAPER_DIR),
                 profile: "paper".into(),
                 original: true,
                 run_dir: None,
@@ -158,18 +157,12 @@ impl Source {
     }
 }
 
-/// The SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {} to hash it", path.display()))?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
-}
-
 fn table_provenance(dir: &Path, tables: &[String]) -> Result<Vec<serde_json::Value>> {
     tables
         .iter()
         .map(|name| {
             let path = dir.join(format!("{name}.csv"));
-            Ok(json!({ "table": name, "file": path.display().to_string(), "sha256": sha256_file(&path)? }))
+            Ok(json!({ "table": name, "file": path.display().to_string(), "sha256": crate::provenance::sha256_file(&path)? }))
         })
         .collect()
 }

@@ -7,9 +7,12 @@
 //! slant; nose length and width, nostril spacing; mouth height and width, lip thickness, the bow of the upper lip;
 //! the depth of the cheek folds and a few moles. Every image varies what does not identify a person: pose (tilt, a
 //! little turn of the head, place and size), lighting (direction and strength), expression (smile, open mouth,
-//! raised brows, gaze), skin, hair and clothes colour, hairstyle, head width, and a cluttered background. Tone and
-//! head shape are drawn per image on purpose (MINI-NOTES lesson 2): when they identify a face, a clear-trained model
-//! stays robust to blur and the paper's effect shrinks.
+//! raised brows, gaze), hair and clothes colour, head width, and a cluttered background. An identity keeps a skin
+//! tone, which each image shifts widely (as lighting and white balance shift a photograph's), and a hairstyle
+//! outline (a celebrity's from photo to photo). Hair colour and head shape are drawn per image on purpose
+//! (MINI-NOTES lesson 2): when coarse cues alone identify a face, a clear-trained model stays robust to blur and the
+//! paper's effect shrinks. With tone and hairstyle also drawn per image, AlexNet at 64 px did not leave chance level
+//! within the `mini` budget: those two are the coarse foothold a network needs to start learning.
 //!
 //! **Does not keep.** Real faces carry identity in skin texture, 3-D shape under varying viewpoint, age and makeup,
 //! and FaceScrub's images are crops of unconstrained photographs with large pose changes. These faces are flat
@@ -47,6 +50,15 @@ pub struct Identity {
     cheek_fold: f32,
     chin_dimple: bool,
     moles: Vec<(V2, f32)>,
+    /// The hairstyle, a person's from photo to photo (FaceScrub's celebrities mostly keep theirs): its outline is
+    /// mid-frequency geometry; its colour still changes with every image.
+    /// Skin tone (hue, saturation, value), varied by lighting and white balance in every image.
+    skin: [f32; 3],
+    long_hair: bool,
+    hair_volume: V2,
+    hairline: f32,
+    parting: f32,
+    wave: f32,
 }
 
 impl Identity {
@@ -76,6 +88,12 @@ impl Identity {
             cheek_fold: j(0.0, 1.0),
             chin_dimple: j(0.0, 1.0) < 0.3,
             moles: Vec::new(),
+            skin: [j(0.03, 0.1), j(0.2, 0.6), j(0.35, 0.95)],
+            long_hair: j(0.0, 1.0) < 0.4,
+            hair_volume: v2(j(0.04, 0.12), j(0.04, 0.1)),
+            hairline: j(-0.6, -0.32),
+            parting: j(-0.25, 0.25),
+            wave: j(0.0, 0.08),
         };
         let mouth_gap = uniform(rng, 0.1, 0.2);
         let moles = (0..rng.random_range(0..3))
@@ -130,7 +148,12 @@ pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
     };
     // Turning the head shifts the inner features sideways, more for those nearer the viewer (the nose).
     let turn = uniform(rng, -0.06, 0.06);
-    let skin = hsv(uniform(rng, 0.03, 0.1), uniform(rng, 0.2, 0.6), uniform(rng, 0.35, 0.95));
+    let [hue, saturation, value] = identity.skin;
+    let skin = hsv(
+        (hue + uniform(rng, -0.015, 0.015)).clamp(0.0, 1.0),
+        (saturation + uniform(rng, -0.15, 0.15)).clamp(0.0, 1.0),
+        (value + uniform(rng, -0.2, 0.2)).clamp(0.2, 1.0),
+    );
     let hair = if rng.random::<f32>() < 0.15 {
         hsv(0.1, uniform(rng, 0.0, 0.1), uniform(rng, 0.5, 0.85))
     } else {
@@ -142,8 +165,8 @@ pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
 
     // Body, hair behind the head, neck and ears.
     pose.fill(canvas, v2(0.0, 1.6), 1.5, clothes, 1.0, |q| ellipse(q, v2(0.0, 1.6), v2(1.25, 0.62), Turn::NONE));
-    let long_hair = rng.random::<f32>() < 0.4;
-    let hair_back = v2(head.x + uniform(rng, 0.04, 0.12), head.y + uniform(rng, 0.04, 0.1));
+    let long_hair = identity.long_hair;
+    let hair_back = v2(head.x + identity.hair_volume.x, head.y + identity.hair_volume.y);
     pose.fill(canvas, v2(0.0, 0.3), 1.3, hair, 1.0, |q| {
         let crown = ellipse(q, v2(0.0, -0.1), hair_back, Turn::NONE);
         if long_hair {
@@ -277,9 +300,8 @@ pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
     pose.fill(canvas, mouth_centre, w + 0.12, [0.12, 0.04, 0.05], 1.0, |q| stroke(q, &line, (gap, 0.004)));
 
     // Hair over the forehead, above a hairline that varies with the hairstyle, with fine strands.
-    let hairline = uniform(rng, -0.6, -0.32);
-    let parting = uniform(rng, -0.25, 0.25);
-    let wave = uniform(rng, 0.0, 0.08);
+    let hairline = identity.hairline + uniform(rng, -0.02, 0.02);
+    let (parting, wave) = (identity.parting, identity.wave);
     let strands = uniform(rng, 30.0, 60.0);
     let strand_colour = shade(hair, 0.75);
     let parting_angle = parting * 2.0;
