@@ -280,13 +280,7 @@ impl RunStages<'_> {
     }
 
     fn augment_spec(&self) -> Result<AugmentSpec> {
-        let spec = self.profile.dataset(self.run.dataset)?;
-        Ok(AugmentSpec {
-            size: i64::from(self.profile.resolution),
-            mean: spec.mean,
-            std: spec.std,
-            random_erasing: spec.random_erasing,
-        })
+        Ok(AugmentSpec::for_dataset(self.profile.dataset(self.run.dataset)?, self.profile.resolution))
     }
 
     fn train(&self, cache: &mut DataCache, bar: &ProgressBar) -> Result<()> {

@@ -57,12 +57,7 @@ struct Timing {
 
 fn try_run(profile: &Profile, run: &RunSpec, data: &data::cache::DataSourceArgs, device: Device) -> Result<Timing> {
     let spec = profile.dataset(run.dataset)?;
-    let augment = AugmentSpec {
-        size: i64::from(profile.resolution),
-        mean: spec.mean,
-        std: spec.std,
-        random_erasing: spec.random_erasing,
-    };
+    let augment = AugmentSpec::for_dataset(spec, profile.resolution);
     let train = data::cache::load_split(profile, run.dataset, SplitName::Train, data, device)?;
     let test = data::cache::load_split(profile, run.dataset, SplitName::Test, data, device)?;
     let (vs, model) = train::init_model(run, spec.classes as i64, device);
