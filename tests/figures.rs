@@ -74,6 +74,16 @@ fn every_table_figure_renders_from_expected_paper_with_provenance() {
         let hashed = blurry_to_clear::provenance::sha256_file(Path::new(table["file"].as_str().unwrap())).unwrap();
         assert_eq!(table["sha256"].as_str(), Some(hashed.as_str()), "{id}");
         assert_eq!(provenance["profile"], "paper");
+        // `just figures` regenerates the committed figures to the byte (the font is embedded).
+        for ext in ["png", "svg"] {
+            let committed = root().join(format!("figures/paper/{id}.{ext}"));
+            let drawn = out.path().join(format!("paper/{id}.{ext}"));
+            assert!(
+                std::fs::read(&committed).unwrap() == std::fs::read(&drawn).unwrap(),
+                "{} is stale",
+                committed.display()
+            );
+        }
     }
 }
 
