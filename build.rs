@@ -1,13 +1,84 @@
-//! Link libtorch so that every binary (the CLI, unit tests, integration tests) runs with no environment set.
+//! Two jobs at build time: link libtorch so that every binary (the CLI, unit tests, integration tests) runs with no
+//! environment set, and hash the sources each pipeline stage depends on, so that a stage reruns when its code changes.
 //!
+//! **Linking.**
 //! torch-sys links libtorch but sets no rpath, and rustc links with `--as-needed`, which drops
 //! `libtorch_cuda.so` because no symbol of it is referenced directly: CUDA is then silently unavailable on a GPU
 //! machine (tch issues 907 and 980). torch-sys exports its library directory as `DEP_TCH_LIBTORCH_LIB` to crates
 //! that depend on it directly, which is why `torch-sys` is a direct dependency in Cargo.toml.
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// The sources whose text decides each stage's outputs (files, or directories taken whole). A stage's key in
+/// `src/stage.rs` includes the hash of its list, so editing, say, `src/analysis/gabor.rs` reruns the analyses and
+/// nothing else; the stages after it rerun because their inputs (the analyses' tables) changed.
+const STAGE_SOURCES: [(&str, &[&str]); 5] = [
+    (
+        "TRAIN",
+        &[
+            "src/model.rs",
+            "src/blur.rs",
+            "src/augment",
+            "src/optim.rs",
+            "src/schedule.rs",
+            "src/train.rs",
+            "src/data",
+            "src/seeds.rs",
+        ],
+    ),
+    ("EVALUATE", &["src/evaluate.rs", "src/model.rs", "src/blur.rs", "src/augment", "src/data"]),
+    ("ANALYSE", &["src/analysis", "src/model.rs", "src/seeds.rs"]),
+    ("GATHER", &["src/results", "src/vocab.rs"]),
+    (
+        "REPORT",
+        &[
+            "src/figures",
+            "src/report.rs",
+            "src/claims.rs",
+            "src/verify.rs",
+            "paper/figures.toml",
+            "paper/claims.toml",
+            "assets",
+        ],
+    ),
+];
+
+/// Every file under `path` (or `path` itself), sorted.
+fn files_under(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        panic!("build.rs: STAGE_SOURCES names {}, which does not exist; fix the list", path.display())
+    };
+    let mut files: Vec<PathBuf> = entries.flatten().flat_map(|e| files_under(&e.path())).collect();
+    files.sort();
+    files
+}
+
+/// Emit `B2C_CODE_<STAGE>`: the SHA-256 of the paths and contents of the stage's sources.
+fn hash_stage_sources() {
+    for (stage, sources) in STAGE_SOURCES {
+        let mut hasher = Sha256::new();
+        for source in sources {
+            println!("cargo:rerun-if-changed={source}");
+            for file in files_under(Path::new(source)) {
+                let bytes =
+                    std::fs::read(&file).unwrap_or_else(|e| panic!("build.rs: cannot read {}: {e}", file.display()));
+                hasher.update(file.to_string_lossy().as_bytes());
+                hasher.update((bytes.len() as u64).to_le_bytes());
+                hasher.update(&bytes);
+            }
+        }
+        let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        println!("cargo:rustc-env=B2C_CODE_{stage}={hex}");
+    }
+}
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    hash_stage_sources();
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         println!("cargo:warning=DEP_TCH_LIBTORCH_LIB not set by torch-sys; binaries will need LD_LIBRARY_PATH");

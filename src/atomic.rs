@@ -1,8 +1,9 @@
 //! Write-then-rename, so that no half-written file is ever taken for a finished one.
 //!
 //! Every output of the artifact (tables, checkpoints, caches, figures, manifests) goes through here: the bytes land
-//! in a temporary file beside the target, are flushed to disk, and only then renamed over the target. A crash leaves
-//! at worst a `*.tmp` file, which nothing reads.
+//! in a temporary file beside the target, are flushed to disk, and only then renamed over the target; then the
+//! directory is flushed too, so that the rename itself survives a power loss. A crash leaves at worst a `*.tmp`
+//! file, which nothing reads.
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,12 +35,20 @@ pub fn write_with(path: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result
     }
     let tmp = temp_path(path);
     let result = fill(&tmp).and_then(|()| {
-        fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+        fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+        sync_dir(path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")))
     });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Flush a directory's entries (a rename is only durable once its directory is).
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot flush the directory {}", dir.display()))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::results::{self, cell_text, SCHEMAS};
+use crate::results::{self, cell_text};
 use crate::verify::{observations, Observation};
 
 /// The claims, embedded at build time.
@@ -151,14 +151,24 @@ pub fn value_text(value: &toml::Value) -> String {
 }
 
 impl Claim {
+    /// Everything the claim names exists: its table, its columns, and every value it filters on (checked against
+    /// the column's vocabulary, so that a misspelt measure or dataset fails here rather than matching nothing).
     fn check(&self) -> Result<()> {
-        let schema =
-            SCHEMAS.iter().find(|s| s.name == self.table).with_context(|| format!("unknown table '{}'", self.table))?;
+        let schema = results::schema(&self.table)?;
         if schema.column(&self.value).is_none() {
             bail!("table {} has no column '{}'", self.table, self.value);
         }
         let filters = [Some(&self.where_), Some(&self.lhs), self.rhs.as_ref()];
-        for column in filters.into_iter().flatten().flat_map(|f| f.keys()).chain(&self.for_each).chain(&self.over) {
+        for (column, values) in filters.into_iter().flatten().flatten() {
+            for value in values {
+                schema.check_cell(column, &text_of(value))?;
+            }
+        }
+        if let Some(c) = &self.contrast {
+            schema.check_cell(&c.column, &text_of(&c.a))?;
+            schema.check_cell(&c.column, &text_of(&c.b))?;
+        }
+        for column in self.for_each.iter().chain(&self.over) {
             if schema.column(column).is_none() {
                 bail!("table {} has no column '{column}'", self.table);
             }
@@ -203,8 +213,7 @@ impl Claim {
 
     /// Evaluate the claim on the tables in `dir` (a results directory or `expected/<profile>/`).
     pub fn evaluate(&self, dir: &Path) -> Result<ClaimOutcome> {
-        let schema =
-            SCHEMAS.iter().find(|s| s.name == self.table).with_context(|| format!("unknown table '{}'", self.table))?;
+        let schema = results::schema(&self.table)?;
         let path = schema.csv_path(dir);
         if !path.exists() {
             return Ok(ClaimOutcome { verdict: Verdict::NoData, groups: Vec::new() });
@@ -286,6 +295,28 @@ impl Claim {
                 let [lo, hi] = self.range.unwrap_or([f64::NAN; 2]);
                 format!("peak {} in [{lo}, {hi}]", self.over.as_deref().unwrap_or(""))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_naming_something_unknown_fails_to_load_with_that_name() {
+        let claims = Claims::paper().unwrap();
+        assert!(claims.claim.len() >= 10);
+        for (from, to, named) in [
+            ("moment_size_mean", "moment_size_average", "unknown receptive-field measure 'moment_size_average'"),
+            ("\"toybox_instance\"", "\"toybox_instances\"", "unknown dataset 'toybox_instances'"),
+            ("table = \"rf_size\"", "table = \"rf_sizes\"", "unknown table 'rf_sizes'"),
+            ("layer = [\"features.0\"]", "layer = [\"conv1\"]", "unknown layer 'conv1'"),
+        ] {
+            let text = CLAIMS_TOML.replacen(from, to, 1);
+            assert_ne!(text, CLAIMS_TOML, "{from} is not in claims.toml");
+            let err = format!("{:#}", Claims::parse(&text).unwrap_err());
+            assert!(err.contains(named), "{err}");
         }
     }
 }

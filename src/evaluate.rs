@@ -12,6 +12,7 @@ use crate::augment::{self, AugmentSpec};
 use crate::blur;
 use crate::data::Split;
 use crate::model::AlexNet;
+use crate::results::{AccuracyByStage, AccuracyVsBlur, RunKey};
 
 /// Accuracy and mean cross-entropy of a model on one split at one sigma.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,6 +85,53 @@ pub fn scores(
         .zip(&loss_sum)
         .map(|(c, l)| Score { accuracy_pct: 100.0 * *c as f64 / seen as f64, loss: l / seen as f64, images: seen })
         .collect())
+}
+
+/// What the evaluate stage measures of a run: the final model at every test sigma (robustness_results), each stage
+/// checkpoint at the stage sigmas (robustness_across_stages). Sigmas in pixels of the 224-px protocol.
+pub struct EvaluationPlan<'a> {
+    pub final_epoch: u32,
+    pub test_sigmas: &'a [f64],
+    pub stage_epochs: &'a [u32],
+    pub stage_test_sigmas: &'a [f64],
+    /// Pixels of the run's images per pixel of the 224-px protocol.
+    pub sigma_scale: f64,
+}
+
+/// The `accuracy_vs_blur` and `accuracy_by_stage` rows of `run`, with `model_at(epoch)` loading a checkpoint.
+pub fn evaluate_run(
+    run: &RunKey,
+    plan: &EvaluationPlan,
+    mut model_at: impl FnMut(u32) -> Result<AlexNet>,
+    test: &Split,
+    augment_spec: &AugmentSpec,
+    loader: &EvalLoader,
+) -> Result<(Vec<AccuracyVsBlur>, Vec<AccuracyByStage>)> {
+    let mut at = |epoch: u32, sigmas: &[f64]| -> Result<Vec<(f64, Score)>> {
+        let px: Vec<f64> = sigmas.iter().map(|s| s * plan.sigma_scale).collect();
+        let scores = scores(&model_at(epoch)?, test, &px, augment_spec, loader)?;
+        Ok(sigmas.iter().copied().zip(scores).collect())
+    };
+    let final_rows = at(plan.final_epoch, plan.test_sigmas)?
+        .into_iter()
+        .map(|(test_sigma, score)| AccuracyVsBlur {
+            run: run.clone(),
+            test_sigma,
+            accuracy_pct: score.accuracy_pct,
+            source: run.source(),
+        })
+        .collect();
+    let mut stage_rows = Vec::new();
+    for &epoch in plan.stage_epochs {
+        stage_rows.extend(at(epoch, plan.stage_test_sigmas)?.into_iter().map(|(test_sigma, score)| AccuracyByStage {
+            run: run.clone(),
+            epoch,
+            test_sigma,
+            accuracy_pct: score.accuracy_pct,
+            source: run.source(),
+        }));
+    }
+    Ok((final_rows, stage_rows))
 }
 
 #[cfg(test)]

@@ -2,8 +2,42 @@
 //! Classification Level on Robustness" (Jenkins, Sanyal, Michelson & Kunda, ICDL 2025).
 //!
 //! The library holds every step of the method as one module; the `blurry-to-clear` binary only parses arguments.
+//!
+//! # The data flow, and where each step lives
+//!
+//! ```text
+//! paper/protocol/<profile>.toml --protocol--> RunSpec per (dataset, regime, seed)
+//!   |
+//!   |  data: real datasets (data::layout, data::import, data::verify) or stand-ins (data::synthetic),
+//!   |        decoded once into uint8 tensors (data::cache)
+//!   v
+//! train: per batch, augment::train_batch, then blur::blur_uniform at schedule::sigma_at(epoch),
+//!        then model::AlexNet forward/backward and optim::Adam at schedule::lr_at(iteration)
+//!   |    --> checkpoints (model::save), the training log
+//!   v
+//! evaluate: each checkpoint on the test split at every test sigma (evaluate::evaluate_run)
+//! analyse:  each checkpoint's receptive fields, Gabor fits, ERFs, spatial frequency
+//!           (analysis::analyse_checkpoint)
+//!   |    --> one run's rows of the results tables (results: one schema per table, keyed by results::RunKey)
+//!   v
+//! gather: every run's rows --> runs/<profile>/results/<table>.csv and .parquet
+//!   |
+//!   +--> figures: figures::Tables::load reads results/, one function per figure (figures::accuracy,
+//!   |             figures::receptive_fields, figures::spatial_frequency, figures::grids)
+//!   +--> report:  report::write_report, with the paper's findings (claims) and the expected numbers (verify)
+//!   +--> verify:  verify::verify, every number against expected/<profile>/ under its tolerance
+//! ```
+//!
+//! [`pipeline`] orders these stages, skips finished ones and resumes interrupted training ([`stage`] keys each
+//! stage by its inputs and the hash of its own sources). The names every file and table uses (datasets, regimes,
+//! layers, measures, statistics) are defined once, in [`vocab`].
+//!
+//! Where sigma is applied in training: `train::train`, right after `augment::train_batch`, with the epoch's sigma
+//! from `schedule::sigma_at` (in 224-px pixels, scaled to the run's resolution by `RunSpec::sigma_scale`). Where a
+//! figure gets its numbers: `figures::Tables::load` on the source's `results/` (or `expected/paper/`), passed to the
+//! figure's function in `figures::*`.
 pub mod analysis;
-pub mod atomic;
+pub(crate) mod atomic;
 pub mod augment;
 pub mod blur;
 pub mod claims;
@@ -20,9 +54,10 @@ pub mod protocol;
 pub mod provenance;
 pub mod report;
 pub mod results;
-pub mod run_dir;
+pub(crate) mod run_dir;
 pub mod schedule;
-pub mod seeds;
+pub(crate) mod seeds;
 pub mod stage;
 pub mod train;
 pub mod verify;
+pub mod vocab;

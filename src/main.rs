@@ -218,6 +218,7 @@ fn run(cli: Cli) -> Result<()> {
                 out,
                 threads,
                 figures: !no_figures,
+                code: blurry_to_clear::stage::CodeHashes::compiled(),
             };
             match preflight {
                 true => blurry_to_clear::preflight::preflight(&options),

@@ -15,6 +15,8 @@ use tch::Tensor;
 /// One conv layer of `features`: its module index and shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvLayer {
+    /// The layer's name in checkpoints and tables: torchvision's module path, e.g. `features.0`.
+    pub name: &'static str,
     /// Index in torchvision's `features` Sequential (0, 3, 6, 8, 10).
     pub index: usize,
     pub in_channels: i64,
@@ -26,20 +28,58 @@ pub struct ConvLayer {
     pub pooled: bool,
 }
 
-impl ConvLayer {
-    /// The layer's name in checkpoints and tables, e.g. `features.0`.
-    pub fn name(&self) -> String {
-        format!("features.{}", self.index)
-    }
-}
-
 /// torchvision's AlexNet conv layers, conv1 to conv5.
 pub const CONV_LAYERS: [ConvLayer; 5] = [
-    ConvLayer { index: 0, in_channels: 3, out_channels: 64, kernel: 11, stride: 4, padding: 2, pooled: true },
-    ConvLayer { index: 3, in_channels: 64, out_channels: 192, kernel: 5, stride: 1, padding: 2, pooled: true },
-    ConvLayer { index: 6, in_channels: 192, out_channels: 384, kernel: 3, stride: 1, padding: 1, pooled: false },
-    ConvLayer { index: 8, in_channels: 384, out_channels: 256, kernel: 3, stride: 1, padding: 1, pooled: false },
-    ConvLayer { index: 10, in_channels: 256, out_channels: 256, kernel: 3, stride: 1, padding: 1, pooled: true },
+    ConvLayer {
+        name: "features.0",
+        index: 0,
+        in_channels: 3,
+        out_channels: 64,
+        kernel: 11,
+        stride: 4,
+        padding: 2,
+        pooled: true,
+    },
+    ConvLayer {
+        name: "features.3",
+        index: 3,
+        in_channels: 64,
+        out_channels: 192,
+        kernel: 5,
+        stride: 1,
+        padding: 2,
+        pooled: true,
+    },
+    ConvLayer {
+        name: "features.6",
+        index: 6,
+        in_channels: 192,
+        out_channels: 384,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        pooled: false,
+    },
+    ConvLayer {
+        name: "features.8",
+        index: 8,
+        in_channels: 384,
+        out_channels: 256,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        pooled: false,
+    },
+    ConvLayer {
+        name: "features.10",
+        index: 10,
+        in_channels: 256,
+        out_channels: 256,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        pooled: true,
+    },
 ];
 
 /// Smallest input side the network accepts: conv1 and the three pools must leave at least one pixel.

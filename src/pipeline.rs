@@ -1,11 +1,13 @@
-//! `reproduce`: the stage graph of a profile. For every run (dataset x regime x seed): train, evaluate, analyse;
-//! then gather the runs' rows into the results tables, write the manifest, and draw the figures and the report.
+//! `reproduce`: the stage graph of a profile, and nothing else. For every run (dataset x regime x seed): train,
+//! evaluate, analyse; then gather the runs' rows into the results tables, draw the figures and the report, and
+//! write the manifest. What each stage computes lives in its own module ([`crate::train`], [`crate::evaluate`],
+//! [`crate::analysis`], [`crate::figures`], [`crate::report`]); here stages are ordered, skipped and recorded.
 //!
 //! Each stage is named by the hash of its inputs (the resolved run, the profile's settings that matter, the data's
-//! hash and the code version) and skipped when its record says it is done and its outputs verify (see
-//! [`crate::stage`]). Training resumes from its last complete checkpoint. Re-running a finished profile therefore
-//! does no work and rewrites no file.
-use std::collections::BTreeMap;
+//! hash, the previous stage's hash and the hash of the stage's own sources, [`CodeHashes`]) and skipped when its
+//! record says it is done and its outputs verify (see [`crate::stage`]). Training resumes from its last complete
+//! checkpoint. Re-running a finished profile therefore does no work and rewrites no file.
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,18 +16,18 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use crate::analysis;
+use crate::analysis::{self, AnalysisInputs, CheckpointAnalysis};
 use crate::augment::AugmentSpec;
 use crate::data::{self, Split, SplitName};
 use crate::device::{describe, DeviceChoice};
-use crate::evaluate::{self, EvalLoader};
+use crate::evaluate::{self, EvalLoader, EvaluationPlan};
 use crate::model;
 use crate::protocol::{parse_run_key, DatasetId, DatasetSpec, Profile, Regime, RunSpec};
-use crate::results::{self, AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur, Erf, RfGaborFilter, RfSize};
-use crate::results::{SpatialFrequency, TrainingLog};
+use crate::results::{self, AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur, Conv1Weight, Erf, ErfMapPixel};
+use crate::results::{ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency, Table, TrainingLog};
 use crate::run_dir::RunDir;
-use crate::stage::{self, Stage, StageRecord, CODE_VERSION};
-use crate::train::{self, EpochLog, RunData, TrainContext};
+use crate::stage::{self, CodeHashes, Stage, StageRecord};
+use crate::train::{self, RunData, TrainContext};
 
 /// What `blurry-to-clear reproduce` was asked to do.
 #[derive(Clone, Debug)]
@@ -41,6 +43,8 @@ pub struct ReproduceOptions {
     pub threads: Option<i32>,
     /// Draw the figures and write the report after the tables.
     pub figures: bool,
+    /// The source hashes that key the stages (the compiled ones, except in tests).
+    pub code: CodeHashes,
 }
 
 /// Which runs `--only` selects.
@@ -69,10 +73,34 @@ impl Selection {
     }
 }
 
+/// The runs `reproduce` (and `--preflight`) would do: every run of the profile for `--seeds` seeds that `--only`
+/// selects, in the profile's order. An `--only` that selects nothing is an error.
+pub fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<RunSpec>> {
+    if opts.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    let selection = Selection::parse(&opts.only)?;
+    let runs: Vec<RunSpec> = profile.runs(opts.seeds)?.into_iter().filter(|r| selection.includes(r)).collect();
+    if runs.is_empty() {
+        bail!("--only {} selects none of profile '{}''s runs", opts.only.join(" "), profile.name);
+    }
+    Ok(runs)
+}
+
+/// The datasets of `runs`, each once, in the paper's order.
+pub fn datasets_of(runs: &[RunSpec]) -> Vec<DatasetId> {
+    runs.iter().map(|r| r.dataset).collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// The key of a run's rows in the results tables.
+pub fn run_key(run: &RunSpec) -> RunKey {
+    RunKey { profile: run.profile.clone(), seed: run.seed, dataset: run.dataset, regime: run.regime }
+}
+
 /// Inputs that decide a run's training; their hash names the train stage.
 #[derive(Serialize)]
 struct TrainInputs<'a> {
-    code: &'static str,
+    code: &'a str,
     run: &'a RunSpec,
     dataset: &'a DatasetSpec,
     stored_resolution: u32,
@@ -86,7 +114,7 @@ struct TrainInputs<'a> {
 
 #[derive(Serialize)]
 struct EvaluateInputs<'a> {
-    code: &'static str,
+    code: &'a str,
     train: &'a str,
     test_sigmas: &'a [f64],
     stage_test_sigmas: &'a [f64],
@@ -97,7 +125,7 @@ struct EvaluateInputs<'a> {
 
 #[derive(Serialize)]
 struct AnalyseInputs<'a> {
-    code: &'static str,
+    code: &'a str,
     train: &'a str,
     analysis: &'a crate::protocol::AnalysisSpec,
 }
@@ -149,11 +177,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     if let Some(threads) = opts.threads {
         tch::set_num_threads(threads);
     }
-    let selection = Selection::parse(&opts.only)?;
-    if opts.seeds == 0 {
-        bail!("--seeds must be at least 1");
-    }
-    let runs: Vec<RunSpec> = profile.runs(opts.seeds)?.into_iter().filter(|r| selection.includes(r)).collect();
+    let runs = select_runs(&profile, opts)?;
     let profile_dir = opts.out.join(&profile.name);
     tracing::info!(
         "profile {}: {} runs on {} into {}",
@@ -173,37 +197,23 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
     let mut cache = DataCache { profile: &profile, sources: sources.clone(), device, loaded: None };
     for run in &runs {
-        let dataset_spec = profile.dataset(run.dataset)?;
         let data_hash = data::cache::dataset_hash(&profile, run.dataset, &sources)?;
-        let dir = RunDir::new(&profile_dir, run);
-        let train_hash = stage::hash_inputs(&TrainInputs {
-            code: CODE_VERSION,
-            run,
-            dataset: dataset_spec,
-            stored_resolution: profile.stored_resolution,
-            eval_batch_size: profile.eval_batch_size,
-            eval_drop_last: profile.eval_drop_last,
-            drop_last: profile.drop_last,
-            train_metrics: profile.train_metrics,
-            checkpoint_every: profile.checkpoint_every,
-            data: &data_hash,
-        })?;
-        let ctx = RunStages { profile: &profile, run, dir: &dir, device, train_hash: &train_hash };
+        let stages = RunStages::new(&profile, run, &profile_dir, device, &opts.code, &data_hash)?;
         bars.suspend(|| tracing::info!("run {} seed {}", run.key(), run.seed));
-        ctx.train(&mut cache, &per_run)?;
-        ctx.evaluate(&mut cache)?;
-        ctx.analyse(&mut cache)?;
+        stages.train(&mut cache, &per_run)?;
+        stages.evaluate(&mut cache)?;
+        stages.analyse(&mut cache)?;
         overall.inc(1);
     }
     per_run.finish_and_clear();
     overall.finish_and_clear();
 
     let all_runs = profile.runs(opts.seeds)?;
-    gather_tables(&profile, &profile_dir, &all_runs)?;
+    gather_tables(&profile, &profile_dir, &all_runs, &opts.code)?;
     if opts.figures {
-        draw_and_report(&profile_dir)?;
+        draw_and_report(&profile_dir, &opts.code)?;
     }
-    write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts.seeds)?;
+    write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts)?;
     tracing::info!(
         "profile {} done in {:.0} s; results in {}",
         profile.name,
@@ -215,25 +225,22 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
 
 /// The figures of the run (`runs/<profile>/figures/<profile>/`) and its report against the profile's expected
 /// numbers (`expected/<profile>/`, or the original's for the paper profiles), where there are any. Skipped when
-/// neither the tables nor what they are drawn and judged with (catalogue, claims, expected numbers) changed.
-fn draw_and_report(profile_dir: &Path) -> Result<()> {
+/// neither the tables nor what they are drawn and judged with (the figure and report code, catalogue, claims,
+/// expected numbers) changed.
+fn draw_and_report(profile_dir: &Path, code: &CodeHashes) -> Result<()> {
     let expected = crate::verify::default_expected_dir(profile_dir)?;
     let mut inputs = BTreeMap::new();
     let results_dir = results::results_dir(profile_dir);
-    let catalogue =
-        [crate::provenance::project_path("paper/figures.toml"), crate::provenance::project_path("paper/claims.toml")];
     for dir in [&results_dir, &expected] {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "csv" || e == "toml") {
-                inputs.insert(path.display().to_string(), crate::provenance::sha256_file(&path)?);
+                let name = path.strip_prefix(profile_dir).unwrap_or(&path).display().to_string();
+                inputs.insert(name, crate::provenance::sha256_file(&path)?);
             }
         }
     }
-    for path in &catalogue {
-        inputs.insert(path.display().to_string(), crate::provenance::sha256_file(path)?);
-    }
-    let hash = stage::hash_inputs(&(CODE_VERSION, crate::provenance::git_commit(), &inputs))?;
+    let hash = stage::hash_inputs(&(&code.report, &inputs))?;
     let stage = Stage::new("figures", profile_dir.join("stages").join("figures.json"), profile_dir);
     if stage.done(&hash).is_some() {
         return Ok(());
@@ -269,12 +276,38 @@ fn bar_style(template: &str) -> ProgressStyle {
 struct RunStages<'a> {
     profile: &'a Profile,
     run: &'a RunSpec,
-    dir: &'a RunDir,
+    key: RunKey,
+    dir: RunDir,
     device: Device,
-    train_hash: &'a str,
+    code: &'a CodeHashes,
+    train_hash: String,
 }
 
-impl RunStages<'_> {
+impl<'a> RunStages<'a> {
+    fn new(
+        profile: &'a Profile,
+        run: &'a RunSpec,
+        profile_dir: &Path,
+        device: Device,
+        code: &'a CodeHashes,
+        data_hash: &str,
+    ) -> Result<RunStages<'a>> {
+        let train_hash = stage::hash_inputs(&TrainInputs {
+            code: &code.train,
+            run,
+            dataset: profile.dataset(run.dataset)?,
+            stored_resolution: profile.stored_resolution,
+            eval_batch_size: profile.eval_batch_size,
+            eval_drop_last: profile.eval_drop_last,
+            drop_last: profile.drop_last,
+            train_metrics: profile.train_metrics,
+            checkpoint_every: profile.checkpoint_every,
+            data: data_hash,
+        })?;
+        let dir = RunDir::new(profile_dir, run);
+        Ok(RunStages { profile, run, key: run_key(run), dir, device, code, train_hash })
+    }
+
     fn stage(&self, name: &str) -> Stage {
         Stage::new(name, self.dir.stage_record(name), &self.dir.root)
     }
@@ -285,7 +318,7 @@ impl RunStages<'_> {
 
     fn train(&self, cache: &mut DataCache, bar: &ProgressBar) -> Result<()> {
         let stage = self.stage("train");
-        if stage.done(self.train_hash).is_some() {
+        if stage.done(&self.train_hash).is_some() {
             return Ok(());
         }
         self.discard_if_stale()?;
@@ -295,23 +328,22 @@ impl RunStages<'_> {
         let ctx = TrainContext {
             profile: self.profile,
             run: self.run,
-            dir: self.dir,
+            dir: &self.dir,
             data: RunData { train: &data.train, val: &data.val },
             augment: &augment,
             device: self.device,
             progress: bar,
         };
         let log = train::train(&ctx)?;
-        let rows: Vec<TrainingLog> = log.iter().map(|e| self.log_row(e)).collect();
-        let table = self.write_rows("training_log", &rows)?;
+        let rows: Vec<TrainingLog> = log.iter().map(|e| TrainingLog::from_epoch(&self.key, e)).collect();
         let mut outputs: Vec<PathBuf> =
             train::checkpoint_epochs(self.profile).iter().map(|e| self.dir.checkpoint(*e)).collect();
-        outputs.push(table);
-        stage.finish(self.train_hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
+        outputs.extend(self.write_rows(&rows)?);
+        stage.finish(&self.train_hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
 
-    /// A run directory trained under other inputs (a changed protocol or code version) is started afresh.
+    /// A run directory trained under other inputs (a changed protocol or training code) is started afresh.
     fn discard_if_stale(&self) -> Result<()> {
         let record =
             std::fs::read(self.dir.spec_file()).ok().and_then(|b| serde_json::from_slice::<RunRecord>(&b).ok());
@@ -320,7 +352,7 @@ impl RunStages<'_> {
                 "{}: inputs changed since its checkpoints were written; training it afresh",
                 self.dir.root.display()
             );
-            for sub in ["checkpoints", "stages", "tables", "erf"] {
+            for sub in ["checkpoints", "stages", "tables"] {
                 let path = self.dir.root.join(sub);
                 if path.exists() {
                     std::fs::remove_dir_all(&path)
@@ -328,39 +360,23 @@ impl RunStages<'_> {
                 }
             }
         }
-        let record = RunRecord { train_hash: self.train_hash.to_owned(), run: serde_json::to_value(self.run)? };
+        let record = RunRecord { train_hash: self.train_hash.clone(), run: serde_json::to_value(self.run)? };
         stage::write_if_changed(&self.dir.spec_file(), &serde_json::to_vec_pretty(&record)?)?;
         Ok(())
     }
 
-    fn log_row(&self, e: &EpochLog) -> TrainingLog {
-        let mut row = TrainingLog::run_row(
-            &self.run.profile,
-            self.run.seed,
-            self.run.dataset,
-            self.run.regime,
-            e.epoch,
-            [0.0, 0.0, e.val_acc_pct, e.val_loss],
-            [e.train_sigma, e.val_sigma],
-            results::run_source(&self.run.profile, self.run.seed),
-        );
-        row.train_acc_pct = e.train_acc_pct;
-        row.train_loss = e.train_loss;
-        row
-    }
-
-    /// A run's rows of one table, as JSON in `tables/` (gathered into the profile's tables at the end).
-    fn write_rows<T: Serialize>(&self, name: &str, rows: &[T]) -> Result<PathBuf> {
-        let path = self.dir.table(name);
-        crate::atomic::write(&path, &serde_json::to_vec_pretty(rows)?)?;
-        Ok(path)
+    /// A run's rows of one table, in `tables/` (gathered into the profile's tables at the end): the files written.
+    fn write_rows<T: Table>(&self, rows: &[T]) -> Result<[PathBuf; 2]> {
+        let dir = self.dir.tables();
+        results::write_table(&dir, rows)?;
+        Ok([T::SCHEMA.csv_path(&dir), T::SCHEMA.parquet_path(&dir)])
     }
 
     fn evaluate(&self, cache: &mut DataCache) -> Result<()> {
         let p = self.profile;
         let hash = stage::hash_inputs(&EvaluateInputs {
-            code: CODE_VERSION,
-            train: self.train_hash,
+            code: &self.code.evaluate,
+            train: &self.train_hash,
             test_sigmas: &p.test_sigmas,
             stage_test_sigmas: &p.stage_test_sigmas,
             stage_epochs: &p.stage_epochs,
@@ -373,243 +389,122 @@ impl RunStages<'_> {
         }
         let started = Instant::now();
         let data = cache.get(self.run.dataset)?;
-        let augment = self.augment_spec()?;
         let loader =
             EvalLoader { batch_size: p.eval_batch_size as i64, drop_last: p.eval_drop_last, device: self.device };
-        let scale = self.run.sigma_scale();
-        let scores = |epoch: u32, sigmas: &[f64]| -> Result<Vec<evaluate::Score>> {
-            let (_vs, model) = model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?;
-            let px: Vec<f64> = sigmas.iter().map(|s| s * scale).collect();
-            evaluate::scores(&model, &data.test, &px, &augment, &loader)
+        let plan = EvaluationPlan {
+            final_epoch: self.run.epochs,
+            test_sigmas: &p.test_sigmas,
+            stage_epochs: &p.stage_epochs,
+            stage_test_sigmas: &p.stage_test_sigmas,
+            sigma_scale: self.run.sigma_scale(),
         };
-        let source = results::run_source(&self.run.profile, self.run.seed);
-        let final_rows: Vec<AccuracyVsBlur> = scores(self.run.epochs, &p.test_sigmas)?
-            .iter()
-            .zip(&p.test_sigmas)
-            .map(|(s, sigma)| AccuracyVsBlur {
-                profile: self.run.profile.clone(),
-                seed: self.run.seed,
-                dataset: self.run.dataset,
-                regime: self.run.regime,
-                test_sigma: *sigma,
-                accuracy_pct: s.accuracy_pct,
-                source: source.clone(),
-            })
-            .collect();
-        let mut stage_rows = Vec::new();
-        for epoch in &p.stage_epochs {
-            for (s, sigma) in scores(*epoch, &p.stage_test_sigmas)?.iter().zip(&p.stage_test_sigmas) {
-                stage_rows.push(AccuracyByStage {
-                    profile: self.run.profile.clone(),
-                    seed: self.run.seed,
-                    dataset: self.run.dataset,
-                    regime: self.run.regime,
-                    epoch: *epoch,
-                    test_sigma: *sigma,
-                    accuracy_pct: s.accuracy_pct,
-                    source: source.clone(),
-                });
-            }
-        }
-        let outputs =
-            vec![self.write_rows("accuracy_vs_blur", &final_rows)?, self.write_rows("accuracy_by_stage", &stage_rows)?];
+        let model_at = |epoch| Ok(model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?.1);
+        let (final_rows, stage_rows) =
+            evaluate::evaluate_run(&self.key, &plan, model_at, &data.test, &self.augment_spec()?, &loader)?;
+        let mut outputs = Vec::from(self.write_rows(&final_rows)?);
+        outputs.extend(self.write_rows(&stage_rows)?);
         stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
 
     fn analyse(&self, cache: &mut DataCache) -> Result<()> {
         let spec = &self.profile.analysis;
-        let hash = stage::hash_inputs(&AnalyseInputs { code: CODE_VERSION, train: self.train_hash, analysis: spec })?;
+        let hash =
+            stage::hash_inputs(&AnalyseInputs { code: &self.code.analyse, train: &self.train_hash, analysis: spec })?;
         let stage = self.stage("analyse");
         if stage.done(&hash).is_some() {
             return Ok(());
         }
         let started = Instant::now();
         let data = cache.get(self.run.dataset)?;
-        let augment = self.augment_spec()?;
-        let erf_images = {
-            let n = (spec.erf_images as i64).min(data.test.labels.size()[0]);
-            let images = data.test.images.narrow(0, 0, n).to_device(self.device);
-            crate::augment::test_batch(&images, &augment)?
+        let erf_images = analysis::erf_images(&data.test, spec.erf_images, &self.augment_spec()?, self.device)?;
+        let inputs = AnalysisInputs {
+            spec,
+            resolution: i64::from(self.profile.resolution),
+            device: self.device,
+            erf_images: &erf_images,
         };
-        let epochs = spec.epochs.clone().unwrap_or_else(|| train::checkpoint_epochs(self.profile));
-        let (run, source) = (self.run, results::run_source(&self.run.profile, self.run.seed));
-        let (mut rf, mut gabor_rows, mut sf, mut erf) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut outputs = Vec::new();
-        for epoch in epochs {
+        let mut tables = CheckpointAnalysis::default();
+        for epoch in spec.epochs.clone().unwrap_or_else(|| train::checkpoint_epochs(self.profile)) {
             let (vs, model) = model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?;
-            let gabor_config = analysis::gabor::GaborConfig {
-                restarts: spec.gabor_restarts as usize,
-                seed: crate::seeds::derive(run.seed, &[run.dataset.name(), run.regime.name(), "gabor"]) as u64,
-                ..Default::default()
-            };
-            let fits = analysis::gabor::fit_conv1(&vs, &gabor_config)?;
-            let mut measures = analysis::rf_moments::moment_sizes(&vs)?;
-            measures.extend(analysis::gabor::summary(&fits));
-            rf.extend(measures.into_iter().map(|m| RfSize {
-                profile: run.profile.clone(),
-                seed: run.seed,
-                dataset: run.dataset,
-                regime: run.regime,
-                epoch: Some(epoch),
-                layer: m.layer,
-                measure: m.statistic,
-                value: m.value,
-                source: source.clone(),
-            }));
-            gabor_rows.extend(fits.iter().map(|f| RfGaborFilter {
-                profile: run.profile.clone(),
-                seed: run.seed,
-                dataset: run.dataset,
-                regime: run.regime,
-                epoch,
-                layer: "features.0".to_owned(),
-                filter: f.filter as u32,
-                gabor_size: f.gabor_size(),
-                r_squared: f.r_squared(),
-                valid: u8::from(f.valid()),
-                source: source.clone(),
-            }));
-            let peaks =
-                analysis::spatial_frequency::peak_frequencies(&model, self.device, i64::from(self.profile.resolution))?;
-            sf.extend(analysis::spatial_frequency::statistics(&peaks).into_iter().map(|s| SpatialFrequency {
-                profile: run.profile.clone(),
-                seed: run.seed,
-                dataset: run.dataset,
-                regime: run.regime,
-                epoch,
-                layer: s.layer,
-                statistic: s.statistic,
-                value: s.value,
-                source: source.clone(),
-            }));
-            let erf_config = analysis::erf::ErfConfig {
-                noise_images: spec.erf_noise as usize,
-                seed: crate::seeds::derive(run.seed, &[run.dataset.name(), "erf-noise"]) as u64,
-                ..Default::default()
-            };
-            let fields = analysis::erf::effective_receptive_fields(
-                &model,
-                self.device,
-                i64::from(self.profile.resolution),
-                Some(&erf_images),
-                &erf_config,
-            )?;
-            erf.extend(fields.statistics.iter().map(|s| Erf {
-                profile: run.profile.clone(),
-                seed: run.seed,
-                dataset: run.dataset,
-                regime: run.regime,
-                epoch,
-                layer: s.layer.clone(),
-                input: s.inputs.as_str().to_owned(),
-                statistic: s.statistic.to_owned(),
-                value: s.value,
-                source: source.clone(),
-            }));
-            let maps_path = self.dir.erf_maps(epoch);
-            save_erf_maps(&fields.maps, &maps_path)?;
-            outputs.push(maps_path);
+            tables.append(analysis::analyse_checkpoint(&self.key, epoch, &vs, &model, &inputs)?);
         }
-        outputs.push(self.write_rows("rf_size", &rf)?);
-        outputs.push(self.write_rows("rf_gabor_filters", &gabor_rows)?);
-        outputs.push(self.write_rows("spatial_frequency", &sf)?);
-        outputs.push(self.write_rows("erf", &erf)?);
+        let mut outputs = Vec::new();
+        outputs.extend(self.write_rows(&tables.rf_size)?);
+        outputs.extend(self.write_rows(&tables.gabor_filters)?);
+        outputs.extend(self.write_rows(&tables.spatial_frequency)?);
+        outputs.extend(self.write_rows(&tables.erf)?);
+        outputs.extend(self.write_rows(&tables.erf_profiles)?);
+        outputs.extend(self.write_rows(&tables.erf_maps)?);
+        outputs.extend(self.write_rows(&tables.conv1_kernels)?);
         stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
 }
 
-/// ERF maps of one checkpoint as safetensors: one `[side, side]` float tensor per map, named `<inputs>.<layer>`
-/// (e.g. `noise.features.0`, `images.features.10`), each normalised to sum 1.
-pub fn save_erf_maps(maps: &[analysis::erf::ErfMap], path: &Path) -> Result<()> {
-    let named: Vec<(String, tch::Tensor)> = maps
-        .iter()
-        .map(|m| {
-            let side = m.side as i64;
-            (format!("{}.{}", m.inputs.as_str(), m.layer), tch::Tensor::from_slice(&m.values).reshape([side, side]))
-        })
-        .collect();
-    let refs: Vec<(&str, tch::Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t.shallow_clone())).collect();
-    crate::atomic::write_with(path, |tmp| {
-        tch::Tensor::write_safetensors(&refs, tmp).with_context(|| format!("cannot write ERF maps {}", tmp.display()))
-    })
-}
-
-/// Read one table's rows of every finished run, in the profile's run order.
-fn run_rows<T: serde::de::DeserializeOwned>(profile_dir: &Path, runs: &[RunSpec], name: &str) -> Result<Vec<T>> {
+/// One table's rows of every finished run, in the profile's run order.
+fn run_rows<T: Table>(profile_dir: &Path, runs: &[RunSpec]) -> Result<Vec<T>> {
     let mut rows = Vec::new();
     for run in runs {
-        let path = RunDir::new(profile_dir, run).table(name);
-        if !path.exists() {
-            continue;
-        }
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut part: Vec<T> = serde_json::from_slice(&bytes).with_context(|| {
-            format!("{} is corrupt; delete the run's stages/ directory to recompute it", path.display())
+        let dir = RunDir::new(profile_dir, run).tables();
+        let part = results::read_table_if_present::<T>(&dir).with_context(|| {
+            format!("a table of {} is corrupt; delete its stages/ directory to recompute it", dir.display())
         })?;
-        rows.append(&mut part);
+        rows.extend(part.unwrap_or_default());
     }
     Ok(rows)
 }
 
 /// Gather every finished run's rows into `runs/<profile>/results/` (CSV + Parquet), skipped when unchanged.
-fn gather_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec]) -> Result<()> {
+fn gather_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec], code: &CodeHashes) -> Result<()> {
     let mut inputs = BTreeMap::new();
     for run in runs {
-        let dir = RunDir::new(profile_dir, run);
-        for name in [
-            "training_log",
-            "accuracy_vs_blur",
-            "accuracy_by_stage",
-            "rf_size",
-            "rf_gabor_filters",
-            "spatial_frequency",
-            "erf",
-        ] {
-            let path = dir.table(name);
+        let dir = RunDir::new(profile_dir, run).tables();
+        for schema in results::SCHEMAS {
+            let path = schema.csv_path(&dir);
             if path.exists() {
-                inputs.insert(
-                    path.strip_prefix(profile_dir).unwrap_or(&path).display().to_string(),
-                    crate::provenance::sha256_file(&path)?,
-                );
+                let name = path.strip_prefix(profile_dir).unwrap_or(&path).display().to_string();
+                inputs.insert(name, crate::provenance::sha256_file(&path)?);
             }
         }
     }
-    let hash = stage::hash_inputs(&(CODE_VERSION, &inputs))?;
+    let hash = stage::hash_inputs(&(&code.gather, profile.blurry_sigma(), &inputs))?;
     let results_dir = results::results_dir(profile_dir);
     let stage = Stage::new("gather", profile_dir.join("stages").join("gather.json"), profile_dir);
     if stage.done(&hash).is_some() {
         return Ok(());
     }
     let started = Instant::now();
-    let stage_rows: Vec<AccuracyByStage> = run_rows(profile_dir, runs, "accuracy_by_stage")?;
-    results::write_table(&results_dir, &run_rows::<TrainingLog>(profile_dir, runs, "training_log")?)?;
-    results::write_table(&results_dir, &run_rows::<AccuracyVsBlur>(profile_dir, runs, "accuracy_vs_blur")?)?;
+    let stage_rows: Vec<AccuracyByStage> = run_rows(profile_dir, runs)?;
     let steps = |dataset| profile.steps_per_epoch(dataset).unwrap_or(0);
-    results::write_table(&results_dir, &AccuracyRatioByStage::from_stages(&stage_rows, 8.0, steps))?;
+    let ratios = AccuracyRatioByStage::from_stages(&stage_rows, profile.blurry_sigma(), steps);
+    results::write_table(&results_dir, &run_rows::<AccuracyVsBlur>(profile_dir, runs)?)?;
     results::write_table(&results_dir, &stage_rows)?;
-    results::write_table(&results_dir, &run_rows::<RfSize>(profile_dir, runs, "rf_size")?)?;
-    results::write_table(&results_dir, &run_rows::<RfGaborFilter>(profile_dir, runs, "rf_gabor_filters")?)?;
-    results::write_table(&results_dir, &run_rows::<SpatialFrequency>(profile_dir, runs, "spatial_frequency")?)?;
-    results::write_table(&results_dir, &run_rows::<Erf>(profile_dir, runs, "erf")?)?;
-    let outputs: Vec<PathBuf> = results::SCHEMAS
-        .iter()
-        .flat_map(|s| [results_dir.join(format!("{}.csv", s.name)), results_dir.join(format!("{}.parquet", s.name))])
-        .collect();
+    results::write_table(&results_dir, &ratios)?;
+    results::write_table(&results_dir, &run_rows::<TrainingLog>(profile_dir, runs)?)?;
+    results::write_table(&results_dir, &run_rows::<RfSize>(profile_dir, runs)?)?;
+    results::write_table(&results_dir, &run_rows::<RfGaborFilter>(profile_dir, runs)?)?;
+    results::write_table(&results_dir, &run_rows::<SpatialFrequency>(profile_dir, runs)?)?;
+    results::write_table(&results_dir, &run_rows::<Erf>(profile_dir, runs)?)?;
+    results::write_table(&results_dir, &run_rows::<ErfProfile>(profile_dir, runs)?)?;
+    results::write_table(&results_dir, &run_rows::<ErfMapPixel>(profile_dir, runs)?)?;
+    results::write_table(&results_dir, &run_rows::<Conv1Weight>(profile_dir, runs)?)?;
+    let outputs: Vec<PathBuf> =
+        results::SCHEMAS.iter().flat_map(|s| [s.csv_path(&results_dir), s.parquet_path(&results_dir)]).collect();
     stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), "cpu")?;
     Ok(())
 }
 
 /// `runs/<profile>/manifest.json`: every artifact with its SHA-256, and how it was made.
 #[derive(Serialize)]
-struct Manifest {
+struct Manifest<'a> {
     profile: String,
     protocol_file: String,
     protocol_sha256: String,
     git_commit: String,
     crate_version: &'static str,
-    code_version: &'static str,
+    /// The hashes of the sources of each stage (see `build.rs`).
+    code: &'a CodeHashes,
     libtorch_version: &'static str,
     device: String,
     seeds: u64,
@@ -622,7 +517,7 @@ fn write_manifest(
     profile_dir: &Path,
     runs: &[RunSpec],
     device: Device,
-    seeds: u64,
+    opts: &ReproduceOptions,
 ) -> Result<()> {
     let protocol = match profile_arg.ends_with(".toml") {
         true => PathBuf::from(profile_arg),
@@ -633,7 +528,8 @@ fn write_manifest(
         let dir = RunDir::new(profile_dir, run);
         for name in ["train", "evaluate", "analyse"] {
             if let Ok(bytes) = std::fs::read(dir.stage_record(name)) {
-                let mut record: StageRecord = serde_json::from_slice(&bytes)?;
+                let mut record: StageRecord = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is corrupt", dir.stage_record(name).display()))?;
                 let prefix = dir.root.strip_prefix(profile_dir).unwrap_or(&dir.root).to_path_buf();
                 record.stage = format!("{}/{}", prefix.display(), record.stage);
                 record.outputs =
@@ -643,8 +539,9 @@ fn write_manifest(
         }
     }
     for name in ["gather", "figures"] {
-        if let Ok(bytes) = std::fs::read(profile_dir.join("stages").join(format!("{name}.json"))) {
-            stages.push(serde_json::from_slice(&bytes)?);
+        let path = profile_dir.join("stages").join(format!("{name}.json"));
+        if let Ok(bytes) = std::fs::read(&path) {
+            stages.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", path.display()))?);
         }
     }
     let manifest = Manifest {
@@ -657,10 +554,10 @@ fn write_manifest(
         protocol_sha256: crate::provenance::sha256_file(&protocol)?,
         git_commit: crate::provenance::git_commit(),
         crate_version: env!("CARGO_PKG_VERSION"),
-        code_version: CODE_VERSION,
+        code: &opts.code,
         libtorch_version: env!("LIBTORCH_VERSION"),
         device: describe(device),
-        seeds,
+        seeds: opts.seeds,
         stages,
     };
     stage::write_if_changed(&profile_dir.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;

@@ -17,7 +17,7 @@ use crate::data::{self, SplitName};
 use crate::device::describe;
 use crate::evaluate::{self, EvalLoader};
 use crate::optim::{Adam, AdamConfig};
-use crate::pipeline::{ReproduceOptions, Selection};
+use crate::pipeline::{datasets_of, select_runs, ReproduceOptions};
 use crate::protocol::{DataSource, Profile, RunSpec};
 use crate::schedule::lr_at;
 use crate::train;
@@ -33,20 +33,8 @@ fn checkpoint_bytes(classes: u64) -> u64 {
 
 /// Free bytes on the file system holding `dir` (or its nearest existing ancestor).
 fn free_bytes(dir: &Path) -> Result<u64> {
-    let mut probe = dir.to_path_buf();
-    while !probe.exists() {
-        probe = probe.parent().map(Path::to_path_buf).unwrap_or_else(|| Path::new(".").to_path_buf());
-    }
-    let output = std::process::Command::new("df")
-        .args(["--output=avail", "-B1"])
-        .arg(&probe)
-        .output()
-        .with_context(|| format!("cannot run `df` on {}", probe.display()))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .nth(1)
-        .and_then(|l| l.trim().parse().ok())
-        .with_context(|| format!("cannot read the free space of {} from `df`", probe.display()))
+    let probe = dir.ancestors().find(|p| p.exists()).unwrap_or(Path::new("."));
+    fs4::available_space(probe).with_context(|| format!("cannot read the free space of {}", probe.display()))
 }
 
 /// Seconds for one training step and one evaluation batch of `run`.
@@ -99,14 +87,11 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
     if let Some(threads) = opts.threads {
         tch::set_num_threads(threads);
     }
-    let selection = Selection::parse(&opts.only)?;
-    let runs: Vec<RunSpec> = profile.runs(opts.seeds)?.into_iter().filter(|r| selection.includes(r)).collect();
+    let runs = select_runs(&profile, opts)?;
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
     println!("preflight of profile {} ({} runs) on {}", profile.name, runs.len(), describe(device));
 
-    let mut datasets: Vec<_> = runs.iter().map(|r| r.dataset).collect();
-    datasets.dedup();
-    for dataset in &datasets {
+    for dataset in &datasets_of(&runs) {
         match profile.data {
             DataSource::Real => {
                 let root = data::cache::dataset_root(*dataset, &sources)?;

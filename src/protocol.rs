@@ -5,92 +5,13 @@
 //! irregular runs. `paper` holds the 15 runs as the original ran them (see `paper/DEVIATIONS.md`), `paper-uniform`
 //! the one recipe the paper describes, `mini` and `tiny` the same study on the embedded stand-ins.
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::LrSegment;
-
-/// The five datasets of the paper, in the order the paper's figures show them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DatasetId {
-    Faces,
-    ToyboxInstance,
-    ToyboxCategory,
-    In12,
-    In100,
-}
-
-impl DatasetId {
-    pub const ALL: [DatasetId; 5] =
-        [DatasetId::Faces, DatasetId::ToyboxInstance, DatasetId::ToyboxCategory, DatasetId::In12, DatasetId::In100];
-
-    /// The name used in files, tables and on the command line (the reference CSVs' `dataset` column).
-    pub fn name(self) -> &'static str {
-        match self {
-            DatasetId::Faces => "faces",
-            DatasetId::ToyboxInstance => "toybox_instance",
-            DatasetId::ToyboxCategory => "toybox_category",
-            DatasetId::In12 => "in12",
-            DatasetId::In100 => "in100",
-        }
-    }
-}
-
-impl fmt::Display for DatasetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for DatasetId {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        DatasetId::ALL.into_iter().find(|d| d.name() == s).with_context(|| {
-            format!("unknown dataset '{s}'; valid datasets: {}", DatasetId::ALL.map(|d| d.name()).join(", "))
-        })
-    }
-}
-
-/// The three training regimes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Regime {
-    Clear,
-    Blurry,
-    BlurryToClear,
-}
-
-impl Regime {
-    pub const ALL: [Regime; 3] = [Regime::Clear, Regime::Blurry, Regime::BlurryToClear];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Regime::Clear => "clear",
-            Regime::Blurry => "blurry",
-            Regime::BlurryToClear => "blurry_to_clear",
-        }
-    }
-}
-
-impl fmt::Display for Regime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Regime {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Regime::ALL.into_iter().find(|r| r.name() == s).with_context(|| {
-            format!("unknown regime '{s}'; valid regimes: {}", Regime::ALL.map(|r| r.name()).join(", "))
-        })
-    }
-}
+pub use crate::vocab::{DatasetId, Regime};
 
 /// Where a profile's images come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,7 +260,7 @@ impl Profile {
 
     /// The checks serde cannot make: every regime and override names something that exists.
     fn check(&self) -> Result<()> {
-        for regime in Regime::ALL {
+        for &regime in Regime::ALL {
             let Some(spec) = self.regimes.get(&regime) else { bail!("regime '{regime}' is missing from [regimes]") };
             if spec.train_sigmas.is_empty() {
                 bail!("regime '{regime}' has no train_sigmas");
@@ -367,11 +288,17 @@ impl Profile {
             parse_run_key(key).with_context(|| format!("in [runs.\"{key}\"]"))?;
         }
         for dataset in self.datasets.keys() {
-            for regime in Regime::ALL {
+            for &regime in Regime::ALL {
                 self.run(*dataset, regime, 0, None)?;
             }
         }
         Ok(())
+    }
+
+    /// The blurry regime's training sigma (224-px pixels): where the paper reads off robustness (the ratio at
+    /// sigma 8, and the blurry models' peak).
+    pub fn blurry_sigma(&self) -> f64 {
+        self.regimes.get(&Regime::Blurry).map_or(0.0, |r| r.train_sigmas.iter().copied().fold(0.0, f64::max))
     }
 
     /// The datasets of this profile, in the paper's order.
@@ -445,7 +372,7 @@ impl Profile {
         let mut runs = Vec::new();
         for seed_index in 0..seeds {
             for dataset in self.dataset_ids() {
-                for regime in Regime::ALL {
+                for &regime in Regime::ALL {
                     runs.push(self.run(dataset, regime, seed_index, None)?);
                 }
             }

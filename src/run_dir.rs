@@ -7,8 +7,7 @@
 //! checkpoints/epoch-010.adam.safetensors  optimiser state, to resume
 //! checkpoints/epoch-010.log.json   the training log up to that epoch, to resume
 //! stages/<stage>.json              a finished stage: its input hash and the SHA-256 of its outputs
-//! tables/<table>.json              the run's rows of each results table (gathered into runs/<profile>/results/)
-//! erf/epoch-010.safetensors        effective receptive field maps, for the figures
+//! tables/<table>.csv, .parquet     the run's rows of each results table (gathered into runs/<profile>/results/)
 //! ```
 use std::path::{Path, PathBuf};
 
@@ -51,11 +50,8 @@ impl RunDir {
         self.root.join("stages").join(format!("{stage}.json"))
     }
 
-    pub fn table(&self, name: &str) -> PathBuf {
-        self.root.join("tables").join(format!("{name}.json"))
-    }
-
-    pub fn erf_maps(&self, epoch: u32) -> PathBuf {
-        self.root.join("erf").join(format!("epoch-{epoch:03}.safetensors"))
+    /// The directory of the run's own rows of the results tables.
+    pub fn tables(&self) -> PathBuf {
+        self.root.join("tables")
     }
 }

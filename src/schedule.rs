@@ -163,15 +163,17 @@ pub fn print_plan(profile: &str, dataset: &str, regime: &str, steps: Option<u64>
     let dataset: DatasetId = dataset.parse()?;
     let regime: Regime = regime.parse()?;
     let run = Profile::load(profile)?.run(dataset, regime, 0, steps)?;
-    writeln!(out, "epoch,iteration,sigma,lr")?;
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(["epoch", "iteration", "sigma", "lr"])?;
     for epoch in 1..=run.epochs {
         let sigma = sigma_at(&run.train_sigmas, run.epochs, epoch);
         for step in 0..run.steps_per_epoch {
             let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step;
             let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration);
-            writeln!(out, "{epoch},{iteration},{sigma},{lr:e}")?;
+            csv.write_record([epoch.to_string(), iteration.to_string(), sigma.to_string(), format!("{lr:e}")])?;
         }
     }
+    csv.flush()?;
     Ok(())
 }
 

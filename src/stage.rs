@@ -2,6 +2,9 @@
 //! every output. A stage counts as done only when its record names the current input hash and every output still
 //! hashes to what was recorded; anything less (a crash mid-write, a changed protocol, a corrupted file) reruns it.
 //! Records are written last and atomically, so a partial output is never taken for a finished one.
+//!
+//! A stage's inputs include the hash of the source files it depends on ([`CodeHashes`], computed by `build.rs` from
+//! a declared list per stage), so changing analysis code reruns the analyses and not the training.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -10,8 +13,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::provenance::{sha256_bytes, sha256_file};
 
-/// Version of the stages' code: bump it when a change alters what a stage computes, so that old outputs rerun.
-pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+stages.1");
+/// The SHA-256 of the sources each stage depends on (see `STAGE_SOURCES` in `build.rs`). A stage's input hash includes
+/// its entry, so that a change to its code reruns it. Tests replace an entry to see what reruns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeHashes {
+    pub train: String,
+    pub evaluate: String,
+    pub analyse: String,
+    pub gather: String,
+    pub report: String,
+}
+
+impl CodeHashes {
+    /// The hashes of the sources this binary was built from.
+    pub fn compiled() -> CodeHashes {
+        CodeHashes {
+            train: env!("B2C_CODE_TRAIN").to_owned(),
+            evaluate: env!("B2C_CODE_EVALUATE").to_owned(),
+            analyse: env!("B2C_CODE_ANALYSE").to_owned(),
+            gather: env!("B2C_CODE_GATHER").to_owned(),
+            report: env!("B2C_CODE_REPORT").to_owned(),
+        }
+    }
+}
 
 /// What a finished stage leaves behind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,6 +126,16 @@ mod tests {
         assert!(stage.done("h2").is_none(), "changed inputs rerun the stage");
         std::fs::write(&out, b"43").unwrap();
         assert!(stage.done("h1").is_none(), "a changed output reruns the stage");
+    }
+
+    #[test]
+    fn every_stage_has_its_own_code_hash() {
+        let code = CodeHashes::compiled();
+        let all = [&code.train, &code.evaluate, &code.analyse, &code.gather, &code.report];
+        assert!(all.iter().all(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())), "{code:?}");
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| a != b), "two stages share a source hash: {code:?}");
+        }
     }
 
     #[test]

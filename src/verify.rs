@@ -41,6 +41,25 @@ pub struct Rule {
     pub why: String,
 }
 
+impl Rule {
+    /// The rule names a known table, source kind and cells its columns can hold, and says what to do.
+    fn check(&self) -> Result<()> {
+        let schema = results::schema(&self.table)?;
+        for (column, text) in &self.where_ {
+            schema.check_cell(column, text)?;
+        }
+        if let Some(kind) = &self.kind {
+            if SourceKind::of(&format!("{kind}:")) == SourceKind::Other {
+                bail!("unknown source kind '{kind}'; valid: printed, hardcoded, log, pkl, derived, digitized, run");
+            }
+        }
+        if self.abs.is_none() && !self.skip {
+            bail!("it has neither `abs` nor `skip = true`");
+        }
+        Ok(())
+    }
+}
+
 /// The rules of one expected directory.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,12 +76,7 @@ impl Tolerances {
         let tolerances: Tolerances =
             toml::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
         for rule in &tolerances.rule {
-            if !SCHEMAS.iter().any(|s| s.name == rule.table) {
-                bail!("{}: rule for unknown table '{}'", path.display(), rule.table);
-            }
-            if rule.abs.is_none() && !rule.skip {
-                bail!("{}: a rule for {} has neither `abs` nor `skip = true`", path.display(), rule.table);
-            }
+            rule.check().with_context(|| format!("{}: a rule for {}", path.display(), rule.table))?;
         }
         Ok(tolerances)
     }
@@ -77,6 +91,36 @@ impl Tolerances {
                 && rule.source_contains.as_deref().is_none_or(|s| source.contains(s))
                 && rule.where_.iter().all(|(column, text)| record.get(column).map(cell_text).as_deref() == Some(text))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerances_naming_something_unknown_fail_to_load_with_that_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let paper = std::fs::read_to_string(crate::provenance::project_path("expected/paper/tolerances.toml")).unwrap();
+        std::fs::write(dir.path().join(TOLERANCES_FILE), &paper).unwrap();
+        assert!(Tolerances::load(dir.path()).is_ok());
+        let rule = |table: &str, cell: &str| {
+            format!("\n[[rule]]\ntable = \"{table}\"\nwhere = {{ {cell} }}\nabs = 1.0\nwhy = \"x\"\n")
+        };
+        for (text, named) in [
+            (paper.replacen("table = \"rf_size\"", "table = \"rf_sizes\"", 1), "unknown table 'rf_sizes'"),
+            (paper.replacen("kind = \"digitized\"", "kind = \"digitised\"", 1), "unknown source kind 'digitised'"),
+            (
+                paper.clone() + &rule("spatial_frequency", "statistic = \"peak_sf\""),
+                "unknown spatial-frequency statistic 'peak_sf'",
+            ),
+            (paper.clone() + &rule("erf", "layer = \"conv5\""), "unknown layer 'conv5'"),
+        ] {
+            assert_ne!(text, paper);
+            std::fs::write(dir.path().join(TOLERANCES_FILE), text).unwrap();
+            let err = format!("{:#}", Tolerances::load(dir.path()).unwrap_err());
+            assert!(err.contains(named) && err.contains(TOLERANCES_FILE), "{err}");
+        }
     }
 }
 

@@ -54,10 +54,13 @@ fn every_table_figure_renders_from_expected_paper_with_provenance() {
     // Integration tests run in the package root, where `paper` resolves to expected/paper.
     let written = figures::draw_source(&Source::resolve("paper").unwrap(), out.path()).unwrap();
     let catalogue = Catalogue::load().unwrap();
+    // Every figure whose tables the original has, but the Gabor fit grids: the original's per-filter table lacks the
+    // fitted parameters they render.
     let drawable: Vec<&str> = catalogue
         .figure
         .iter()
-        .filter(|f| !f.tables.is_empty() && f.tables != ["erf"])
+        .filter(|f| f.tables.iter().all(|t| paper_dir().join(format!("{t}.csv")).exists()))
+        .filter(|f| f.id != "gabor_fit_grid")
         .map(|f| f.id.as_str())
         .collect();
     assert_eq!(written, drawable);
@@ -112,54 +115,103 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
     }
 }
 
-/// Write `tensors` as a safetensors file, creating its directory.
-fn write_safetensors(path: &Path, tensors: &[(&str, tch::Tensor)]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    tch::Tensor::write_safetensors(tensors, path).unwrap();
-}
-
 #[test]
-fn checkpoint_figures_render_from_a_run_and_from_hand_made_inputs() {
-    use blurry_to_clear::figures::checkpoints::{self, GaborFits, Heatmap};
+fn grid_figures_render_from_tables_alone() {
+    use blurry_to_clear::figures::grids::{self, GaborFits, Heatmap};
+    use blurry_to_clear::results::{Conv1Weight, ErfMapPixel, ErfProfile, RfGaborFilter, RunKey};
+    use blurry_to_clear::vocab::{DatasetId, ErfInput, Layer, Regime};
     let dir = tempfile::tempdir().unwrap();
     let run = fake_run(dir.path(), "tiny", "tiny");
-    let model = run.join("toybox_category/blurry_to_clear/seed-0");
-    for epoch in [20i64, 100] {
-        let weight = tch::Tensor::arange(4 * 3 * 11 * 11, (tch::Kind::Float, tch::Device::Cpu)).reshape([4, 3, 11, 11]);
-        let weight = (weight * epoch).remainder(17);
-        write_safetensors(
-            &model.join(format!("checkpoints/epoch-{epoch:03}.safetensors")),
-            &[("features.0.weight", weight)],
-        );
-        // A Gaussian bump whose width grows with the epoch, as an ERF map of conv5 on images and on noise.
-        let axis = tch::Tensor::arange(9, (tch::Kind::Float, tch::Device::Cpu)) - 4.0;
-        let r2 = axis.square().unsqueeze(0) + axis.square().unsqueeze(1);
-        let map = (-r2 / epoch as f64).exp();
-        write_safetensors(
-            &model.join(format!("erf/epoch-{epoch:03}.safetensors")),
-            &[("images.features.10", map.shallow_clone()), ("noise.features.10", map)],
-        );
+    let tables = run.join("results");
+    let key =
+        RunKey { profile: "tiny".into(), seed: 5, dataset: DatasetId::ToyboxCategory, regime: Regime::BlurryToClear };
+    let (mut kernels, mut pixels, mut profiles, mut fits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for epoch in [20u32, 100] {
+        for i in 0..4 * 3 * 11 * 11u32 {
+            let (filter, channel, row, col) = (i / 363, i / 121 % 3, i / 11 % 11, i % 11);
+            let weight = f64::from((i * epoch) % 17);
+            kernels.push(Conv1Weight {
+                run: key.clone(),
+                epoch,
+                filter,
+                channel,
+                row,
+                col,
+                weight,
+                source: "s".into(),
+            });
+        }
+        // A Gaussian bump whose width grows with the epoch, as the conv5 ERF map on images, and its profile.
+        for i in 0..81u32 {
+            let (row, col) = (i / 9, i % 9);
+            let r2 = f64::from((row as i32 - 4).pow(2) + (col as i32 - 4).pow(2));
+            let value = (-r2 / f64::from(epoch)).exp();
+            let pixel = |input| ErfMapPixel {
+                run: key.clone(),
+                epoch,
+                layer: Layer::CONV5,
+                input,
+                row,
+                col,
+                value,
+                source: "s".into(),
+            };
+            pixels.push(pixel(ErfInput::Images));
+        }
+        for r in 0..5 {
+            let value = (-f64::from(r * r) / f64::from(epoch)).exp();
+            profiles.push(ErfProfile {
+                run: key.clone(),
+                epoch,
+                layer: Layer::CONV5,
+                input: ErfInput::Images,
+                radius_px: f64::from(r),
+                value,
+                source: "s".into(),
+            });
+        }
+        fits.push(RfGaborFilter {
+            run: key.clone(),
+            epoch,
+            layer: Layer::CONV1,
+            filter: 3,
+            gabor_size: Some(2.0),
+            r_squared: 0.8,
+            valid: 1,
+            amplitude: Some(1.0),
+            x0: Some(5.0),
+            y0: Some(5.0),
+            sigma_x: Some(2.0),
+            sigma_y: Some(2.0),
+            theta: Some(0.5),
+            frequency: Some(0.2),
+            phase: Some(0.0),
+            offset: Some(0.0),
+            source: "s".into(),
+        });
     }
+    results::write_table(&tables, &kernels).unwrap();
+    results::write_table(&tables, &pixels).unwrap();
+    results::write_table(&tables, &profiles).unwrap();
+    results::write_table(&tables, &fits).unwrap();
     let source = Source::resolve(run.to_str().unwrap()).unwrap();
     let written = figures::draw_source(&source, &dir.path().join("figures")).unwrap();
-    for id in ["conv1_kernels_toybox_category", "erf_maps", "erf_radial_profiles"] {
+    for id in ["conv1_kernels_toybox_category", "gabor_fit_grid_toybox_category", "erf_maps", "erf_radial_profiles"] {
         assert!(written.iter().any(|w| w == id), "{id} not in {written:?}");
         assert!(image::open(dir.path().join(format!("figures/tiny/{id}.png"))).is_ok(), "{id}");
+        let provenance = std::fs::read_to_string(dir.path().join(format!("figures/tiny/{id}.json"))).unwrap();
+        assert!(provenance.contains("sha256"), "{id} has no table provenance: {provenance}");
     }
-    let model = &checkpoints::run_models(&run).unwrap()[0];
-    let maps = checkpoints::read_erf_maps(model).unwrap();
-    assert_eq!(
-        maps.iter().map(|m| (m.epoch, m.input.as_str())).collect::<Vec<_>>(),
-        [(20, "images"), (20, "noise"), (100, "images"), (100, "noise")]
-    );
-    assert_eq!(maps[0].radial[0], (0.0, 1.0), "the bump's centre");
-    assert!(maps[0].radial[2].1 < maps[2].radial[2].1, "the later, wider bump falls off more slowly");
-    let weights = checkpoints::Conv1Weights::read(model).unwrap();
-    assert_eq!((weights.len(), weights[1].epoch, weights[1].shape), (2, 100, [4, 3, 11, 11]));
+    let maps = grids::ErfMap::from_rows(&pixels).unwrap();
+    assert_eq!(maps.iter().map(|m| (m.epoch, m.seed, m.map.width)).collect::<Vec<_>>(), [(20, 5, 9), (100, 5, 9)]);
+    assert_eq!(maps[0].map.values[40], 1.0, "the bump's centre");
+    let weights = grids::Conv1Weights::from_rows(&kernels).unwrap();
+    let checkpoints = &weights[&key];
+    assert_eq!((checkpoints.len(), checkpoints[1].epoch, checkpoints[1].shape), (2, 100, [4, 3, 11, 11]));
 
     let gabor = Heatmap::new(2, 2, vec![0.0, 1.0, 1.0, 0.0]).unwrap();
     let fits = [GaborFits { filter: 7, fits: vec![Some(gabor), None] }];
-    let grid = checkpoints::gabor_fit_grid("faces", &[20, 40], &fits);
+    let grid = grids::gabor_fit_grid("faces", &[20, 40], &fits);
     grid.write(&dir.path().join("gabor_fit_grid")).unwrap();
     assert!(image::open(dir.path().join("gabor_fit_grid.png")).is_ok());
 }
@@ -324,10 +376,12 @@ margin = 5.0
         let rows: Vec<results::AccuracyVsBlur> = rows
             .iter()
             .map(|&(dataset, regime, sigma, acc)| results::AccuracyVsBlur {
-                profile: "hand".into(),
-                seed: 0,
-                dataset: dataset.parse().unwrap(),
-                regime: regime.parse().unwrap(),
+                run: results::RunKey {
+                    profile: "hand".into(),
+                    seed: 0,
+                    dataset: dataset.parse().unwrap(),
+                    regime: regime.parse().unwrap(),
+                },
                 test_sigma: sigma,
                 accuracy_pct: acc,
                 source: "run:hand seed 0".into(),

@@ -58,7 +58,14 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, (String, std::time::SystemTime)> {
 }
 
 fn run_table(run_root: &Path, dataset: &str, regime: &str, table: &str) -> Vec<u8> {
-    std::fs::read(run_root.join(dataset).join(regime).join("seed-0/tables").join(format!("{table}.json"))).unwrap()
+    std::fs::read(run_root.join(dataset).join(regime).join("seed-0/tables").join(format!("{table}.csv"))).unwrap()
+}
+
+/// A copy of the shared `tiny` run to change: `<dir>/tiny/`.
+fn copy_of_tiny(dir: &Path) -> PathBuf {
+    let status = Command::new("cp").arg("-a").arg(tiny()).arg(dir).status().unwrap();
+    assert!(status.success());
+    dir.join("tiny")
 }
 
 #[test]
@@ -71,11 +78,11 @@ fn tables_have_every_run_sigma_and_stage_in_range() {
     for row in &final_rows {
         assert!((0.0..=100.0).contains(&row.accuracy_pct), "{row:?}");
     }
-    for dataset in DatasetId::ALL {
-        for regime in Regime::ALL {
+    for &dataset in DatasetId::ALL {
+        for &regime in Regime::ALL {
             let sigmas: Vec<f64> = final_rows
                 .iter()
-                .filter(|r| r.dataset == dataset && r.regime == regime)
+                .filter(|r| r.run.dataset == dataset && r.run.regime == regime)
                 .map(|r| r.test_sigma)
                 .collect();
             assert_eq!(sigmas, (0..=32).map(f64::from).collect::<Vec<_>>(), "{dataset}/{regime}");
@@ -85,7 +92,7 @@ fn tables_have_every_run_sigma_and_stage_in_range() {
     assert_eq!(log.len(), 15 * 6, "epochs 0..=5 of every run");
     let b2c_sigmas: Vec<f64> = log
         .iter()
-        .filter(|r| r.dataset == DatasetId::Faces && r.regime == Regime::BlurryToClear && r.epoch > 0)
+        .filter(|r| r.run.dataset == DatasetId::Faces && r.run.regime == Regime::BlurryToClear && r.epoch > 0)
         .map(|r| r.train_sigma)
         .collect();
     assert_eq!(b2c_sigmas, vec![8.0, 4.0, 2.0, 1.0, 0.0]);
@@ -150,6 +157,66 @@ fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
             run_table(reference, "faces", "blurry_to_clear", table),
             "{table} after resuming"
         );
+    }
+}
+
+/// Changing the sources of one stage reruns that stage and the ones after it, and nothing before it: with another
+/// analysis code hash, the analyses of the selected run rerun while its training and evaluation stay as they were.
+#[test]
+fn a_change_to_analysis_code_reruns_the_analyses_and_not_the_training() {
+    use blurry_to_clear::pipeline::{reproduce as run_profile, ReproduceOptions};
+    use blurry_to_clear::stage::CodeHashes;
+    let dir = tempfile::tempdir().unwrap();
+    let root = copy_of_tiny(dir.path());
+    let run_dir = root.join("faces/clear/seed-0");
+    let record = |stage: &str| std::fs::read(run_dir.join(format!("stages/{stage}.json"))).unwrap();
+    let before: Vec<Vec<u8>> = ["train", "evaluate", "analyse"].iter().map(|s| record(s)).collect();
+    let checkpoint = std::fs::metadata(run_dir.join("checkpoints/epoch-005.safetensors")).unwrap().modified().unwrap();
+    let mut code = CodeHashes::compiled();
+    code.analyse = "a changed analysis".into();
+    let options = ReproduceOptions {
+        profile: "tiny".into(),
+        only: vec!["faces/clear".into()],
+        seeds: 1,
+        device: blurry_to_clear::device::DeviceChoice::Cpu,
+        data_root: None,
+        out: dir.path().to_path_buf(),
+        threads: Some(2),
+        figures: false,
+        code,
+    };
+    run_profile(&options).unwrap();
+    assert_eq!(record("train"), before[0], "the training reran");
+    assert_eq!(record("evaluate"), before[1], "the evaluation reran");
+    assert_ne!(record("analyse"), before[2], "the analyses did not rerun");
+    let after = std::fs::metadata(run_dir.join("checkpoints/epoch-005.safetensors")).unwrap().modified().unwrap();
+    assert_eq!(after, checkpoint, "a checkpoint was rewritten");
+}
+
+/// Figures read tables only: a run directory whose checkpoints are gone still draws every figure.
+#[test]
+fn figures_of_a_run_need_nothing_but_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = copy_of_tiny(dir.path());
+    for dataset in ["faces", "toybox_instance", "toybox_category", "in12", "in100"] {
+        std::fs::remove_dir_all(root.join(dataset)).unwrap();
+    }
+    let out = dir.path().join("drawn");
+    let output = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"))
+        .arg("figures")
+        .arg(&root)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let drawn: Vec<String> = std::fs::read_dir(out.join("tiny"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    for id in ["accuracy_vs_blur", "erf_maps", "erf_radial_profiles", "conv1_kernels_faces", "rf_size_vs_epoch"] {
+        assert!(drawn.contains(&format!("{id}.png")), "{id} missing from {drawn:?}");
     }
 }
 

@@ -19,31 +19,14 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
 use crate::model::{AlexNet, CONV_LAYERS, MIN_INPUT};
-
-/// Which inputs a map was averaged over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErfInputs {
-    /// Test images given by the caller.
-    Images,
-    /// Seeded uniform noise ([`noise_images`]).
-    Noise,
-}
-
-impl ErfInputs {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErfInputs::Images => "images",
-            ErfInputs::Noise => "noise",
-        }
-    }
-}
+use crate::vocab::{ErfInput, ErfStatistic, Layer};
 
 /// One layer's effective receptive field: mean |gradient| over the inputs, normalised to sum 1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErfMap {
-    /// Conv layer, e.g. `features.3`.
-    pub layer: String,
-    pub inputs: ErfInputs,
+    /// A conv layer.
+    pub layer: Layer,
+    pub inputs: ErfInput,
     /// Side of the (square) input image in pixels.
     pub side: usize,
     /// `side * side` values, row-major; all zero when the centre unit's gradient vanished on every input.
@@ -52,12 +35,10 @@ pub struct ErfMap {
 
 /// One summary value of one map: a row of the `erf` table.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ErfStatistic {
-    pub layer: String,
-    pub inputs: ErfInputs,
-    /// `r50_px`, `r95_px`, `sigma_px`, and the same as fractions of the image side: `r50_frac`, `r95_frac`,
-    /// `sigma_frac`.
-    pub statistic: &'static str,
+pub struct ErfSummary {
+    pub layer: Layer,
+    pub input: ErfInput,
+    pub statistic: ErfStatistic,
     pub value: f64,
 }
 
@@ -82,7 +63,7 @@ impl Default for ErfConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Erf {
     pub maps: Vec<ErfMap>,
-    pub statistics: Vec<ErfStatistic>,
+    pub statistics: Vec<ErfSummary>,
 }
 
 /// `count` seeded noise images `[count, 3, side, side]` on `device`, uniform with zero mean and unit variance.
@@ -104,7 +85,7 @@ fn centre(side: i64) -> (i64, i64) {
 }
 
 /// ERF maps of the five conv layers over `inputs` (`[N, 3, H, H]`, normalised, on the model's device).
-pub fn erf_maps(model: &AlexNet, inputs: &Tensor, kind: ErfInputs, chunk: usize) -> Result<Vec<ErfMap>> {
+pub fn erf_maps(model: &AlexNet, inputs: &Tensor, kind: ErfInput, chunk: usize) -> Result<Vec<ErfMap>> {
     let size = inputs.size();
     let [n, 3, h, w] = size[..] else { bail!("ERF inputs must be a batch [N, 3, H, W], got shape {size:?}") };
     if h != w || h < MIN_INPUT || n == 0 {
@@ -131,18 +112,18 @@ pub fn erf_maps(model: &AlexNet, inputs: &Tensor, kind: ErfInputs, chunk: usize)
         }
     });
     sums.iter()
-        .zip(&CONV_LAYERS)
+        .zip(Layer::convs())
         .map(|(sum, layer)| {
             let total = sum.sum(Kind::Double).double_value(&[]);
             let normalised = if total > 0.0 { sum / total } else { sum.shallow_clone() };
             let values = Vec::<f32>::try_from(normalised.to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1))?;
-            Ok(ErfMap { layer: layer.name(), inputs: kind, side: h as usize, values })
+            Ok(ErfMap { layer, inputs: kind, side: h as usize, values })
         })
         .collect()
 }
 
 /// The summaries of one map; none for a map without mass.
-pub fn summarise(map: &ErfMap) -> Vec<ErfStatistic> {
+pub fn summarise(map: &ErfMap) -> Vec<ErfSummary> {
     let side = map.side;
     let total: f64 = map.values.iter().map(|&v| f64::from(v)).sum();
     if !(total > 0.0 && total.is_finite()) {
@@ -177,16 +158,53 @@ pub fn summarise(map: &ErfMap) -> Vec<ErfStatistic> {
     let (r50, r95, sigma) = (radius_holding(0.5), radius_holding(0.95), (second_moment / 2.0).sqrt());
     let side = side as f64;
     [
-        ("r50_px", r50),
-        ("r95_px", r95),
-        ("sigma_px", sigma),
-        ("r50_frac", r50 / side),
-        ("r95_frac", r95 / side),
-        ("sigma_frac", sigma / side),
+        (ErfStatistic::R50Px, r50),
+        (ErfStatistic::R95Px, r95),
+        (ErfStatistic::SigmaPx, sigma),
+        (ErfStatistic::R50Frac, r50 / side),
+        (ErfStatistic::R95Frac, r95 / side),
+        (ErfStatistic::SigmaFrac, sigma / side),
     ]
     .into_iter()
-    .map(|(statistic, value)| ErfStatistic { layer: map.layer.clone(), inputs: map.inputs, statistic, value })
+    .map(|(statistic, value)| ErfSummary { layer: map.layer, input: map.inputs, statistic, value })
     .collect()
+}
+
+/// The mean of `map` over rings of width 1 px around the image centre: (ring radius in px, mean value) for radii 0
+/// to half the side (the ERF's radial profile).
+pub fn radial_profile(map: &ErfMap) -> Vec<(f64, f64)> {
+    let side = map.side;
+    let centre = (side as f64 - 1.0) / 2.0;
+    let mut sums = vec![(0.0f64, 0usize); side / 2 + 1];
+    for (i, &v) in map.values.iter().enumerate() {
+        let (x, y) = ((i % side) as f64 - centre, (i / side) as f64 - centre);
+        if let Some(sum) = sums.get_mut(x.hypot(y).round() as usize) {
+            sum.0 += f64::from(v);
+            sum.1 += 1;
+        }
+    }
+    sums.into_iter().enumerate().filter(|(_, s)| s.1 > 0).map(|(r, s)| (r as f64, s.0 / s.1 as f64)).collect()
+}
+
+/// `map` average-pooled by the smallest whole factor that brings its side to at most `max_side` (pixels beyond the
+/// last whole block are left out): the pooled side and values, row-major, renormalised to sum 1.
+pub fn pooled(map: &ErfMap, max_side: usize) -> (usize, Vec<f64>) {
+    let factor = map.side.div_ceil(max_side.max(1)).max(1);
+    let side = map.side / factor;
+    let mut values = vec![0.0f64; side * side];
+    for (i, value) in values.iter_mut().enumerate() {
+        let (row, col) = (i / side, i % side);
+        for dy in 0..factor {
+            for dx in 0..factor {
+                *value += f64::from(map.values[(row * factor + dy) * map.side + col * factor + dx]);
+            }
+        }
+    }
+    let total: f64 = values.iter().sum();
+    if total > 0.0 {
+        values.iter_mut().for_each(|v| *v /= total);
+    }
+    (side, values)
 }
 
 /// ERFs of every conv layer over seeded noise at `resolution` px and, when given, over `images` (normalised test
@@ -205,9 +223,9 @@ pub fn effective_receptive_fields(
         bail!("the ERF needs at least one noise image (noise_images = 0)");
     }
     let noise = noise_images(config.noise_images, resolution, config.seed, device);
-    let mut maps = erf_maps(model, &noise, ErfInputs::Noise, config.chunk)?;
+    let mut maps = erf_maps(model, &noise, ErfInput::Noise, config.chunk)?;
     if let Some(images) = images {
-        maps.extend(erf_maps(model, images, ErfInputs::Images, config.chunk)?);
+        maps.extend(erf_maps(model, images, ErfInput::Images, config.chunk)?);
     }
     let statistics = maps.iter().flat_map(summarise).collect();
     Ok(Erf { maps, statistics })
@@ -218,7 +236,7 @@ mod tests {
     use super::*;
     use tch::nn;
 
-    fn value(stats: &[ErfStatistic], layer: &str, statistic: &str) -> f64 {
+    fn value(stats: &[ErfSummary], layer: Layer, statistic: ErfStatistic) -> f64 {
         stats.iter().find(|s| s.layer == layer && s.statistic == statistic).map(|s| s.value).unwrap()
     }
 
@@ -242,7 +260,7 @@ mod tests {
         )
         .unwrap();
         let map = &erf.maps[0];
-        assert_eq!((map.layer.as_str(), map.inputs, map.side), ("features.0", ErfInputs::Noise, 67));
+        assert_eq!((map.layer, map.inputs, map.side), (Layer::CONV1, ErfInput::Noise, 67));
         // conv1 output side (67 + 4 - 11) / 4 + 1 = 16 is even: the centre units are 7 and 8, whose windows start at
         // input pixel 7 * 4 - 2 = 26 and 30. The gradient is the kernel, placed once per centre unit (2 x 2 placements).
         let mut expected = vec![0.0f64; 67 * 67];
@@ -259,7 +277,7 @@ mod tests {
         }
         // Summaries exist for every layer and input set, and grow with depth.
         assert_eq!(erf.statistics.len(), 5 * 6);
-        let r95: Vec<f64> = CONV_LAYERS.iter().map(|l| value(&erf.statistics, &l.name(), "r95_px")).collect();
+        let r95: Vec<f64> = Layer::convs().map(|l| value(&erf.statistics, l, ErfStatistic::R95Px)).collect();
         assert!(r95[0] < r95[1] && r95[1] < r95[4], "{r95:?}");
     }
 
@@ -272,17 +290,44 @@ mod tests {
                 (-(x * x + y * y) / (2.0 * sigma * sigma)).exp() as f32
             })
             .collect();
-        let map = ErfMap { layer: "features.0".into(), inputs: ErfInputs::Images, side, values };
+        let map = ErfMap { layer: Layer::CONV1, inputs: ErfInput::Images, side, values };
         let stats = summarise(&map);
         // A 2-D isotropic Gaussian holds share p within sigma * sqrt(-2 ln(1 - p)).
         let r50 = sigma * (-2.0 * 0.5f64.ln()).sqrt();
         let r95 = sigma * (-2.0 * 0.05f64.ln()).sqrt();
-        assert!((value(&stats, "features.0", "sigma_px") - sigma).abs() < 0.01);
-        assert!((value(&stats, "features.0", "r50_px") - r50).abs() < 0.5);
-        assert!((value(&stats, "features.0", "r95_px") - r95).abs() < 0.5);
-        assert!((value(&stats, "features.0", "sigma_frac") - sigma / 101.0).abs() < 1e-4);
+        assert!((value(&stats, Layer::CONV1, ErfStatistic::SigmaPx) - sigma).abs() < 0.01);
+        assert!((value(&stats, Layer::CONV1, ErfStatistic::R50Px) - r50).abs() < 0.5);
+        assert!((value(&stats, Layer::CONV1, ErfStatistic::R95Px) - r95).abs() < 0.5);
+        assert!((value(&stats, Layer::CONV1, ErfStatistic::SigmaFrac) - sigma / 101.0).abs() < 1e-4);
         let empty = ErfMap { values: vec![0.0; side * side], ..map };
         assert!(summarise(&empty).is_empty());
+    }
+
+    #[test]
+    fn radial_profile_averages_rings_around_the_centre() {
+        let values = vec![1.0, 2.0, 1.0, 2.0, 8.0, 2.0, 1.0, 2.0, 1.0];
+        let map = ErfMap { layer: Layer::CONV1, inputs: ErfInput::Images, side: 3, values };
+        // Ring 0: the centre; ring 1: the four edge neighbours (distance 1) and the corners (1.41 rounds to 1).
+        assert_eq!(radial_profile(&map), vec![(0.0, 8.0), (1.0, 1.5)]);
+    }
+
+    #[test]
+    fn pooling_averages_whole_blocks_and_keeps_small_maps() {
+        let values: Vec<f32> = (0..25).map(|i| i as f32).collect();
+        let map = ErfMap { layer: Layer::CONV5, inputs: ErfInput::Images, side: 5, values };
+        let (side, pooled5) = pooled(&map, 64);
+        assert_eq!(side, 5);
+        assert!((pooled5[24] - 24.0 / 300.0).abs() < 1e-12);
+        // Factor 3 for a side of at most 2: one block of rows 0-2 and columns 0-2, the rest left out.
+        let (side, pooled2) = pooled(&map, 2);
+        assert_eq!((side, pooled2), (1, vec![1.0]));
+        let (side, pooled3) = pooled(&map, 3);
+        let block = |r: usize, c: usize| -> f64 {
+            (0..2).flat_map(|dy| (0..2).map(move |dx| ((r * 2 + dy) * 5 + c * 2 + dx) as f64)).sum()
+        };
+        let total: f64 = (0..2).flat_map(|r| (0..2).map(move |c| (r, c))).map(|(r, c)| block(r, c)).sum();
+        assert_eq!(side, 2);
+        assert!((pooled3[3] - block(1, 1) / total).abs() < 1e-12);
     }
 
     #[test]

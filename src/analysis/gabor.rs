@@ -27,6 +27,7 @@ use tch::nn;
 
 use super::{conv_layer_kernels, LayerStatistic};
 use crate::model::CONV_LAYERS;
+use crate::vocab::{Layer, RfMeasure};
 
 /// A fit is valid from this R^2 on (`r_squared >= 0.4` in cells 3 and 32).
 pub const MIN_R_SQUARED: f64 = 0.4;
@@ -310,15 +311,14 @@ pub fn fit_conv1(vs: &nn::VarStore, config: &GaborConfig) -> Result<Vec<FilterFi
 
 /// The layer summary of conv1's fits: `gabor_n_valid`, and over the valid fits `gabor_size_mean_valid` (cells
 /// 36/48) and `gabor_sigma_x_mean_valid` (cell 18). The two means are left out when no fit is valid.
-pub fn summary(fits: &[FilterFit]) -> Vec<LayerStatistic> {
-    let layer = CONV_LAYERS[0].name();
+pub fn summary(fits: &[FilterFit]) -> Vec<LayerStatistic<RfMeasure>> {
     let sizes: Vec<f64> = fits.iter().filter_map(FilterFit::gabor_size).collect();
     let sigmas: Vec<f64> = fits.iter().filter_map(FilterFit::sigma_x).collect();
-    let mut rows = vec![LayerStatistic::new(layer.clone(), "gabor_n_valid", sizes.len() as f64)];
+    let mut rows = vec![LayerStatistic::new(Layer::CONV1, RfMeasure::GaborNValid, sizes.len() as f64)];
     if !sizes.is_empty() {
         let n = sizes.len() as f64;
-        rows.push(LayerStatistic::new(layer.clone(), "gabor_size_mean_valid", sizes.iter().sum::<f64>() / n));
-        rows.push(LayerStatistic::new(layer, "gabor_sigma_x_mean_valid", sigmas.iter().sum::<f64>() / n));
+        rows.push(LayerStatistic::new(Layer::CONV1, RfMeasure::GaborSizeMeanValid, sizes.iter().sum::<f64>() / n));
+        rows.push(LayerStatistic::new(Layer::CONV1, RfMeasure::GaborSigmaXMeanValid, sigmas.iter().sum::<f64>() / n));
     }
     rows
 }
@@ -391,8 +391,8 @@ mod tests {
         let gabor_fit = FilterFit { filter: 1, fit: fit_gabor(&synthetic().render(11), 11, &config, &mut rng) };
         assert!(gabor_fit.valid());
         let rows = summary(&[noise_fit, gabor_fit]);
-        let names: Vec<_> = rows.iter().map(|r| (r.statistic.as_str(), r.value)).collect();
-        assert_eq!(names[0], ("gabor_n_valid", 1.0));
+        let names: Vec<_> = rows.iter().map(|r| (r.statistic, r.value)).collect();
+        assert_eq!(names[0], (RfMeasure::GaborNValid, 1.0));
         assert!((names[1].1 - 2.65).abs() < 1e-3 && (names[2].1 - 2.2).abs() < 1e-3, "{names:?}");
     }
 

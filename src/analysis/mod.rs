@@ -4,13 +4,19 @@
 //! - [`erf`]: effective receptive fields (Luo et al. 2016), which the original calls but never defines;
 //! - [`spatial_frequency`]: peak spatial frequency of every feature map (the paper's SF figures).
 //!
-//! They return plain records; the pipeline turns them into results tables, and the `receptive-fields`,
-//! `spatial-frequency` and `erf` commands print them as CSV ([`print_receptive_fields`], [`print_spatial_frequency`],
-//! [`print_erf`]). They work on any checkpoint with torchvision's AlexNet names.
+//! They return plain records; [`analyse_checkpoint`] turns them into the rows of the results tables that the analyse
+//! stage writes, and the `receptive-fields`, `spatial-frequency` and `erf` commands print them as CSV
+//! ([`print_receptive_fields`], [`print_spatial_frequency`], [`print_erf`]). They work on any checkpoint with
+//! torchvision's AlexNet names.
+mod checkpoint;
 pub mod erf;
 pub mod gabor;
 pub mod rf_moments;
 pub mod spatial_frequency;
+
+pub use checkpoint::{
+    analyse_checkpoint, AnalysisInputs, CheckpointAnalysis, ERF_MAP_INPUT, ERF_MAP_LAYER, ERF_MAP_MAX_SIDE,
+};
 
 use std::io::Write;
 use std::path::Path;
@@ -18,58 +24,81 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use tch::{nn, Device, Kind};
 
+use crate::augment::AugmentSpec;
+use crate::data::Split;
 use crate::model::{self, ConvLayer};
+use crate::vocab::{Layer, RfMeasure};
 
 /// One value of one layer: a row `layer, statistic, value` (the rf_size tables call the middle column `measure`).
+/// `S` is the analysis' vocabulary of statistics ([`RfMeasure`], [`crate::vocab::SfStatistic`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct LayerStatistic {
-    /// Conv layer (`features.0` ... `features.10`) or `all_conv`.
-    pub layer: String,
-    pub statistic: String,
+pub struct LayerStatistic<S> {
+    /// Conv layer or `all_conv`.
+    pub layer: Layer,
+    pub statistic: S,
     pub value: f64,
 }
 
-impl LayerStatistic {
-    pub fn new(layer: impl Into<String>, statistic: impl Into<String>, value: f64) -> LayerStatistic {
-        LayerStatistic { layer: layer.into(), statistic: statistic.into(), value }
+impl<S> LayerStatistic<S> {
+    pub fn new(layer: Layer, statistic: S, value: f64) -> LayerStatistic<S> {
+        LayerStatistic { layer, statistic, value }
     }
 }
 
-/// The kernels of one conv layer of the model in `vs`, each averaged over its input channels (as the original's
-/// `np.mean(kernels, axis=1)`, in single precision), as `side * side` row-major values per filter.
-pub(crate) fn conv_layer_kernels(vs: &nn::VarStore, layer: &ConvLayer) -> Result<Vec<Vec<f64>>> {
-    let name = format!("{}.weight", layer.name());
+/// The test images the image-driven ERFs average over: the first `count` images of the test split (whose order is
+/// fixed by the dataset's files or the stand-in's seed), normalised as the test transform does, on `device`.
+pub fn erf_images(test: &Split, count: u64, augment: &AugmentSpec, device: Device) -> Result<tch::Tensor> {
+    let n = (count as i64).min(test.labels.size()[0]);
+    crate::augment::test_batch(&test.images.narrow(0, 0, n).to_device(device), augment)
+}
+
+/// The weight tensor of one conv layer of the model in `vs`, checked against the layer's shape.
+fn layer_weight(vs: &nn::VarStore, layer: &ConvLayer) -> Result<tch::Tensor> {
+    let name = format!("{}.weight", layer.name);
     let variables = vs.variables();
     let weight = variables.get(&name).with_context(|| format!("the model has no parameter '{name}'"))?;
     let expected = [layer.out_channels, layer.in_channels, layer.kernel, layer.kernel];
     if weight.size() != expected {
         bail!("parameter '{name}' has shape {:?}, expected {expected:?}", weight.size());
     }
-    let averaged = weight.to_device(Device::Cpu).to_kind(Kind::Float).mean_dim(1, false, Kind::Float);
+    Ok(weight.to_device(Device::Cpu).to_kind(Kind::Float))
+}
+
+/// Every weight of one conv layer, `[out, in, k, k]` row-major.
+pub(crate) fn layer_weights(vs: &nn::VarStore, layer: &ConvLayer) -> Result<Vec<f32>> {
+    Vec::<f32>::try_from(layer_weight(vs, layer)?.flatten(0, -1)).context("cannot read conv weights")
+}
+
+/// The kernels of one conv layer of the model in `vs`, each averaged over its input channels (as the original's
+/// `np.mean(kernels, axis=1)`, in single precision), as `side * side` row-major values per filter.
+pub(crate) fn conv_layer_kernels(vs: &nn::VarStore, layer: &ConvLayer) -> Result<Vec<Vec<f64>>> {
+    let averaged = layer_weight(vs, layer)?.mean_dim(1, false, Kind::Float);
     let values = Vec::<f32>::try_from(averaged.flatten(0, -1)).context("cannot read conv weights")?;
     let area = (layer.kernel * layer.kernel) as usize;
     Ok(values.chunks(area).map(|k| k.iter().map(|&v| f64::from(v)).collect()).collect())
 }
 
-fn write_rows<'a>(
+/// Rows `layer,<statistic column>,value` as CSV on `out`.
+fn write_rows(
     out: &mut impl Write,
-    header: &str,
-    rows: impl IntoIterator<Item = (&'a str, String, f64)>,
+    statistic: &str,
+    rows: impl IntoIterator<Item = (Layer, String, f64)>,
 ) -> Result<()> {
-    let mut text = format!("{header}\n");
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(["layer", statistic, "value"])?;
     for (layer, name, value) in rows {
-        text.push_str(&format!("{layer},{name},{value}\n"));
+        csv.write_record([layer.name(), &name, &value.to_string()])?;
     }
-    out.write_all(text.as_bytes()).context("cannot write the CSV to the output")
+    csv.flush().context("cannot write the CSV to the output")
 }
 
 /// `blurry-to-clear receptive-fields`: moment sizes of the five conv layers and the conv1 Gabor summary of the
 /// checkpoint at `checkpoint`, as CSV `layer,measure,value`.
 pub fn print_receptive_fields(checkpoint: &Path, gabor: &gabor::GaborConfig, out: &mut impl Write) -> Result<()> {
     let (vs, _model) = model::from_checkpoint(checkpoint, Device::Cpu)?;
-    let mut rows = rf_moments::moment_sizes(&vs)?;
+    let mut rows: Vec<LayerStatistic<RfMeasure>> = rf_moments::moment_sizes(&vs)?;
     rows.extend(gabor::summary(&gabor::fit_conv1(&vs, gabor)?));
-    write_rows(out, "layer,measure,value", rows.iter().map(|r| (r.layer.as_str(), r.statistic.clone(), r.value)))
+    write_rows(out, "measure", rows.iter().map(|r| (r.layer, r.statistic.to_string(), r.value)))
 }
 
 /// `blurry-to-clear spatial-frequency`: peak spatial-frequency statistics of every conv layer and of all of them
@@ -78,7 +107,7 @@ pub fn print_spatial_frequency(checkpoint: &Path, resolution: i64, device: Devic
     let (_vs, model) = model::from_checkpoint(checkpoint, device)?;
     let peaks = spatial_frequency::peak_frequencies(&model, device, resolution)?;
     let rows = spatial_frequency::statistics(&peaks);
-    write_rows(out, "layer,statistic,value", rows.iter().map(|r| (r.layer.as_str(), r.statistic.clone(), r.value)))
+    write_rows(out, "statistic", rows.iter().map(|r| (r.layer, r.statistic.to_string(), r.value)))
 }
 
 /// `blurry-to-clear erf`: ERF summaries of every conv layer over seeded noise at `resolution` px, as CSV
@@ -92,9 +121,8 @@ pub fn print_erf(
 ) -> Result<()> {
     let (_vs, model) = model::from_checkpoint(checkpoint, device)?;
     let result = erf::effective_receptive_fields(&model, device, resolution, None, config)?;
-    let rows =
-        result.statistics.iter().map(|s| (s.layer.as_str(), format!("{}_{}", s.inputs.as_str(), s.statistic), s.value));
-    write_rows(out, "layer,statistic,value", rows)
+    let rows = result.statistics.iter().map(|s| (s.layer, format!("{}_{}", s.input, s.statistic), s.value));
+    write_rows(out, "statistic", rows)
 }
 
 /// Overwrite the parameter `name` of the model in `vs` with `value` (tests build filters by hand).
@@ -140,7 +168,8 @@ mod tests {
         let rows = rf_moments::moment_sizes(&vs).unwrap();
         assert_eq!(rows.len(), 10);
         for row in rows {
-            let want = expected[&("rf_size".into(), String::new(), row.layer.clone(), row.statistic.clone())];
+            let key = ("rf_size".into(), String::new(), row.layer.to_string(), row.statistic.to_string());
+            let want = expected[&key];
             assert!((row.value - want).abs() < 1e-5, "{} {}: {} vs {want}", row.layer, row.statistic, row.value);
         }
     }
@@ -184,7 +213,8 @@ mod tests {
         let rows = spatial_frequency::statistics(&peaks);
         assert_eq!(rows.len(), 6 * 23);
         for row in rows {
-            let key = ("spatial_frequency".into(), resolution.to_string(), row.layer.clone(), row.statistic.clone());
+            let key =
+                ("spatial_frequency".into(), resolution.to_string(), row.layer.to_string(), row.statistic.to_string());
             let want = expected[&key];
             assert!((row.value - want).abs() < 1e-9 * want.abs().max(1.0), "{key:?}: {} vs {want}", row.value);
         }

@@ -12,6 +12,7 @@ use tch::nn;
 
 use super::{conv_layer_kernels, LayerStatistic};
 use crate::model::CONV_LAYERS;
+use crate::vocab::{Layer, RfMeasure};
 
 /// Moment size sigma_x + sigma_y of one channel-averaged `side` x `side` kernel (row-major). A kernel of zeros has
 /// no spread and gets 0, as in the original.
@@ -44,14 +45,14 @@ pub(crate) fn mean_and_std(values: &[f64]) -> (f64, f64) {
 }
 
 /// `moment_size_mean` and `moment_size_std` for each of the five conv layers of the model in `vs`, conv1 first.
-pub fn moment_sizes(vs: &nn::VarStore) -> Result<Vec<LayerStatistic>> {
+pub fn moment_sizes(vs: &nn::VarStore) -> Result<Vec<LayerStatistic<RfMeasure>>> {
     let mut rows = Vec::with_capacity(2 * CONV_LAYERS.len());
-    for layer in &CONV_LAYERS {
+    for (position, layer) in CONV_LAYERS.iter().enumerate() {
         let kernels = conv_layer_kernels(vs, layer)?;
         let sizes: Vec<f64> = kernels.iter().map(|k| moment_size(k, layer.kernel as usize)).collect();
         let (mean, std) = mean_and_std(&sizes);
-        rows.push(LayerStatistic::new(layer.name(), "moment_size_mean", mean));
-        rows.push(LayerStatistic::new(layer.name(), "moment_size_std", std));
+        rows.push(LayerStatistic::new(Layer::Conv(position), RfMeasure::MomentSizeMean, mean));
+        rows.push(LayerStatistic::new(Layer::Conv(position), RfMeasure::MomentSizeStd, std));
     }
     Ok(rows)
 }

@@ -24,6 +24,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::LayerStatistic;
 use crate::model::{AlexNet, CONV_LAYERS, MIN_INPUT};
+use crate::vocab::{Layer, SfStatistic, HIGH_FREQUENCY_THRESHOLD, SF_HISTOGRAM};
 
 /// Grating orientations in degrees: 0, 12, ..., 168.
 const ORIENTATIONS: usize = 15;
@@ -36,11 +37,6 @@ const LOWEST: f64 = 4.48;
 const HIGHEST: f64 = 112.0;
 /// Resolution of the original's gratings; frequencies are reported in cycles/image at this resolution.
 pub const PAPER_RESOLUTION: i64 = 224;
-/// Feature maps peaking above this many cycles/image count as high-frequency (cells 29-47).
-pub const HIGH_FREQUENCY_THRESHOLD: f64 = 25.0;
-/// The original's histogram bins: `np.linspace(0, 115, 21)`.
-const HISTOGRAM_BINS: usize = 20;
-const HISTOGRAM_TOP: f64 = 115.0;
 
 /// The grating frequencies in cycles/image at 224 px (the paper's unit): `linspace(4.48, 112, 25)`.
 pub fn paper_frequencies() -> [f64; FREQUENCIES] {
@@ -77,8 +73,8 @@ fn orientation_batch(side: i64, orientation_deg: f64) -> Tensor {
 /// Peak frequencies (cycles/image at 224 px) of one layer's feature maps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerPeaks {
-    /// Conv layer, e.g. `features.10`.
-    pub layer: String,
+    /// A conv layer.
+    pub layer: Layer,
     /// One peak per feature map, in channel order.
     pub peaks: Vec<f64>,
 }
@@ -128,52 +124,47 @@ pub fn peak_frequencies(model: &AlexNet, device: Device, resolution: i64) -> Res
     let frequencies = paper_frequencies();
     tuning_curves(model, device, resolution)?
         .iter()
-        .zip(&CONV_LAYERS)
+        .zip(Layer::convs())
         .map(|(curves, layer)| {
             let maps = curves.size()[1] as usize;
             let values = Vec::<f64>::try_from(curves.transpose(0, 1).contiguous().flatten(0, -1))?;
             let peaks = values.chunks(FREQUENCIES).map(|curve| frequencies[peak_index(curve)]).collect();
             debug_assert_eq!(values.len(), maps * FREQUENCIES);
-            Ok(LayerPeaks { layer: layer.name(), peaks })
+            Ok(LayerPeaks { layer, peaks })
         })
         .collect()
 }
 
-/// Name of histogram bin `i` as in the reference tables, e.g. `hist_count_5.75_11.5`.
-fn bin_name(i: usize) -> String {
-    let edge = |j: usize| HISTOGRAM_TOP * j as f64 / HISTOGRAM_BINS as f64;
-    format!("hist_count_{}_{}", edge(i), edge(i + 1))
-}
-
-/// numpy's histogram over `linspace(0, 115, 21)`: bins closed on the left, the last also on the right; values
-/// outside [0, 115] are not counted.
-fn histogram(peaks: &[f64]) -> [usize; HISTOGRAM_BINS] {
-    let mut counts = [0; HISTOGRAM_BINS];
-    let width = HISTOGRAM_TOP / HISTOGRAM_BINS as f64;
-    for &p in peaks.iter().filter(|p| (0.0..=HISTOGRAM_TOP).contains(*p)) {
-        counts[((p / width) as usize).min(HISTOGRAM_BINS - 1)] += 1;
+/// numpy's histogram of `peaks` over [`SF_HISTOGRAM`]'s bins.
+fn histogram(peaks: &[f64]) -> Vec<usize> {
+    let mut counts = vec![0; SF_HISTOGRAM.bins];
+    for bin in peaks.iter().filter_map(|&p| SF_HISTOGRAM.bin_of(p)) {
+        counts[bin] += 1;
     }
     counts
 }
 
-fn layer_statistics(layer: &str, peaks: &[f64]) -> Vec<LayerStatistic> {
+fn layer_statistics(layer: Layer, peaks: &[f64]) -> Vec<LayerStatistic<SfStatistic>> {
     let n = peaks.len() as f64;
     let high = peaks.iter().filter(|&&p| p > HIGH_FREQUENCY_THRESHOLD).count() as f64;
     let mut rows = vec![
-        LayerStatistic::new(layer, "mean_peak_sf", peaks.iter().sum::<f64>() / n),
-        LayerStatistic::new(layer, "prop_peak_sf_gt_25", high / n),
-        LayerStatistic::new(layer, "n_peak_sf_gt_25", high),
+        LayerStatistic::new(layer, SfStatistic::MeanPeakSf, peaks.iter().sum::<f64>() / n),
+        LayerStatistic::new(layer, SfStatistic::PropPeakSfGt25, high / n),
+        LayerStatistic::new(layer, SfStatistic::NPeakSfGt25, high),
     ];
-    rows.extend(histogram(peaks).iter().enumerate().map(|(i, &c)| LayerStatistic::new(layer, bin_name(i), c as f64)));
+    let counts = histogram(peaks);
+    rows.extend(
+        counts.iter().enumerate().map(|(i, &c)| LayerStatistic::new(layer, SfStatistic::HistCount(i), c as f64)),
+    );
     rows
 }
 
 /// Per layer, then for `all_conv` (every map of the five layers): `mean_peak_sf`, `prop_peak_sf_gt_25`,
 /// `n_peak_sf_gt_25` and the 20 `hist_count_<lo>_<hi>` bins.
-pub fn statistics(layers: &[LayerPeaks]) -> Vec<LayerStatistic> {
-    let mut rows: Vec<LayerStatistic> = layers.iter().flat_map(|l| layer_statistics(&l.layer, &l.peaks)).collect();
+pub fn statistics(layers: &[LayerPeaks]) -> Vec<LayerStatistic<SfStatistic>> {
+    let mut rows: Vec<_> = layers.iter().flat_map(|l| layer_statistics(l.layer, &l.peaks)).collect();
     let all: Vec<f64> = layers.iter().flat_map(|l| l.peaks.iter().copied()).collect();
-    rows.extend(layer_statistics("all_conv", &all));
+    rows.extend(layer_statistics(Layer::AllConv, &all));
     rows
 }
 
@@ -187,11 +178,8 @@ mod tests {
         let f = paper_frequencies();
         assert_eq!((f[0], f[24]), (4.48, 112.0));
         assert!((f[5] - 26.88).abs() < 1e-12);
-        assert_eq!(bin_name(0), "hist_count_0_5.75");
-        assert_eq!(bin_name(3), "hist_count_17.25_23");
-        assert_eq!(bin_name(19), "hist_count_109.25_115");
         assert_eq!(histogram(&[0.0, 5.75, 22.4, 112.0, 115.0, 116.0]), {
-            let mut c = [0; 20];
+            let mut c = vec![0; 20];
             c[0] = 1;
             c[1] = 1;
             c[3] = 1;
@@ -226,11 +214,13 @@ mod tests {
     #[test]
     fn statistics_count_maps_above_25_cycles_and_pool_all_layers() {
         let layers = vec![
-            LayerPeaks { layer: "features.0".into(), peaks: vec![4.48, 26.88, 112.0, 22.4] },
-            LayerPeaks { layer: "features.10".into(), peaks: vec![4.48, 4.48] },
+            LayerPeaks { layer: Layer::CONV1, peaks: vec![4.48, 26.88, 112.0, 22.4] },
+            LayerPeaks { layer: Layer::CONV5, peaks: vec![4.48, 4.48] },
         ];
         let rows = statistics(&layers);
-        let get = |layer: &str, s: &str| rows.iter().find(|r| r.layer == layer && r.statistic == s).unwrap().value;
+        let get = |layer: &str, s: &str| {
+            rows.iter().find(|r| r.layer.name() == layer && r.statistic.name() == s).unwrap().value
+        };
         assert!((get("features.0", "mean_peak_sf") - 41.44).abs() < 1e-9);
         assert_eq!(get("features.0", "n_peak_sf_gt_25"), 2.0);
         assert_eq!(get("features.0", "prop_peak_sf_gt_25"), 0.5);

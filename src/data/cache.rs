@@ -457,7 +457,7 @@ mod tests {
         toybox.insert("train_subsample".into(), subsample.into());
         let path = dir.join("real.toml");
         fs::write(&path, toml::to_string(&profile).unwrap()).unwrap();
-        for dataset in DatasetId::ALL {
+        for &dataset in DatasetId::ALL {
             copy_dir(&fixture(dataset), &dir.join("data").join(dataset.name()));
         }
         (Profile::from_file(&path).unwrap(), DataSourceArgs { data_root: Some(dir.join("data")) })

@@ -44,25 +44,19 @@ pub fn read(root: &Path) -> Result<BTreeMap<String, String>> {
 /// Every regular file under `root`, as `/`-separated paths relative to it, sorted; skips the manifest itself,
 /// hidden entries (the decoded cache lives in `.cache/`) and unfinished `*.tmp` files of [`crate::atomic`].
 pub fn list_files(root: &Path) -> Result<Vec<String>> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
-        for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-            let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || name.ends_with(".tmp") {
-                continue;
-            }
-            let path = entry.path();
-            if path.is_dir() {
-                walk(root, &path, out)?;
-            } else if !(dir == root && name == MANIFEST_FILE) {
-                let relative = path.strip_prefix(root).unwrap_or(&path);
-                out.push(relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
-            }
-        }
-        Ok(())
-    }
+    let skipped = |entry: &walkdir::DirEntry| {
+        let name = entry.file_name().to_string_lossy();
+        entry.depth() > 0 && (name.starts_with('.') || name.ends_with(".tmp"))
+    };
     let mut files = Vec::new();
-    walk(root, root, &mut files)?;
+    for entry in walkdir::WalkDir::new(root).into_iter().filter_entry(|e| !skipped(e)) {
+        let entry = entry.with_context(|| format!("cannot list {}", root.display()))?;
+        if entry.file_type().is_dir() || (entry.depth() == 1 && entry.file_name() == MANIFEST_FILE) {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        files.push(relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
+    }
     files.sort();
     Ok(files)
 }

@@ -48,7 +48,7 @@ const SIGMA: &str = "test blur sigma (px at 224 px)";
 pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
     for r in rows {
-        push(&mut groups, r.dataset, r.regime, r.test_sigma, r.accuracy_pct);
+        push(&mut groups, r.run.dataset, r.run.regime, r.test_sigma, r.accuracy_pct);
     }
     let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
     let panels = style
@@ -72,7 +72,7 @@ pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
 pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
     let mut groups: Grouped<(DatasetId, u32), Regime> = BTreeMap::new();
     for r in rows {
-        push(&mut groups, (r.dataset, r.epoch), r.regime, r.test_sigma, r.accuracy_pct);
+        push(&mut groups, (r.run.dataset, r.epoch), r.run.regime, r.test_sigma, r.accuracy_pct);
     }
     let epochs: Vec<u32> = distinct(rows.iter().map(|r| r.epoch));
     let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
@@ -104,13 +104,14 @@ pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
 /// per dataset. Computed per seed from the stage table.
 pub fn ratio_by_stage_vs_sigma(rows: &[AccuracyByStage], style: &Style) -> Figure {
     let mut clear = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.regime == Regime::Clear) {
-        clear.insert((r.dataset, r.epoch, r.seed, r.test_sigma.to_bits()), r.accuracy_pct);
+    for r in rows.iter().filter(|r| r.run.regime == Regime::Clear) {
+        clear.insert((r.run.dataset, r.epoch, r.run.seed, r.test_sigma.to_bits()), r.accuracy_pct);
     }
     let mut groups: Grouped<u32, DatasetId> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.regime == Regime::BlurryToClear) {
-        if let Some(&c) = clear.get(&(r.dataset, r.epoch, r.seed, r.test_sigma.to_bits())).filter(|c| **c > 0.0) {
-            push(&mut groups, r.epoch, r.dataset, r.test_sigma, r.accuracy_pct / c);
+    for r in rows.iter().filter(|r| r.run.regime == Regime::BlurryToClear) {
+        if let Some(&c) = clear.get(&(r.run.dataset, r.epoch, r.run.seed, r.test_sigma.to_bits())).filter(|c| **c > 0.0)
+        {
+            push(&mut groups, r.epoch, r.run.dataset, r.test_sigma, r.accuracy_pct / c);
         }
     }
     let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);

@@ -1,14 +1,15 @@
-//! Every figure of the paper as one function of a results table (`blurry-to-clear figures [SOURCE]`).
+//! Every figure of the paper as one function of results tables (`blurry-to-clear figures [SOURCE]`).
 //!
 //! The catalogue `paper/figures.toml` lists the figures and declares the one style they share ([`style`]). Each
-//! figure function reduces a table to a [`canvas::Figure`] (the numbers on the page), which is then written as PNG
-//! and SVG with the embedded font, plus a `<id>.json` sidecar with its provenance: the drawn source's profile, the
-//! git commit, and the SHA-256 of every table it was drawn from. A source is `paper` (the original's numbers in
-//! `expected/paper/`) or a run directory; a run of the `paper` or `paper-uniform` profile is drawn over the
-//! original's values (thin, dashed).
+//! figure function reduces tables to a [`canvas::Figure`] (the numbers on the page) or a [`grids::ImageGrid`]
+//! (kernels, Gabor fits, ERF maps), which is then written as PNG and SVG with the embedded font, plus a `<id>.json`
+//! sidecar with its provenance: the drawn source's profile, the git commit, and the SHA-256 of every table it was
+//! drawn from. A source is `paper` (the original's numbers in `expected/paper/`) or a run directory, of which only
+//! `results/` is read; a run of the `paper` or `paper-uniform` profile is drawn over the original's values (thin,
+//! dashed).
 pub mod accuracy;
 pub mod canvas;
-pub mod checkpoints;
+pub mod grids;
 pub mod receptive_fields;
 pub mod spatial_frequency;
 pub mod style;
@@ -18,16 +19,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use crate::protocol::Regime;
 use crate::results::{self, Table};
 use canvas::Figure;
+use grids::ImageGrid;
 use style::{Catalogue, Style};
 
 /// Where the original's numbers live, relative to the repository root.
 pub const PAPER_DIR: &str = "expected/paper";
-
-/// Profiles whose runs are drawn over the original's values.
-const OVERLAID_PROFILES: [&str; 2] = ["paper", "paper-uniform"];
 
 /// The tables of one source, each reduced to one row per observation and seed ([`results::preferred_rows`]).
 #[derive(Clone, Debug, Default)]
@@ -36,8 +34,12 @@ pub struct Tables {
     pub accuracy_by_stage: Vec<results::AccuracyByStage>,
     pub accuracy_ratio_by_stage: Vec<results::AccuracyRatioByStage>,
     pub rf_size: Vec<results::RfSize>,
+    pub rf_gabor_filters: Vec<results::RfGaborFilter>,
     pub spatial_frequency: Vec<results::SpatialFrequency>,
     pub erf: Vec<results::Erf>,
+    pub erf_profiles: Vec<results::ErfProfile>,
+    pub erf_maps: Vec<results::ErfMapPixel>,
+    pub conv1_kernels: Vec<results::Conv1Weight>,
 }
 
 fn load<T: Table + Clone>(dir: &Path) -> Result<Vec<T>> {
@@ -45,6 +47,11 @@ fn load<T: Table + Clone>(dir: &Path) -> Result<Vec<T>> {
         .map(|rows| results::preferred_rows(&rows))
         .transpose()
         .map(Option::unwrap_or_default)
+}
+
+/// A table every row of which is its own observation (no alternative sources to choose from): read as it is.
+fn load_all<T: Table>(dir: &Path) -> Result<Vec<T>> {
+    Ok(results::read_table_if_present::<T>(dir)?.unwrap_or_default())
 }
 
 impl Tables {
@@ -55,8 +62,12 @@ impl Tables {
             accuracy_by_stage: load(dir)?,
             accuracy_ratio_by_stage: load(dir)?,
             rf_size: load(dir)?,
+            rf_gabor_filters: load(dir)?,
             spatial_frequency: load(dir)?,
             erf: load(dir)?,
+            erf_profiles: load_all(dir)?,
+            erf_maps: load_all(dir)?,
+            conv1_kernels: load_all(dir)?,
         })
     }
 }
@@ -99,6 +110,54 @@ pub fn table_figures(catalogue: &Catalogue, tables: &Tables) -> Vec<Figure> {
         .collect()
 }
 
+/// The image-grid figures `tables` has data for (kernels, Gabor fits, ERF maps) and the ERF radial profiles, each
+/// with the catalogue id it is an instance of (`conv1_kernels_faces` is an instance of `conv1_kernels`).
+pub fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'static str, Drawing)>> {
+    let mut out: Vec<(&'static str, Drawing)> = Vec::new();
+    for grid in grids::conv1_kernel_figures(&tables.conv1_kernels, style)? {
+        out.push(("conv1_kernels", Drawing::Grid(grid)));
+    }
+    for grid in grids::gabor_fit_figures(&tables.rf_gabor_filters, style) {
+        out.push(("gabor_fit_grid", Drawing::Grid(grid)));
+    }
+    if let Some(grid) = grids::erf_map_figure(&tables.erf_maps, style)? {
+        out.push(("erf_maps", Drawing::Grid(grid)));
+    }
+    let profiles = grids::erf_radial_profiles(
+        &tables.erf_profiles,
+        crate::analysis::ERF_MAP_LAYER,
+        crate::analysis::ERF_MAP_INPUT,
+        style,
+    );
+    if !profiles.is_empty() {
+        out.push(("erf_radial_profiles", Drawing::Chart(profiles)));
+    }
+    Ok(out)
+}
+
+/// A figure ready to write: a chart of panels or a grid of images.
+pub enum Drawing {
+    Chart(Figure),
+    Grid(ImageGrid),
+}
+
+impl Drawing {
+    pub fn id(&self) -> &str {
+        match self {
+            Drawing::Chart(f) => &f.id,
+            Drawing::Grid(g) => &g.id,
+        }
+    }
+
+    /// Write `<stem>.png` and `<stem>.svg`.
+    pub fn write(&self, stem: &Path) -> Result<()> {
+        match self {
+            Drawing::Chart(f) => f.write(stem),
+            Drawing::Grid(g) => g.write(stem),
+        }
+    }
+}
+
 /// Draw `original`'s series of the same panels under `figure`'s, as overlays.
 pub fn overlay(mut figure: Figure, original: &Figure) -> Figure {
     for panel in &mut figure.panels {
@@ -122,8 +181,6 @@ pub struct Source {
     pub profile: String,
     /// Whether these are the original's numbers (never overlaid on themselves).
     pub original: bool,
-    /// The run directory, whose checkpoints and ERF maps the checkpoint figures draw.
-    pub run_dir: Option<PathBuf>,
 }
 
 impl Source {
@@ -135,7 +192,6 @@ impl Source {
                 tables_dir: crate::provenance::project_path(PAPER_DIR),
                 profile: "paper".into(),
                 original: true,
-                run_dir: None,
             });
         }
         let dir = PathBuf::from(source);
@@ -152,7 +208,6 @@ impl Source {
             tables_dir: crate::verify::tables_dir(&dir),
             profile: crate::verify::run_profile(&dir)?,
             original: false,
-            run_dir: Some(dir),
         })
     }
 }
@@ -172,7 +227,7 @@ fn table_provenance(dir: &Path, tables: &[String]) -> Result<Vec<serde_json::Val
 pub fn draw_source(source: &Source, out_root: &Path) -> Result<Vec<String>> {
     let catalogue = Catalogue::load()?;
     let tables = Tables::load(&source.tables_dir)?;
-    let original = if !source.original && OVERLAID_PROFILES.contains(&source.profile.as_str()) {
+    let original = if !source.original && crate::vocab::reruns_original_study(&source.profile) {
         let paper = Source::resolve("paper")?;
         Some((Tables::load(&paper.tables_dir)?, paper))
     } else {
@@ -195,61 +250,39 @@ pub fn draw_source(source: &Source, out_root: &Path) -> Result<Vec<String>> {
             },
             None => (figure, None),
         };
-        figure.write(&out_dir.join(&figure.id))?;
-        let provenance = json!({
-            "figure": figure.id,
-            "title": entry.title,
-            "reproduces": format!("cerysojj/blurry-to-clear-training@b19503e notebooks/figures/{}", entry.reproduces),
-            "source": source.tables_dir.display().to_string(),
-            "profile": source.profile,
-            "git_commit": commit,
-            "tables": table_provenance(&source.tables_dir, &entry.tables)?,
-            "overlay": overlay_provenance,
-        });
-        let text = serde_json::to_string_pretty(&provenance)? + "\n";
-        crate::atomic::write(&out_dir.join(format!("{}.json", figure.id)), text.as_bytes())?;
-        written.push(figure.id.clone());
+        let drawing = Drawing::Chart(figure);
+        write_drawing(&drawing, entry, source, &out_dir, &commit, overlay_provenance)?;
+        written.push(drawing.id().to_owned());
     }
-    if let Some(run_dir) = &source.run_dir {
-        written.extend(draw_checkpoint_figures(run_dir, &out_dir, &catalogue.style)?);
+    for (catalogue_id, drawing) in grid_figures(&tables, &catalogue.style)? {
+        write_drawing(&drawing, catalogue.entry(catalogue_id)?, source, &out_dir, &commit, None)?;
+        written.push(drawing.id().to_owned());
     }
     Ok(written)
 }
 
-/// The figures drawn from a run's checkpoints: conv1 kernels of each blurry-to-clear model (its first seed, the
-/// first 10 filters, as cells 22-30), and the conv5 ERF maps of every model on test images with their radial
-/// profiles at the last epoch.
-fn draw_checkpoint_figures(run_dir: &Path, out_dir: &Path, style: &Style) -> Result<Vec<String>> {
-    let models = checkpoints::run_models(run_dir)?;
-    let first_seed = models.iter().map(|m| m.seed).min();
-    let mut written = Vec::new();
-    for model in models.iter().filter(|m| m.regime == Regime::BlurryToClear && Some(m.seed) == first_seed) {
-        let weights = checkpoints::Conv1Weights::read(model)?;
-        let Some(first) = weights.first() else { continue };
-        let filters: Vec<usize> = (0..first.shape[0].min(10)).collect();
-        let name =
-            format!("{} {}, seed {}", style.dataset(model.dataset).title, style.regime(model.regime).label, model.seed);
-        let mut grid = checkpoints::conv1_kernels(&name, &weights, &filters)?;
-        grid.id = format!("conv1_kernels_{}", model.dataset);
-        grid.write(&out_dir.join(&grid.id))?;
-        written.push(grid.id);
-    }
-    let mut maps = Vec::new();
-    for model in models.iter().filter(|m| Some(m.seed) == first_seed) {
-        maps.extend(
-            checkpoints::read_erf_maps(model)?
-                .into_iter()
-                .filter(|m| m.layer == receptive_fields::CONV5 && m.input == receptive_fields::ERF_INPUT),
-        );
-    }
-    if let Some(last) = maps.iter().map(|m| m.epoch).max() {
-        checkpoints::erf_maps(&maps, style).write(&out_dir.join("erf_maps"))?;
-        let at_last: Vec<checkpoints::ErfMap> = maps.iter().filter(|m| m.epoch == last).cloned().collect();
-        let profiles = checkpoints::erf_radial_profiles(&at_last, style);
-        profiles.write(&out_dir.join(&profiles.id))?;
-        written.extend(["erf_maps".to_string(), profiles.id]);
-    }
-    Ok(written)
+/// Write a drawing and its provenance sidecar `<id>.json`.
+fn write_drawing(
+    drawing: &Drawing,
+    entry: &style::FigureEntry,
+    source: &Source,
+    out_dir: &Path,
+    commit: &str,
+    overlay: Option<serde_json::Value>,
+) -> Result<()> {
+    drawing.write(&out_dir.join(drawing.id()))?;
+    let provenance = json!({
+        "figure": drawing.id(),
+        "title": entry.title,
+        "reproduces": format!("cerysojj/blurry-to-clear-training@b19503e notebooks/figures/{}", entry.reproduces),
+        "source": source.tables_dir.display().to_string(),
+        "profile": source.profile,
+        "git_commit": commit,
+        "tables": table_provenance(&source.tables_dir, &present(&entry.tables, &source.tables_dir))?,
+        "overlay": overlay,
+    });
+    let text = serde_json::to_string_pretty(&provenance)? + "\n";
+    crate::atomic::write(&out_dir.join(format!("{}.json", drawing.id())), text.as_bytes())
 }
 
 fn present(tables: &[String], dir: &Path) -> Vec<String> {

@@ -5,14 +5,8 @@ use std::collections::BTreeMap;
 use super::accuracy::{dataset_series, distinct, push, regime_series, Grouped};
 use super::canvas::{Figure, Mark, Panel};
 use super::style::Style;
-use crate::protocol::{DatasetId, Regime};
 use crate::results::{Erf, RfSize, SpatialFrequency};
-
-pub const MOMENT_SIZE: &str = "moment_size_mean";
-pub const GABOR_SIGMA_X: &str = "gabor_sigma_x_mean_valid";
-pub const MEAN_PEAK_SF: &str = "mean_peak_sf";
-pub const CONV1: &str = "features.0";
-pub const CONV5: &str = "features.10";
+use crate::vocab::{DatasetId, ErfInput, ErfStatistic, Layer, Regime, RfMeasure, SfStatistic};
 
 /// One panel per dataset (in the style's order) with one series per regime.
 pub(super) fn dataset_panels(
@@ -54,10 +48,11 @@ fn epoch_range(epochs: &[u32]) -> (f64, f64) {
 /// Cell 94, the main RF-size figure: conv1 moment size against epoch, one panel per dataset, one line per regime.
 pub fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
-    let selected: Vec<&RfSize> = rows.iter().filter(|r| r.measure == MOMENT_SIZE && r.layer == CONV1).collect();
+    let selected: Vec<&RfSize> =
+        rows.iter().filter(|r| r.measure == RfMeasure::MomentSizeMean && r.layer == Layer::CONV1).collect();
     for r in &selected {
         if let Some(epoch) = r.epoch {
-            push(&mut groups, r.dataset, r.regime, f64::from(epoch), r.value);
+            push(&mut groups, r.run.dataset, r.run.regime, f64::from(epoch), r.value);
         }
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
@@ -67,19 +62,19 @@ pub fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
 }
 
 /// Value of `statistic`/`measure` per (dataset, regime, epoch, seed, layer), for joining two tables.
-type Joined = BTreeMap<(DatasetId, Regime, u32, u64, String), f64>;
+type Joined = BTreeMap<(DatasetId, Regime, u32, u64, Layer), f64>;
 
 fn moment_sizes(rows: &[RfSize]) -> Joined {
     rows.iter()
-        .filter(|r| r.measure == MOMENT_SIZE)
-        .filter_map(|r| r.epoch.map(|e| ((r.dataset, r.regime, e, r.seed, r.layer.clone()), r.value)))
+        .filter(|r| r.measure == RfMeasure::MomentSizeMean)
+        .filter_map(|r| r.epoch.map(|e| ((r.run.dataset, r.run.regime, e, r.run.seed, r.layer), r.value)))
         .collect()
 }
 
 fn peak_sfs(rows: &[SpatialFrequency]) -> Joined {
     rows.iter()
-        .filter(|r| r.statistic == MEAN_PEAK_SF)
-        .map(|r| ((r.dataset, r.regime, r.epoch, r.seed, r.layer.clone()), r.value))
+        .filter(|r| r.statistic == SfStatistic::MeanPeakSf)
+        .map(|r| ((r.run.dataset, r.run.regime, r.epoch, r.run.seed, r.layer), r.value))
         .collect()
 }
 
@@ -90,7 +85,7 @@ const SF_LABEL: &str = "mean peak SF (cycles/image)";
 pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
     let sizes = moment_sizes(rf);
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
-    for (key, &y) in peak_sfs(sf).iter().filter(|(k, _)| k.4 == CONV1) {
+    for (key, &y) in peak_sfs(sf).iter().filter(|(k, _)| k.4 == Layer::CONV1) {
         if let Some(&x) = sizes.get(key) {
             push(&mut groups, key.0, key.1, x, y);
         }
@@ -150,11 +145,13 @@ pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: 
 /// Cell 18: mean Gabor sigma_x of valid conv1 fits against epoch, blurry-to-clear models, one line per dataset.
 pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     let mut samples: BTreeMap<DatasetId, Vec<(f64, f64)>> = BTreeMap::new();
-    let selected: Vec<&RfSize> =
-        rows.iter().filter(|r| r.measure == GABOR_SIGMA_X && r.regime == Regime::BlurryToClear).collect();
+    let selected: Vec<&RfSize> = rows
+        .iter()
+        .filter(|r| r.measure == RfMeasure::GaborSigmaXMeanValid && r.run.regime == Regime::BlurryToClear)
+        .collect();
     for r in &selected {
         if let Some(epoch) = r.epoch {
-            samples.entry(r.dataset).or_default().push((f64::from(epoch), r.value));
+            samples.entry(r.run.dataset).or_default().push((f64::from(epoch), r.value));
         }
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
@@ -166,16 +163,18 @@ pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
 
 /// The ERF statistic drawn through training (src/analysis/erf.rs): radius holding half the gradient mass, conv5,
 /// test images.
-pub const ERF_STATISTIC: &str = "r50_px";
-pub const ERF_INPUT: &str = "images";
+pub const ERF_STATISTIC: ErfStatistic = ErfStatistic::R50Px;
+pub const ERF_INPUT: ErfInput = ErfInput::Images;
 
 /// ERF radius (50 % mass) of conv5 for test images against epoch, one panel per dataset, one line per regime.
 pub fn erf_radius_vs_epoch(rows: &[Erf], style: &Style) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
-    let selected: Vec<&Erf> =
-        rows.iter().filter(|r| r.statistic == ERF_STATISTIC && r.layer == CONV5 && r.input == ERF_INPUT).collect();
+    let selected: Vec<&Erf> = rows
+        .iter()
+        .filter(|r| r.statistic == ERF_STATISTIC && r.layer == Layer::CONV5 && r.input == ERF_INPUT)
+        .collect();
     for r in &selected {
-        push(&mut groups, r.dataset, r.regime, f64::from(r.epoch), r.value);
+        push(&mut groups, r.run.dataset, r.run.regime, f64::from(r.epoch), r.value);
     }
     let epochs = distinct(selected.iter().map(|r| r.epoch));
     let labels = ("epoch", "conv5 ERF radius, 50 % mass (px)");

@@ -4,30 +4,17 @@ use std::collections::BTreeMap;
 
 use super::accuracy::{dataset_series, distinct, push, Grouped};
 use super::canvas::{Figure, Mark, Panel, RefLine, Series};
-use super::receptive_fields::{dataset_panels, CONV1, CONV5, MEAN_PEAK_SF};
+use super::receptive_fields::dataset_panels;
 use super::style::{Dash, Style};
-use crate::protocol::{DatasetId, Regime};
 use crate::results::SpatialFrequency;
+use crate::vocab::{DatasetId, Layer, Regime, SfStatistic, HIGH_FREQUENCY_THRESHOLD, SF_HISTOGRAM};
 
-/// The conv5 histogram bins of cells 31-35: 20 bins of 5.75 cycles/image over 0-115, as the statistics
-/// `hist_count_<lo>_<hi>` (named by src/analysis/spatial_frequency.rs).
-const HISTOGRAM_BINS: usize = 20;
-const HISTOGRAM_MAX: f64 = 115.0;
-/// The threshold of the printed proportions (`prop_peak_sf_gt_25`), drawn as a dotted line.
-pub const HIGH_SF: f64 = 25.0;
-
-/// The bin edges of a `hist_count_<lo>_<hi>` statistic.
-fn bin_of(statistic: &str) -> Option<(f64, f64)> {
-    let (lo, hi) = statistic.strip_prefix("hist_count_")?.split_once('_')?;
-    Some((lo.parse().ok()?, hi.parse().ok()?))
-}
-
-fn mean_peak_sf(rows: &[SpatialFrequency], style: &Style, layer: &str, id: &str) -> Figure {
+fn mean_peak_sf(rows: &[SpatialFrequency], style: &Style, layer: Layer, id: &str) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
     let selected: Vec<&SpatialFrequency> =
-        rows.iter().filter(|r| r.statistic == MEAN_PEAK_SF && r.layer == layer).collect();
+        rows.iter().filter(|r| r.statistic == SfStatistic::MeanPeakSf && r.layer == layer).collect();
     for r in &selected {
-        push(&mut groups, r.dataset, r.regime, f64::from(r.epoch), r.value);
+        push(&mut groups, r.run.dataset, r.run.regime, f64::from(r.epoch), r.value);
     }
     let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
     let y_label = format!("{} mean peak SF (cycles/image)", style.layer_label(layer));
@@ -38,23 +25,25 @@ fn mean_peak_sf(rows: &[SpatialFrequency], style: &Style, layer: &str, id: &str)
 
 /// Cell 53: conv1 mean peak spatial frequency against epoch, one panel per dataset, one line per regime.
 pub fn mean_peak_sf_conv1(rows: &[SpatialFrequency], style: &Style) -> Figure {
-    mean_peak_sf(rows, style, CONV1, "mean_peak_sf_conv1")
+    mean_peak_sf(rows, style, Layer::CONV1, "mean_peak_sf_conv1")
 }
 
 /// Cell 54: conv5 mean peak spatial frequency against epoch.
 pub fn mean_peak_sf_conv5(rows: &[SpatialFrequency], style: &Style) -> Figure {
-    mean_peak_sf(rows, style, CONV5, "mean_peak_sf_conv5")
+    mean_peak_sf(rows, style, Layer::CONV5, "mean_peak_sf_conv5")
 }
 
 /// Cell 52: mean peak spatial frequency of blurry-to-clear models against epoch, one panel per layer, one line per
 /// dataset. Where the original has two digitised values of one point (cells 52 and 53/54), the table's preferred
 /// one is drawn.
 pub fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure {
-    let mut groups: Grouped<String, DatasetId> = BTreeMap::new();
-    let selected: Vec<&SpatialFrequency> =
-        rows.iter().filter(|r| r.statistic == MEAN_PEAK_SF && r.regime == Regime::BlurryToClear).collect();
+    let mut groups: Grouped<Layer, DatasetId> = BTreeMap::new();
+    let selected: Vec<&SpatialFrequency> = rows
+        .iter()
+        .filter(|r| r.statistic == SfStatistic::MeanPeakSf && r.run.regime == Regime::BlurryToClear)
+        .collect();
     for r in &selected {
-        push(&mut groups, r.layer.clone(), r.dataset, f64::from(r.epoch), r.value);
+        push(&mut groups, r.layer, r.run.dataset, f64::from(r.epoch), r.value);
     }
     let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
     let panels = style
@@ -75,11 +64,9 @@ pub fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure
 /// stage epoch; a dotted line at 25 cycles/image.
 pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Figure {
     let mut groups: Grouped<(DatasetId, u32), u8> = BTreeMap::new();
-    let mut width = HISTOGRAM_MAX / HISTOGRAM_BINS as f64;
-    for r in rows.iter().filter(|r| r.layer == CONV5 && r.regime == Regime::BlurryToClear) {
-        if let Some((lo, hi)) = bin_of(&r.statistic) {
-            width = hi - lo;
-            push(&mut groups, (r.dataset, r.epoch), 0, (lo + hi) / 2.0, r.value);
+    for r in rows.iter().filter(|r| r.layer == Layer::CONV5 && r.run.regime == Regime::BlurryToClear) {
+        if let Some((lo, hi)) = r.statistic.bin() {
+            push(&mut groups, (r.run.dataset, r.epoch), 0, (lo + hi) / 2.0, r.value);
         }
     }
     let epochs = distinct(groups.keys().map(|k| k.1));
@@ -95,7 +82,7 @@ pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Fig
                 &format!("{}, epoch {epoch}", d.title),
                 "conv5 peak SF (cycles/image)",
                 "feature maps",
-                (0.0, HISTOGRAM_MAX),
+                (0.0, SF_HISTOGRAM.top),
             );
             panel.y_range = Some((0.0, y_max * 1.05));
             if let Some(samples) = groups.get(&(d.id, epoch)).and_then(|g| g.get(&0)) {
@@ -104,11 +91,15 @@ pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Fig
                     label,
                     colour,
                     Dash::Solid,
-                    Mark::Bars { width: width * 0.92 },
+                    Mark::Bars { width: SF_HISTOGRAM.width() * 0.92 },
                     samples,
                 ));
             }
-            panel.vlines.push(RefLine { at: HIGH_SF, colour: style.sigma_marker_colour, dash: Dash::Dotted });
+            panel.vlines.push(RefLine {
+                at: HIGH_FREQUENCY_THRESHOLD,
+                colour: style.sigma_marker_colour,
+                dash: Dash::Dotted,
+            });
             panels.push(panel);
         }
     }
@@ -118,17 +109,5 @@ pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Fig
         columns: epochs.len().max(1),
         panels,
         panel_size: (340, 280),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn histogram_bins_are_read_from_the_statistic_name() {
-        assert_eq!(bin_of("hist_count_0_5.75"), Some((0.0, 5.75)));
-        assert_eq!(bin_of("hist_count_17.25_23"), Some((17.25, 23.0)));
-        assert_eq!(bin_of("mean_peak_sf"), None);
     }
 }

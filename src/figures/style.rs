@@ -5,7 +5,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer};
 
-use crate::protocol::{DatasetId, Regime};
+use crate::vocab::{DatasetId, Layer, Regime};
 
 /// The catalogue, embedded at build time so that the binary draws the same figures wherever it runs.
 pub const CATALOGUE_TOML: &str = include_str!("../../paper/figures.toml");
@@ -63,7 +63,7 @@ pub struct RegimeStyle {
 #[serde(deny_unknown_fields)]
 pub struct LayerStyle {
     /// torchvision's module name, e.g. `features.0`.
-    pub id: String,
+    pub id: Layer,
     /// The paper's name, e.g. `conv1`.
     pub label: String,
 }
@@ -93,9 +93,9 @@ impl Style {
         self.regimes.iter().find(|r| r.id == id).unwrap_or(&self.regimes[0])
     }
 
-    /// The paper's name of a layer (`features.10` -> `conv5`), or the name itself.
-    pub fn layer_label<'a>(&'a self, id: &'a str) -> &'a str {
-        self.layers.iter().find(|l| l.id == id).map_or(id, |l| l.label.as_str())
+    /// The paper's name of a layer (`features.10` -> `conv5`), or the module name itself.
+    pub fn layer_label(&self, id: Layer) -> &str {
+        self.layers.iter().find(|l| l.id == id).map_or(id.name(), |l| l.label.as_str())
     }
 }
 
@@ -127,12 +127,12 @@ impl Catalogue {
 
     pub fn parse(text: &str) -> Result<Catalogue> {
         let catalogue: Catalogue = toml::from_str(text).context("cannot parse paper/figures.toml")?;
-        for id in DatasetId::ALL {
+        for &id in DatasetId::ALL {
             if !catalogue.style.datasets.iter().any(|d| d.id == id) {
                 bail!("paper/figures.toml: [style] declares no dataset '{id}'");
             }
         }
-        for id in Regime::ALL {
+        for &id in Regime::ALL {
             if !catalogue.style.regimes.iter().any(|r| r.id == id) {
                 bail!("paper/figures.toml: [style] declares no regime '{id}'");
             }
@@ -142,9 +142,8 @@ impl Catalogue {
                 bail!("paper/figures.toml: figure id '{}' appears twice", figure.id);
             }
             for table in &figure.tables {
-                if !crate::results::SCHEMAS.iter().any(|s| s.name == table) {
-                    bail!("paper/figures.toml: figure '{}' draws unknown table '{table}'", figure.id);
-                }
+                crate::results::schema(table)
+                    .with_context(|| format!("paper/figures.toml: figure '{}' draws an unknown table", figure.id))?;
             }
         }
         Ok(catalogue)
@@ -164,7 +163,17 @@ mod tests {
         let catalogue = Catalogue::load().unwrap();
         assert_eq!(catalogue.style.dataset(DatasetId::In100).classes, 100);
         assert_eq!(catalogue.style.regime(Regime::Blurry).dash, Dash::Dotted);
-        assert_eq!(catalogue.style.layer_label("features.10"), "conv5");
+        assert_eq!(catalogue.style.layer_label(Layer::CONV5), "conv5");
+    }
+
+    #[test]
+    fn a_catalogue_naming_an_unknown_layer_or_table_fails_with_that_name() {
+        let layer = CATALOGUE_TOML.replacen("id = \"features.10\"", "id = \"features.11\"", 1);
+        let err = format!("{:#}", Catalogue::parse(&layer).unwrap_err());
+        assert!(err.contains("unknown layer 'features.11'"), "{err}");
+        let table = CATALOGUE_TOML.replacen("tables = [\"erf\"]", "tables = [\"erfs\"]", 1);
+        let err = format!("{:#}", Catalogue::parse(&table).unwrap_err());
+        assert!(err.contains("unknown table 'erfs'"), "{err}");
     }
 
     #[test]

@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn every_dataset_is_deterministic_balanced_and_well_formed() {
-        for dataset in DatasetId::ALL {
+        for &dataset in DatasetId::ALL {
             let req = request(dataset, SplitName::Train, 120);
             let a = generate(&req).unwrap();
             let b = generate(&req).unwrap();

@@ -9,19 +9,19 @@
 //! Each table is a plain row struct with public fields plus a [`Schema`] that says, per column, its type and its
 //! role: part of the observation's key (what was measured), a measured value (what `verify` compares), or
 //! bookkeeping (`profile`, `seed`, `source`, and the original's extra columns).
-use std::fs;
+mod frame;
+mod io;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use polars::prelude::{
-    CsvReadOptions, CsvWriter, DataFrame, IntoColumn, NamedFrom, ParquetCompression, ParquetWriter, PlSmallStr,
-    SerReader, SerWriter, Series,
-};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
-use crate::protocol::{DatasetId, Regime};
+use crate::vocab::{DatasetId, ErfInput, ErfStatistic, Layer, Regime, RfMeasure, SfStatistic, Vocab};
+use io::records_into_rows;
+pub use io::{read_records, read_table, read_table_if_present, write_records, write_table, Record};
 
 /// The type of a column's cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,14 +50,21 @@ pub struct Column {
     pub role: Role,
     /// Whether a cell may be empty (an `Option` field).
     pub optional: bool,
+    /// The vocabulary of a text column's cells, so that filters on it can be checked when they are loaded.
+    pub vocab: Option<Vocab>,
 }
 
 const fn col(name: &'static str, kind: Kind, role: Role) -> Column {
-    Column { name, kind, role, optional: false }
+    Column { name, kind, role, optional: false, vocab: None }
 }
 
 const fn opt(name: &'static str, kind: Kind, role: Role) -> Column {
-    Column { name, kind, role, optional: true }
+    Column { name, kind, role, optional: true, vocab: None }
+}
+
+/// A key column whose cells are names of `vocab`.
+const fn named(name: &'static str, vocab: Vocab) -> Column {
+    Column { name, kind: Text, role: Key, optional: false, vocab: Some(vocab) }
 }
 
 /// A table's name (its file stem) and columns, in file order.
@@ -83,6 +90,31 @@ impl Schema {
     pub fn csv_path(&self, results_dir: &Path) -> PathBuf {
         results_dir.join(format!("{}.csv", self.name))
     }
+
+    pub fn parquet_path(&self, results_dir: &Path) -> PathBuf {
+        results_dir.join(format!("{}.parquet", self.name))
+    }
+
+    /// Check that `text` is a possible cell of `column`: the column exists and, where it has a vocabulary, `text`
+    /// names something of it. What claims and tolerances filter on is checked with this when they are loaded.
+    pub fn check_cell(&self, column: &str, text: &str) -> Result<()> {
+        let Some(c) = self.column(column) else {
+            let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
+            bail!("table {} has no column '{column}' (columns: {})", self.name, names.join(", "));
+        };
+        if let Some(vocab) = c.vocab {
+            vocab.check(text).with_context(|| format!("in column '{column}' of table {}", self.name))?;
+        }
+        Ok(())
+    }
+}
+
+/// The schema called `name`, or an error listing the tables.
+pub fn schema(name: &str) -> Result<&'static Schema> {
+    SCHEMAS.iter().copied().find(|s| s.name == name).with_context(|| {
+        let names: Vec<&str> = SCHEMAS.iter().map(|s| s.name).collect();
+        format!("unknown table '{name}'; valid tables: {}", names.join(", "))
+    })
 }
 
 /// A results table: a row struct whose serde field names are exactly its schema's columns.
@@ -95,15 +127,35 @@ use Role::{Key, Note, Value as Val};
 
 const PROFILE: Column = col("profile", Text, Note);
 const SEED: Column = col("seed", Integer, Note);
+const DATASET: Column = named("dataset", Vocab::Dataset);
+const REGIME: Column = named("regime", Vocab::Regime);
+const LAYER: Column = named("layer", Vocab::Layer);
+const EPOCH: Column = col("epoch", Integer, Key);
 const SOURCE: Column = col("source", Text, Note);
+
+/// Which run a row comes from: embedded (flattened) in the rows of every per-run table, so that the key columns
+/// `profile, seed, dataset, regime` are written in one place.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RunKey {
+    pub profile: String,
+    /// The seed value (not its index among `--seeds`).
+    pub seed: u64,
+    pub dataset: DatasetId,
+    pub regime: Regime,
+}
+
+impl RunKey {
+    /// The provenance of a run's rows, e.g. `run:mini seed 0`.
+    pub fn source(&self) -> String {
+        format!("run:{} seed {}", self.profile, self.seed)
+    }
+}
 
 /// Test accuracy of each final model against test blur (robustness_results.ipynb, cell 19/20).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyVsBlur {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub regime: Regime,
+    #[serde(flatten)]
+    pub run: RunKey,
     pub test_sigma: f64,
     pub accuracy_pct: f64,
     pub source: String,
@@ -115,8 +167,8 @@ impl Table for AccuracyVsBlur {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("regime", Text, Key),
+            DATASET,
+            REGIME,
             col("test_sigma", Float, Key),
             col("accuracy_pct", Float, Val),
             SOURCE,
@@ -127,10 +179,8 @@ impl Table for AccuracyVsBlur {
 /// Test accuracy at each training stage's checkpoint against test blur (robustness_across_stages.ipynb).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyByStage {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub regime: Regime,
+    #[serde(flatten)]
+    pub run: RunKey,
     pub epoch: u32,
     pub test_sigma: f64,
     pub accuracy_pct: f64,
@@ -143,9 +193,9 @@ impl Table for AccuracyByStage {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("regime", Text, Key),
-            col("epoch", Integer, Key),
+            DATASET,
+            REGIME,
+            EPOCH,
             col("test_sigma", Float, Key),
             col("accuracy_pct", Float, Val),
             SOURCE,
@@ -174,8 +224,8 @@ impl Table for AccuracyRatioByStage {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("epoch", Integer, Key),
+            DATASET,
+            EPOCH,
             col("minibatch", Float, Note),
             col("test_sigma", Float, Key),
             col("ratio_b2c_over_clear", Float, Val),
@@ -192,18 +242,19 @@ impl AccuracyRatioByStage {
         test_sigma: f64,
         steps_per_epoch: impl Fn(DatasetId) -> u64,
     ) -> Vec<AccuracyRatioByStage> {
-        let at_sigma = |regime: Regime| stages.iter().filter(move |r| r.regime == regime && r.test_sigma == test_sigma);
+        let at_sigma =
+            |regime: Regime| stages.iter().filter(move |r| r.run.regime == regime && r.test_sigma == test_sigma);
         at_sigma(Regime::BlurryToClear)
             .filter_map(|b2c| {
                 let clear = at_sigma(Regime::Clear)
-                    .find(|c| (c.dataset, c.epoch, c.seed) == (b2c.dataset, b2c.epoch, b2c.seed))
+                    .find(|c| (c.run.dataset, c.epoch, c.run.seed) == (b2c.run.dataset, b2c.epoch, b2c.run.seed))
                     .filter(|c| c.accuracy_pct > 0.0)?;
                 Some(AccuracyRatioByStage {
-                    profile: b2c.profile.clone(),
-                    seed: b2c.seed,
-                    dataset: b2c.dataset,
+                    profile: b2c.run.profile.clone(),
+                    seed: b2c.run.seed,
+                    dataset: b2c.run.dataset,
                     epoch: b2c.epoch,
-                    minibatch: (steps_per_epoch(b2c.dataset) * u64::from(b2c.epoch)) as f64,
+                    minibatch: (steps_per_epoch(b2c.run.dataset) * u64::from(b2c.epoch)) as f64,
                     test_sigma,
                     ratio_b2c_over_clear: b2c.accuracy_pct / clear.accuracy_pct,
                     source: b2c.source.clone(),
@@ -215,13 +266,12 @@ impl AccuracyRatioByStage {
 
 /// Per-epoch training and validation accuracy and loss. Epoch 0 is the evaluation before training. The
 /// `checkpoint_dir`, `log_epoch_label` and `*_pkl` columns keep the original's record (training logs and
-/// `metrics.pkl`); a run leaves them empty. A metric is empty where the original's log lacks the line.
+/// `metrics.pkl`); a run leaves them empty. A metric is empty where the original's log lacks the line (and a run's
+/// training metrics at epoch 0 under `train_metrics = "running"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingLog {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub regime: Regime,
+    #[serde(flatten)]
+    pub run: RunKey,
     pub checkpoint_dir: Option<String>,
     pub epoch: u32,
     pub log_epoch_label: Option<String>,
@@ -244,10 +294,10 @@ impl Table for TrainingLog {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("regime", Text, Key),
+            DATASET,
+            REGIME,
             opt("checkpoint_dir", Text, Note),
-            col("epoch", Integer, Key),
+            EPOCH,
             opt("log_epoch_label", Text, Note),
             opt("train_acc_pct", Float, Val),
             opt("train_loss", Float, Val),
@@ -265,53 +315,37 @@ impl Table for TrainingLog {
 }
 
 impl TrainingLog {
-    /// A run's row for one epoch: the original's record columns are left empty.
-    #[allow(clippy::too_many_arguments)]
-    pub fn run_row(
-        profile: &str,
-        seed: u64,
-        dataset: DatasetId,
-        regime: Regime,
-        epoch: u32,
-        [train_acc_pct, train_loss, val_acc_pct, val_loss]: [f64; 4],
-        [train_sigma, val_sigma]: [f64; 2],
-        source: String,
-    ) -> TrainingLog {
+    /// A run's row for one epoch of its log: the original's record columns are left empty.
+    pub fn from_epoch(run: &RunKey, entry: &crate::train::EpochLog) -> TrainingLog {
         TrainingLog {
-            profile: profile.to_string(),
-            seed,
-            dataset,
-            regime,
+            run: run.clone(),
             checkpoint_dir: None,
-            epoch,
+            epoch: entry.epoch,
             log_epoch_label: None,
-            train_acc_pct: Some(train_acc_pct),
-            train_loss: Some(train_loss),
-            val_acc_pct: Some(val_acc_pct),
-            val_loss: Some(val_loss),
+            train_acc_pct: entry.train_acc_pct,
+            train_loss: entry.train_loss,
+            val_acc_pct: Some(entry.val_acc_pct),
+            val_loss: Some(entry.val_loss),
             train_acc_pct_pkl: None,
             train_loss_pkl: None,
             val_acc_pct_pkl: None,
             val_loss_pkl: None,
-            train_sigma,
-            val_sigma,
-            source,
+            train_sigma: entry.train_sigma,
+            val_sigma: entry.val_sigma,
+            source: run.source(),
         }
     }
 }
 
-/// Receptive-field size measures per checkpoint and layer (receptive_fields.ipynb): `moment_size_mean`/`_std`
-/// (sigma_x + sigma_y of the |w| distribution of channel-averaged kernels, kernel pixels), Gabor-fit counts and
-/// sizes, kernel statistics. `epoch` is empty for measures over several epochs.
+/// Receptive-field size measures per checkpoint and layer (receptive_fields.ipynb): see [`RfMeasure`]. `epoch` is
+/// empty for measures over several epochs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RfSize {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub regime: Regime,
+    #[serde(flatten)]
+    pub run: RunKey,
     pub epoch: Option<u32>,
-    pub layer: String,
-    pub measure: String,
+    pub layer: Layer,
+    pub measure: RfMeasure,
     pub value: f64,
     pub source: String,
 }
@@ -322,11 +356,11 @@ impl Table for RfSize {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("regime", Text, Key),
+            DATASET,
+            REGIME,
             opt("epoch", Integer, Key),
-            col("layer", Text, Key),
-            col("measure", Text, Key),
+            LAYER,
+            named("measure", Vocab::RfMeasure),
             col("value", Float, Val),
             SOURCE,
         ],
@@ -334,19 +368,28 @@ impl Table for RfSize {
 }
 
 /// One conv filter's 2-D Gabor fit: size (sigma_x + sigma_y) / 2 in kernel pixels (empty when not valid), R², and
-/// `valid` = 1 when R² >= 0.4 (receptive_fields.ipynb, cells 36/48).
+/// `valid` = 1 when R² >= 0.4 (receptive_fields.ipynb, cells 36/48). A run also records the fitted parameters
+/// (`analysis::gabor`'s model, kernel pixels and radians; empty where no fit converged, and in the original's
+/// table), from which the `gabor_fit_grid` figure renders each fit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RfGaborFilter {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub regime: Regime,
+    #[serde(flatten)]
+    pub run: RunKey,
     pub epoch: u32,
-    pub layer: String,
+    pub layer: Layer,
     pub filter: u32,
     pub gabor_size: Option<f64>,
     pub r_squared: f64,
     pub valid: u8,
+    pub amplitude: Option<f64>,
+    pub x0: Option<f64>,
+    pub y0: Option<f64>,
+    pub sigma_x: Option<f64>,
+    pub sigma_y: Option<f64>,
+    pub theta: Option<f64>,
+    pub frequency: Option<f64>,
+    pub phase: Option<f64>,
+    pub offset: Option<f64>,
     pub source: String,
 }
 
@@ -356,30 +399,36 @@ impl Table for RfGaborFilter {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("regime", Text, Key),
-            col("epoch", Integer, Key),
-            col("layer", Text, Key),
+            DATASET,
+            REGIME,
+            EPOCH,
+            LAYER,
             col("filter", Integer, Key),
             opt("gabor_size", Float, Val),
             col("r_squared", Float, Val),
             col("valid", Integer, Val),
+            opt("amplitude", Float, Note),
+            opt("x0", Float, Note),
+            opt("y0", Float, Note),
+            opt("sigma_x", Float, Note),
+            opt("sigma_y", Float, Note),
+            opt("theta", Float, Note),
+            opt("frequency", Float, Note),
+            opt("phase", Float, Note),
+            opt("offset", Float, Note),
             SOURCE,
         ],
     };
 }
 
-/// Peak spatial-frequency statistics per checkpoint and layer (spatial_frequency.ipynb): `mean_peak_sf`
-/// (cycles/image), `prop_peak_sf_gt_25`, `n_peak_sf_gt_25` and the conv5 histogram counts `hist_count_<lo>_<hi>`.
+/// Peak spatial-frequency statistics per checkpoint and layer (spatial_frequency.ipynb): see [`SfStatistic`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpatialFrequency {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub regime: Regime,
+    #[serde(flatten)]
+    pub run: RunKey,
     pub epoch: u32,
-    pub layer: String,
-    pub statistic: String,
+    pub layer: Layer,
+    pub statistic: SfStatistic,
     pub value: f64,
     pub source: String,
 }
@@ -390,31 +439,27 @@ impl Table for SpatialFrequency {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("regime", Text, Key),
-            col("epoch", Integer, Key),
-            col("layer", Text, Key),
-            col("statistic", Text, Key),
+            DATASET,
+            REGIME,
+            EPOCH,
+            LAYER,
+            named("statistic", Vocab::SfStatistic),
             col("value", Float, Val),
             SOURCE,
         ],
     };
 }
 
-/// Effective receptive field statistics (Luo et al. 2016) per checkpoint and layer (src/analysis/erf.rs): `r50_px`,
-/// `r95_px` (radius holding 50 % / 95 % of the gradient mass), `sigma_px` (of the Gaussian with the map's second
-/// moment), in input pixels, and their `*_frac` forms (divided by the input side). `input` is `images` (test
-/// images) or `noise`.
+/// Effective receptive field statistics (Luo et al. 2016) per checkpoint and layer (src/analysis/erf.rs): see
+/// [`ErfStatistic`]; `input` is `images` (test images) or `noise`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Erf {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub regime: Regime,
+    #[serde(flatten)]
+    pub run: RunKey,
     pub epoch: u32,
-    pub layer: String,
-    pub input: String,
-    pub statistic: String,
+    pub layer: Layer,
+    pub input: ErfInput,
+    pub statistic: ErfStatistic,
     pub value: f64,
     pub source: String,
 }
@@ -425,20 +470,121 @@ impl Table for Erf {
         columns: &[
             PROFILE,
             SEED,
-            col("dataset", Text, Key),
-            col("regime", Text, Key),
-            col("epoch", Integer, Key),
-            col("layer", Text, Key),
-            col("input", Text, Key),
-            col("statistic", Text, Key),
+            DATASET,
+            REGIME,
+            EPOCH,
+            LAYER,
+            named("input", Vocab::ErfInput),
+            named("statistic", Vocab::ErfStatistic),
             col("value", Float, Val),
             SOURCE,
         ],
     };
 }
 
+/// The radial profile of an ERF map: its mean over 1-px rings around the image centre, in input pixels of the
+/// run's resolution (what the `erf_radial_profiles` figure draws).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErfProfile {
+    #[serde(flatten)]
+    pub run: RunKey,
+    pub epoch: u32,
+    pub layer: Layer,
+    pub input: ErfInput,
+    pub radius_px: f64,
+    pub value: f64,
+    pub source: String,
+}
+
+impl Table for ErfProfile {
+    const SCHEMA: Schema = Schema {
+        name: "erf_profiles",
+        columns: &[
+            PROFILE,
+            SEED,
+            DATASET,
+            REGIME,
+            EPOCH,
+            LAYER,
+            named("input", Vocab::ErfInput),
+            col("radius_px", Float, Key),
+            col("value", Float, Val),
+            SOURCE,
+        ],
+    };
+}
+
+/// An ERF map as an image: the conv5 map on test images (what the `erf_maps` figure draws), average-pooled to at
+/// most [`crate::analysis::ERF_MAP_MAX_SIDE`] pixels a side, one row per pixel, normalised to sum 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErfMapPixel {
+    #[serde(flatten)]
+    pub run: RunKey,
+    pub epoch: u32,
+    pub layer: Layer,
+    pub input: ErfInput,
+    pub row: u32,
+    pub col: u32,
+    pub value: f64,
+    pub source: String,
+}
+
+impl Table for ErfMapPixel {
+    const SCHEMA: Schema = Schema {
+        name: "erf_maps",
+        columns: &[
+            PROFILE,
+            SEED,
+            DATASET,
+            REGIME,
+            EPOCH,
+            LAYER,
+            named("input", Vocab::ErfInput),
+            col("row", Integer, Key),
+            col("col", Integer, Key),
+            col("value", Float, Val),
+            SOURCE,
+        ],
+    };
+}
+
+/// The conv1 kernels of blurry-to-clear runs (the models whose kernels the paper shows through training,
+/// receptive_fields.ipynb cells 22-30, 44-45, 56-57, ...), one row per weight, at every analysed epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conv1Weight {
+    #[serde(flatten)]
+    pub run: RunKey,
+    pub epoch: u32,
+    pub filter: u32,
+    /// Input colour channel (0 red, 1 green, 2 blue).
+    pub channel: u32,
+    pub row: u32,
+    pub col: u32,
+    pub weight: f64,
+    pub source: String,
+}
+
+impl Table for Conv1Weight {
+    const SCHEMA: Schema = Schema {
+        name: "conv1_kernels",
+        columns: &[
+            PROFILE,
+            SEED,
+            DATASET,
+            REGIME,
+            EPOCH,
+            col("filter", Integer, Key),
+            col("channel", Integer, Key),
+            col("row", Integer, Key),
+            col("col", Integer, Key),
+            col("weight", Float, Val),
+            SOURCE,
+        ],
+    };
+}
+
 /// Every table, in the order reports list them.
-pub const SCHEMAS: [&Schema; 8] = [
+pub const SCHEMAS: [&Schema; 11] = [
     &AccuracyVsBlur::SCHEMA,
     &AccuracyByStage::SCHEMA,
     &AccuracyRatioByStage::SCHEMA,
@@ -447,158 +593,14 @@ pub const SCHEMAS: [&Schema; 8] = [
     &RfGaborFilter::SCHEMA,
     &SpatialFrequency::SCHEMA,
     &Erf::SCHEMA,
+    &ErfProfile::SCHEMA,
+    &ErfMapPixel::SCHEMA,
+    &Conv1Weight::SCHEMA,
 ];
 
 /// The results directory of a run directory (`runs/<profile>` -> `runs/<profile>/results`).
 pub fn results_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("results")
-}
-
-/// The provenance string of a run's rows, e.g. `run:mini seed 0`.
-pub fn run_source(profile: &str, seed: u64) -> String {
-    format!("run:{profile} seed {seed}")
-}
-
-/// One row as column name -> typed JSON value (null for an empty optional cell). The layer `verify`, the report
-/// and the figures work on, so that they handle every table alike.
-pub type Record = Map<String, Value>;
-
-/// Write `rows` as `<name>.csv` and `<name>.parquet` in `results_dir`, atomically.
-pub fn write_table<T: Table>(results_dir: &Path, rows: &[T]) -> Result<()> {
-    let records = rows
-        .iter()
-        .map(|row| match serde_json::to_value(row) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(other) => bail!("a {} row serialised to {other}, not an object", T::SCHEMA.name),
-            Err(err) => Err(err).with_context(|| format!("cannot serialise a {} row", T::SCHEMA.name)),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    write_records(results_dir, &T::SCHEMA, &records)
-}
-
-/// Write records of `schema` as CSV and Parquet, atomically.
-pub fn write_records(results_dir: &Path, schema: &Schema, records: &[Record]) -> Result<()> {
-    let mut frame = to_frame(schema, records)?;
-    let csv_path = schema.csv_path(results_dir);
-    crate::atomic::write_with(&csv_path, |tmp| {
-        let mut file = fs::File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        CsvWriter::new(&mut file).finish(&mut frame).with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.sync_all().with_context(|| format!("cannot flush {}", tmp.display()))
-    })?;
-    let parquet_path = results_dir.join(format!("{}.parquet", schema.name));
-    crate::atomic::write_with(&parquet_path, |tmp| {
-        let file = fs::File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Uncompressed)
-            .finish(&mut frame)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        Ok(())
-    })
-}
-
-fn to_frame(schema: &Schema, records: &[Record]) -> Result<DataFrame> {
-    let columns = schema
-        .columns
-        .iter()
-        .map(|column| {
-            let cells = records.iter().map(|r| r.get(column.name).filter(|v| !v.is_null()));
-            let name = PlSmallStr::from_static(column.name);
-            let series = match column.kind {
-                Text => Series::new(name, cells.map(|v| v.map(text_of)).collect::<Vec<Option<String>>>()),
-                Integer => Series::new(name, cells.map(|v| v.and_then(Value::as_i64)).collect::<Vec<_>>()),
-                Float => Series::new(name, cells.map(|v| v.and_then(Value::as_f64)).collect::<Vec<_>>()),
-            };
-            series.into_column()
-        })
-        .collect();
-    DataFrame::new(records.len(), columns).with_context(|| format!("cannot build the {} table", schema.name))
-}
-
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Read `<name>.csv` of table `T` from `results_dir`.
-pub fn read_table<T: Table>(results_dir: &Path) -> Result<Vec<T>> {
-    let path = T::SCHEMA.csv_path(results_dir);
-    read_records(&path, &T::SCHEMA, &[])?
-        .into_iter()
-        .enumerate()
-        .map(|(i, record)| {
-            serde_json::from_value(Value::Object(record)).with_context(|| {
-                format!("{}: row {} does not fit the {} schema", path.display(), i + 1, T::SCHEMA.name)
-            })
-        })
-        .collect()
-}
-
-/// Read table `T` if its CSV exists in `results_dir` (a run may not have produced every table).
-pub fn read_table_if_present<T: Table>(results_dir: &Path) -> Result<Option<Vec<T>>> {
-    if T::SCHEMA.csv_path(results_dir).exists() {
-        read_table(results_dir).map(Some)
-    } else {
-        Ok(None)
-    }
-}
-
-/// Read a CSV of `schema` into typed records. `defaults` fill columns the file lacks (used to import the
-/// original's CSVs, which have no `profile` or `seed`); any other missing required column is an error.
-pub fn read_records(path: &Path, schema: &Schema, defaults: &[(&str, Value)]) -> Result<Vec<Record>> {
-    let frame = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|reader| reader.finish())
-        .with_context(|| format!("cannot read {} as CSV", path.display()))?;
-    let height = frame.height();
-    let mut records = vec![Record::new(); height];
-    for column in schema.columns {
-        let Ok(cells) = frame.column(column.name) else {
-            let default = defaults.iter().find(|(name, _)| *name == column.name);
-            match (default, column.optional) {
-                (Some((_, value)), _) => {
-                    records.iter_mut().for_each(|r| _ = r.insert(column.name.into(), value.clone()))
-                }
-                (None, true) => records.iter_mut().for_each(|r| _ = r.insert(column.name.into(), Value::Null)),
-                (None, false) => bail!(
-                    "{} has no column '{}', which the {} table requires (columns: {})",
-                    path.display(),
-                    column.name,
-                    schema.name,
-                    schema.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
-                ),
-            }
-            continue;
-        };
-        let cells = cells.str().with_context(|| format!("{}: column '{}' is not text", path.display(), column.name))?;
-        for (i, (record, cell)) in records.iter_mut().zip(cells.iter()).enumerate() {
-            let value = parse_cell(column, cell.map(str::trim).filter(|s| !s.is_empty())).with_context(|| {
-                format!("{}: row {}, column '{}' ({:?})", path.display(), i + 1, column.name, cell.unwrap_or(""))
-            })?;
-            record.insert(column.name.into(), value);
-        }
-    }
-    Ok(records)
-}
-
-fn parse_cell(column: &Column, cell: Option<&str>) -> Result<Value> {
-    let Some(text) = cell else {
-        if column.optional {
-            return Ok(Value::Null);
-        }
-        bail!("the cell is empty, but the column is required");
-    };
-    Ok(match column.kind {
-        Text => Value::String(text.to_string()),
-        Integer => Value::from(text.parse::<i64>().with_context(|| format!("'{text}' is not an integer"))?),
-        Float => {
-            let x = text.parse::<f64>().with_context(|| format!("'{text}' is not a number"))?;
-            Value::Number(Number::from_f64(x).with_context(|| format!("'{text}' is not a finite number"))?)
-        }
-    })
 }
 
 /// Where a number comes from, parsed from the `source` column's prefix (reference README, "Conventions").
@@ -719,25 +721,35 @@ pub fn preferred_rows<T: Table + Clone>(rows: &[T]) -> Result<Vec<T>> {
     Ok(out)
 }
 
-/// Import one of the original's reference CSVs (`../shared/reference/<name>.csv`) into `schema`, as profile
-/// `paper`, seed 0, keeping every row and its `source` verbatim.
-pub fn import_reference_table(reference_dir: &Path, schema: &Schema) -> Result<Vec<Record>> {
-    let path = schema.csv_path(reference_dir);
-    read_records(&path, schema, &[("profile", Value::from("paper")), ("seed", Value::from(0))])
+/// Import one of the original's reference CSVs (`<reference_dir>/<table>.csv`) into table `T`, as profile `paper`,
+/// seed 0, keeping every row and its `source` verbatim; `None` when the directory has no such CSV.
+fn import_reference_table<T: Table>(reference_dir: &Path, out_dir: &Path) -> Result<Option<(&'static str, usize)>> {
+    let path = T::SCHEMA.csv_path(reference_dir);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let records = read_records(&path, &T::SCHEMA, &[("profile", Value::from("paper")), ("seed", Value::from(0))])?;
+    let rows = records_into_rows::<T>(&path, records)?;
+    write_table(out_dir, &rows)?;
+    Ok(Some((T::SCHEMA.name, rows.len())))
 }
 
 /// Convert every reference CSV present in `reference_dir` into the project's schemas under `out_dir`
-/// (`expected/paper/`). Tables the original has no numbers for (erf) are skipped. Returns the tables written.
+/// (`expected/paper/`). Tables the original has no numbers for (the ERF tables, the kernels) are skipped. Returns
+/// the tables written.
 pub fn import_reference(reference_dir: &Path, out_dir: &Path) -> Result<Vec<(&'static str, usize)>> {
-    let mut written = Vec::new();
-    for schema in SCHEMAS {
-        if !schema.csv_path(reference_dir).exists() {
-            continue;
-        }
-        let records = import_reference_table(reference_dir, schema)?;
-        write_records(out_dir, schema, &records)?;
-        written.push((schema.name, records.len()));
-    }
+    let written: Vec<(&'static str, usize)> = [
+        import_reference_table::<AccuracyVsBlur>(reference_dir, out_dir)?,
+        import_reference_table::<AccuracyByStage>(reference_dir, out_dir)?,
+        import_reference_table::<AccuracyRatioByStage>(reference_dir, out_dir)?,
+        import_reference_table::<TrainingLog>(reference_dir, out_dir)?,
+        import_reference_table::<RfSize>(reference_dir, out_dir)?,
+        import_reference_table::<RfGaborFilter>(reference_dir, out_dir)?,
+        import_reference_table::<SpatialFrequency>(reference_dir, out_dir)?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if written.is_empty() {
         bail!("{} holds none of the reference CSVs ({}.csv, ...)", reference_dir.display(), SCHEMAS[0].name);
     }
@@ -755,142 +767,145 @@ pub fn print_import(reference_dir: &Path, out_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polars::prelude::{ParquetReader, SerReader};
 
-    fn columns_match<T: Table>(row: T) {
-        let Value::Object(map) = serde_json::to_value(row).unwrap() else { panic!("not an object") };
-        let fields: Vec<&str> = map.keys().map(String::as_str).collect();
-        let mut declared: Vec<&str> = T::SCHEMA.columns.iter().map(|c| c.name).collect();
-        let mut fields_sorted = fields.clone();
-        fields_sorted.sort();
-        declared.sort();
-        assert_eq!(fields_sorted, declared, "{}", T::SCHEMA.name);
+    fn key(regime: Regime) -> RunKey {
+        RunKey { profile: "tiny".into(), seed: 1, dataset: DatasetId::Faces, regime }
     }
 
     fn accuracy_row(sigma: f64, acc: f64, source: &str) -> AccuracyVsBlur {
-        AccuracyVsBlur {
-            profile: "tiny".into(),
-            seed: 1,
-            dataset: DatasetId::Faces,
-            regime: Regime::BlurryToClear,
-            test_sigma: sigma,
-            accuracy_pct: acc,
-            source: source.into(),
-        }
+        AccuracyVsBlur { run: key(Regime::BlurryToClear), test_sigma: sigma, accuracy_pct: acc, source: source.into() }
     }
 
+    /// Every schema's columns are exactly its row's serde fields: writing a row fills every column.
     #[test]
     fn every_schema_names_exactly_its_struct_fields() {
-        columns_match(accuracy_row(0.0, 1.0, "run:tiny seed 1"));
-        columns_match(AccuracyByStage {
-            profile: "p".into(),
-            seed: 0,
-            dataset: DatasetId::In12,
-            regime: Regime::Clear,
-            epoch: 20,
-            test_sigma: 1.0,
-            accuracy_pct: 2.0,
-            source: "s".into(),
-        });
-        columns_match(AccuracyRatioByStage {
-            profile: "p".into(),
-            seed: 0,
-            dataset: DatasetId::In12,
-            epoch: 20,
-            minibatch: 3.0,
-            test_sigma: 8.0,
-            ratio_b2c_over_clear: 1.0,
-            source: "s".into(),
-        });
-        columns_match(TrainingLog::run_row("p", 0, DatasetId::In12, Regime::Clear, 1, [1.0; 4], [0.0; 2], "s".into()));
-        columns_match(RfSize {
-            profile: "p".into(),
-            seed: 0,
-            dataset: DatasetId::In12,
-            regime: Regime::Clear,
+        let dir = tempfile::tempdir().unwrap();
+        let run = key(Regime::Clear);
+        write_table(dir.path(), &[accuracy_row(0.0, 1.0, "run:tiny seed 1")]).unwrap();
+        write_table(
+            dir.path(),
+            &[AccuracyByStage { run: run.clone(), epoch: 20, test_sigma: 1.0, accuracy_pct: 2.0, source: "s".into() }],
+        )
+        .unwrap();
+        let entry = crate::train::EpochLog {
+            epoch: 1,
+            train_acc_pct: Some(1.0),
+            train_loss: None,
+            val_acc_pct: 1.0,
+            val_loss: 1.0,
+            train_sigma: 0.0,
+            val_sigma: 0.0,
+        };
+        write_table(dir.path(), &[TrainingLog::from_epoch(&run, &entry)]).unwrap();
+        let rf = RfSize {
+            run: run.clone(),
             epoch: None,
-            layer: "features.0".into(),
-            measure: "m".into(),
+            layer: Layer::CONV1,
+            measure: RfMeasure::MomentSizeMean,
             value: 1.0,
             source: "s".into(),
-        });
-        columns_match(RfGaborFilter {
-            profile: "p".into(),
-            seed: 0,
-            dataset: DatasetId::In12,
-            regime: Regime::Clear,
+        };
+        write_table(dir.path(), &[rf]).unwrap();
+        let sf = SpatialFrequency {
+            run: run.clone(),
             epoch: 100,
-            layer: "features.0".into(),
-            filter: 3,
-            gabor_size: None,
-            r_squared: 0.5,
-            valid: 1,
-            source: "s".into(),
-        });
-        columns_match(SpatialFrequency {
-            profile: "p".into(),
-            seed: 0,
-            dataset: DatasetId::In12,
-            regime: Regime::Clear,
-            epoch: 100,
-            layer: "features.0".into(),
-            statistic: "mean_peak_sf".into(),
+            layer: Layer::AllConv,
+            statistic: SfStatistic::HistCount(2),
             value: 1.0,
             source: "s".into(),
-        });
-        columns_match(Erf {
-            profile: "p".into(),
-            seed: 0,
-            dataset: DatasetId::In12,
-            regime: Regime::Clear,
-            epoch: 100,
-            layer: "features.0".into(),
-            input: "noise".into(),
-            statistic: "r50_px".into(),
-            value: 1.0,
-            source: "s".into(),
-        });
+        };
+        write_table(dir.path(), &[sf]).unwrap();
+        let kernel =
+            Conv1Weight { run, epoch: 2, filter: 3, channel: 1, row: 4, col: 5, weight: -0.25, source: "s".into() };
+        write_table(dir.path(), &[kernel]).unwrap();
+        let header = std::fs::read_to_string(dir.path().join("spatial_frequency.csv")).unwrap();
+        assert!(header.starts_with("profile,seed,dataset,regime,epoch,layer,statistic,value,source\n"), "{header}");
+        assert!(header.contains(",all_conv,hist_count_11.5_17.25,"), "{header}");
     }
 
     #[test]
-    fn tables_round_trip_through_csv_and_write_parquet() {
+    fn a_row_with_a_field_outside_its_schema_is_refused() {
+        #[derive(Serialize, Deserialize)]
+        struct Wrong {
+            #[serde(flatten)]
+            run: RunKey,
+            test_sigma: f64,
+            accuracy: f64,
+            source: String,
+        }
+        impl Table for Wrong {
+            const SCHEMA: Schema = AccuracyVsBlur::SCHEMA;
+        }
         let dir = tempfile::tempdir().unwrap();
-        let rows = vec![accuracy_row(0.0, 88.78, "run:tiny seed 1"), accuracy_row(8.5, 12.345678901234, "x")];
+        let row = Wrong { run: key(Regime::Clear), test_sigma: 0.0, accuracy: 1.0, source: "s".into() };
+        let err = format!("{:#}", write_table(dir.path(), &[row]).unwrap_err());
+        assert!(err.contains("'accuracy'") && err.contains("accuracy_vs_blur"), "{err}");
+    }
+
+    #[test]
+    fn tables_round_trip_through_csv_and_parquet_holds_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = vec![accuracy_row(0.0, 88.78, "run:tiny seed 1"), accuracy_row(8.5, 12.345678901234, "x, quoted")];
         write_table(dir.path(), &rows).unwrap();
         assert_eq!(read_table::<AccuracyVsBlur>(dir.path()).unwrap(), rows);
-        assert!(dir.path().join("accuracy_vs_blur.parquet").metadata().unwrap().len() > 0);
-        let log =
-            vec![TrainingLog::run_row("p", 0, DatasetId::Faces, Regime::Blurry, 3, [1.5; 4], [8.0, 8.0], "s".into())];
-        write_table(dir.path(), &log).unwrap();
-        assert_eq!(read_table::<TrainingLog>(dir.path()).unwrap(), log);
+        let file = std::fs::File::open(AccuracyVsBlur::SCHEMA.parquet_path(dir.path())).unwrap();
+        let parquet = ParquetReader::new(file).finish().unwrap();
+        assert_eq!(parquet.height(), 2);
+        let column = |name: &str| parquet.column(name).unwrap().as_materialized_series().clone();
+        let accuracy = column("accuracy_pct");
+        let accuracy = accuracy.f64().unwrap();
+        assert_eq!((accuracy.get(0), accuracy.get(1)), (Some(88.78), Some(12.345678901234)));
+        let sources = column("source");
+        assert_eq!(sources.str().unwrap().get(1), Some("x, quoted"));
+        assert_eq!(column("seed").i64().unwrap().get(0), Some(1));
     }
 
     #[test]
     fn a_missing_column_is_named_with_its_file() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("accuracy_vs_blur.csv"), "profile,seed,dataset,regime,test_sigma,source\n").unwrap();
+        std::fs::write(dir.path().join("accuracy_vs_blur.csv"), "profile,seed,dataset,regime,test_sigma,source\n")
+            .unwrap();
         let err = format!("{:#}", read_table::<AccuracyVsBlur>(dir.path()).unwrap_err());
         assert!(err.contains("accuracy_vs_blur.csv") && err.contains("'accuracy_pct'"), "{err}");
     }
 
     #[test]
-    fn a_bad_cell_is_named_with_row_and_column() {
+    fn a_bad_cell_or_unknown_name_is_named_with_row_and_column() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(
+        let header = "profile,seed,dataset,regime,test_sigma,accuracy_pct,source\n";
+        std::fs::write(
             dir.path().join("accuracy_vs_blur.csv"),
-            "profile,seed,dataset,regime,test_sigma,accuracy_pct,source\np,0,faces,clear,0,88.1,s\np,0,faces,clear,1,lots,s\n",
+            format!("{header}p,0,faces,clear,0,88.1,s\np,0,faces,clear,1,lots,s\n"),
         )
         .unwrap();
         let err = format!("{:#}", read_table::<AccuracyVsBlur>(dir.path()).unwrap_err());
         assert!(err.contains("row 2") && err.contains("'accuracy_pct'") && err.contains("'lots'"), "{err}");
+        std::fs::write(dir.path().join("accuracy_vs_blur.csv"), format!("{header}p,0,cats,clear,0,88.1,s\n")).unwrap();
+        let err = format!("{:#}", read_table::<AccuracyVsBlur>(dir.path()).unwrap_err());
+        assert!(err.contains("row 1") && err.contains("unknown dataset 'cats'"), "{err}");
+    }
+
+    #[test]
+    fn filters_are_checked_against_the_columns_vocabulary() {
+        let schema = schema("rf_size").unwrap();
+        schema.check_cell("measure", "moment_size_mean").unwrap();
+        schema.check_cell("epoch", "100").unwrap();
+        let err = format!("{:#}", schema.check_cell("measure", "moment_size").unwrap_err());
+        assert!(err.contains("unknown receptive-field measure 'moment_size'") && err.contains("rf_size"), "{err}");
+        let err = format!("{:#}", schema.check_cell("statistic", "x").unwrap_err());
+        assert!(err.contains("no column 'statistic'"), "{err}");
+        assert!(schema_err("rf_sizes").contains("valid tables: accuracy_vs_blur"));
+    }
+
+    fn schema_err(name: &str) -> String {
+        format!("{:#}", schema(name).unwrap_err())
     }
 
     #[test]
     fn ratio_rows_divide_blurry_to_clear_by_clear_accuracy() {
         let stage = |regime, acc| AccuracyByStage {
-            profile: "tiny".into(),
-            seed: 0,
-            dataset: DatasetId::Faces,
-            regime,
+            run: RunKey { profile: "tiny".into(), seed: 0, dataset: DatasetId::Faces, regime },
             epoch: 20,
             test_sigma: 8.0,
             accuracy_pct: acc,
