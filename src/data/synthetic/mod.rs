@@ -358,6 +358,64 @@ mod tests {
         assert!(generate(&req).unwrap_err().to_string().contains("resolution"));
     }
 
+    /// The golden requests: small splits at 40 px that still reach every category, class family and object of
+    /// each stand-in (Toybox instance level: 2 objects per category, so 24 images show every toy once).
+    fn golden_request(dataset: DatasetId, split: SplitName) -> SynthRequest {
+        let (classes, objects_per_category, images) = match dataset {
+            DatasetId::Faces => (24, None, 24),
+            DatasetId::ToyboxInstance => (24, Some(2), 24),
+            DatasetId::ToyboxCategory => (12, Some(5), 24),
+            DatasetId::In12 => (12, None, 24),
+            DatasetId::In100 => (100, None, 100),
+        };
+        SynthRequest { dataset, split, classes, objects_per_category, images, side: 40, seed: 11 }
+    }
+
+    /// SHA-256 of a generated split: its pixels, labels and CSV fields.
+    fn digest(images: &SynthImages) -> String {
+        let mut all = bytes(images);
+        for (label, meta) in images.labels.iter().zip(&images.meta) {
+            all.extend_from_slice(&label.to_le_bytes());
+            for (key, value) in &meta.fields {
+                all.extend_from_slice(format!("{key}={value};").as_bytes());
+            }
+        }
+        crate::provenance::sha256_bytes(&all)
+    }
+
+    /// The stand-ins are what `mini` and `tiny` train on, and their recorded results depend on every byte: a change
+    /// to a generator that alters any image, label or field fails here. If the change is intended, record the new
+    /// hashes (the failure prints them) and say in the commit that the stand-ins changed.
+    #[test]
+    fn generated_splits_match_their_recorded_hashes() {
+        use SplitName::{Test, Train, Val};
+        let recorded: [(DatasetId, SplitName, &str); 15] = [
+            (DatasetId::Faces, Train, "a708c83434ddee045c776195ac203b46b46b84e9c84331d54c96962ed31cf5a4"),
+            (DatasetId::Faces, Val, "f0f13321a5115d2a30a394f2a47f606b3d1edb5195b7fece4d87a505537b4dbd"),
+            (DatasetId::Faces, Test, "00c469916da8b425328bca85ca5c639f7df2dc0fe953e4e48c34672393a8c90a"),
+            (DatasetId::ToyboxInstance, Train, "b9d129b5b736e3d95e2dccd06f70aaea456d1fee7d939e540a351d67fcca4898"),
+            (DatasetId::ToyboxInstance, Val, "1bfa704e0db7595a3b50ded3c39f44f8f48e1d171cf4708573060dc058b87d28"),
+            (DatasetId::ToyboxInstance, Test, "53fc312f9593e3e03ea6644d8da2187ad027f8979469aa98ebb44073e2049da9"),
+            (DatasetId::ToyboxCategory, Train, "1d9d7ce6ac0b5e878e4a6cd71d4ba1079d47c43a4316fa1991bc12cd07a2bfaa"),
+            (DatasetId::ToyboxCategory, Val, "09ad43fe8d9339816ee6f6f1d143200d865738b944bd68fc7cb415c47dc2d6fc"),
+            (DatasetId::ToyboxCategory, Test, "2a761210e21d0644c9221780c8efb50d3145d3b90efa93b4c37659cc96d3756f"),
+            (DatasetId::In12, Train, "9f7ba392641cf16c9aa30ca286a818c4f86802ba65b2dc2e59b16a2b0f0d1d8a"),
+            (DatasetId::In12, Val, "2e4198949ac18a110da559642f8501f4d0a0bd04e27b556708be0d8e72bd7e34"),
+            (DatasetId::In12, Test, "9e449265591c2d17641e45963a982344bbfec3a6b1ca34c96747b698e7c219d3"),
+            (DatasetId::In100, Train, "156f9ca6d6570eccfa53c32e7ecd2d377cde269b462127d0007009d13b389b44"),
+            (DatasetId::In100, Val, "a5c58df302a0f855794b1792ba3f38ff6feb81fcb59c756f7e33ec4aeabc33d1"),
+            (DatasetId::In100, Test, "3c13f5546958374bb60c7617482ae547c051be53c94e72b95425f46107082798"),
+        ];
+        let changed: Vec<String> = recorded
+            .iter()
+            .filter_map(|&(dataset, split, expected)| {
+                let actual = digest(&generate(&golden_request(dataset, split)).unwrap());
+                (actual != expected).then(|| format!("(DatasetId::{dataset:?}, {split:?}, \"{actual}\"),"))
+            })
+            .collect();
+        assert!(changed.is_empty(), "generated splits changed; now:\n{}", changed.join("\n"));
+    }
+
     #[test]
     fn seeds_are_stable_across_versions() {
         // FNV-1a of "a" (a published test vector), so dataset tags never change silently.
