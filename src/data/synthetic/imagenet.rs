@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use super::raster::{
     clutter, convex_polygon, ellipse, hsv, mix, rounded_rect, scale, stroke, uniform, v2, Bounds, Canvas, Rgb, Turn, V2,
 };
-use super::toybox::{draw as draw_toy, Toy, View};
+use super::toybox::{draw as draw_toy, Category, Toy, View};
 
 /// The ImageNet-100 stand-in's silhouettes, one factor of its class index (`class % 10`).
 pub const SILHOUETTES: [&str; 10] =
@@ -39,8 +39,8 @@ pub fn in100_class_name(class: usize) -> String {
     format!("{}_{}", SILHOUETTES[class % 10], ARRANGEMENTS[class / 10])
 }
 
-/// Draw an ImageNet-12 stand-in image of `category` (a Toybox category index).
-pub fn draw_in12(canvas: &mut Canvas, category: usize, rng: &mut ChaCha8Rng) {
+/// Draw an ImageNet-12 stand-in image of `category`.
+pub fn draw_in12(canvas: &mut Canvas, category: Category, rng: &mut ChaCha8Rng) {
     clutter(canvas, rng, 10, 0.6);
     let toy = Toy::new(category, true, rng);
     draw_toy(canvas, &toy, &View::photograph(rng));

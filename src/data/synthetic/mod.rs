@@ -112,7 +112,7 @@ impl Generator {
         if side < MIN_SIDE {
             bail!("synthetic {dataset}: stored size {side} px is below the minimum of {MIN_SIDE} px; raise the profile's resolution");
         }
-        let categories = toybox::CATEGORIES.len() as u64;
+        let categories = toybox::Category::ALL.len() as u64;
         Ok(match dataset {
             DatasetId::Faces => {
                 if classes < 2 {
@@ -141,10 +141,12 @@ impl Generator {
                     0..per_category
                 };
                 let family = tag("toybox");
-                let toys = (0..categories)
-                    .map(|c| {
+                let toys = toybox::Category::ALL
+                    .iter()
+                    .map(|&category| {
+                        let c = category.index() as u64;
                         (0..per_category)
-                            .map(|o| toybox::Toy::new(c as usize, false, &mut rng_for(&[seed, family, c, o])))
+                            .map(|o| toybox::Toy::new(category, false, &mut rng_for(&[seed, family, c, o])))
                             .collect()
                     })
                     .collect();
@@ -197,7 +199,7 @@ impl Generator {
                 toybox::film(&mut canvas, &toys[category as usize][object as usize], axis, angle, rng);
                 let label = if *category_level { category } else { category * per_category + object };
                 let fields = vec![
-                    ("category", toybox::CATEGORIES[category as usize].to_string()),
+                    ("category", toybox::Category::ALL[category as usize].name().to_string()),
                     ("object", (object + 1).to_string()),
                     ("axis", toybox::AXES[axis].to_string()),
                     ("frame", frame.to_string()),
@@ -205,11 +207,11 @@ impl Generator {
                 (canvas, label as i64, ImageMeta { fields })
             }
             Generator::In12 => {
-                let category = (index % toybox::CATEGORIES.len() as u64) as usize;
+                let category = toybox::Category::ALL[(index % toybox::Category::ALL.len() as u64) as usize];
                 let mut canvas = Canvas::new(side, [0.0; 3]);
                 imagenet::draw_in12(&mut canvas, category, rng);
-                let fields = vec![("class", toybox::CATEGORIES[category].to_string())];
-                (canvas, category as i64, ImageMeta { fields })
+                let fields = vec![("class", category.name().to_string())];
+                (canvas, category.index() as i64, ImageMeta { fields })
             }
             Generator::In100 { classes } => {
                 let class = (index % classes) as usize;
@@ -337,7 +339,8 @@ mod tests {
             for (meta, &label) in images.meta.iter().zip(&images.labels) {
                 let frame: u32 = field(meta, "frame").parse().unwrap();
                 assert!(toybox::instance_frame_in(split, frame));
-                let category = toybox::CATEGORIES.iter().position(|c| *c == field(meta, "category")).unwrap() as i64;
+                let category =
+                    toybox::Category::ALL.iter().position(|c| c.name() == field(meta, "category")).unwrap() as i64;
                 let object: i64 = field(meta, "object").parse().unwrap();
                 assert_eq!(label, category * 5 + object - 1, "the original's class_id * objects + object - 1");
             }

@@ -27,11 +27,58 @@ use anyhow::{bail, Result};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::super::layout::TOYBOX_CATEGORIES;
 use super::raster::{hsv, mix, scale, uniform, v2, Bounds, Canvas, Rgb, V2};
 
-/// The original's category names, in its class-index order.
-pub const CATEGORIES: [&str; 12] =
-    ["airplane", "ball", "car", "cat", "cup", "duck", "giraffe", "helicopter", "horse", "mug", "spoon", "truck"];
+/// The original's 12 categories, in its class-index order (`Class ID`, [`TOYBOX_CATEGORIES`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    Airplane,
+    Ball,
+    Car,
+    Cat,
+    Cup,
+    Duck,
+    Giraffe,
+    Helicopter,
+    Horse,
+    Mug,
+    Spoon,
+    Truck,
+}
+
+impl Category {
+    /// Every category, at its class index.
+    pub const ALL: [Category; 12] = [
+        Category::Airplane,
+        Category::Ball,
+        Category::Car,
+        Category::Cat,
+        Category::Cup,
+        Category::Duck,
+        Category::Giraffe,
+        Category::Helicopter,
+        Category::Horse,
+        Category::Mug,
+        Category::Spoon,
+        Category::Truck,
+    ];
+
+    /// The original's name of the category (`TOYBOX_CLASSES`).
+    pub fn name(self) -> &'static str {
+        TOYBOX_CATEGORIES[self.index()]
+    }
+
+    /// The original's class index of the category.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether toys of the category are animals, whose colours are natural ones in photographs too.
+    fn is_animal(self) -> bool {
+        matches!(self, Category::Cat | Category::Duck | Category::Giraffe | Category::Horse)
+    }
+}
 
 /// Frames per rotation video (one every 10°).
 pub const FRAMES_PER_VIDEO: u32 = 36;
@@ -215,20 +262,20 @@ impl PartBuilder<'_> {
 /// Hues (turns) of each category's colour palette: objects of one category share three colours or fewer, as many
 /// real toys of one kind do, so that colour alone does not tell objects apart (MINI-NOTES lesson 2: a label that a
 /// coarse cue gives away makes a clear-trained model robust to blur and hides the paper's effect).
-fn palette(category: usize) -> &'static [f32] {
-    match CATEGORIES[category] {
-        "airplane" => &[0.58, 0.0, 0.12],
-        "ball" => &[0.0, 0.15, 0.6],
-        "car" => &[0.0, 0.6, 0.15],
-        "cat" => &[0.07, 0.09, 0.05],
-        "cup" => &[0.55, 0.0, 0.12],
-        "duck" => &[0.14, 0.15, 0.13],
-        "giraffe" => &[0.11, 0.12, 0.13],
-        "helicopter" => &[0.0, 0.6, 0.3],
-        "horse" => &[0.06, 0.08, 0.07],
-        "mug" => &[0.0, 0.6, 0.1],
-        "spoon" => &[0.6, 0.0, 0.12],
-        _ => &[0.0, 0.1, 0.6],
+fn palette(category: Category) -> &'static [f32] {
+    match category {
+        Category::Airplane => &[0.58, 0.0, 0.12],
+        Category::Ball => &[0.0, 0.15, 0.6],
+        Category::Car => &[0.0, 0.6, 0.15],
+        Category::Cat => &[0.07, 0.09, 0.05],
+        Category::Cup => &[0.55, 0.0, 0.12],
+        Category::Duck => &[0.14, 0.15, 0.13],
+        Category::Giraffe => &[0.11, 0.12, 0.13],
+        Category::Helicopter => &[0.0, 0.6, 0.3],
+        Category::Horse => &[0.06, 0.08, 0.07],
+        Category::Mug => &[0.0, 0.6, 0.1],
+        Category::Spoon => &[0.6, 0.0, 0.12],
+        Category::Truck => &[0.0, 0.1, 0.6],
     }
 }
 
@@ -244,17 +291,17 @@ fn random_pattern(rng: &mut ChaCha8Rng) -> Pattern {
 impl Toy {
     /// A new toy of `category`, all of whose choices come from `rng`. Its main colour comes from the category's
     /// palette, or, with `any_hue`, is any hue for the man-made categories (photographs of many kinds of object).
-    pub fn new(category: usize, any_hue: bool, rng: &mut ChaCha8Rng) -> Toy {
+    pub fn new(category: Category, any_hue: bool, rng: &mut ChaCha8Rng) -> Toy {
         let hues = palette(category);
-        let natural = matches!(CATEGORIES[category], "cat" | "duck" | "giraffe" | "horse");
+        let natural = category.is_animal();
         let hue = if any_hue && !natural {
             rng.random()
         } else {
             hues[rng.random_range(0..hues.len())] + uniform(rng, -0.02, 0.02)
         };
-        let (saturation, value) = match CATEGORIES[category] {
-            "spoon" if rng.random::<f32>() < 0.5 => (uniform(rng, 0.0, 0.1), uniform(rng, 0.6, 0.85)),
-            "cat" | "horse" => (uniform(rng, 0.3, 0.8), uniform(rng, 0.3, 0.9)),
+        let (saturation, value) = match category {
+            Category::Spoon if rng.random::<f32>() < 0.5 => (uniform(rng, 0.0, 0.1), uniform(rng, 0.6, 0.85)),
+            Category::Cat | Category::Horse => (uniform(rng, 0.3, 0.8), uniform(rng, 0.3, 0.9)),
             _ => (uniform(rng, 0.6, 0.9), uniform(rng, 0.6, 0.9)),
         };
         let colour = hsv(hue, saturation, value);
@@ -277,8 +324,8 @@ impl Toy {
         let id = M3::IDENTITY;
         let upright = M3::rotation(0, FRAC_PI_2); // cylinder axis (local z) along object y
         let lengthwise = M3::rotation(1, FRAC_PI_2); // cylinder axis along object x
-        match CATEGORIES[category] {
-            "airplane" => {
+        match category {
+            Category::Airplane => {
                 let (length, radius) = (j(0.85, 1.15), j(0.1, 0.18));
                 b.add(e, v3(0.0, 0.0, 0.0), v3(length, radius, radius), id);
                 let (chord, span, sweep, wing_x) = (j(0.14, 0.28), j(0.7, 1.1), j(-0.35, 0.35), j(-0.15, 0.15));
@@ -303,7 +350,7 @@ impl Toy {
                     }
                 }
             }
-            "ball" => {
+            Category::Ball => {
                 b.pattern = match j(0.0, 1.0) {
                     t if t < 0.2 => Pattern::Plain,
                     t if t < 0.5 => Pattern::Stripes { axis: 1, frequency: j(1.5, 4.0).round() + 0.5 },
@@ -313,8 +360,8 @@ impl Toy {
                 let r = j(0.6, 0.75);
                 b.add(e, v3(0.0, 0.0, 0.0), v3(r, r * j(0.95, 1.0), r), id);
             }
-            "car" | "truck" => {
-                let truck = CATEGORIES[category] == "truck";
+            Category::Car | Category::Truck => {
+                let truck = category == Category::Truck;
                 let (length, height, width) = (j(0.75, 1.0), j(0.13, 0.22), j(0.3, 0.42));
                 let wheel = j(0.13, 0.2);
                 if truck {
@@ -350,15 +397,15 @@ impl Toy {
                     }
                 }
             }
-            "cat" | "horse" | "giraffe" => {
-                let kind = CATEGORIES[category];
-                if kind == "giraffe" {
+            Category::Cat | Category::Horse | Category::Giraffe => {
+                let kind = category;
+                if kind == Category::Giraffe {
                     b.pattern = Pattern::Spots { frequency: j(3.0, 5.0) };
                     b.accent = hsv(0.07, 0.8, j(0.3, 0.5));
                 }
                 let (leg, body, neck) = match kind {
-                    "cat" => (j(0.15, 0.25), v3(j(0.45, 0.6), j(0.2, 0.27), j(0.18, 0.24)), 0.0),
-                    "horse" => (j(0.3, 0.42), v3(j(0.5, 0.62), j(0.22, 0.28), j(0.18, 0.22)), j(0.22, 0.32)),
+                    Category::Cat => (j(0.15, 0.25), v3(j(0.45, 0.6), j(0.2, 0.27), j(0.18, 0.24)), 0.0),
+                    Category::Horse => (j(0.3, 0.42), v3(j(0.5, 0.62), j(0.22, 0.28), j(0.18, 0.22)), j(0.22, 0.32)),
                     _ => (j(0.4, 0.55), v3(j(0.38, 0.5), j(0.2, 0.26), j(0.16, 0.2)), j(0.45, 0.65)),
                 };
                 let body_y = 2.0 * leg + body.y * 0.6;
@@ -376,7 +423,7 @@ impl Toy {
                     v3(0.03, 0.03, j(0.18, 0.35)),
                     M3::rotation(2, -tail_angle).then(&lengthwise),
                 );
-                if kind == "cat" {
+                if kind == Category::Cat {
                     let r = j(0.18, 0.24);
                     let head = v3(body.x * 1.05 + r * 0.3, body_y + body.y + r * 0.3, 0.0);
                     b.add(e, head, v3(r, r * 0.9, r), id);
@@ -401,7 +448,7 @@ impl Toy {
                     );
                     let head = top + v3(0.08, 0.0, 0.0);
                     b.add(e, head, v3(j(0.14, 0.2), j(0.07, 0.1), j(0.07, 0.09)), M3::rotation(2, -j(0.3, 0.9)));
-                    if kind == "giraffe" {
+                    if kind == Category::Giraffe {
                         for side in [-1.0, 1.0] {
                             b.with(b.accent, Pattern::Plain).add(
                                 y,
@@ -413,7 +460,7 @@ impl Toy {
                     }
                 }
             }
-            "duck" => {
+            Category::Duck => {
                 let body = v3(j(0.45, 0.55), j(0.28, 0.35), j(0.3, 0.36));
                 b.add(e, v3(0.0, 0.0, 0.0), body, id);
                 let r = j(0.18, 0.25);
@@ -436,7 +483,7 @@ impl Toy {
                     M3::rotation(2, -j(0.3, 0.8)),
                 );
             }
-            "helicopter" => {
+            Category::Helicopter => {
                 let cabin = v3(j(0.38, 0.5), j(0.25, 0.32), j(0.24, 0.3));
                 b.add(e, v3(0.0, 0.0, 0.0), cabin, id);
                 let boom = j(0.35, 0.5);
@@ -462,8 +509,8 @@ impl Toy {
                     );
                 }
             }
-            "cup" | "mug" => {
-                let mug = CATEGORIES[category] == "mug";
+            Category::Cup | Category::Mug => {
+                let mug = category == Category::Mug;
                 let (radius, height) = if mug { (j(0.36, 0.46), j(0.3, 0.42)) } else { (j(0.25, 0.35), j(0.45, 0.6)) };
                 if !matches!(b.pattern, Pattern::Spots { .. }) && j(0.0, 1.0) < 0.6 {
                     b.pattern = Pattern::Band { axis: 2, width: j(0.1, 0.5) };
@@ -484,8 +531,7 @@ impl Toy {
                     b.add(c, v3(radius + reach, 0.0, 0.0), v3(thick, span + thick, thick), id);
                 }
             }
-            _ => {
-                // spoon
+            Category::Spoon => {
                 let bowl = v3(j(0.22, 0.32), j(0.05, 0.08), j(0.15, 0.22));
                 b.pattern = Pattern::Plain;
                 b.add(e, v3(0.55, 0.0, 0.0), bowl, id);
@@ -854,9 +900,19 @@ mod tests {
     }
 
     #[test]
+    fn categories_are_the_originals_in_class_index_order() {
+        for (index, category) in Category::ALL.into_iter().enumerate() {
+            assert_eq!(category.index(), index);
+            assert_eq!(category.name(), format!("{category:?}").to_lowercase());
+        }
+        assert_eq!(Category::ALL.map(Category::name)[..3], ["airplane", "ball", "car"]);
+    }
+
+    #[test]
     fn toys_fit_the_unit_ball() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for (category, name) in CATEGORIES.iter().enumerate() {
+        for category in Category::ALL {
+            let name = category.name();
             let toy = Toy::new(category, false, &mut rng);
             for part in &toy.parts {
                 assert!(part.centre.dot(part.centre).sqrt() < 1.0, "{name}");
