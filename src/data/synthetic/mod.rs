@@ -29,7 +29,7 @@ use tch::Tensor;
 
 use super::SplitName;
 use crate::protocol::DatasetId;
-use raster::{uniform, Canvas};
+use raster::{sample, Canvas, Span};
 
 /// What to generate: one split of one dataset, at one stored size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub fn generate_range(request: &SynthRequest, range: Range<u64>) -> Result<Synth
     for (slot, index) in range.enumerate() {
         let mut rng = rng_for(&[request.seed, dataset_tag, split_tag, index]);
         let (canvas, label, fields) = generator.render(index, side, &mut rng);
-        let noise = uniform(&mut rng, 0.0, 0.04);
+        let noise = sample(&mut rng, SENSOR_NOISE);
         canvas.write_chw(noise, &mut rng, &mut pixels[slot * plane..(slot + 1) * plane]);
         labels.push(label);
         meta.push(fields);
@@ -94,6 +94,12 @@ pub fn generate_range(request: &SynthRequest, range: Range<u64>) -> Result<Synth
     let images = Tensor::from_slice(&pixels).view([count as i64, 3, side as i64, side as i64]);
     Ok(SynthImages { images, labels, meta })
 }
+
+/// The amplitude of every image's sensor noise (a share of the full range), drawn per image.
+const SENSOR_NOISE: Span = (0.0, 0.04);
+
+/// How far a Toybox frame's angle strays from its nominal `frame * 360° / FRAMES_PER_VIDEO`, in frames.
+const FRAME_JITTER: Span = (-0.2, 0.2);
 
 /// The smallest stored size the generators accept (their features must span a few pixels).
 const MIN_SIDE: u32 = 16;
@@ -193,8 +199,8 @@ impl Generator {
                         break frame;
                     }
                 };
-                let angle =
-                    (frame as f32 + uniform(rng, -0.2, 0.2)) * std::f32::consts::TAU / toybox::FRAMES_PER_VIDEO as f32;
+                let angle = (frame as f32 + sample(rng, FRAME_JITTER)) * std::f32::consts::TAU
+                    / toybox::FRAMES_PER_VIDEO as f32;
                 let mut canvas = Canvas::new(side, [0.0; 3]);
                 toybox::film(&mut canvas, &toys[category as usize][object as usize], axis, angle, rng);
                 let label = if *category_level { category } else { category * per_category + object };

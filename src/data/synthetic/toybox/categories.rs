@@ -10,7 +10,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::super::raster::{chance, hsv, sample, scale, Rgb, Span};
-use super::{v3, Category, Part, Pattern, Solid, M3, V3};
+use super::{v3, Category, Part, Pattern, Solid, M3, V3, X, Y, Z};
 
 /// Adds parts to a toy: each part takes the builder's current colour, accent and pattern, and the toy's gloss.
 pub(super) struct PartBuilder {
@@ -65,11 +65,6 @@ impl PartBuilder {
         self
     }
 }
-
-/// The object axes (x forwards, y up, z to the toy's left), as indices of [`M3::rotation`] and of a pattern's axis.
-const X: usize = 0;
-const Y: usize = 1;
-const Z: usize = 2;
 
 /// The right (-1) and left (+1) side of a toy, for parts that come in pairs.
 const SIDES: [f32; 2] = [-1.0, 1.0];

@@ -33,7 +33,7 @@ use anyhow::{bail, Result};
 use rand_chacha::ChaCha8Rng;
 
 use super::super::layout::TOYBOX_CATEGORIES;
-use super::raster::{hsv, mix, uniform, Canvas, Rgb};
+use super::raster::{hsv, mix, sample, uniform, Canvas, Rgb, Span};
 pub use render::{draw, View};
 
 /// The original's 12 categories, in its class-index order (`Class ID`, [`TOYBOX_CATEGORIES`]).
@@ -92,6 +92,12 @@ pub const FRAMES_PER_VIDEO: u32 = 36;
 /// The rotation axes of the three videos of every object.
 pub const AXES: [&str; 3] = ["x", "y", "z"];
 
+/// The axes (object space: x forwards, y up, z to the toy's left; the world: x right, y up, z towards the viewer),
+/// as indices of [`AXES`], [`M3::rotation`] and a pattern's axis.
+const X: usize = 0;
+const Y: usize = 1;
+const Z: usize = 2;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct V3 {
     x: f32,
@@ -148,8 +154,8 @@ impl M3 {
     fn rotation(axis: usize, angle: f32) -> M3 {
         let (s, c) = angle.sin_cos();
         match axis {
-            0 => M3([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]),
-            1 => M3([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]]),
+            X => M3([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]),
+            Y => M3([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]]),
             _ => M3([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]),
         }
     }
@@ -314,14 +320,26 @@ pub fn instance_frame_in(split: super::SplitName, frame: u32) -> bool {
 pub fn film(canvas: &mut Canvas, toy: &Toy, axis: usize, angle: f32, rng: &mut ChaCha8Rng) {
     backdrop(canvas, rng);
     draw(canvas, toy, &View::frame(axis, angle, rng));
-    let exposure = uniform(rng, 0.85, 1.15);
+    let exposure = sample(rng, EXPOSURE);
     canvas.light(|_| exposure);
 }
 
+/// The camera's exposure from frame to frame.
+const EXPOSURE: Span = (0.85, 1.15);
+
+/// The backdrop: a warm, pale wall (hue, saturation, value) at the top, blending half-way into a darker colour of
+/// any hue at the bottom.
+const WALL_HUE: Span = (0.05, 0.15);
+const WALL_SATURATION: Span = (0.05, 0.3);
+const WALL_VALUE: Span = (0.55, 0.85);
+const FLOOR_SATURATION: Span = (0.0, 0.3);
+const FLOOR_VALUE: Span = (0.3, 0.7);
+
 /// A plain, softly graded backdrop like the walls and tables behind the original's videos.
 fn backdrop(canvas: &mut Canvas, rng: &mut ChaCha8Rng) {
-    let top = hsv(uniform(rng, 0.05, 0.15), uniform(rng, 0.05, 0.3), uniform(rng, 0.55, 0.85));
-    let bottom = mix(top, hsv(uniform(rng, 0.0, 1.0), uniform(rng, 0.0, 0.3), uniform(rng, 0.3, 0.7)), 0.5);
+    let top = hsv(sample(rng, WALL_HUE), sample(rng, WALL_SATURATION), sample(rng, WALL_VALUE));
+    let floor = hsv(uniform(rng, 0.0, 1.0), sample(rng, FLOOR_SATURATION), sample(rng, FLOOR_VALUE));
+    let bottom = mix(top, floor, 0.5);
     canvas.shade(|p| mix(top, bottom, 0.5 + 0.5 * p.y));
 }
 

@@ -4,8 +4,8 @@ use std::f32::consts::{PI, TAU};
 
 use rand_chacha::ChaCha8Rng;
 
-use super::super::raster::{mix, scale, uniform, v2, Bounds, Canvas, Rgb, V2};
-use super::{v3, Part, Pattern, Solid, Toy, M3, V3};
+use super::super::raster::{mix, sample, scale, uniform, v2, Bounds, Canvas, Rgb, Span, V2};
+use super::{v3, Part, Pattern, Solid, Toy, M3, V3, X, Y, Z};
 
 /// How one image looks at a toy: its orientation, size and place on screen, and the light.
 pub struct View {
@@ -19,32 +19,59 @@ pub struct View {
 }
 
 impl View {
-    /// A frame of a rotation video: `angle` about world `axis`, applied to the toy in its filming pose (seen a
-    /// little from above and from its front-left side), with small per-image jitter of place, size and light.
+    /// The filming pose of the videos: the toy seen a little from above and from its front-left side (radians
+    /// about x, then about y).
+    const FILMING_PITCH: f32 = 0.35;
+    const FILMING_HEADING: f32 = -0.6;
+    /// A video frame's jitter: the toy's size, its offset, the light's direction (x and y; z is fixed) and the
+    /// ambient light.
+    const FRAME_SIZE: Span = (0.72, 0.82);
+    const FRAME_OFFSET: Span = (-0.06, 0.06);
+    const FRAME_LIGHT_X: Span = (-0.6, 0.6);
+    const FRAME_LIGHT_Y: Span = (0.3, 0.9);
+    const FRAME_LIGHT_Z: f32 = 0.8;
+    const FRAME_AMBIENT: Span = (0.3, 0.45);
+    /// A photograph's view: tilt (about x), roll (about z), size, the light's direction and the ambient light.
+    const PHOTO_TILT: Span = (-0.2, 0.7);
+    const PHOTO_ROLL: Span = (-0.35, 0.35);
+    const PHOTO_SIZE: Span = (0.55, 0.9);
+    const PHOTO_LIGHT_X: Span = (-0.9, 0.9);
+    const PHOTO_LIGHT_Y: Span = (-0.2, 0.9);
+    const PHOTO_LIGHT_Z: Span = (0.4, 0.9);
+    const PHOTO_AMBIENT: Span = (0.25, 0.55);
+
+    /// A frame of a rotation video: `angle` about world `axis`, applied to the toy in its filming pose, with small
+    /// per-image jitter of place, size and light.
     pub fn frame(axis: usize, angle: f32, rng: &mut ChaCha8Rng) -> View {
-        let pose = M3::rotation(0, 0.35).then(&M3::rotation(1, -0.6));
+        let pose = M3::rotation(X, Self::FILMING_PITCH).then(&M3::rotation(Y, Self::FILMING_HEADING));
         View {
             rotation: M3::rotation(axis, angle).then(&pose),
-            size: uniform(rng, 0.72, 0.82),
-            offset: v2(uniform(rng, -0.06, 0.06), uniform(rng, -0.06, 0.06)),
-            light: v3(uniform(rng, -0.6, 0.6), uniform(rng, 0.3, 0.9), 0.8).normalized(),
-            ambient: uniform(rng, 0.3, 0.45),
+            size: sample(rng, Self::FRAME_SIZE),
+            offset: v2(sample(rng, Self::FRAME_OFFSET), sample(rng, Self::FRAME_OFFSET)),
+            light: v3(sample(rng, Self::FRAME_LIGHT_X), sample(rng, Self::FRAME_LIGHT_Y), Self::FRAME_LIGHT_Z)
+                .normalized(),
+            ambient: sample(rng, Self::FRAME_AMBIENT),
         }
     }
 
     /// A free view for photographs: any heading, a moderate tilt and roll, any size and place.
     pub fn photograph(rng: &mut ChaCha8Rng) -> View {
-        let rotation = M3::rotation(0, uniform(rng, -0.2, 0.7))
-            .then(&M3::rotation(2, uniform(rng, -0.35, 0.35)))
-            .then(&M3::rotation(1, uniform(rng, 0.0, TAU)));
-        let size = uniform(rng, 0.55, 0.9);
+        let rotation = M3::rotation(X, sample(rng, Self::PHOTO_TILT))
+            .then(&M3::rotation(Z, sample(rng, Self::PHOTO_ROLL)))
+            .then(&M3::rotation(Y, uniform(rng, 0.0, TAU)));
+        let size = sample(rng, Self::PHOTO_SIZE);
         let room = 1.0 - size;
         View {
             rotation,
             size,
             offset: v2(uniform(rng, -room, room), uniform(rng, -room, room)),
-            light: v3(uniform(rng, -0.9, 0.9), uniform(rng, -0.2, 0.9), uniform(rng, 0.4, 0.9)).normalized(),
-            ambient: uniform(rng, 0.25, 0.55),
+            light: v3(
+                sample(rng, Self::PHOTO_LIGHT_X),
+                sample(rng, Self::PHOTO_LIGHT_Y),
+                sample(rng, Self::PHOTO_LIGHT_Z),
+            )
+            .normalized(),
+            ambient: sample(rng, Self::PHOTO_AMBIENT),
         }
     }
 }
