@@ -23,83 +23,230 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::raster::{
-    clutter, ellipse, hsv, mix, rounded_rect, scale, stroke, uniform, v2, Bounds, Canvas, Rgb, Turn, V2,
+    chance, clutter, ellipse, hsv, mix, rounded_rect, sample, scale, stroke, v2, Bounds, Canvas, Rgb, Span, Turn, V2,
 };
 
-/// The geometry that makes a face one identity's (face units: the head is about 1.2 wide and 1.6 tall).
+/// The geometry that makes a face one identity's, by part (face units: the head is about 1.2 wide and 1.6 tall,
+/// centred on 0, y downwards).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Identity {
-    eye_spacing: f32,
-    eye_height: f32,
-    eye_size: V2,
-    eye_slant: f32,
+    eyes: Eyes,
+    brows: Brows,
+    nose: Nose,
+    mouth: Mouth,
+    marks: Marks,
+    /// Skin tone (hue, saturation, value), varied by lighting and white balance in every image.
+    skin: [f32; 3],
+    hair: Hairstyle,
+}
+
+/// The eyes' geometry.
+#[derive(Clone, Debug, PartialEq)]
+struct Eyes {
+    /// Distance of each eye's centre from the midline.
+    spacing: f32,
+    height: f32,
+    /// Half-width and half-height of an eye.
+    size: V2,
+    /// Rise of the outer corners (radians).
+    slant: f32,
+    /// Half-width of the upper lid line.
     lid_width: f32,
+    /// Depth of the lid crease, 0 to 1.
     crease: f32,
-    brow_height: f32,
-    brow_arch: f32,
-    brow_width: f32,
-    brow_length: f32,
-    brow_slant: f32,
-    nose_length: f32,
-    nose_width: f32,
-    mouth_height: f32,
-    mouth_width: f32,
+}
+
+impl Eyes {
+    const SPACING: Span = (0.21, 0.33);
+    const HEIGHT: Span = (-0.08, 0.06);
+    const WIDTH: Span = (0.09, 0.14);
+    const OPENING: Span = (0.035, 0.065);
+    const SLANT: Span = (-0.18, 0.18);
+    const LID_WIDTH: Span = (0.008, 0.02);
+    const CREASE: Span = (0.0, 1.0);
+
+    fn draw(rng: &mut ChaCha8Rng) -> Eyes {
+        Eyes {
+            spacing: sample(rng, Self::SPACING),
+            height: sample(rng, Self::HEIGHT),
+            size: v2(sample(rng, Self::WIDTH), sample(rng, Self::OPENING)),
+            slant: sample(rng, Self::SLANT),
+            lid_width: sample(rng, Self::LID_WIDTH),
+            crease: sample(rng, Self::CREASE),
+        }
+    }
+}
+
+/// The brows' geometry: height above the eyes, arch, half-thickness, length and slant (per unit of length).
+#[derive(Clone, Debug, PartialEq)]
+struct Brows {
+    height: f32,
+    arch: f32,
+    width: f32,
+    length: f32,
+    slant: f32,
+}
+
+impl Brows {
+    const HEIGHT: Span = (0.1, 0.2);
+    const ARCH: Span = (-0.01, 0.06);
+    const WIDTH: Span = (0.012, 0.035);
+    const LENGTH: Span = (0.16, 0.27);
+    const SLANT: Span = (-0.25, 0.25);
+
+    fn draw(rng: &mut ChaCha8Rng) -> Brows {
+        Brows {
+            height: sample(rng, Self::HEIGHT),
+            arch: sample(rng, Self::ARCH),
+            width: sample(rng, Self::WIDTH),
+            length: sample(rng, Self::LENGTH),
+            slant: sample(rng, Self::SLANT),
+        }
+    }
+}
+
+/// The nose's length below the eyes and its width.
+#[derive(Clone, Debug, PartialEq)]
+struct Nose {
+    length: f32,
+    width: f32,
+}
+
+impl Nose {
+    const LENGTH: Span = (0.2, 0.34);
+    const WIDTH: Span = (0.06, 0.12);
+
+    fn draw(rng: &mut ChaCha8Rng) -> Nose {
+        Nose { length: sample(rng, Self::LENGTH), width: sample(rng, Self::WIDTH) }
+    }
+}
+
+/// The mouth's height (the nose's tip plus a gap), half-width, the lips' half-thicknesses, and the bow of the upper
+/// lip.
+#[derive(Clone, Debug, PartialEq)]
+struct Mouth {
+    height: f32,
+    width: f32,
     upper_lip: f32,
     lower_lip: f32,
-    lip_bow: f32,
+    bow: f32,
+}
+
+impl Mouth {
+    const WIDTH: Span = (0.13, 0.24);
+    const UPPER_LIP: Span = (0.01, 0.03);
+    const LOWER_LIP: Span = (0.015, 0.04);
+    const BOW: Span = (0.0, 0.025);
+    /// The gap between the nose's tip and the mouth.
+    const GAP: Span = (0.1, 0.2);
+
+    /// The mouth's shape; its height is set once the rest of the face is drawn (see [`Identity::new`]).
+    fn draw(rng: &mut ChaCha8Rng) -> Mouth {
+        Mouth {
+            height: 0.0,
+            width: sample(rng, Self::WIDTH),
+            upper_lip: sample(rng, Self::UPPER_LIP),
+            lower_lip: sample(rng, Self::LOWER_LIP),
+            bow: sample(rng, Self::BOW),
+        }
+    }
+}
+
+/// Fine marks of a face: how deep the cheek folds are (0 to 1), a chin dimple, and moles (place and radius).
+#[derive(Clone, Debug, PartialEq)]
+struct Marks {
     cheek_fold: f32,
     chin_dimple: bool,
     moles: Vec<(V2, f32)>,
-    /// The hairstyle, a person's from photo to photo (FaceScrub's celebrities mostly keep theirs): its outline is
-    /// mid-frequency geometry; its colour still changes with every image.
-    /// Skin tone (hue, saturation, value), varied by lighting and white balance in every image.
-    skin: [f32; 3],
-    long_hair: bool,
-    hair_volume: V2,
+}
+
+impl Marks {
+    const CHEEK_FOLD: Span = (0.0, 1.0);
+    const CHIN_DIMPLE_ODDS: f32 = 0.3;
+    /// Up to two moles anywhere on the face.
+    const MOLE_X: Span = (-0.45, 0.45);
+    const MOLE_Y: Span = (-0.4, 0.55);
+    const MOLE_RADIUS: Span = (0.01, 0.02);
+}
+
+/// The length of a hairstyle: short hair ends at the crown, long hair falls behind the neck.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum HairLength {
+    Short,
+    Long,
+}
+
+/// The hairstyle, a person's from photo to photo (FaceScrub's celebrities mostly keep theirs): its outline is
+/// mid-frequency geometry; its colour still changes with every image.
+#[derive(Clone, Debug, PartialEq)]
+struct Hairstyle {
+    length: HairLength,
+    /// How far the hair stands out beyond the head, sideways and at the top.
+    volume: V2,
+    /// The hairline's height at the midline, its slope (the parting's side) and its waviness.
     hairline: f32,
     parting: f32,
     wave: f32,
 }
 
+impl Hairstyle {
+    const LONG_ODDS: f32 = 0.4;
+    const VOLUME_X: Span = (0.04, 0.12);
+    const VOLUME_Y: Span = (0.04, 0.1);
+    const HAIRLINE: Span = (-0.6, -0.32);
+    const PARTING: Span = (-0.25, 0.25);
+    const WAVE: Span = (0.0, 0.08);
+
+    fn draw(rng: &mut ChaCha8Rng) -> Hairstyle {
+        Hairstyle {
+            length: if chance(rng, Self::LONG_ODDS) { HairLength::Long } else { HairLength::Short },
+            volume: v2(sample(rng, Self::VOLUME_X), sample(rng, Self::VOLUME_Y)),
+            hairline: sample(rng, Self::HAIRLINE),
+            parting: sample(rng, Self::PARTING),
+            wave: sample(rng, Self::WAVE),
+        }
+    }
+
+    /// The half-size of the hair's outline around a head of half-size `head`.
+    fn outline(&self, head: V2) -> V2 {
+        v2(head.x + self.volume.x, head.y + self.volume.y)
+    }
+
+    /// Signed distance to the hair behind the head: the crown, and for long hair a fall behind the neck.
+    fn back(&self, q: V2, outline: V2) -> f32 {
+        let crown = crown(q, outline);
+        match self.length {
+            HairLength::Short => crown,
+            HairLength::Long => crown.min(rounded_rect(q, v2(0.0, 0.45), v2(outline.x * 0.95, 0.55), Turn::NONE, 0.15)),
+        }
+    }
+}
+
+/// Signed distance to the hair's crown, an ellipse a little above the head's centre.
+fn crown(q: V2, outline: V2) -> f32 {
+    ellipse(q, v2(0.0, -0.1), outline, Turn::NONE)
+}
+
+/// Skin tone ranges: hue (turns), saturation and value.
+const SKIN_HUE: Span = (0.03, 0.1);
+const SKIN_SATURATION: Span = (0.2, 0.6);
+const SKIN_VALUE: Span = (0.35, 0.95);
+
 impl Identity {
     pub fn new(rng: &mut ChaCha8Rng) -> Identity {
-        let mut j = |lo: f32, hi: f32| uniform(rng, lo, hi);
-        let eye_spacing = j(0.21, 0.33);
-        let eye_height = j(-0.08, 0.06);
-        let identity = Identity {
-            eye_spacing,
-            eye_height,
-            eye_size: v2(j(0.09, 0.14), j(0.035, 0.065)),
-            eye_slant: j(-0.18, 0.18),
-            lid_width: j(0.008, 0.02),
-            crease: j(0.0, 1.0),
-            brow_height: j(0.1, 0.2),
-            brow_arch: j(-0.01, 0.06),
-            brow_width: j(0.012, 0.035),
-            brow_length: j(0.16, 0.27),
-            brow_slant: j(-0.25, 0.25),
-            nose_length: j(0.2, 0.34),
-            nose_width: j(0.06, 0.12),
-            mouth_height: 0.0,
-            mouth_width: j(0.13, 0.24),
-            upper_lip: j(0.01, 0.03),
-            lower_lip: j(0.015, 0.04),
-            lip_bow: j(0.0, 0.025),
-            cheek_fold: j(0.0, 1.0),
-            chin_dimple: j(0.0, 1.0) < 0.3,
-            moles: Vec::new(),
-            skin: [j(0.03, 0.1), j(0.2, 0.6), j(0.35, 0.95)],
-            long_hair: j(0.0, 1.0) < 0.4,
-            hair_volume: v2(j(0.04, 0.12), j(0.04, 0.1)),
-            hairline: j(-0.6, -0.32),
-            parting: j(-0.25, 0.25),
-            wave: j(0.0, 0.08),
-        };
-        let mouth_gap = uniform(rng, 0.1, 0.2);
+        let eyes = Eyes::draw(rng);
+        let brows = Brows::draw(rng);
+        let nose = Nose::draw(rng);
+        let mouth = Mouth::draw(rng);
+        let cheek_fold = sample(rng, Marks::CHEEK_FOLD);
+        let chin_dimple = chance(rng, Marks::CHIN_DIMPLE_ODDS);
+        let skin = [sample(rng, SKIN_HUE), sample(rng, SKIN_SATURATION), sample(rng, SKIN_VALUE)];
+        let hair = Hairstyle::draw(rng);
+        let mouth = Mouth { height: eyes.height + nose.length + sample(rng, Mouth::GAP), ..mouth };
         let moles = (0..rng.random_range(0..3))
-            .map(|_| (v2(uniform(rng, -0.45, 0.45), uniform(rng, -0.4, 0.55)), uniform(rng, 0.01, 0.02)))
+            .map(|_| (v2(sample(rng, Marks::MOLE_X), sample(rng, Marks::MOLE_Y)), sample(rng, Marks::MOLE_RADIUS)))
             .collect();
-        Identity { mouth_height: identity.eye_height + identity.nose_length + mouth_gap, moles, ..identity }
+        Identity { eyes, brows, nose, mouth, marks: Marks { cheek_fold, chin_dimple, moles }, skin, hair }
     }
 }
 
@@ -138,172 +285,331 @@ impl Pose {
     }
 }
 
-/// Draw one image of `identity`, with everything else about the image drawn from `rng`.
-pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
-    clutter(canvas, rng, 8, 0.5);
-    let pose = Pose {
-        centre: v2(uniform(rng, -0.07, 0.07), uniform(rng, -0.1, 0.02)),
-        turn: Turn::new(uniform(rng, -0.15, 0.15)),
-        size: uniform(rng, 0.85, 1.0),
-    };
-    // Turning the head shifts the inner features sideways, more for those nearer the viewer (the nose).
-    let turn = uniform(rng, -0.06, 0.06);
-    let [hue, saturation, value] = identity.skin;
-    let skin = hsv(
-        (hue + uniform(rng, -0.015, 0.015)).clamp(0.0, 1.0),
-        (saturation + uniform(rng, -0.15, 0.15)).clamp(0.0, 1.0),
-        (value + uniform(rng, -0.2, 0.2)).clamp(0.2, 1.0),
-    );
-    let hair = if rng.random::<f32>() < 0.15 {
-        hsv(0.1, uniform(rng, 0.0, 0.1), uniform(rng, 0.5, 0.85))
-    } else {
-        hsv(uniform(rng, 0.04, 0.12), uniform(rng, 0.3, 0.85), uniform(rng, 0.06, 0.75))
-    };
-    let clothes = hsv(rng.random(), uniform(rng, 0.1, 0.9), uniform(rng, 0.15, 0.9));
-    let head = v2(uniform(rng, 0.56, 0.66), uniform(rng, 0.78, 0.84));
-    let shade = |c: Rgb, k: f32| scale(c, k);
+/// What changes from one photograph of a person to the next: pose, colours, head width, light and expression.
+struct Photo {
+    pose: Pose,
+    /// How far the head is turned: the inner features shift sideways, those nearer the viewer (the nose) more.
+    yaw: f32,
+    skin: Rgb,
+    hair: Rgb,
+    clothes: Rgb,
+    /// The head's half-width and half-height.
+    head: V2,
+    /// Where the light comes from, -1 (left) to 1 (right).
+    light_side: f32,
+    smile: f32,
+    iris: Rgb,
+    /// Where the eyes look, as shares of the eye's half-size.
+    gaze: V2,
+    brow_raise: f32,
+    /// How far the mouth is open (0: closed).
+    open: f32,
+    lips: Rgb,
+    /// The hairline's height at the midline in this photo, and the hair strands' frequency.
+    hairline: f32,
+    strands: f32,
+    /// The light's gradient across the image, and the exposure.
+    light: V2,
+    exposure: f32,
+}
 
-    // Body, hair behind the head, neck and ears.
-    pose.fill(canvas, v2(0.0, 1.6), 1.5, clothes, 1.0, |q| ellipse(q, v2(0.0, 1.6), v2(1.25, 0.62), Turn::NONE));
-    let long_hair = identity.long_hair;
-    let hair_back = v2(head.x + identity.hair_volume.x, head.y + identity.hair_volume.y);
-    pose.fill(canvas, v2(0.0, 0.3), 1.3, hair, 1.0, |q| {
-        let crown = ellipse(q, v2(0.0, -0.1), hair_back, Turn::NONE);
-        if long_hair {
-            crown.min(rounded_rect(q, v2(0.0, 0.45), v2(hair_back.x * 0.95, 0.55), Turn::NONE, 0.15))
+impl Photo {
+    const PLACE_X: Span = (-0.07, 0.07);
+    const PLACE_Y: Span = (-0.1, 0.02);
+    const TILT: Span = (-0.15, 0.15);
+    const SIZE: Span = (0.85, 1.0);
+    const YAW: Span = (-0.06, 0.06);
+    /// Shifts of the identity's skin tone by lighting and white balance.
+    const SKIN_HUE_SHIFT: Span = (-0.015, 0.015);
+    const SKIN_SATURATION_SHIFT: Span = (-0.15, 0.15);
+    const SKIN_VALUE_SHIFT: Span = (-0.2, 0.2);
+    /// Hair: grey or blond in some photos (hue, saturation, value), else any natural colour.
+    const PALE_HAIR_ODDS: f32 = 0.15;
+    const PALE_HAIR_HUE: f32 = 0.1;
+    const PALE_HAIR_SATURATION: Span = (0.0, 0.1);
+    const PALE_HAIR_VALUE: Span = (0.5, 0.85);
+    const HAIR_HUE: Span = (0.04, 0.12);
+    const HAIR_SATURATION: Span = (0.3, 0.85);
+    const HAIR_VALUE: Span = (0.06, 0.75);
+    /// Clothes of any hue.
+    const CLOTHES_SATURATION: Span = (0.1, 0.9);
+    const CLOTHES_VALUE: Span = (0.15, 0.9);
+    const HEAD_WIDTH: Span = (0.56, 0.66);
+    const HEAD_HEIGHT: Span = (0.78, 0.84);
+    const LIGHT_SIDE: Span = (-1.0, 1.0);
+    const SMILE: Span = (-0.01, 0.04);
+    const IRIS_HUE: Span = (0.05, 0.6);
+    const IRIS_SATURATION: Span = (0.3, 0.8);
+    const IRIS_VALUE: Span = (0.15, 0.5);
+    const GAZE_X: Span = (-0.35, 0.35);
+    const GAZE_Y: Span = (-0.2, 0.2);
+    const BROW_RAISE: Span = (-0.015, 0.03);
+    const OPEN_MOUTH_ODDS: f32 = 0.3;
+    const OPEN: Span = (0.01, 0.04);
+    /// Lips: the skin's colour, darkened, tinted towards red by a drawn amount.
+    const LIP_RED: Rgb = [0.75, 0.25, 0.3];
+    const LIP_TINT: Span = (0.25, 0.5);
+    const HAIRLINE_SHIFT: Span = (-0.02, 0.02);
+    const STRANDS: Span = (30.0, 60.0);
+    /// The light's vertical direction (the horizontal is `light_side`), its strength, and the exposure.
+    const LIGHT_TILT: Span = (-1.0, 0.5);
+    const LIGHT_STRENGTH: Span = (0.1, 0.4);
+    const EXPOSURE: Span = (0.75, 1.15);
+
+    fn draw(identity: &Identity, rng: &mut ChaCha8Rng) -> Photo {
+        let pose = Pose {
+            centre: v2(sample(rng, Self::PLACE_X), sample(rng, Self::PLACE_Y)),
+            turn: Turn::new(sample(rng, Self::TILT)),
+            size: sample(rng, Self::SIZE),
+        };
+        let yaw = sample(rng, Self::YAW);
+        let [hue, saturation, value] = identity.skin;
+        let skin = hsv(
+            (hue + sample(rng, Self::SKIN_HUE_SHIFT)).clamp(0.0, 1.0),
+            (saturation + sample(rng, Self::SKIN_SATURATION_SHIFT)).clamp(0.0, 1.0),
+            (value + sample(rng, Self::SKIN_VALUE_SHIFT)).clamp(0.2, 1.0),
+        );
+        let hair = if chance(rng, Self::PALE_HAIR_ODDS) {
+            hsv(Self::PALE_HAIR_HUE, sample(rng, Self::PALE_HAIR_SATURATION), sample(rng, Self::PALE_HAIR_VALUE))
         } else {
-            crown
+            hsv(sample(rng, Self::HAIR_HUE), sample(rng, Self::HAIR_SATURATION), sample(rng, Self::HAIR_VALUE))
+        };
+        let clothes = hsv(rng.random(), sample(rng, Self::CLOTHES_SATURATION), sample(rng, Self::CLOTHES_VALUE));
+        let head = v2(sample(rng, Self::HEAD_WIDTH), sample(rng, Self::HEAD_HEIGHT));
+        let light_side = sample(rng, Self::LIGHT_SIDE);
+        let smile = sample(rng, Self::SMILE);
+        let iris = hsv(sample(rng, Self::IRIS_HUE), sample(rng, Self::IRIS_SATURATION), sample(rng, Self::IRIS_VALUE));
+        let gaze = v2(sample(rng, Self::GAZE_X), sample(rng, Self::GAZE_Y));
+        let brow_raise = sample(rng, Self::BROW_RAISE);
+        let open = if chance(rng, Self::OPEN_MOUTH_ODDS) { sample(rng, Self::OPEN) } else { 0.0 };
+        let lips = mix(scale(skin, 0.85), Self::LIP_RED, sample(rng, Self::LIP_TINT));
+        let hairline = identity.hair.hairline + sample(rng, Self::HAIRLINE_SHIFT);
+        let strands = sample(rng, Self::STRANDS);
+        let light = v2(light_side, sample(rng, Self::LIGHT_TILT)) * sample(rng, Self::LIGHT_STRENGTH);
+        let exposure = sample(rng, Self::EXPOSURE);
+        Photo {
+            pose,
+            yaw,
+            skin,
+            hair,
+            clothes,
+            head,
+            light_side,
+            smile,
+            iris,
+            gaze,
+            brow_raise,
+            open,
+            lips,
+            hairline,
+            strands,
+            light,
+            exposure,
         }
-    });
-    pose.fill(canvas, v2(0.0, 0.85), 0.5, shade(skin, 0.82), 1.0, |q| {
+    }
+
+    /// The skin's colour darkened (or brightened) by `k`: the shadows and highlights of the face.
+    fn skin_shade(&self, k: f32) -> Rgb {
+        scale(self.skin, k)
+    }
+
+    /// The middle of the mouth, shifted by the head's turn.
+    fn mouth_centre(&self, identity: &Identity) -> V2 {
+        v2(self.yaw * 1.2, identity.mouth.height)
+    }
+}
+
+/// The background's blobs of clutter and their contrast.
+const CLUTTER_BLOBS: usize = 8;
+const CLUTTER_CONTRAST: f32 = 0.5;
+
+/// The left (-1) and right (+1) side of a face, for features that come in pairs.
+const SIDES: [f32; 2] = [-1.0, 1.0];
+
+/// Draw one image of `identity`, with everything else about the image drawn from `rng`: the photo's variation
+/// first, then the face from the back to the front, then the light.
+pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
+    clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
+    let photo = Photo::draw(identity, rng);
+    body(canvas, &photo);
+    back_hair(canvas, identity, &photo);
+    neck_and_ears(canvas, &photo);
+    head(canvas, &photo);
+    cheek_folds(canvas, identity, &photo);
+    chin_dimple(canvas, identity, &photo);
+    moles(canvas, identity, &photo);
+    for side in SIDES {
+        eye(canvas, identity, &photo, side);
+        brow(canvas, identity, &photo, side);
+    }
+    nose(canvas, identity, &photo);
+    mouth(canvas, identity, &photo);
+    front_hair(canvas, identity, &photo);
+    let (centre, direction, exposure) = (photo.pose.centre, photo.light, photo.exposure);
+    canvas.light(|p| (exposure * (1.0 + (p - centre).dot(direction))).clamp(0.2, 1.6));
+}
+
+/// The shoulders, in the photo's clothes.
+fn body(canvas: &mut Canvas, photo: &Photo) {
+    photo
+        .pose
+        .fill(canvas, v2(0.0, 1.6), 1.5, photo.clothes, 1.0, |q| ellipse(q, v2(0.0, 1.6), v2(1.25, 0.62), Turn::NONE));
+}
+
+/// The hair behind the head, in the hairstyle's outline.
+fn back_hair(canvas: &mut Canvas, identity: &Identity, photo: &Photo) {
+    let outline = identity.hair.outline(photo.head);
+    photo.pose.fill(canvas, v2(0.0, 0.3), 1.3, photo.hair, 1.0, |q| identity.hair.back(q, outline));
+}
+
+/// The neck, in shadow, and the ears.
+fn neck_and_ears(canvas: &mut Canvas, photo: &Photo) {
+    let pose = &photo.pose;
+    pose.fill(canvas, v2(0.0, 0.85), 0.5, photo.skin_shade(0.82), 1.0, |q| {
         rounded_rect(q, v2(0.0, 0.85), v2(0.24, 0.4), Turn::NONE, 0.05)
     });
-    for side in [-1.0f32, 1.0] {
-        let ear = v2(side * (head.x - 0.02), 0.05);
+    for side in SIDES {
+        let ear = v2(side * (photo.head.x - 0.02), 0.05);
         let turn = Turn::new(side * 0.15);
-        pose.fill(canvas, ear, 0.2, shade(skin, 0.92), 1.0, |q| ellipse(q, ear, v2(0.08, 0.15), turn));
+        pose.fill(canvas, ear, 0.2, photo.skin_shade(0.92), 1.0, |q| ellipse(q, ear, v2(0.08, 0.15), turn));
     }
-    let light_side = uniform(rng, -1.0, 1.0);
-    pose.fill(canvas, v2(0.0, 0.0), 0.9, skin, 1.0, |q| ellipse(q, v2(0.0, 0.0), head, Turn::NONE));
+}
 
-    // Cheek folds, chin dimple and moles: fine, identity-specific marks.
-    let fold_colour = shade(skin, 0.8);
-    let smile = uniform(rng, -0.01, 0.04);
-    let mouth_centre = v2(turn * 1.2, identity.mouth_height);
-    for side in [-1.0f32, 1.0] {
-        let top =
-            v2(side * (identity.nose_width + 0.06) + turn * 1.3, identity.eye_height + identity.nose_length * 0.8);
-        let bottom = mouth_centre + v2(side * (identity.mouth_width + 0.05), 0.02 - smile);
+/// The face's oval.
+fn head(canvas: &mut Canvas, photo: &Photo) {
+    let head = photo.head;
+    photo.pose.fill(canvas, v2(0.0, 0.0), 0.9, photo.skin, 1.0, |q| ellipse(q, v2(0.0, 0.0), head, Turn::NONE));
+}
+
+/// The folds from the nose's wings to the mouth's corners, as deep as the identity's.
+fn cheek_folds(canvas: &mut Canvas, identity: &Identity, photo: &Photo) {
+    let (eyes, nose, mouth) = (&identity.eyes, &identity.nose, &identity.mouth);
+    let mouth_centre = photo.mouth_centre(identity);
+    for side in SIDES {
+        let top = v2(side * (nose.width + 0.06) + photo.yaw * 1.3, eyes.height + nose.length * 0.8);
+        let bottom = mouth_centre + v2(side * (mouth.width + 0.05), 0.02 - photo.smile);
         let mid = (top + bottom) * 0.5 + v2(side * 0.03, 0.0);
         let points = [top, mid, bottom];
-        pose.fill(canvas, mid, 0.3, fold_colour, 0.25 + 0.5 * identity.cheek_fold, |q| {
+        photo.pose.fill(canvas, mid, 0.3, photo.skin_shade(0.8), 0.25 + 0.5 * identity.marks.cheek_fold, |q| {
             stroke(q, &points, (0.006, 0.012))
         });
     }
-    if identity.chin_dimple {
-        let dimple = [v2(turn, head.y - 0.14), v2(turn, head.y - 0.08)];
-        pose.fill(canvas, dimple[0], 0.1, fold_colour, 0.7, |q| stroke(q, &dimple, (0.008, 0.008)));
-    }
-    for &(at, radius) in &identity.moles {
-        let at = at + v2(turn, 0.0);
-        pose.fill(canvas, at, radius * 2.0, shade(skin, 0.4), 0.9, |q| ellipse(q, at, v2(radius, radius), Turn::NONE));
-    }
+}
 
-    // Eyes: sclera, iris and pupil clipped to the sclera, the upper lid line and the lid crease.
-    let iris_colour = hsv(uniform(rng, 0.05, 0.6), uniform(rng, 0.3, 0.8), uniform(rng, 0.15, 0.5));
-    let gaze = v2(uniform(rng, -0.35, 0.35), uniform(rng, -0.2, 0.2));
-    let brow_raise = uniform(rng, -0.015, 0.03);
-    let brow_colour = mix(shade(hair, 0.7), shade(skin, 0.3), 0.3);
-    for side in [-1.0f32, 1.0] {
-        let size = identity.eye_size * (1.0 + side * turn * 2.0);
-        let centre = v2(side * identity.eye_spacing + turn, identity.eye_height);
-        let slant = -side * identity.eye_slant;
-        let slant_turn = Turn::new(slant);
-        let sclera = move |q: V2| ellipse(q, centre, size, slant_turn);
-        pose.fill(canvas, centre, 0.2, [0.93, 0.91, 0.88], 1.0, sclera);
-        let iris_centre = centre + v2(gaze.x * size.x * 0.4, gaze.y * size.y * 0.3);
-        let iris = size.y * 0.95;
-        pose.fill(canvas, centre, 0.2, iris_colour, 1.0, |q| {
-            ellipse(q, iris_centre, v2(iris, iris), Turn::NONE).max(sclera(q))
-        });
-        pose.fill(canvas, centre, 0.2, [0.04, 0.03, 0.03], 1.0, |q| {
-            ellipse(q, iris_centre, v2(iris * 0.45, iris * 0.45), Turn::NONE).max(sclera(q))
-        });
-        let arc = |lift: f32, reach: f32| -> [V2; 5] {
-            [-1.0f32, -0.5, 0.0, 0.5, 1.0].map(|t| {
-                let angle = PI * 0.5 * (1.0 + t * reach);
-                centre + v2(-angle.cos() * size.x, -angle.sin() * (size.y + lift)).rotated(slant)
-            })
-        };
-        let lid = arc(0.0, 1.0);
-        pose.fill(canvas, centre, 0.25, [0.08, 0.05, 0.05], 1.0, |q| {
-            stroke(q, &lid, (identity.lid_width, identity.lid_width * 0.6))
-        });
-        let crease = arc(0.02 + 0.03 * identity.crease, 0.8);
-        pose.fill(canvas, centre, 0.25, shade(skin, 0.7), 0.8, |q| stroke(q, &crease, (0.006, 0.006)));
+/// A short vertical crease in the chin, for the identities that have one.
+fn chin_dimple(canvas: &mut Canvas, identity: &Identity, photo: &Photo) {
+    if identity.marks.chin_dimple {
+        let dimple = [v2(photo.yaw, photo.head.y - 0.14), v2(photo.yaw, photo.head.y - 0.08)];
+        photo.pose.fill(canvas, dimple[0], 0.1, photo.skin_shade(0.8), 0.7, |q| stroke(q, &dimple, (0.008, 0.008)));
+    }
+}
 
-        // Brow: a tapered stroke from its inner end to its outer end.
-        let inner = v2(side * (identity.eye_spacing - identity.brow_length * 0.45) + turn, 0.0);
-        let brow: [V2; 5] = [0.0f32, 0.25, 0.5, 0.75, 1.0].map(|t| {
-            let x = inner.x + side * identity.brow_length * t;
-            let y = identity.eye_height - identity.brow_height - brow_raise - identity.brow_arch * (PI * t).sin()
-                + identity.brow_slant * (t - 0.5) * identity.brow_length;
-            v2(x, y)
-        });
-        pose.fill(canvas, brow[2], 0.3, brow_colour, 1.0, |q| {
-            stroke(q, &brow, (identity.brow_width, identity.brow_width * 0.4))
+/// The identity's moles.
+fn moles(canvas: &mut Canvas, identity: &Identity, photo: &Photo) {
+    for &(at, radius) in &identity.marks.moles {
+        let at = at + v2(photo.yaw, 0.0);
+        photo.pose.fill(canvas, at, radius * 2.0, photo.skin_shade(0.4), 0.9, |q| {
+            ellipse(q, at, v2(radius, radius), Turn::NONE)
         });
     }
+}
 
-    // Nose: a shadow down the side away from the light, the tip, nostrils.
-    let tip = v2(turn * 1.6, identity.eye_height + identity.nose_length);
-    let bridge = [
-        v2(turn - light_side * 0.05, identity.eye_height + 0.04),
-        tip + v2(-light_side * identity.nose_width * 0.7, -0.03),
-    ];
-    pose.fill(canvas, tip, 0.45, shade(skin, 0.78), 0.45, |q| stroke(q, &bridge, (0.012, 0.02)));
-    pose.fill(canvas, tip, 0.15, shade(skin, 1.06), 0.7, |q| {
-        ellipse(q, tip - v2(0.0, 0.01), v2(identity.nose_width * 0.5, 0.035), Turn::NONE)
+/// One eye (`side` -1 or 1): sclera, iris and pupil clipped to the sclera, the upper lid line and the lid crease.
+fn eye(canvas: &mut Canvas, identity: &Identity, photo: &Photo, side: f32) {
+    let (eyes, pose, gaze) = (&identity.eyes, &photo.pose, photo.gaze);
+    let size = eyes.size * (1.0 + side * photo.yaw * 2.0);
+    let centre = v2(side * eyes.spacing + photo.yaw, eyes.height);
+    let slant = -side * eyes.slant;
+    let slant_turn = Turn::new(slant);
+    let sclera = move |q: V2| ellipse(q, centre, size, slant_turn);
+    pose.fill(canvas, centre, 0.2, [0.93, 0.91, 0.88], 1.0, sclera);
+    let iris_centre = centre + v2(gaze.x * size.x * 0.4, gaze.y * size.y * 0.3);
+    let iris = size.y * 0.95;
+    pose.fill(canvas, centre, 0.2, photo.iris, 1.0, |q| {
+        ellipse(q, iris_centre, v2(iris, iris), Turn::NONE).max(sclera(q))
     });
-    for side in [-1.0f32, 1.0] {
-        let nostril = tip + v2(side * identity.nose_width * 0.55, 0.025);
-        let flare = Turn::new(side * 0.3);
-        pose.fill(canvas, nostril, 0.1, shade(skin, 0.35), 0.9, |q| ellipse(q, nostril, v2(0.026, 0.014), flare));
-        let wing = [
-            tip + v2(side * identity.nose_width * 0.6, -0.04),
-            tip + v2(side * identity.nose_width * 0.95, 0.0),
-            tip + v2(side * identity.nose_width * 0.7, 0.035),
-        ];
-        pose.fill(canvas, nostril, 0.15, shade(skin, 0.7), 0.6, |q| stroke(q, &wing, (0.006, 0.006)));
-    }
+    pose.fill(canvas, centre, 0.2, [0.04, 0.03, 0.03], 1.0, |q| {
+        ellipse(q, iris_centre, v2(iris * 0.45, iris * 0.45), Turn::NONE).max(sclera(q))
+    });
+    let arc = |lift: f32, reach: f32| -> [V2; 5] {
+        [-1.0f32, -0.5, 0.0, 0.5, 1.0].map(|t| {
+            let angle = PI * 0.5 * (1.0 + t * reach);
+            centre + v2(-angle.cos() * size.x, -angle.sin() * (size.y + lift)).rotated(slant)
+        })
+    };
+    let lid = arc(0.0, 1.0);
+    pose.fill(canvas, centre, 0.25, [0.08, 0.05, 0.05], 1.0, |q| {
+        stroke(q, &lid, (eyes.lid_width, eyes.lid_width * 0.6))
+    });
+    let crease = arc(0.02 + 0.03 * eyes.crease, 0.8);
+    pose.fill(canvas, centre, 0.25, photo.skin_shade(0.7), 0.8, |q| stroke(q, &crease, (0.006, 0.006)));
+}
 
-    // Mouth: a line whose corners rise with the smile, lips above and below, dark inside when open.
-    let open = if rng.random::<f32>() < 0.3 { uniform(rng, 0.01, 0.04) } else { 0.0 };
-    let lips = mix(shade(skin, 0.85), [0.75, 0.25, 0.3], uniform(rng, 0.25, 0.5));
-    let w = identity.mouth_width;
+/// One brow (`side` -1 or 1): a tapered stroke from its inner end to its outer end, raised by the expression.
+fn brow(canvas: &mut Canvas, identity: &Identity, photo: &Photo, side: f32) {
+    let (eyes, brows) = (&identity.eyes, &identity.brows);
+    let colour = mix(scale(photo.hair, 0.7), photo.skin_shade(0.3), 0.3);
+    let inner = v2(side * (eyes.spacing - brows.length * 0.45) + photo.yaw, 0.0);
+    let brow: [V2; 5] = [0.0f32, 0.25, 0.5, 0.75, 1.0].map(|t| {
+        let x = inner.x + side * brows.length * t;
+        let y = eyes.height - brows.height - photo.brow_raise - brows.arch * (PI * t).sin()
+            + brows.slant * (t - 0.5) * brows.length;
+        v2(x, y)
+    });
+    photo.pose.fill(canvas, brow[2], 0.3, colour, 1.0, |q| stroke(q, &brow, (brows.width, brows.width * 0.4)));
+}
+
+/// The nose: a shadow down the side away from the light, the tip, the nostrils and their wings.
+fn nose(canvas: &mut Canvas, identity: &Identity, photo: &Photo) {
+    let (eyes, nose, pose, light_side) = (&identity.eyes, &identity.nose, &photo.pose, photo.light_side);
+    let tip = v2(photo.yaw * 1.6, eyes.height + nose.length);
+    let bridge =
+        [v2(photo.yaw - light_side * 0.05, eyes.height + 0.04), tip + v2(-light_side * nose.width * 0.7, -0.03)];
+    pose.fill(canvas, tip, 0.45, photo.skin_shade(0.78), 0.45, |q| stroke(q, &bridge, (0.012, 0.02)));
+    pose.fill(canvas, tip, 0.15, photo.skin_shade(1.06), 0.7, |q| {
+        ellipse(q, tip - v2(0.0, 0.01), v2(nose.width * 0.5, 0.035), Turn::NONE)
+    });
+    for side in SIDES {
+        let nostril = tip + v2(side * nose.width * 0.55, 0.025);
+        let flare = Turn::new(side * 0.3);
+        pose.fill(canvas, nostril, 0.1, photo.skin_shade(0.35), 0.9, |q| ellipse(q, nostril, v2(0.026, 0.014), flare));
+        let wing = [
+            tip + v2(side * nose.width * 0.6, -0.04),
+            tip + v2(side * nose.width * 0.95, 0.0),
+            tip + v2(side * nose.width * 0.7, 0.035),
+        ];
+        pose.fill(canvas, nostril, 0.15, photo.skin_shade(0.7), 0.6, |q| stroke(q, &wing, (0.006, 0.006)));
+    }
+}
+
+/// The mouth: a line whose corners rise with the smile, lips above and below, dark inside when open.
+fn mouth(canvas: &mut Canvas, identity: &Identity, photo: &Photo) {
+    let (mouth, pose, open, smile, lips) = (&identity.mouth, &photo.pose, photo.open, photo.smile, photo.lips);
+    let centre = photo.mouth_centre(identity);
+    let w = mouth.width;
     let curve = |dy: f32, bow: f32| -> [V2; 7] {
         [-1.0f32, -0.66, -0.33, 0.0, 0.33, 0.66, 1.0].map(|t| {
             let bow_dip = bow * (1.0 - (t.abs() * 3.0 - 1.0).abs().min(1.0));
-            mouth_centre + v2(t * w, dy - smile * t * t * 2.0 + bow_dip * (1.0 - t * t))
+            centre + v2(t * w, dy - smile * t * t * 2.0 + bow_dip * (1.0 - t * t))
         })
     };
-    let upper = curve(-open * 0.5 - identity.upper_lip, identity.lip_bow);
-    let lower = curve(open * 0.5 + identity.lower_lip, 0.0);
-    pose.fill(canvas, mouth_centre, w + 0.12, lips, 1.0, |q| {
-        stroke(q, &upper, (identity.upper_lip, identity.upper_lip))
-    });
-    pose.fill(canvas, mouth_centre, w + 0.12, shade(lips, 1.08), 1.0, |q| {
-        stroke(q, &lower, (identity.lower_lip, identity.lower_lip))
+    let upper = curve(-open * 0.5 - mouth.upper_lip, mouth.bow);
+    let lower = curve(open * 0.5 + mouth.lower_lip, 0.0);
+    pose.fill(canvas, centre, w + 0.12, lips, 1.0, |q| stroke(q, &upper, (mouth.upper_lip, mouth.upper_lip)));
+    pose.fill(canvas, centre, w + 0.12, scale(lips, 1.08), 1.0, |q| {
+        stroke(q, &lower, (mouth.lower_lip, mouth.lower_lip))
     });
     let line = curve(0.0, 0.0);
     let gap = 0.006 + open * 0.5;
-    pose.fill(canvas, mouth_centre, w + 0.12, [0.12, 0.04, 0.05], 1.0, |q| stroke(q, &line, (gap, 0.004)));
+    pose.fill(canvas, centre, w + 0.12, [0.12, 0.04, 0.05], 1.0, |q| stroke(q, &line, (gap, 0.004)));
+}
 
-    // Hair over the forehead, above a hairline that varies with the hairstyle, with fine strands.
-    let hairline = identity.hairline + uniform(rng, -0.02, 0.02);
-    let (parting, wave) = (identity.parting, identity.wave);
-    let strands = uniform(rng, 30.0, 60.0);
-    let strand_colour = shade(hair, 0.75);
+/// The hair over the forehead, above a hairline that follows the hairstyle, with fine strands.
+fn front_hair(canvas: &mut Canvas, identity: &Identity, photo: &Photo) {
+    let (pose, hair, hairline) = (&photo.pose, photo.hair, photo.hairline);
+    let outline = identity.hair.outline(photo.head);
+    let (parting, wave, strands) = (identity.hair.parting, identity.hair.wave, photo.strands);
+    let strand_colour = scale(hair, 0.75);
     let parting_angle = parting * 2.0;
     canvas.paint(
         pose.bounds(v2(0.0, -0.4), 0.9),
@@ -311,7 +617,7 @@ pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
         |p| {
             let q = pose.to_face(p);
             let line = hairline + parting * q.x + wave * (q.x * 9.0).sin();
-            ellipse(q, v2(0.0, -0.1), hair_back, Turn::NONE).max(q.y - line) * pose.size
+            crown(q, outline).max(q.y - line) * pose.size
         },
         |p| {
             let q = pose.to_face(p);
@@ -319,10 +625,4 @@ pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
             mix(hair, strand_colour, (1.0 - strand * 1.5).clamp(0.0, 1.0) * 0.5)
         },
     );
-
-    // Light from one side, of varying strength.
-    let direction = v2(light_side, uniform(rng, -1.0, 0.5)) * uniform(rng, 0.1, 0.4);
-    let exposure = uniform(rng, 0.75, 1.15);
-    let centre = pose.centre;
-    canvas.light(|p| (exposure * (1.0 + (p - centre).dot(direction))).clamp(0.2, 1.6));
 }

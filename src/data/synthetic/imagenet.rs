@@ -22,28 +22,61 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::raster::{
-    clutter, convex_polygon, ellipse, hsv, mix, rounded_rect, scale, stroke, uniform, v2, Bounds, Canvas, Rgb, Turn, V2,
+    chance, clutter, convex_polygon, ellipse, hsv, mix, rounded_rect, sample, scale, stroke, uniform, v2, Bounds,
+    Canvas, Rgb, Span, Turn, V2,
 };
-use super::toybox::{draw as draw_toy, Toy, View};
+use super::toybox::{draw as draw_toy, Category, Toy, View};
+
+/// The background of both stand-ins: blobs of clutter, and their contrast with the gradient behind them.
+const CLUTTER_BLOBS: usize = 10;
+const CLUTTER_CONTRAST: f32 = 0.6;
+
+/// Draw an ImageNet-12 stand-in image of `category`.
+pub fn draw_in12(canvas: &mut Canvas, category: Category, rng: &mut ChaCha8Rng) {
+    clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
+    let toy = Toy::new(category, true, rng);
+    draw_toy(canvas, &toy, &View::photograph(rng));
+}
 
 /// The ImageNet-100 stand-in's silhouettes, one factor of its class index (`class % 10`).
-pub const SILHOUETTES: [&str; 10] =
-    ["disc", "box", "triangle", "star", "cross", "crescent", "ring", "drop", "hexagon", "arrow"];
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Silhouette {
+    Disc,
+    Box,
+    Triangle,
+    Star,
+    Cross,
+    Crescent,
+    Ring,
+    Drop,
+    Hexagon,
+    Arrow,
+}
 
-/// The ImageNet-100 stand-in's part arrangements, the other factor (`class / 10`).
-pub const ARRANGEMENTS: [&str; 10] =
-    ["plain", "stem", "ears", "eye", "band", "spikes", "outline", "dots", "twin", "legs"];
+/// The ImageNet-100 stand-in's part arrangements, the other factor of its class index (`class / 10`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrangement {
+    Plain,
+    Stem,
+    Ears,
+    Eye,
+    Band,
+    Spikes,
+    Outline,
+    Dots,
+    Twin,
+    Legs,
+}
 
 /// The name of ImageNet-100 stand-in class `class`, e.g. `star_stem`.
 pub fn in100_class_name(class: usize) -> String {
-    format!("{}_{}", SILHOUETTES[class % 10], ARRANGEMENTS[class / 10])
+    let (silhouette, arrangement) = in100_class(class);
+    format!("{}_{}", silhouette.name(), arrangement.name())
 }
 
-/// Draw an ImageNet-12 stand-in image of `category` (a Toybox category index).
-pub fn draw_in12(canvas: &mut Canvas, category: usize, rng: &mut ChaCha8Rng) {
-    clutter(canvas, rng, 10, 0.6);
-    let toy = Toy::new(category, true, rng);
-    draw_toy(canvas, &toy, &View::photograph(rng));
+/// The silhouette and the arrangement of ImageNet-100 stand-in class `class`.
+fn in100_class(class: usize) -> (Silhouette, Arrangement) {
+    (Silhouette::ALL[class % 10], Arrangement::ALL[class / 10])
 }
 
 const HEXAGON: [V2; 6] = [
@@ -55,125 +88,357 @@ const HEXAGON: [V2; 6] = [
     v2(0.5, -0.866_025_4),
 ];
 
-/// Signed distance to silhouette `kind` in its own frame (about the unit disc), with per-image proportions `aspect`.
-fn silhouette(kind: usize, q: V2, aspect: f32) -> f32 {
-    let o = v2(0.0, 0.0);
-    match kind {
-        0 => ellipse(q, o, v2(1.0, aspect), Turn::NONE),
-        1 => rounded_rect(q, o, v2(1.0, aspect), Turn::NONE, 0.12),
-        2 => convex_polygon(q, &[v2(0.0, -1.0), v2(1.0, 0.75), v2(-1.0, 0.75)]) * aspect.sqrt(),
-        3 => {
-            // A five-pointed star as a polar curve; the factor keeps the distance roughly Euclidean near the edge.
-            let angle = q.y.atan2(q.x) + PI / 2.0;
-            let wave = ((angle * 5.0 / TAU).rem_euclid(1.0) - 0.5).abs() * 2.0;
-            (q.length() - (0.45 + 0.55 * wave * wave.sqrt())) * 0.6
+impl Silhouette {
+    pub const ALL: [Silhouette; 10] = [
+        Silhouette::Disc,
+        Silhouette::Box,
+        Silhouette::Triangle,
+        Silhouette::Star,
+        Silhouette::Cross,
+        Silhouette::Crescent,
+        Silhouette::Ring,
+        Silhouette::Drop,
+        Silhouette::Hexagon,
+        Silhouette::Arrow,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Silhouette::Disc => "disc",
+            Silhouette::Box => "box",
+            Silhouette::Triangle => "triangle",
+            Silhouette::Star => "star",
+            Silhouette::Cross => "cross",
+            Silhouette::Crescent => "crescent",
+            Silhouette::Ring => "ring",
+            Silhouette::Drop => "drop",
+            Silhouette::Hexagon => "hexagon",
+            Silhouette::Arrow => "arrow",
         }
-        4 => rounded_rect(q, o, v2(1.0, 0.3 * aspect), Turn::NONE, 0.05).min(rounded_rect(
-            q,
-            o,
-            v2(0.3 * aspect, 1.0),
-            Turn::NONE,
-            0.05,
-        )),
-        5 => ellipse(q, o, v2(1.0, 1.0), Turn::NONE).max(-ellipse(
-            q,
-            v2(0.45, -0.15),
-            v2(0.8 * aspect, 0.8 * aspect),
-            Turn::NONE,
-        )),
-        6 => (q.length() - 0.72).abs() - 0.28 * aspect,
-        7 => ellipse(q, v2(0.0, 0.3), v2(0.7, 0.7), Turn::NONE)
-            .min(convex_polygon(q, &[v2(0.0, -1.0), v2(0.62, 0.0), v2(-0.62, 0.0)])),
-        8 => convex_polygon(v2(q.x, q.y / aspect.max(0.5)), &HEXAGON),
-        _ => rounded_rect(q, v2(-0.35, 0.0), v2(0.65, 0.22 * aspect), Turn::NONE, 0.02)
-            .min(convex_polygon(q, &[v2(1.0, 0.0), v2(0.2, -0.75), v2(0.2, 0.75)])),
+    }
+
+    /// Signed distance to the silhouette in its own frame (about the unit disc), with per-image proportions
+    /// `aspect`.
+    fn distance(self, q: V2, aspect: f32) -> f32 {
+        let o = v2(0.0, 0.0);
+        match self {
+            Silhouette::Disc => ellipse(q, o, v2(1.0, aspect), Turn::NONE),
+            Silhouette::Box => rounded_rect(q, o, v2(1.0, aspect), Turn::NONE, 0.12),
+            Silhouette::Triangle => convex_polygon(q, &[v2(0.0, -1.0), v2(1.0, 0.75), v2(-1.0, 0.75)]) * aspect.sqrt(),
+            Silhouette::Star => {
+                // A five-pointed star as a polar curve; the factor keeps the distance roughly Euclidean near the edge.
+                let angle = q.y.atan2(q.x) + PI / 2.0;
+                let wave = ((angle * 5.0 / TAU).rem_euclid(1.0) - 0.5).abs() * 2.0;
+                (q.length() - (0.45 + 0.55 * wave * wave.sqrt())) * 0.6
+            }
+            Silhouette::Cross => rounded_rect(q, o, v2(1.0, 0.3 * aspect), Turn::NONE, 0.05).min(rounded_rect(
+                q,
+                o,
+                v2(0.3 * aspect, 1.0),
+                Turn::NONE,
+                0.05,
+            )),
+            Silhouette::Crescent => ellipse(q, o, v2(1.0, 1.0), Turn::NONE).max(-ellipse(
+                q,
+                v2(0.45, -0.15),
+                v2(0.8 * aspect, 0.8 * aspect),
+                Turn::NONE,
+            )),
+            Silhouette::Ring => (q.length() - 0.72).abs() - 0.28 * aspect,
+            Silhouette::Drop => ellipse(q, v2(0.0, 0.3), v2(0.7, 0.7), Turn::NONE)
+                .min(convex_polygon(q, &[v2(0.0, -1.0), v2(0.62, 0.0), v2(-0.62, 0.0)])),
+            Silhouette::Hexagon => convex_polygon(v2(q.x, q.y / aspect.max(0.5)), &HEXAGON),
+            Silhouette::Arrow => rounded_rect(q, v2(-0.35, 0.0), v2(0.65, 0.22 * aspect), Turn::NONE, 0.02)
+                .min(convex_polygon(q, &[v2(1.0, 0.0), v2(0.2, -0.75), v2(0.2, 0.75)])),
+        }
+    }
+}
+
+impl Arrangement {
+    pub const ALL: [Arrangement; 10] = [
+        Arrangement::Plain,
+        Arrangement::Stem,
+        Arrangement::Ears,
+        Arrangement::Eye,
+        Arrangement::Band,
+        Arrangement::Spikes,
+        Arrangement::Outline,
+        Arrangement::Dots,
+        Arrangement::Twin,
+        Arrangement::Legs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arrangement::Plain => "plain",
+            Arrangement::Stem => "stem",
+            Arrangement::Ears => "ears",
+            Arrangement::Eye => "eye",
+            Arrangement::Band => "band",
+            Arrangement::Spikes => "spikes",
+            Arrangement::Outline => "outline",
+            Arrangement::Dots => "dots",
+            Arrangement::Twin => "twin",
+            Arrangement::Legs => "legs",
+        }
+    }
+
+    /// Paint the arrangement's parts that lie behind the body of `object` (all of them, but for the eye, the band
+    /// and the dots).
+    fn paint_behind(self, canvas: &mut Canvas, object: &Specimen) {
+        let (bounds, size) = (object.bounds(), object.size);
+        let frame = |p: V2| object.frame(p);
+        match self {
+            // A stem below the body, half body colour, half dark.
+            Arrangement::Stem => canvas.fill(bounds, mix(object.colour, object.dark, 0.5), 1.0, |p| {
+                rounded_rect(frame(p), v2(0.0, 1.2), v2(0.16, 0.5), Turn::NONE, 0.05) * size
+            }),
+            // Two round ears at the top.
+            Arrangement::Ears => canvas.fill(bounds, object.colour, 1.0, |p| {
+                let q = frame(p);
+                let ear = |x: f32| ellipse(q, v2(x, -0.9), v2(0.3, 0.3), Turn::NONE);
+                ear(-0.6).min(ear(0.6)) * size
+            }),
+            // Eight spikes all around.
+            Arrangement::Spikes => canvas.fill(bounds, object.colour, 1.0, |p| {
+                let q = frame(p);
+                let wave = ((q.y.atan2(q.x) * 8.0 / TAU).rem_euclid(1.0) - 0.5).abs() * 2.0;
+                (q.length() - (0.9 + 0.5 * wave * wave)) * 0.5 * size
+            }),
+            // A dark rim around the body.
+            Arrangement::Outline => {
+                canvas.fill(bounds, object.dark, 1.0, |p| (object.silhouette(frame(p)) - 0.17) * size)
+            }
+            // A half-size copy of the body at its lower right.
+            Arrangement::Twin => canvas.fill(bounds, object.colour, 1.0, |p| {
+                let q = frame(p) - v2(1.45, 0.55);
+                object.kind.distance(q * 2.0, object.aspect) * 0.5 * size
+            }),
+            // Two dark legs below the body.
+            Arrangement::Legs => canvas.fill(bounds, object.dark, 1.0, |p| {
+                let q = frame(p);
+                let left = stroke(q, &[v2(-0.4, 0.5), v2(-0.6, 1.5)], (0.08, 0.06));
+                left.min(stroke(q, &[v2(0.4, 0.5), v2(0.6, 1.5)], (0.08, 0.06))) * size
+            }),
+            Arrangement::Plain | Arrangement::Eye | Arrangement::Band | Arrangement::Dots => {}
+        }
+    }
+
+    /// Paint the arrangement's parts that lie on the body of `object` (the eye, the band and the dots).
+    fn paint_on_top(self, canvas: &mut Canvas, object: &Specimen) {
+        let (bounds, size) = (object.bounds(), object.size);
+        let frame = |p: V2| object.frame(p);
+        match self {
+            // One accent eye at the centre.
+            Arrangement::Eye => canvas
+                .fill(bounds, object.accent, 1.0, |p| ellipse(frame(p), v2(0.0, 0.0), v2(0.3, 0.3), Turn::NONE) * size),
+            // An accent band across the middle, clipped to the body.
+            Arrangement::Band => canvas.fill(bounds, object.accent, 1.0, |p| {
+                let q = frame(p);
+                object.silhouette(q).max(q.y.abs() - 0.18) * size
+            }),
+            // Three accent dots in a row.
+            Arrangement::Dots => canvas.fill(bounds, object.accent, 1.0, |p| {
+                let q = frame(p);
+                let dot = |x: f32| ellipse(q, v2(x, 0.0), v2(0.12, 0.12), Turn::NONE);
+                dot(-0.4).min(dot(0.0)).min(dot(0.4)) * size
+            }),
+            Arrangement::Plain
+            | Arrangement::Stem
+            | Arrangement::Ears
+            | Arrangement::Spikes
+            | Arrangement::Outline
+            | Arrangement::Twin
+            | Arrangement::Legs => {}
+        }
+    }
+}
+
+/// Distractors: up to two small shapes of any class, their size (radius), place, and proportions.
+const DISTRACTOR_SIZE: Span = (0.1, 0.18);
+const DISTRACTOR_PLACE: Span = (-0.9, 0.9);
+const DISTRACTOR_ASPECT: f32 = 0.8;
+const DISTRACTOR_SATURATION: Span = (0.2, 0.9);
+const DISTRACTOR_VALUE: Span = (0.2, 0.9);
+
+/// How often the object has its class's hue rather than any, the step between classes' hues (turns: the golden
+/// ratio spreads 100 classes evenly around the circle) and the jitter of a class hue.
+const CLASS_HUE_ODDS: f32 = 0.7;
+const CLASS_HUE_STEP: f32 = 0.618;
+const CLASS_HUE_JITTER: Span = (-0.05, 0.05);
+
+/// The body's colour; the accent's hue shift from it, saturation and value; the dark colour's.
+const BODY_SATURATION: Span = (0.4, 0.95);
+const BODY_VALUE: Span = (0.45, 0.95);
+const ACCENT_SHIFT: Span = (0.25, 0.75);
+const ACCENT_SATURATION: Span = (0.3, 0.9);
+const ACCENT_VALUE: Span = (0.15, 0.95);
+const DARK_SATURATION: Span = (0.0, 0.4);
+const DARK_VALUE: Span = (0.05, 0.2);
+
+/// The object's proportions, size (its unit disc's radius on the canvas) and tilt; its centre stays within
+/// `PLACE_MARGIN - PLACE_REACH * size` of the canvas's centre, so that its parts stay in the image.
+const ASPECT: Span = (0.65, 1.0);
+const SIZE: Span = (0.33, 0.5);
+const TILT: Span = (-0.35, 0.35);
+const PLACE_MARGIN: f32 = 0.95;
+const PLACE_REACH: f32 = 1.6;
+/// How far the body's parts reach from its centre, in units of its size.
+const PARTS_REACH: f32 = 2.3;
+
+/// Surface texture periods per unit, the strength of the shading across the body, and the image's lighting
+/// (strength of the gradient, exposure).
+const TEXTURE_FREQUENCY: Span = (6.0, 14.0);
+const SHADING: Span = (0.1, 0.35);
+const LIGHT_SLOPE: Span = (0.0, 0.3);
+const EXPOSURE: Span = (0.8, 1.15);
+
+/// Surface texture: a nuisance that varies per image (ImageNet photographs are full of texture).
+#[derive(Clone, Copy)]
+enum Texture {
+    Smooth,
+    Ridges,
+    Checks,
+}
+
+impl Texture {
+    /// The relative brightness change at `r` (texture coordinates).
+    fn grain(self, r: V2) -> f32 {
+        match self {
+            Texture::Smooth => 0.0,
+            Texture::Ridges => 0.12 * r.x.sin(),
+            Texture::Checks => 0.1 * (r.x.sin() * r.y.sin()),
+        }
+    }
+}
+
+/// The object of one ImageNet-100 image: its class's shape and arrangement, and everything drawn per image.
+struct Specimen {
+    kind: Silhouette,
+    arrangement: Arrangement,
+    colour: Rgb,
+    accent: Rgb,
+    dark: Rgb,
+    aspect: f32,
+    size: f32,
+    turn: Turn,
+    centre: V2,
+    texture: Texture,
+    frequency: f32,
+    texture_turn: Turn,
+    shading: V2,
+}
+
+impl Specimen {
+    fn draw(class: usize, rng: &mut ChaCha8Rng) -> Specimen {
+        let (kind, arrangement) = in100_class(class);
+        let hue = if chance(rng, CLASS_HUE_ODDS) {
+            class as f32 * CLASS_HUE_STEP + sample(rng, CLASS_HUE_JITTER)
+        } else {
+            rng.random()
+        };
+        let colour = hsv(hue, sample(rng, BODY_SATURATION), sample(rng, BODY_VALUE));
+        let accent = hsv(hue + sample(rng, ACCENT_SHIFT), sample(rng, ACCENT_SATURATION), sample(rng, ACCENT_VALUE));
+        let dark = hsv(rng.random(), sample(rng, DARK_SATURATION), sample(rng, DARK_VALUE));
+        let aspect = sample(rng, ASPECT);
+        let size = sample(rng, SIZE);
+        let turn = Turn::new(sample(rng, TILT));
+        let room = (PLACE_MARGIN - PLACE_REACH * size).max(0.0);
+        let centre = v2(uniform(rng, -room, room), uniform(rng, -room, room));
+        let texture = match rng.random_range(0..3) {
+            0 => Texture::Smooth,
+            1 => Texture::Ridges,
+            _ => Texture::Checks,
+        };
+        let (frequency, texture_turn) = (sample(rng, TEXTURE_FREQUENCY), Turn::new(uniform(rng, 0.0, PI)));
+        let shading = v2(1.0, 0.0).rotated(uniform(rng, 0.0, TAU)) * sample(rng, SHADING);
+        Specimen {
+            kind,
+            arrangement,
+            colour,
+            accent,
+            dark,
+            aspect,
+            size,
+            turn,
+            centre,
+            texture,
+            frequency,
+            texture_turn,
+            shading,
+        }
+    }
+
+    /// Canvas point `p` in the object's own frame, where its body is about the unit disc.
+    fn frame(&self, p: V2) -> V2 {
+        (p - self.centre).unturned(self.turn) * (1.0 / self.size)
+    }
+
+    /// The canvas bounds of the object with all its parts.
+    fn bounds(&self) -> Bounds {
+        Bounds::around(self.centre, self.size * PARTS_REACH)
+    }
+
+    /// Signed distance to the body at `q` in the object's frame.
+    fn silhouette(&self, q: V2) -> f32 {
+        self.kind.distance(q, self.aspect)
+    }
+
+    /// The body's colour at `q` in the object's frame: texture and shading over its colour.
+    fn surface(&self, q: V2) -> Rgb {
+        let r = q.turned(self.texture_turn) * self.frequency;
+        scale(self.colour, (1.0 + self.texture.grain(r) + q.dot(self.shading)).clamp(0.3, 1.5))
+    }
+
+    /// Paint the parts behind the body, the body, and the parts on it.
+    fn paint(&self, canvas: &mut Canvas) {
+        self.arrangement.paint_behind(canvas, self);
+        let size = self.size;
+        canvas.paint(self.bounds(), 1.0, |p| self.silhouette(self.frame(p)) * size, |p| self.surface(self.frame(p)));
+        self.arrangement.paint_on_top(canvas, self);
+    }
+}
+
+/// Small shapes of any class over the background, so that the class is the one large object.
+fn distractors(canvas: &mut Canvas, rng: &mut ChaCha8Rng) {
+    for _ in 0..rng.random_range(0..3) {
+        let kind = Silhouette::ALL[rng.random_range(0..Silhouette::ALL.len())];
+        let size = sample(rng, DISTRACTOR_SIZE);
+        let centre = v2(sample(rng, DISTRACTOR_PLACE), sample(rng, DISTRACTOR_PLACE));
+        let turn = Turn::new(uniform(rng, 0.0, TAU));
+        let colour = hsv(rng.random(), sample(rng, DISTRACTOR_SATURATION), sample(rng, DISTRACTOR_VALUE));
+        canvas.fill(Bounds::around(centre, size * 1.3), colour, 1.0, |p| {
+            kind.distance((p - centre).unturned(turn) * (1.0 / size), DISTRACTOR_ASPECT) * size
+        });
     }
 }
 
 /// Draw an ImageNet-100 stand-in image of `class` (0..100) on a canvas of the stored size.
 pub fn draw_in100(canvas: &mut Canvas, class: usize, rng: &mut ChaCha8Rng) {
-    clutter(canvas, rng, 10, 0.6);
-    // Distractors: small shapes of any class, so that the class is the one large object.
-    for _ in 0..rng.random_range(0..3) {
-        let kind = rng.random_range(0..10);
-        let size = uniform(rng, 0.1, 0.18);
-        let centre = v2(uniform(rng, -0.9, 0.9), uniform(rng, -0.9, 0.9));
-        let turn = Turn::new(uniform(rng, 0.0, TAU));
-        let colour = hsv(rng.random(), uniform(rng, 0.2, 0.9), uniform(rng, 0.2, 0.9));
-        canvas.fill(Bounds::around(centre, size * 1.3), colour, 1.0, |p| {
-            silhouette(kind, (p - centre).unturned(turn) * (1.0 / size), 0.8) * size
-        });
-    }
-    let (kind, arrangement) = (class % 10, class / 10);
-    let hue = if rng.random::<f32>() < 0.7 { class as f32 * 0.618 + uniform(rng, -0.05, 0.05) } else { rng.random() };
-    let colour = hsv(hue, uniform(rng, 0.4, 0.95), uniform(rng, 0.45, 0.95));
-    let accent = hsv(hue + uniform(rng, 0.25, 0.75), uniform(rng, 0.3, 0.9), uniform(rng, 0.15, 0.95));
-    let dark = hsv(rng.random(), uniform(rng, 0.0, 0.4), uniform(rng, 0.05, 0.2));
-    let aspect = uniform(rng, 0.65, 1.0);
-    let size = uniform(rng, 0.33, 0.5);
-    let turn = Turn::new(uniform(rng, -0.35, 0.35));
-    let room = (0.95 - 1.6 * size).max(0.0);
-    let centre = v2(uniform(rng, -room, room), uniform(rng, -room, room));
-    let frame = |p: V2| (p - centre).unturned(turn) * (1.0 / size);
-    let bounds = Bounds::around(centre, size * 2.3);
-    let body = |q: V2| silhouette(kind, q, aspect);
-    // Surface texture: a nuisance that varies per image (ImageNet photographs are full of texture).
-    let texture = rng.random_range(0..3);
-    let (frequency, texture_turn) = (uniform(rng, 6.0, 14.0), Turn::new(uniform(rng, 0.0, PI)));
-    let shading = v2(1.0, 0.0).rotated(uniform(rng, 0.0, TAU)) * uniform(rng, 0.1, 0.35);
-    let surface = move |q: V2| -> Rgb {
-        let r = q.turned(texture_turn) * frequency;
-        let grain = match texture {
-            0 => 0.0,
-            1 => 0.12 * r.x.sin(),
-            _ => 0.1 * (r.x.sin() * r.y.sin()),
-        };
-        scale(colour, (1.0 + grain + q.dot(shading)).clamp(0.3, 1.5))
-    };
-
-    // Parts behind the body.
-    match ARRANGEMENTS[arrangement] {
-        "stem" => canvas.fill(bounds, mix(colour, dark, 0.5), 1.0, |p| {
-            rounded_rect(frame(p), v2(0.0, 1.2), v2(0.16, 0.5), Turn::NONE, 0.05) * size
-        }),
-        "ears" => canvas.fill(bounds, colour, 1.0, |p| {
-            let q = frame(p);
-            let ear = |x: f32| ellipse(q, v2(x, -0.9), v2(0.3, 0.3), Turn::NONE);
-            ear(-0.6).min(ear(0.6)) * size
-        }),
-        "spikes" => canvas.fill(bounds, colour, 1.0, |p| {
-            let q = frame(p);
-            let wave = ((q.y.atan2(q.x) * 8.0 / TAU).rem_euclid(1.0) - 0.5).abs() * 2.0;
-            (q.length() - (0.9 + 0.5 * wave * wave)) * 0.5 * size
-        }),
-        "outline" => canvas.fill(bounds, dark, 1.0, |p| (body(frame(p)) - 0.17) * size),
-        "twin" => canvas.fill(bounds, colour, 1.0, |p| {
-            let q = frame(p) - v2(1.45, 0.55);
-            silhouette(kind, q * 2.0, aspect) * 0.5 * size
-        }),
-        "legs" => canvas.fill(bounds, dark, 1.0, |p| {
-            let q = frame(p);
-            let left = stroke(q, &[v2(-0.4, 0.5), v2(-0.6, 1.5)], (0.08, 0.06));
-            left.min(stroke(q, &[v2(0.4, 0.5), v2(0.6, 1.5)], (0.08, 0.06))) * size
-        }),
-        _ => {}
-    }
-    canvas.paint(bounds, 1.0, |p| body(frame(p)) * size, |p| surface(frame(p)));
-    // Parts on top of the body.
-    match ARRANGEMENTS[arrangement] {
-        "eye" => canvas.fill(bounds, accent, 1.0, |p| ellipse(frame(p), v2(0.0, 0.0), v2(0.3, 0.3), Turn::NONE) * size),
-        "band" => canvas.fill(bounds, accent, 1.0, |p| {
-            let q = frame(p);
-            body(q).max(q.y.abs() - 0.18) * size
-        }),
-        "dots" => canvas.fill(bounds, accent, 1.0, |p| {
-            let q = frame(p);
-            let dot = |x: f32| ellipse(q, v2(x, 0.0), v2(0.12, 0.12), Turn::NONE);
-            dot(-0.4).min(dot(0.0)).min(dot(0.4)) * size
-        }),
-        _ => {}
-    }
-    let direction = v2(1.0, 0.0).rotated(uniform(rng, 0.0, TAU)) * uniform(rng, 0.0, 0.3);
-    let exposure = uniform(rng, 0.8, 1.15);
+    clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
+    distractors(canvas, rng);
+    Specimen::draw(class, rng).paint(canvas);
+    let direction = v2(1.0, 0.0).rotated(uniform(rng, 0.0, TAU)) * sample(rng, LIGHT_SLOPE);
+    let exposure = sample(rng, EXPOSURE);
     canvas.light(|p| (exposure * (1.0 + p.dot(direction))).clamp(0.2, 1.6));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in100_classes_are_every_silhouette_with_every_arrangement() {
+        assert_eq!(in100_class_name(0), "disc_plain");
+        assert_eq!(in100_class_name(23), "star_ears");
+        assert_eq!(in100_class_name(99), "arrow_legs");
+        let names: std::collections::BTreeSet<String> = (0..100).map(in100_class_name).collect();
+        assert_eq!(names.len(), 100);
+        for silhouette in Silhouette::ALL {
+            assert_eq!(silhouette.name(), format!("{silhouette:?}").to_lowercase());
+        }
+        for arrangement in Arrangement::ALL {
+            assert_eq!(arrangement.name(), format!("{arrangement:?}").to_lowercase());
+        }
+    }
 }

@@ -29,7 +29,7 @@ use tch::Tensor;
 
 use super::SplitName;
 use crate::protocol::DatasetId;
-use raster::{uniform, Canvas};
+use raster::{sample, Canvas, Span};
 
 /// What to generate: one split of one dataset, at one stored size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub fn generate_range(request: &SynthRequest, range: Range<u64>) -> Result<Synth
     for (slot, index) in range.enumerate() {
         let mut rng = rng_for(&[request.seed, dataset_tag, split_tag, index]);
         let (canvas, label, fields) = generator.render(index, side, &mut rng);
-        let noise = uniform(&mut rng, 0.0, 0.04);
+        let noise = sample(&mut rng, SENSOR_NOISE);
         canvas.write_chw(noise, &mut rng, &mut pixels[slot * plane..(slot + 1) * plane]);
         labels.push(label);
         meta.push(fields);
@@ -94,6 +94,12 @@ pub fn generate_range(request: &SynthRequest, range: Range<u64>) -> Result<Synth
     let images = Tensor::from_slice(&pixels).view([count as i64, 3, side as i64, side as i64]);
     Ok(SynthImages { images, labels, meta })
 }
+
+/// The amplitude of every image's sensor noise (a share of the full range), drawn per image.
+const SENSOR_NOISE: Span = (0.0, 0.04);
+
+/// How far a Toybox frame's angle strays from its nominal `frame * 360° / FRAMES_PER_VIDEO`, in frames.
+const FRAME_JITTER: Span = (-0.2, 0.2);
 
 /// The smallest stored size the generators accept (their features must span a few pixels).
 const MIN_SIDE: u32 = 16;
@@ -112,7 +118,7 @@ impl Generator {
         if side < MIN_SIDE {
             bail!("synthetic {dataset}: stored size {side} px is below the minimum of {MIN_SIDE} px; raise the profile's resolution");
         }
-        let categories = toybox::CATEGORIES.len() as u64;
+        let categories = toybox::Category::ALL.len() as u64;
         Ok(match dataset {
             DatasetId::Faces => {
                 if classes < 2 {
@@ -141,10 +147,12 @@ impl Generator {
                     0..per_category
                 };
                 let family = tag("toybox");
-                let toys = (0..categories)
-                    .map(|c| {
+                let toys = toybox::Category::ALL
+                    .iter()
+                    .map(|&category| {
+                        let c = category.index() as u64;
                         (0..per_category)
-                            .map(|o| toybox::Toy::new(c as usize, false, &mut rng_for(&[seed, family, c, o])))
+                            .map(|o| toybox::Toy::new(category, false, &mut rng_for(&[seed, family, c, o])))
                             .collect()
                     })
                     .collect();
@@ -191,13 +199,13 @@ impl Generator {
                         break frame;
                     }
                 };
-                let angle =
-                    (frame as f32 + uniform(rng, -0.2, 0.2)) * std::f32::consts::TAU / toybox::FRAMES_PER_VIDEO as f32;
+                let angle = (frame as f32 + sample(rng, FRAME_JITTER)) * std::f32::consts::TAU
+                    / toybox::FRAMES_PER_VIDEO as f32;
                 let mut canvas = Canvas::new(side, [0.0; 3]);
                 toybox::film(&mut canvas, &toys[category as usize][object as usize], axis, angle, rng);
                 let label = if *category_level { category } else { category * per_category + object };
                 let fields = vec![
-                    ("category", toybox::CATEGORIES[category as usize].to_string()),
+                    ("category", toybox::Category::ALL[category as usize].name().to_string()),
                     ("object", (object + 1).to_string()),
                     ("axis", toybox::AXES[axis].to_string()),
                     ("frame", frame.to_string()),
@@ -205,11 +213,11 @@ impl Generator {
                 (canvas, label as i64, ImageMeta { fields })
             }
             Generator::In12 => {
-                let category = (index % toybox::CATEGORIES.len() as u64) as usize;
+                let category = toybox::Category::ALL[(index % toybox::Category::ALL.len() as u64) as usize];
                 let mut canvas = Canvas::new(side, [0.0; 3]);
                 imagenet::draw_in12(&mut canvas, category, rng);
-                let fields = vec![("class", toybox::CATEGORIES[category].to_string())];
-                (canvas, category as i64, ImageMeta { fields })
+                let fields = vec![("class", category.name().to_string())];
+                (canvas, category.index() as i64, ImageMeta { fields })
             }
             Generator::In100 { classes } => {
                 let class = (index % classes) as usize;
@@ -337,7 +345,8 @@ mod tests {
             for (meta, &label) in images.meta.iter().zip(&images.labels) {
                 let frame: u32 = field(meta, "frame").parse().unwrap();
                 assert!(toybox::instance_frame_in(split, frame));
-                let category = toybox::CATEGORIES.iter().position(|c| *c == field(meta, "category")).unwrap() as i64;
+                let category =
+                    toybox::Category::ALL.iter().position(|c| c.name() == field(meta, "category")).unwrap() as i64;
                 let object: i64 = field(meta, "object").parse().unwrap();
                 assert_eq!(label, category * 5 + object - 1, "the original's class_id * objects + object - 1");
             }
@@ -356,6 +365,64 @@ mod tests {
         let mut req = request(DatasetId::Faces, SplitName::Train, 10);
         req.side = 8;
         assert!(generate(&req).unwrap_err().to_string().contains("resolution"));
+    }
+
+    /// The golden requests: small splits at 40 px that still reach every category, class family and object of
+    /// each stand-in (Toybox instance level: 2 objects per category, so 24 images show every toy once).
+    fn golden_request(dataset: DatasetId, split: SplitName) -> SynthRequest {
+        let (classes, objects_per_category, images) = match dataset {
+            DatasetId::Faces => (24, None, 24),
+            DatasetId::ToyboxInstance => (24, Some(2), 24),
+            DatasetId::ToyboxCategory => (12, Some(5), 24),
+            DatasetId::In12 => (12, None, 24),
+            DatasetId::In100 => (100, None, 100),
+        };
+        SynthRequest { dataset, split, classes, objects_per_category, images, side: 40, seed: 11 }
+    }
+
+    /// SHA-256 of a generated split: its pixels, labels and CSV fields.
+    fn digest(images: &SynthImages) -> String {
+        let mut all = bytes(images);
+        for (label, meta) in images.labels.iter().zip(&images.meta) {
+            all.extend_from_slice(&label.to_le_bytes());
+            for (key, value) in &meta.fields {
+                all.extend_from_slice(format!("{key}={value};").as_bytes());
+            }
+        }
+        crate::provenance::sha256_bytes(&all)
+    }
+
+    /// The stand-ins are what `mini` and `tiny` train on, and their recorded results depend on every byte: a change
+    /// to a generator that alters any image, label or field fails here. If the change is intended, record the new
+    /// hashes (the failure prints them) and say in the commit that the stand-ins changed.
+    #[test]
+    fn generated_splits_match_their_recorded_hashes() {
+        use SplitName::{Test, Train, Val};
+        let recorded: [(DatasetId, SplitName, &str); 15] = [
+            (DatasetId::Faces, Train, "a708c83434ddee045c776195ac203b46b46b84e9c84331d54c96962ed31cf5a4"),
+            (DatasetId::Faces, Val, "f0f13321a5115d2a30a394f2a47f606b3d1edb5195b7fece4d87a505537b4dbd"),
+            (DatasetId::Faces, Test, "00c469916da8b425328bca85ca5c639f7df2dc0fe953e4e48c34672393a8c90a"),
+            (DatasetId::ToyboxInstance, Train, "b9d129b5b736e3d95e2dccd06f70aaea456d1fee7d939e540a351d67fcca4898"),
+            (DatasetId::ToyboxInstance, Val, "1bfa704e0db7595a3b50ded3c39f44f8f48e1d171cf4708573060dc058b87d28"),
+            (DatasetId::ToyboxInstance, Test, "53fc312f9593e3e03ea6644d8da2187ad027f8979469aa98ebb44073e2049da9"),
+            (DatasetId::ToyboxCategory, Train, "1d9d7ce6ac0b5e878e4a6cd71d4ba1079d47c43a4316fa1991bc12cd07a2bfaa"),
+            (DatasetId::ToyboxCategory, Val, "09ad43fe8d9339816ee6f6f1d143200d865738b944bd68fc7cb415c47dc2d6fc"),
+            (DatasetId::ToyboxCategory, Test, "2a761210e21d0644c9221780c8efb50d3145d3b90efa93b4c37659cc96d3756f"),
+            (DatasetId::In12, Train, "9f7ba392641cf16c9aa30ca286a818c4f86802ba65b2dc2e59b16a2b0f0d1d8a"),
+            (DatasetId::In12, Val, "2e4198949ac18a110da559642f8501f4d0a0bd04e27b556708be0d8e72bd7e34"),
+            (DatasetId::In12, Test, "9e449265591c2d17641e45963a982344bbfec3a6b1ca34c96747b698e7c219d3"),
+            (DatasetId::In100, Train, "156f9ca6d6570eccfa53c32e7ecd2d377cde269b462127d0007009d13b389b44"),
+            (DatasetId::In100, Val, "a5c58df302a0f855794b1792ba3f38ff6feb81fcb59c756f7e33ec4aeabc33d1"),
+            (DatasetId::In100, Test, "3c13f5546958374bb60c7617482ae547c051be53c94e72b95425f46107082798"),
+        ];
+        let changed: Vec<String> = recorded
+            .iter()
+            .filter_map(|&(dataset, split, expected)| {
+                let actual = digest(&generate(&golden_request(dataset, split)).unwrap());
+                (actual != expected).then(|| format!("(DatasetId::{dataset:?}, {split:?}, \"{actual}\"),"))
+            })
+            .collect();
+        assert!(changed.is_empty(), "generated splits changed; now:\n{}", changed.join("\n"));
     }
 
     #[test]

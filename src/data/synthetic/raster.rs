@@ -115,6 +115,20 @@ pub fn uniform(rng: &mut impl Rng, lo: f32, hi: f32) -> f32 {
     lo + (hi - lo) * rng.random::<f32>()
 }
 
+/// The range `[lo, hi)` a parameter is drawn from: the generators' tables of proportions, colours and offsets are
+/// made of these.
+pub type Span = (f32, f32);
+
+/// A uniform draw from `span` (the same draw as [`uniform`]).
+pub fn sample(rng: &mut impl Rng, (lo, hi): Span) -> f32 {
+    uniform(rng, lo, hi)
+}
+
+/// True with probability `odds` (one draw, the same as `uniform(rng, 0.0, 1.0) < odds`).
+pub fn chance(rng: &mut impl Rng, odds: f32) -> bool {
+    rng.random::<f32>() < odds
+}
+
 /// An axis-aligned box in unit coordinates, used to visit only the pixels a shape can touch.
 #[derive(Clone, Copy, Debug)]
 pub struct Bounds {
