@@ -1,15 +1,20 @@
 //! Every figure of the paper as one function of a results table (`blurry-to-clear figures [SOURCE]`).
 //!
 //! The catalogue `paper/figures.toml` lists the figures and declares the one style they share ([`style`]). Each
-//! figure function reduces a table to a [`canvas::Figure`] (the numbers on the page), which is then written as PNG
-//! and SVG with the embedded font, plus a `<id>.json` sidecar with its provenance: the drawn source's profile, the
-//! git commit, and the SHA-256 of every table it was drawn from. A source is `paper` (the original's numbers in
-//! `expected/paper/`) or a run directory; a run of the `paper` or `paper-uniform` profile is drawn over the
-//! original's values (thin, dashed).
+//! figure function reduces a table to a [`canvas::Figure`] (the numbers on the page), which is then written as SVG
+//! and as the PNG rasterised from it ([`render`]), plus a `<id>.json` sidecar with its provenance: the drawn
+//! source and profile, the SHA-256 of every table it was drawn from, and what drew it (crate version, catalogue
+//! hash). The sidecar holds no commit and no absolute path, and every file is rewritten only when its bytes change,
+//! so redrawing unchanged numbers leaves a checkout clean. A source is `paper` (the original's numbers in
+//! `expected/paper/`, drawn into `figures/paper/`) or a run directory (drawn into `RUN_DIR/figures/`); a run of the
+//! `paper` or `paper-uniform` profile is drawn over the original's values (thin, dashed).
 pub mod accuracy;
+pub mod axis;
 pub mod canvas;
 pub mod checkpoints;
+pub mod image_grid;
 pub mod receptive_fields;
+pub mod render;
 pub mod spatial_frequency;
 pub mod style;
 
@@ -18,7 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use crate::protocol::Regime;
+use crate::protocol::{Profile, Regime};
 use crate::results::{self, Table};
 use canvas::Figure;
 use style::{Catalogue, Style};
@@ -68,7 +73,9 @@ pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> 
         "accuracy_vs_blur" => accuracy::accuracy_vs_blur(&t.accuracy_vs_blur, style),
         "accuracy_by_stage" => accuracy::accuracy_by_stage(&t.accuracy_by_stage, style),
         "ratio_by_stage_vs_sigma" => accuracy::ratio_by_stage_vs_sigma(&t.accuracy_by_stage, style),
-        "ratio_at_sigma8_vs_minibatch" => accuracy::ratio_at_sigma8_vs_minibatch(&t.accuracy_ratio_by_stage, style),
+        "ratio_at_sigma8_vs_minibatch" => {
+            accuracy::ratio_at_sigma8_vs_minibatch(&t.accuracy_ratio_by_stage, &t.accuracy_by_stage, style)
+        }
         "rf_size_vs_epoch" => receptive_fields::rf_size_vs_epoch(&t.rf_size, style),
         "rf_size_vs_peak_sf_conv1" => {
             receptive_fields::rf_size_vs_peak_sf_conv1(&t.rf_size, &t.spatial_frequency, style)
@@ -86,21 +93,23 @@ pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> 
     })
 }
 
-/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled from the catalogue.
-pub fn table_figures(catalogue: &Catalogue, tables: &Tables) -> Vec<Figure> {
+/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled from the catalogue
+/// and drawn in `style` (the catalogue's, or its [`Style::for_profile`]).
+pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> Vec<Figure> {
     catalogue
         .figure
         .iter()
         .filter_map(|entry| {
-            let mut figure = table_figure(&entry.id, tables, &catalogue.style)?;
+            let mut figure = table_figure(&entry.id, tables, style)?;
             figure.title.clone_from(&entry.title);
             (!figure.is_empty()).then_some(figure)
         })
         .collect()
 }
 
-/// Draw `original`'s series of the same panels under `figure`'s, as overlays.
-pub fn overlay(mut figure: Figure, original: &Figure) -> Figure {
+/// Draw `original`'s series of the same panels under `figure`'s, as overlays named `label` in the legend.
+pub fn overlay(mut figure: Figure, original: &Figure, label: &str) -> Figure {
+    figure.overlay_label = label.to_string();
     for panel in &mut figure.panels {
         if let Some(theirs) = original.panels.iter().find(|p| p.title == panel.title) {
             for series in &theirs.series {
@@ -116,10 +125,12 @@ pub fn overlay(mut figure: Figure, original: &Figure) -> Figure {
 /// A source of figures: the original's numbers or a run directory.
 #[derive(Clone, Debug)]
 pub struct Source {
-    /// `paper`, or the run directory's name (`runs/mini` -> `mini`): the folder under `figures/`.
+    /// `paper`, or the run directory's name (`runs/mini` -> `mini`).
     pub name: String,
     pub tables_dir: PathBuf,
     pub profile: String,
+    /// The profile's protocol, when `profile` names one of `paper/protocol/` (class counts, epochs, data).
+    pub protocol: Option<Profile>,
     /// Whether these are the original's numbers (never overlaid on themselves).
     pub original: bool,
     /// The run directory, whose checkpoints and ERF maps the checkpoint figures draw.
@@ -134,6 +145,7 @@ impl Source {
                 name: "paper".into(),
                 tables_dir: crate::provenance::project_path(PAPER_DIR),
                 profile: "paper".into(),
+                protocol: Some(Profile::load("paper")?),
                 original: true,
                 run_dir: None,
             });
@@ -147,30 +159,86 @@ impl Source {
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .with_context(|| format!("cannot name the run directory {source}"))?;
+        let profile = crate::verify::run_profile(&dir)?;
         Ok(Source {
             name,
             tables_dir: crate::verify::tables_dir(&dir),
-            profile: crate::verify::run_profile(&dir)?,
+            protocol: Profile::load(&profile).ok(),
+            profile,
             original: false,
             run_dir: Some(dir),
         })
     }
+
+    /// Where the figures go unless told otherwise: `figures/paper/` of the project for the original's numbers,
+    /// the run's own `RUN_DIR/figures/` for a run (never over the committed figures).
+    pub fn default_out_dir(&self) -> PathBuf {
+        match &self.run_dir {
+            Some(run) => run.join("figures"),
+            None => crate::provenance::project_path("figures").join(&self.name),
+        }
+    }
+
+    /// The catalogue's style with this source's profile (class counts, last epoch) where it is known.
+    pub fn style(&self, style: &Style) -> Style {
+        self.protocol.as_ref().map_or_else(|| style.clone(), |p| style.for_profile(p))
+    }
+
+    /// What every figure of this source says under its title.
+    pub fn subtitle(&self, style: &Style) -> String {
+        match (&self.protocol, self.original) {
+            (_, true) => format!("the original's numbers ({PAPER_DIR}/)"),
+            (Some(protocol), false) => style.profile_subtitle(protocol),
+            (None, false) => format!("profile {}", self.profile),
+        }
+    }
+
+    /// The directory provenance names files from: the run directory, or the tables' directory.
+    fn dir(&self) -> &Path {
+        self.run_dir.as_deref().unwrap_or(&self.tables_dir)
+    }
+
+    /// This source's directory as provenance names it: relative to the project when inside it (`expected/paper`,
+    /// `runs/mini`), else by its own name; never an absolute path, so that the sidecar is the same on every machine.
+    pub fn shown_dir(&self) -> String {
+        let dir = self.dir().canonicalize().unwrap_or_else(|_| self.dir().to_path_buf());
+        let project = crate::provenance::project_path("");
+        let project = project.canonicalize().unwrap_or(project);
+        match dir.strip_prefix(&project) {
+            Ok(relative) => relative.display().to_string(),
+            Err(_) => dir.file_name().map_or_else(|| self.name.clone(), |n| n.to_string_lossy().into_owned()),
+        }
+    }
+
+    /// The source, and the SHA-256 of each of `tables` it has, named relative to the source's directory.
+    fn provenance(&self, tables: &[String]) -> Result<serde_json::Value> {
+        let mut hashed = Vec::new();
+        for name in tables {
+            let path = self.tables_dir.join(format!("{name}.csv"));
+            if !path.exists() {
+                continue;
+            }
+            let file = path.strip_prefix(self.dir()).unwrap_or(&path).display().to_string();
+            hashed.push(json!({ "table": name, "file": file, "sha256": crate::provenance::sha256_file(&path)? }));
+        }
+        Ok(json!({ "source": self.shown_dir(), "profile": self.profile, "tables": hashed }))
+    }
 }
 
-fn table_provenance(dir: &Path, tables: &[String]) -> Result<Vec<serde_json::Value>> {
-    tables
-        .iter()
-        .map(|name| {
-            let path = dir.join(format!("{name}.csv"));
-            Ok(json!({ "table": name, "file": path.display().to_string(), "sha256": crate::provenance::sha256_file(&path)? }))
-        })
-        .collect()
+/// What drew the figures: the crate's version and the SHA-256 of the figure catalogue (its style and titles).
+fn drawn_by() -> serde_json::Value {
+    json!({
+        "crate": format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        "catalogue_sha256": crate::provenance::sha256_bytes(style::CATALOGUE_TOML.as_bytes()),
+    })
 }
 
-/// Draw every figure `source` has data for into `out_root/<source name>/`: `<id>.png`, `<id>.svg`, `<id>.json`.
-/// Returns the written figure ids.
-pub fn draw_source(source: &Source, out_root: &Path) -> Result<Vec<String>> {
+/// Draw every figure `source` has data for into `out_dir`: `<id>.png`, `<id>.svg`, `<id>.json`, each rewritten
+/// only when its bytes change. Returns the drawn figure ids.
+pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     let catalogue = Catalogue::load()?;
+    let style = source.style(&catalogue.style);
+    let subtitle = source.subtitle(&style);
     let tables = Tables::load(&source.tables_dir)?;
     let original = if !source.original && OVERLAID_PROFILES.contains(&source.profile.as_str()) {
         let paper = Source::resolve("paper")?;
@@ -178,59 +246,57 @@ pub fn draw_source(source: &Source, out_root: &Path) -> Result<Vec<String>> {
     } else {
         None
     };
-    let out_dir = out_root.join(&source.name);
-    let commit = crate::provenance::git_commit();
     let mut written = Vec::new();
-    for figure in table_figures(&catalogue, &tables) {
+    for figure in table_figures(&catalogue, &tables, &style) {
         let entry = catalogue.entry(&figure.id)?;
-        let (figure, overlay_provenance) = match &original {
-            Some((paper_tables, paper)) => match table_figure(&figure.id, paper_tables, &catalogue.style) {
-                Some(theirs) => (
-                    overlay(figure, &theirs),
-                    Some(
-                        json!({ "profile": "paper", "tables": table_provenance(&paper.tables_dir, &present(&entry.tables, &paper.tables_dir))? }),
-                    ),
-                ),
+        let (mut figure, overlay_provenance) = match &original {
+            Some((paper_tables, paper)) => match table_figure(&figure.id, paper_tables, &style) {
+                Some(theirs) => {
+                    (overlay(figure, &theirs, &style.overlay_label), Some(paper.provenance(&entry.tables)?))
+                }
                 None => (figure, None),
             },
             None => (figure, None),
         };
+        figure.subtitle.clone_from(&subtitle);
         figure.write(&out_dir.join(&figure.id))?;
-        let provenance = json!({
+        let mut provenance = json!({
             "figure": figure.id,
             "title": entry.title,
             "reproduces": format!("cerysojj/blurry-to-clear-training@b19503e notebooks/figures/{}", entry.reproduces),
-            "source": source.tables_dir.display().to_string(),
-            "profile": source.profile,
-            "git_commit": commit,
-            "tables": table_provenance(&source.tables_dir, &entry.tables)?,
+            "drawn_by": drawn_by(),
             "overlay": overlay_provenance,
         });
+        if let (Some(object), serde_json::Value::Object(drawn)) =
+            (provenance.as_object_mut(), source.provenance(&entry.tables)?)
+        {
+            object.extend(drawn);
+        }
         let text = serde_json::to_string_pretty(&provenance)? + "\n";
-        crate::atomic::write(&out_dir.join(format!("{}.json", figure.id)), text.as_bytes())?;
+        render::write_if_changed(&out_dir.join(format!("{}.json", figure.id)), text.as_bytes())?;
         written.push(figure.id.clone());
     }
     if let Some(run_dir) = &source.run_dir {
-        written.extend(draw_checkpoint_figures(run_dir, &out_dir, &catalogue.style)?);
+        written.extend(draw_checkpoint_figures(run_dir, out_dir, &style, &subtitle)?);
     }
     Ok(written)
 }
 
-/// The figures drawn from a run's checkpoints: conv1 kernels of each blurry-to-clear model (its first seed, the
-/// first 10 filters, as cells 22-30), and the conv5 ERF maps of every model on test images with their radial
-/// profiles at the last epoch.
-fn draw_checkpoint_figures(run_dir: &Path, out_dir: &Path, style: &Style) -> Result<Vec<String>> {
+/// The figures drawn from a run's checkpoints: all conv1 kernels of each blurry-to-clear model (its first seed) in
+/// colour, and the conv5 ERF maps of every model on test images with their radial profiles at the last epoch.
+fn draw_checkpoint_figures(run_dir: &Path, out_dir: &Path, style: &Style, subtitle: &str) -> Result<Vec<String>> {
     let models = checkpoints::run_models(run_dir)?;
     let first_seed = models.iter().map(|m| m.seed).min();
     let mut written = Vec::new();
     for model in models.iter().filter(|m| m.regime == Regime::BlurryToClear && Some(m.seed) == first_seed) {
         let weights = checkpoints::Conv1Weights::read(model)?;
         let Some(first) = weights.first() else { continue };
-        let filters: Vec<usize> = (0..first.shape[0].min(10)).collect();
+        let filters: Vec<usize> = (0..first.shape[0]).collect();
         let name =
             format!("{} {}, seed {}", style.dataset(model.dataset).title, style.regime(model.regime).label, model.seed);
         let mut grid = checkpoints::conv1_kernels(&name, &weights, &filters)?;
         grid.id = format!("conv1_kernels_{}", model.dataset);
+        grid.subtitle = subtitle.to_string();
         grid.write(&out_dir.join(&grid.id))?;
         written.push(grid.id);
     }
@@ -243,26 +309,26 @@ fn draw_checkpoint_figures(run_dir: &Path, out_dir: &Path, style: &Style) -> Res
         );
     }
     if let Some(last) = maps.iter().map(|m| m.epoch).max() {
-        checkpoints::erf_maps(&maps, style).write(&out_dir.join("erf_maps"))?;
+        let mut grid = checkpoints::erf_maps(&maps, style);
+        grid.subtitle = subtitle.to_string();
+        grid.write(&out_dir.join("erf_maps"))?;
         let at_last: Vec<checkpoints::ErfMap> = maps.iter().filter(|m| m.epoch == last).cloned().collect();
-        let profiles = checkpoints::erf_radial_profiles(&at_last, style);
+        let mut profiles = checkpoints::erf_radial_profiles(&at_last, style);
+        profiles.subtitle = subtitle.to_string();
         profiles.write(&out_dir.join(&profiles.id))?;
         written.extend(["erf_maps".to_string(), profiles.id]);
     }
     Ok(written)
 }
 
-fn present(tables: &[String], dir: &Path) -> Vec<String> {
-    tables.iter().filter(|t| dir.join(format!("{t}.csv")).exists()).cloned().collect()
-}
-
-/// The `figures` command.
-pub fn run(source: &str, out_root: &Path) -> Result<()> {
+/// The `figures` command: draw `source` into `out` (default [`Source::default_out_dir`]).
+pub fn run(source: &str, out: Option<&Path>) -> Result<()> {
     let source = Source::resolve(source)?;
-    let written = draw_source(&source, out_root)?;
+    let out_dir = out.map_or_else(|| source.default_out_dir(), Path::to_path_buf);
+    let written = draw_source(&source, &out_dir)?;
     if written.is_empty() {
         bail!("{} holds no table any figure draws", source.tables_dir.display());
     }
-    println!("{} figures in {}: {}", written.len(), out_root.join(&source.name).display(), written.join(", "));
+    println!("{} figures in {}: {}", written.len(), out_dir.display(), written.join(", "));
     Ok(())
 }

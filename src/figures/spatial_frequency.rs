@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::accuracy::{dataset_series, distinct, push, Grouped};
 use super::canvas::{Figure, Mark, Panel, RefLine, Series};
-use super::receptive_fields::{dataset_panels, CONV1, CONV5, MEAN_PEAK_SF};
+use super::receptive_fields::{dataset_panels, epoch_range, CONV1, CONV5, MEAN_PEAK_SF, SF_LABEL};
 use super::style::{Dash, Style};
 use crate::protocol::{DatasetId, Regime};
 use crate::results::SpatialFrequency;
@@ -29,11 +29,10 @@ fn mean_peak_sf(rows: &[SpatialFrequency], style: &Style, layer: &str, id: &str)
     for r in &selected {
         push(&mut groups, r.dataset, r.regime, f64::from(r.epoch), r.value);
     }
-    let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
-    let y_label = format!("{} mean peak SF (cycles/image)", style.layer_label(layer));
-    let panels =
-        dataset_panels(style, &groups, Mark::LineDots, ("epoch", &y_label), Some((0.0, f64::from(last) + 5.0)));
-    Figure { id: id.into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    let epochs = distinct(selected.iter().map(|r| r.epoch));
+    let y_label = format!("{} {SF_LABEL}", style.layer_label(layer));
+    let panels = dataset_panels(style, &groups, Mark::LineDots, ("epoch", &y_label), Some(epoch_range(style, &epochs)));
+    Figure::new(id, 5, panels, (380, 360))
 }
 
 /// Cell 53: conv1 mean peak spatial frequency against epoch, one panel per dataset, one line per regime.
@@ -56,19 +55,18 @@ pub fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure
     for r in &selected {
         push(&mut groups, r.layer.clone(), r.dataset, f64::from(r.epoch), r.value);
     }
-    let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
+    let x_range = epoch_range(style, &distinct(selected.iter().map(|r| r.epoch)));
     let panels = style
         .layers
         .iter()
         .filter_map(|l| groups.get(&l.id).map(|g| (l, g)))
         .map(|(layer, samples)| {
-            let mut panel =
-                Panel::new(&layer.label, "epoch", "mean peak SF (cycles/image)", (0.0, f64::from(last) + 5.0));
+            let mut panel = Panel::new(&layer.label, "epoch", SF_LABEL, x_range);
             panel.series = dataset_series(style, samples, Mark::LineDots);
             panel
         })
         .collect();
-    Figure { id: "mean_peak_sf_by_layer".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    Figure::new("mean_peak_sf_by_layer", 5, panels, (380, 360))
 }
 
 /// Cells 31-35: conv5 peak-frequency histograms of blurry-to-clear models, one row per dataset, one column per
@@ -93,7 +91,7 @@ pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Fig
         for &epoch in &epochs {
             let mut panel = Panel::new(
                 &format!("{}, epoch {epoch}", d.title),
-                "conv5 peak SF (cycles/image)",
+                "conv5 peak SF (cycles/image at 224 px)",
                 "feature maps",
                 (0.0, HISTOGRAM_MAX),
             );
@@ -108,17 +106,16 @@ pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Fig
                     samples,
                 ));
             }
-            panel.vlines.push(RefLine { at: HIGH_SF, colour: style.sigma_marker_colour, dash: Dash::Dotted });
+            panel.vlines.push(RefLine {
+                at: HIGH_SF,
+                colour: style.sigma_marker_colour,
+                dash: Dash::Dotted,
+                label: format!("{HIGH_SF} cycles/image: the original's high-frequency threshold"),
+            });
             panels.push(panel);
         }
     }
-    Figure {
-        id: "conv5_peak_sf_histograms".into(),
-        title: String::new(),
-        columns: epochs.len().max(1),
-        panels,
-        panel_size: (340, 280),
-    }
+    Figure::new("conv5_peak_sf_histograms", epochs.len().max(1), panels, (340, 280))
 }
 
 #[cfg(test)]
