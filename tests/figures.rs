@@ -69,7 +69,10 @@ fn every_table_figure_renders_from_expected_paper_with_provenance() {
         assert!(image.width() >= 800 && image.height() >= 400, "{id} is {}x{}", image.width(), image.height());
         let svg = std::fs::read_to_string(out.path().join(format!("{id}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<text"), "{id}.svg");
-        assert!(svg.contains("\nthe original&apos;s numbers (expected/paper/)\n"), "{id}: the subtitle says what is drawn");
+        assert!(
+            svg.contains("\nthe original&apos;s numbers (expected/paper/)\n"),
+            "{id}: the subtitle says what is drawn"
+        );
         // The PNG is the SVG rasterised: the same text, set by resvg in the embedded font.
         assert!(png == figures::render::svg_to_png(&svg).unwrap(), "{id}.png is not its SVG rasterised");
         let provenance_text = std::fs::read_to_string(out.path().join(format!("{id}.json"))).unwrap();
