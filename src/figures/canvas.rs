@@ -622,11 +622,16 @@ fn draw_series<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, series: &Series) -
         }
         Mark::Bars { width } => {
             let half = width / 2.0;
-            // Empty bins draw nothing (an empty rectangle is not valid SVG).
-            let bars = points.iter().filter(|p| p.1 != 0.0);
+            // Bins under a pixel high draw nothing (an empty rectangle is not valid SVG).
+            let bars: Vec<(f64, f64)> = points
+                .iter()
+                .copied()
+                .filter(|&(x, y)| chart.backend_coord(&(x, y)).1 != chart.backend_coord(&(x, 0.0)).1)
+                .collect();
             chart
                 .draw_series(
-                    bars.map(|&(x, y)| Rectangle::new([(x - half, 0.0), (x + half, y)], colour.mix(0.85).filled())),
+                    bars.iter()
+                        .map(|&(x, y)| Rectangle::new([(x - half, 0.0), (x + half, y)], colour.mix(0.85).filled())),
                 )
                 .map_err(plot_error)?;
         }
