@@ -25,9 +25,11 @@ test: setup
 reproduce profile="paper" *args="": build
     {{bin}} reproduce --profile {{profile}} {{args}}
 
-# Redraw every figure from committed numbers (paper: expected/paper) or from a run directory (e.g. runs/mini).
-figures source="paper": build
-    {{bin}} figures {{source}}
+# Redraw the figures of committed numbers (paper: into figures/paper) or of a run directory (runs/mini: into
+# runs/mini/figures; refresh the committed ones with `just figures runs/mini --out figures/mini`). Unchanged
+# figures are not rewritten.
+figures source="paper" *args="": build
+    {{bin}} figures {{source}} {{args}}
 
 # Compare a run's tables with the expected numbers under the declared tolerances.
 verify run: build

@@ -83,14 +83,15 @@ enum Command {
         #[arg(long)]
         against: Option<PathBuf>,
     },
-    /// Draw every figure SOURCE has data for into OUT/<source name>/<id>.png, .svg and .json (provenance).
+    /// Draw every figure SOURCE has data for as <id>.png, .svg and .json (provenance), rewriting only changed files.
     Figures {
         /// `paper` (the original's numbers in expected/paper) or a run directory such as runs/mini.
         #[arg(default_value = "paper")]
         source: String,
-        /// Root folder of the figures.
-        #[arg(long, default_value = "figures")]
-        out: PathBuf,
+        /// Folder of the figures; default figures/paper for `paper`, RUN_DIR/figures for a run (refresh the
+        /// committed ones of mini with `figures runs/mini --out figures/mini`).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Write RUN_DIR/report.md: each table reproduced against expected (differences, verdicts) and each finding
     /// of paper/claims.toml evaluated on the run.
@@ -233,7 +234,7 @@ fn run(cli: Cli) -> Result<()> {
             steps_per_epoch,
             &mut std::io::stdout().lock(),
         ),
-        Command::Figures { source, out } => blurry_to_clear::figures::run(&source, &out),
+        Command::Figures { source, out } => blurry_to_clear::figures::run(&source, out.as_deref()),
         Command::Report { run_dir, against } => blurry_to_clear::report::run(&run_dir, against.as_deref()),
         Command::Verify { run_dir, against } => blurry_to_clear::verify::run(&run_dir, against.as_deref()),
         Command::ImportReference { reference_dir, out } => blurry_to_clear::results::print_import(&reference_dir, &out),

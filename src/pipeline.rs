@@ -223,7 +223,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     Ok(())
 }
 
-/// The figures of the run (`runs/<profile>/figures/<profile>/`) and its report against the profile's expected
+/// The figures of the run (`runs/<profile>/figures/`) and its report against the profile's expected
 /// numbers (`expected/<profile>/`, or the original's for the paper profiles), where there are any. Skipped when
 /// neither the tables nor what they are drawn and judged with (the figure and report code, catalogue, claims,
 /// expected numbers) changed.
@@ -249,10 +249,9 @@ fn draw_and_report(profile_dir: &Path, code: &CodeHashes) -> Result<()> {
     let source = crate::figures::Source::resolve(&profile_dir.display().to_string())?;
     let figures_dir = profile_dir.join("figures");
     let drawn = crate::figures::draw_source(&source, &figures_dir)?;
-    tracing::info!("{} figures in {}", drawn.len(), figures_dir.join(&source.name).display());
-    let mut outputs: Vec<PathBuf> = std::fs::read_dir(figures_dir.join(&source.name))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
+    tracing::info!("{} figures in {}", drawn.len(), figures_dir.display());
+    let mut outputs: Vec<PathBuf> =
+        std::fs::read_dir(&figures_dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
     if expected.is_dir() {
         let report = crate::report::write_report(profile_dir, Some(&expected))?;
         tracing::info!("report against {}: {}", expected.display(), report.display());

@@ -52,7 +52,9 @@ fn binary() -> Command {
 fn every_table_figure_renders_from_expected_paper_with_provenance() {
     let out = tempfile::tempdir().unwrap();
     // Integration tests run in the package root, where `paper` resolves to expected/paper.
-    let written = figures::draw_source(&Source::resolve("paper").unwrap(), out.path()).unwrap();
+    let source = Source::resolve("paper").unwrap();
+    assert_eq!(source.default_out_dir(), root().join("figures/paper"));
+    let written = figures::draw_source(&source, out.path()).unwrap();
     let catalogue = Catalogue::load().unwrap();
     // Every figure whose tables the original has, but the Gabor fit grids: the original's per-filter table lacks the
     // fitted parameters they render.
@@ -65,29 +67,53 @@ fn every_table_figure_renders_from_expected_paper_with_provenance() {
         .collect();
     assert_eq!(written, drawable);
     for id in &written {
-        let png = out.path().join(format!("paper/{id}.png"));
-        let image = image::open(&png).unwrap();
+        let png = std::fs::read(out.path().join(format!("{id}.png"))).unwrap();
+        let image = image::load_from_memory(&png).unwrap();
         assert!(image.width() >= 800 && image.height() >= 400, "{id} is {}x{}", image.width(), image.height());
-        let svg = std::fs::read_to_string(out.path().join(format!("paper/{id}.svg"))).unwrap();
+        let svg = std::fs::read_to_string(out.path().join(format!("{id}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<text"), "{id}.svg");
-        let provenance: Value =
-            serde_json::from_str(&std::fs::read_to_string(out.path().join(format!("paper/{id}.json"))).unwrap())
-                .unwrap();
-        let table = &provenance["tables"][0];
-        let hashed = blurry_to_clear::provenance::sha256_file(Path::new(table["file"].as_str().unwrap())).unwrap();
-        assert_eq!(table["sha256"].as_str(), Some(hashed.as_str()), "{id}");
+        assert!(
+            svg.contains("\nthe original&apos;s numbers (expected/paper/)\n"),
+            "{id}: the subtitle says what is drawn"
+        );
+        // The PNG is the SVG rasterised: the same text, set by resvg in the embedded font.
+        assert!(png == figures::render::svg_to_png(&svg).unwrap(), "{id}.png is not its SVG rasterised");
+        let provenance_text = std::fs::read_to_string(out.path().join(format!("{id}.json"))).unwrap();
+        assert!(!provenance_text.contains("git_commit"), "{id}.json names a commit");
+        assert!(!provenance_text.contains(root().to_str().unwrap()), "{id}.json holds an absolute path");
+        let provenance: Value = serde_json::from_str(&provenance_text).unwrap();
+        assert_eq!(provenance["source"], "expected/paper");
         assert_eq!(provenance["profile"], "paper");
-        // `just figures` regenerates the committed figures to the byte (the font is embedded).
-        for ext in ["png", "svg"] {
+        let catalogue_hash = blurry_to_clear::provenance::sha256_bytes(figures::style::CATALOGUE_TOML.as_bytes());
+        assert_eq!(provenance["drawn_by"]["catalogue_sha256"].as_str(), Some(catalogue_hash.as_str()));
+        let table = &provenance["tables"][0];
+        let file = root().join("expected/paper").join(table["file"].as_str().unwrap());
+        let hashed = blurry_to_clear::provenance::sha256_file(&file).unwrap();
+        assert_eq!(table["sha256"].as_str(), Some(hashed.as_str()), "{id}");
+        // `just figures` regenerates the committed figures to the byte (the font is embedded), sidecars included.
+        for ext in ["png", "svg", "json"] {
             let committed = root().join(format!("figures/paper/{id}.{ext}"));
-            let drawn = out.path().join(format!("paper/{id}.{ext}"));
+            let drawn = out.path().join(format!("{id}.{ext}"));
             assert!(
                 std::fs::read(&committed).unwrap() == std::fs::read(&drawn).unwrap(),
-                "{} is stale",
+                "{} is stale: run `target/debug/blurry-to-clear figures paper`",
                 committed.display()
             );
         }
     }
+}
+
+#[test]
+fn redrawing_unchanged_numbers_rewrites_no_file() {
+    let out = tempfile::tempdir().unwrap();
+    let source = Source::resolve("paper").unwrap();
+    figures::draw_source(&source, out.path()).unwrap();
+    let modified = |name: &str| std::fs::metadata(out.path().join(name)).unwrap().modified().unwrap();
+    let before: Vec<_> = ["accuracy_vs_blur.png", "accuracy_vs_blur.svg", "accuracy_vs_blur.json"].map(modified).into();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    figures::draw_source(&source, out.path()).unwrap();
+    let after: Vec<_> = ["accuracy_vs_blur.png", "accuracy_vs_blur.svg", "accuracy_vs_blur.json"].map(modified).into();
+    assert_eq!(before, after);
 }
 
 #[test]
@@ -99,20 +125,43 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
         let run = fake_run(dir.path(), profile, profile);
         let source = Source::resolve(run.to_str().unwrap()).unwrap();
         assert_eq!((source.name.as_str(), source.profile.as_str()), (profile, profile));
-        let out = dir.path().join("figures");
+        assert_eq!(source.default_out_dir(), run.join("figures"));
+        let out = run.join("figures");
         figures::draw_source(&source, &out).unwrap();
         let json: Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join(profile).join("accuracy_vs_blur.json")).unwrap())
-                .unwrap();
+            serde_json::from_str(&std::fs::read_to_string(out.join("accuracy_vs_blur.json")).unwrap()).unwrap();
         assert_eq!(json["overlay"].is_object(), overlaid, "{profile}");
+        assert_eq!(json["source"], profile, "a run outside the project is named by its directory");
+        assert_eq!(json["tables"][0]["file"], "results/accuracy_vs_blur.csv");
         // The run's own series are the original's numbers, so the drawn data equals the original's.
         let theirs = figures::table_figure("accuracy_vs_blur", &paper_tables, &catalogue.style).unwrap();
         let ours =
             figures::table_figure("accuracy_vs_blur", &Tables::load(&run.join("results")).unwrap(), &catalogue.style);
         assert_eq!(ours.unwrap().data_csv(), theirs.data_csv());
-        let merged = figures::overlay(theirs.clone(), &theirs);
+        let merged = figures::overlay(theirs.clone(), &theirs, "original (paper)");
         assert_eq!(merged.panels[0].series.len(), 2 * theirs.panels[0].series.len());
     }
+    // The `tiny` profile's figures say they are drawn from the stand-ins, with its chance levels (8 faces).
+    let svg = std::fs::read_to_string(dir.path().join("tiny/figures/accuracy_vs_blur.svg")).unwrap();
+    assert!(svg.contains("\nprofile tiny: embedded stand-ins, not the real datasets\n"));
+    let tiny = Source::resolve(dir.path().join("tiny").to_str().unwrap()).unwrap();
+    let style = tiny.style(&catalogue.style);
+    let figure = figures::table_figure("accuracy_vs_blur", &paper_tables, &style).unwrap();
+    assert_eq!(figure.panels[0].hlines[0].at, 12.5);
+}
+
+#[test]
+fn figures_of_a_run_directory_go_into_the_run_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = fake_run(dir.path(), "myrun", "tiny");
+    let status = binary().arg("figures").arg(&run).status().unwrap();
+    assert!(status.success());
+    assert!(run.join("figures/accuracy_vs_blur.png").exists());
+    assert!(!root().join("figures/myrun").exists(), "drawn over the committed figures/");
+    let out = dir.path().join("elsewhere");
+    let status = binary().arg("figures").arg(&run).arg("--out").arg(&out).status().unwrap();
+    assert!(status.success());
+    assert!(out.join("accuracy_vs_blur.svg").exists());
 }
 
 #[test]
@@ -198,10 +247,19 @@ fn grid_figures_render_from_tables_alone() {
     let written = figures::draw_source(&source, &dir.path().join("figures")).unwrap();
     for id in ["conv1_kernels_toybox_category", "gabor_fit_grid_toybox_category", "erf_maps", "erf_radial_profiles"] {
         assert!(written.iter().any(|w| w == id), "{id} not in {written:?}");
-        assert!(image::open(dir.path().join(format!("figures/tiny/{id}.png"))).is_ok(), "{id}");
-        let provenance = std::fs::read_to_string(dir.path().join(format!("figures/tiny/{id}.json"))).unwrap();
+        assert!(image::open(dir.path().join(format!("figures/{id}.png"))).is_ok(), "{id}");
+        let svg = std::fs::read_to_string(dir.path().join(format!("figures/{id}.svg"))).unwrap();
+        assert!(svg.contains("profile tiny: embedded stand-ins, not the real datasets"), "{id}");
+        let provenance = std::fs::read_to_string(dir.path().join(format!("figures/{id}.json"))).unwrap();
         assert!(provenance.contains("sha256"), "{id} has no table provenance: {provenance}");
     }
+    // Kernels: all 4 filters of each epoch, in colour, one mosaic per epoch; ERF maps: one map per epoch and a bar.
+    let kernel_svg = std::fs::read_to_string(dir.path().join("figures/conv1_kernels_toybox_category.svg")).unwrap();
+    assert!(kernel_svg.contains("all 4 filters, RGB"), "{kernel_svg}");
+    assert_eq!(kernel_svg.matches("<image").count(), 2);
+    let erf = std::fs::read_to_string(dir.path().join("figures/erf_maps.svg")).unwrap();
+    assert_eq!(erf.matches("<image").count(), 3);
+    assert!(erf.contains("mean |gradient|, min-max normalised per map"));
     let maps = grids::ErfMap::from_rows(&pixels).unwrap();
     assert_eq!(maps.iter().map(|m| (m.epoch, m.seed, m.map.width)).collect::<Vec<_>>(), [(20, 5, 9), (100, 5, 9)]);
     assert_eq!(maps[0].map.values[40], 1.0, "the bump's centre");
@@ -239,7 +297,7 @@ fn the_figure_catalogue_snapshot() {
 fn the_data_behind_each_figure_of_expected_paper() {
     let catalogue = Catalogue::load().unwrap();
     let tables = Tables::load(&paper_dir()).unwrap();
-    let figures = figures::table_figures(&catalogue, &tables);
+    let figures = figures::table_figures(&catalogue, &tables, &catalogue.style);
     assert!(figures.len() >= 12);
     snapshots().bind(|| {
         for figure in &figures {

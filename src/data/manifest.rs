@@ -51,7 +51,10 @@ pub fn list_files(root: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root).into_iter().filter_entry(|e| !skipped(e)) {
         let entry = entry.with_context(|| format!("cannot list {}", root.display()))?;
-        if entry.file_type().is_dir() || (entry.depth() == 1 && entry.file_name() == MANIFEST_FILE) {
+        if entry.depth() == 0
+            || entry.file_type().is_dir()
+            || (entry.depth() == 1 && entry.file_name() == MANIFEST_FILE)
+        {
             continue;
         }
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());

@@ -4,8 +4,18 @@ use std::collections::BTreeMap;
 
 use super::canvas::{Figure, Mark, Panel, RefLine, Series};
 use super::style::{Dash, Style};
-use crate::protocol::{DatasetId, Regime};
 use crate::results::{AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur};
+use crate::vocab::{DatasetId, Regime};
+
+/// Clear accuracy (%) per (dataset, epoch, seed, test sigma bits), for judging ratios against chance.
+type ClearAccuracy = BTreeMap<(DatasetId, u32, u64, u64), f64>;
+
+fn clear_accuracy(rows: &[AccuracyByStage]) -> ClearAccuracy {
+    rows.iter()
+        .filter(|r| r.run.regime == Regime::Clear)
+        .map(|r| ((r.run.dataset, r.epoch, r.run.seed, r.test_sigma.to_bits()), r.accuracy_pct))
+        .collect()
+}
 
 /// Samples (x, y) grouped by panel key, then by series key.
 pub(super) type Grouped<P, S> = BTreeMap<P, BTreeMap<S, Vec<(f64, f64)>>>;
@@ -33,11 +43,59 @@ pub(super) fn dataset_series(style: &Style, samples: &BTreeMap<DatasetId, Vec<(f
 }
 
 fn chance_line(style: &Style, dataset: DatasetId) -> RefLine {
-    RefLine { at: 100.0 / f64::from(style.dataset(dataset).classes), colour: style.chance_colour, dash: Dash::Dashed }
+    RefLine {
+        at: style.chance_pct(dataset),
+        colour: style.chance_colour,
+        dash: Dash::Dashed,
+        label: style.chance_label.clone(),
+    }
 }
 
 fn sigma_line(style: &Style) -> RefLine {
-    RefLine { at: style.sigma_marker, colour: style.sigma_marker_colour, dash: Dash::Dotted }
+    RefLine {
+        at: style.sigma_marker,
+        colour: style.sigma_marker_colour,
+        dash: Dash::Dotted,
+        label: style.sigma_marker_label(),
+    }
+}
+
+fn ratio_one_line(style: &Style) -> RefLine {
+    RefLine { at: 1.0, colour: style.chance_colour, dash: Dash::Dashed, label: style.ratio_one_label.clone() }
+}
+
+/// Ratio samples per dataset, split by whether the clear accuracy they divide by is far enough above chance to
+/// make the ratio an effect.
+#[derive(Default)]
+struct RatioSamples {
+    effects: BTreeMap<DatasetId, Vec<(f64, f64)>>,
+    near_chance: BTreeMap<DatasetId, Vec<(f64, f64)>>,
+}
+
+impl RatioSamples {
+    /// Add the ratio `(x, ratio)` of `dataset`, whose clear accuracy was `clear_pct` (unknown: drawn as an effect).
+    fn push(&mut self, style: &Style, dataset: DatasetId, x: f64, ratio: f64, clear_pct: Option<f64>) {
+        let at_chance = clear_pct.is_some_and(|c| c - style.chance_pct(dataset) <= style.near_chance_margin);
+        let side = if at_chance { &mut self.near_chance } else { &mut self.effects };
+        side.entry(dataset).or_default().push((x, ratio));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.effects.is_empty() && self.near_chance.is_empty()
+    }
+
+    /// One line per dataset through its effects, then open circles in the dataset's colour for its near-chance
+    /// ratios, each named in the legend.
+    fn series(&self, style: &Style) -> Vec<Series> {
+        let mut series = dataset_series(style, &self.effects, Mark::LineDots);
+        for d in style.datasets.iter() {
+            if let Some(samples) = self.near_chance.get(&d.id) {
+                let label = style.near_chance_label(&d.title);
+                series.push(Series::from_samples(&label, d.colour, Dash::Solid, Mark::Rings, samples));
+            }
+        }
+        series
+    }
 }
 
 const ACCURACY: &str = "test accuracy (%)";
@@ -64,7 +122,7 @@ pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
             panel
         })
         .collect();
-    Figure { id: "accuracy_vs_blur".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    Figure::new("accuracy_vs_blur", 5, panels, (380, 360))
 }
 
 /// Stage figures (robustness_across_stages cells 22-33): one row per dataset, one column per stage epoch,
@@ -91,66 +149,56 @@ pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
             panels.push(panel);
         }
     }
-    Figure {
-        id: "accuracy_by_stage".into(),
-        title: String::new(),
-        columns: epochs.len().max(1),
-        panels,
-        panel_size: (340, 300),
-    }
+    Figure::new("accuracy_by_stage", epochs.len().max(1), panels, (340, 300))
 }
 
 /// Cell 35: blurry-to-clear accuracy over clear accuracy against test sigma, one panel per stage epoch, one line
-/// per dataset. Computed per seed from the stage table.
+/// per dataset. Computed per seed from the stage table; ratios over a near-chance clear accuracy are open circles.
 pub fn ratio_by_stage_vs_sigma(rows: &[AccuracyByStage], style: &Style) -> Figure {
-    let mut clear = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.run.regime == Regime::Clear) {
-        clear.insert((r.run.dataset, r.epoch, r.run.seed, r.test_sigma.to_bits()), r.accuracy_pct);
-    }
-    let mut groups: Grouped<u32, DatasetId> = BTreeMap::new();
+    let clear = clear_accuracy(rows);
+    let mut by_epoch: BTreeMap<u32, RatioSamples> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.run.regime == Regime::BlurryToClear) {
         if let Some(&c) = clear.get(&(r.run.dataset, r.epoch, r.run.seed, r.test_sigma.to_bits())).filter(|c| **c > 0.0)
         {
-            push(&mut groups, r.epoch, r.run.dataset, r.test_sigma, r.accuracy_pct / c);
+            let samples = by_epoch.entry(r.epoch).or_default();
+            samples.push(style, r.run.dataset, r.test_sigma, r.accuracy_pct / c, Some(c));
         }
     }
     let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
-    let panels = groups
+    let panels = by_epoch
         .iter()
         .map(|(epoch, samples)| {
-            let mut panel =
-                Panel::new(&format!("epoch {epoch}"), SIGMA, "blurry-to-clear / clear accuracy", (0.0, x_max));
-            panel.series = dataset_series(style, samples, Mark::LineDots);
-            panel.hlines.push(RefLine { at: 1.0, colour: style.chance_colour, dash: Dash::Dashed });
+            let mut panel = Panel::new(&format!("epoch {epoch}"), SIGMA, RATIO, (0.0, x_max));
+            panel.series = samples.series(style);
+            panel.hlines.push(ratio_one_line(style));
             panel
         })
         .collect();
-    Figure { id: "ratio_by_stage_vs_sigma".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    Figure::new("ratio_by_stage_vs_sigma", 5, panels, (380, 360))
 }
 
-/// Cell 37: the ratio at the sigma marker (8) against training minibatches, one line per dataset.
-pub fn ratio_at_sigma8_vs_minibatch(rows: &[AccuracyRatioByStage], style: &Style) -> Figure {
-    let mut samples: BTreeMap<DatasetId, Vec<(f64, f64)>> = BTreeMap::new();
+const RATIO: &str = "blurry-to-clear / clear accuracy";
+
+/// Cell 37: the ratio at the sigma marker (8) against training minibatches, one line per dataset; ratios whose
+/// clear accuracy (from the stage table, where present) is near chance are open circles.
+pub fn ratio_at_sigma8_vs_minibatch(
+    rows: &[AccuracyRatioByStage],
+    stages: &[AccuracyByStage],
+    style: &Style,
+) -> Figure {
+    let clear = clear_accuracy(stages);
+    let mut samples = RatioSamples::default();
     for r in rows.iter().filter(|r| r.test_sigma == style.sigma_marker) {
-        samples.entry(r.dataset).or_default().push((r.minibatch, r.ratio_b2c_over_clear));
+        let clear_pct = clear.get(&(r.dataset, r.epoch, r.seed, r.test_sigma.to_bits())).copied();
+        samples.push(style, r.dataset, r.minibatch, r.ratio_b2c_over_clear, clear_pct);
     }
     let x_max = rows.iter().map(|r| r.minibatch).fold(0.0, f64::max).max(1.0);
-    let mut panel = Panel::new(
-        &format!("test sigma {}", style.sigma_marker),
-        "training minibatches",
-        "blurry-to-clear / clear accuracy",
-        (0.0, x_max * 1.03),
-    );
-    panel.series = dataset_series(style, &samples, Mark::LineDots);
-    panel.hlines.push(RefLine { at: 1.0, colour: style.chance_colour, dash: Dash::Dashed });
+    let mut panel =
+        Panel::new(&format!("test sigma {}", style.sigma_marker), "training minibatches", RATIO, (0.0, x_max * 1.03));
+    panel.series = samples.series(style);
+    panel.hlines.push(ratio_one_line(style));
     let panels = if samples.is_empty() { Vec::new() } else { vec![panel] };
-    Figure {
-        id: "ratio_at_sigma8_vs_minibatch".into(),
-        title: String::new(),
-        columns: 1,
-        panels,
-        panel_size: (900, 520),
-    }
+    Figure::new("ratio_at_sigma8_vs_minibatch", 1, panels, (900, 520))
 }
 
 /// The distinct values of `items`, sorted.

@@ -1,33 +1,39 @@
-//! What a figure draws, as data, and how it is drawn with plotters.
+//! What a figure draws, as data, and how it is drawn.
 //!
 //! Every figure function reduces a results table to a [`Figure`]: panels of series of points. The series are the
 //! exact numbers on the page, so the snapshot tests check them as CSV ([`Figure::data_csv`]) and the renderer never
-//! computes anything. Rendering uses the DejaVu Sans font embedded in the binary, so a PNG has the same pixels on
-//! every machine.
+//! computes anything. plotters draws the figure as SVG; the PNG is rasterised from that SVG ([`super::render`]), so
+//! both show the same text in the embedded DejaVu Sans and have the same pixels on every machine.
 use std::fmt::Write as _;
-use std::io::Cursor;
 use std::path::Path;
-use std::sync::Once;
+use std::sync::OnceLock;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use super::axis::Ticks;
+use super::render::{FONT_BYTES, SVG_FONT};
 use super::style::{Colour, Dash};
 
-/// The font every figure uses, registered with plotters under [`FONT`] before the first drawing.
-const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-const FONT: &str = "sans-serif";
-
+/// Register the embedded font with plotters, which measures text with it to lay out labels and the legend.
 pub(super) fn register_font() -> Result<()> {
-    static REGISTER: Once = Once::new();
-    let mut result = Ok(());
-    REGISTER.call_once(|| {
-        result = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
-            .map_err(|_| anyhow!("the embedded DejaVu Sans font (assets/DejaVuSans.ttf) is not a valid TrueType font"));
-    });
-    result
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    if *REGISTERED.get_or_init(|| plotters::style::register_font(SVG_FONT, FontStyle::Normal, FONT_BYTES).is_ok()) {
+        Ok(())
+    } else {
+        Err(anyhow!("the embedded DejaVu Sans font (assets/DejaVuSans.ttf) is not a valid TrueType font"))
+    }
+}
+
+/// The width in pixels of `text` at plotters font size `size`, as measured with the embedded font (a little wider
+/// than the SVG sets it, which leaves room).
+pub(super) fn text_width(text: &str, size: f64) -> Result<u32> {
+    register_font()?;
+    Ok((SVG_FONT, size).into_font().box_size(text).map_err(plot_error)?.0)
 }
 
 /// How a series marks its points.
@@ -39,6 +45,8 @@ pub enum Mark {
     LineDots,
     /// Dots only (scatter plots).
     Dots,
+    /// Open circles, no line: points shown but not read as an effect (ratios of chance-level accuracies).
+    Rings,
     /// Bars centred on x, `width` wide in x units (histograms).
     Bars { width: f64 },
 }
@@ -66,10 +74,13 @@ pub struct Series {
     pub dash: Dash,
     pub mark: Mark,
     pub points: Vec<Point>,
-    /// The original's values drawn under a run's (thin, dashed, not in the legend).
+    /// The original's values drawn under a run's (thin, dashed, one legend entry for all).
     pub overlay: bool,
     /// A short text drawn beside each point (e.g. the layer name in a per-layer scatter).
     pub point_labels: Vec<String>,
+    /// Why a series the figure would draw has no points (e.g. "no valid fit"): named in the legend, not silently
+    /// left out.
+    pub missing: Option<String>,
 }
 
 impl Series {
@@ -90,16 +101,34 @@ impl Series {
             }
         }
         let points = groups.into_iter().map(|(p, n)| Point { y: p.y / n as f64, ..p }).collect();
-        Series { label: label.to_string(), colour, dash, mark, points, overlay: false, point_labels: Vec::new() }
+        Series {
+            label: label.to_string(),
+            colour,
+            dash,
+            mark,
+            points,
+            overlay: false,
+            point_labels: Vec::new(),
+            missing: None,
+        }
+    }
+
+    /// A series with no points, named in the legend with the reason (e.g. "no valid fit").
+    pub fn missing(label: &str, colour: Colour, reason: &str) -> Series {
+        Series {
+            missing: Some(reason.to_string()),
+            ..Series::from_samples(label, colour, Dash::Solid, Mark::Line, &[])
+        }
     }
 }
 
-/// A horizontal or vertical reference line (chance level, the training sigma).
+/// A horizontal or vertical reference line (chance level, the training sigma), named in the legend.
 #[derive(Clone, Debug)]
 pub struct RefLine {
     pub at: f64,
     pub colour: Colour,
     pub dash: Dash,
+    pub label: String,
 }
 
 /// One axes.
@@ -149,21 +178,32 @@ impl Panel {
     }
 }
 
-/// A whole figure: panels in a grid of `columns`, one legend for all of them.
+/// A whole figure: a title, a subtitle (what the numbers are), one legend for all panels, panels in a grid of
+/// `columns`.
 #[derive(Clone, Debug)]
 pub struct Figure {
     pub id: String,
     pub title: String,
+    /// What the drawn numbers are (e.g. a run on the embedded stand-ins); empty for none.
+    pub subtitle: String,
     pub columns: usize,
     pub panels: Vec<Panel>,
     /// Size of one panel in pixels.
     pub panel_size: (u32, u32),
+    /// The legend's name for the overlay series (the original's values under a run's), when there are any.
+    pub overlay_label: String,
 }
 
 impl Figure {
-    /// Whether the figure has anything to draw.
+    /// A figure of `panels` in `columns` columns, untitled (the catalogue titles it).
+    pub fn new(id: &str, columns: usize, panels: Vec<Panel>, panel_size: (u32, u32)) -> Figure {
+        let (title, subtitle, overlay_label) = (String::new(), String::new(), String::new());
+        Figure { id: id.to_string(), title, subtitle, columns, panels, panel_size, overlay_label }
+    }
+
+    /// Whether the figure has nothing to draw and no missing series to name.
     pub fn is_empty(&self) -> bool {
-        self.panels.iter().all(|p| p.series.iter().all(|s| s.points.is_empty()))
+        self.panels.iter().all(|p| p.series.iter().all(|s| s.points.is_empty() && s.missing.is_none()))
     }
 
     /// The numbers behind the figure: one CSV row per point (`panel,series,overlay,x,y,lo,hi`).
@@ -189,41 +229,54 @@ impl Figure {
         out
     }
 
-    fn size(&self) -> (u32, u32) {
-        let rows = self.panels.len().div_ceil(self.columns.max(1)) as u32;
-        let (w, h) = self.panel_size;
-        (w * self.columns as u32, h * rows + TITLE_H + LEGEND_H)
+    fn columns(&self) -> usize {
+        self.columns.max(1)
     }
 
-    /// Write the figure as `<path>.png` and `<path>.svg` (path without extension), atomically.
-    pub fn write(&self, stem: &Path) -> Result<()> {
-        register_font()?;
-        let (w, h) = self.size();
-        let mut pixels = vec![0u8; (w * h * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-            self.draw(&root)?;
-            root.present().map_err(|e| anyhow!("cannot finish the bitmap of {}: {e}", self.id))?;
-        }
-        write_png(&stem.with_extension("png"), w, h, pixels)?;
+    fn width(&self) -> u32 {
+        self.panel_size.0 * self.columns() as u32
+    }
 
+    fn header_height(&self) -> u32 {
+        if self.subtitle.is_empty() {
+            TITLE_H
+        } else {
+            TITLE_H + SUBTITLE_H
+        }
+    }
+
+    /// The figure as SVG, laid out for its legend.
+    pub fn svg(&self) -> Result<String> {
+        register_font()?;
+        let legend = Legend::of(self)?;
+        let rows = self.panels.len().div_ceil(self.columns()) as u32;
+        let (w, h) = (self.width(), self.header_height() + legend.height() + rows * self.panel_size.1);
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-            self.draw(&root)?;
+            self.draw(&root, &legend)?;
             root.present().map_err(|e| anyhow!("cannot finish the SVG of {}: {e}", self.id))?;
         }
-        crate::atomic::write(&stem.with_extension("svg"), svg.as_bytes())
+        Ok(svg)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+    /// Write the figure as `<stem>.svg` and the `<stem>.png` rasterised from it (path without extension).
+    pub fn write(&self, stem: &Path) -> Result<()> {
+        super::render::write_svg_and_png(stem, &self.svg()?)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, legend: &Legend) -> Result<()> {
         root.fill(&WHITE).map_err(plot_error)?;
-        let (title_area, rest) = root.split_vertically(TITLE_H);
-        let (legend_area, grid) = rest.split_vertically(LEGEND_H);
-        title_area.draw_text(&self.title, &(FONT, 24).into_font().color(&BLACK), (12, 8)).map_err(plot_error)?;
-        draw_legend(&legend_area, &self.panels)?;
-        let rows = self.panels.len().div_ceil(self.columns.max(1));
-        let areas = grid.split_evenly((rows, self.columns.max(1)));
+        let (header, rest) = root.split_vertically(self.header_height());
+        let (legend_area, grid) = rest.split_vertically(legend.height());
+        header.draw_text(&self.title, &(SVG_FONT, 24).into_font().color(&BLACK), (12, 8)).map_err(plot_error)?;
+        if !self.subtitle.is_empty() {
+            let font = (SVG_FONT, 17).into_font().color(&RGBColor(70, 70, 70));
+            header.draw_text(&self.subtitle, &font, (12, TITLE_H as i32)).map_err(plot_error)?;
+        }
+        legend.draw(&legend_area)?;
+        let rows = self.panels.len().div_ceil(self.columns());
+        let areas = grid.split_evenly((rows, self.columns()));
         for (area, panel) in areas.iter().zip(&self.panels) {
             draw_panel(area, panel)?;
         }
@@ -231,16 +284,11 @@ impl Figure {
     }
 }
 
-/// Encode an RGB buffer as PNG and write it atomically.
-pub(super) fn write_png(path: &Path, w: u32, h: u32, pixels: Vec<u8>) -> Result<()> {
-    let image = image::RgbImage::from_raw(w, h, pixels).context("bitmap buffer has the wrong size")?;
-    let mut png = Cursor::new(Vec::new());
-    image.write_to(&mut png, image::ImageFormat::Png).with_context(|| format!("cannot encode {}", path.display()))?;
-    crate::atomic::write(path, png.get_ref())
-}
-
-const TITLE_H: u32 = 40;
-const LEGEND_H: u32 = 34;
+const TITLE_H: u32 = 36;
+const SUBTITLE_H: u32 = 24;
+const LEGEND_ROW_H: u32 = 26;
+const LEGEND_FONT: f64 = 16.0;
+const SAMPLE_W: i32 = 30;
 
 pub(super) fn plot_error<E: std::fmt::Display>(err: E) -> anyhow::Error {
     anyhow!("plotting failed: {err}")
@@ -267,45 +315,126 @@ fn rgb(c: Colour) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-/// Legend entries: the distinct labels of the non-overlay series, in order of first appearance, plus one entry for
-/// the original's overlay when there is one.
-fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panels: &[Panel]) -> Result<()> {
-    let mut entries: Vec<(&str, Colour, Dash, Mark, bool)> = Vec::new();
-    for s in panels.iter().flat_map(|p| &p.series) {
-        let label = if s.overlay { "original (paper)" } else { s.label.as_str() };
-        if !entries.iter().any(|e| e.0 == label) {
-            let colour = if s.overlay { Colour(90, 90, 90) } else { s.colour };
-            entries.push((label, colour, if s.overlay { Dash::Dashed } else { s.dash }, s.mark, s.overlay));
-        }
-    }
-    let font = (FONT, 16).into_font().color(&BLACK);
-    let mut x = 14;
-    let y = LEGEND_H as i32 / 2;
-    for (label, colour, dash, mark, overlay) in entries {
-        let style = ShapeStyle::from(&rgb(colour)).stroke_width(if overlay { 1 } else { 3 });
-        match mark {
-            Mark::Bars { .. } => {
-                area.draw(&Rectangle::new([(x, y - 7), (x + 28, y + 7)], style.filled())).map_err(plot_error)?;
-            }
-            Mark::Dots => {
-                area.draw(&Circle::new((x + 14, y), 5, style.filled())).map_err(plot_error)?;
-            }
-            _ => {
-                let segments = dash_segments(dash, 30);
-                for (a, b) in segments {
-                    area.draw(&PathElement::new(vec![(x + a, y), (x + b, y)], style)).map_err(plot_error)?;
-                }
-                if mark == Mark::LineDots {
-                    area.draw(&Circle::new((x + 15, y), 4, style.filled())).map_err(plot_error)?;
-                }
-            }
-        }
-        area.draw_text(label, &font, (x + 36, y - 9)).map_err(plot_error)?;
-        let (w, _) = area.estimate_text_size(label, &font).map_err(plot_error)?;
-        x += 36 + w as i32 + 26;
-    }
-    Ok(())
+/// What a legend entry shows before its label.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Sample {
+    /// A line of the given width, with a dot in the middle for [`Mark::LineDots`].
+    Line {
+        dash: Dash,
+        width: u32,
+        dot: bool,
+    },
+    Dot,
+    Ring,
+    Bar,
+    /// A series with no points: a hollow box.
+    Missing,
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct LegendEntry {
+    label: String,
+    colour: Colour,
+    sample: Sample,
+}
+
+/// The legend of a figure, each label once, in order of first appearance within four groups: the drawn series;
+/// the points not read as effects and the missing series (with their reason); the original's overlay; the
+/// reference lines. Wrapped into rows that fit the figure's width.
+#[derive(Clone, Debug)]
+struct Legend {
+    /// Each entry with its position (row, x offset).
+    placed: Vec<(LegendEntry, u32, i32)>,
+}
+
+impl Legend {
+    fn of(figure: &Figure) -> Result<Legend> {
+        let mut groups: [Vec<LegendEntry>; 4] = Default::default();
+        let mut add = |group: usize, entry: LegendEntry| {
+            if !groups.iter().flatten().any(|e| e.label == entry.label) {
+                groups[group].push(entry);
+            }
+        };
+        let series = figure.panels.iter().flat_map(|p| &p.series);
+        for s in series.clone().filter(|s| !s.overlay) {
+            let (group, label, sample) = match (&s.missing, s.mark) {
+                (Some(reason), _) => (1, format!("{}: {reason}", s.label), Sample::Missing),
+                (None, Mark::Rings) => (1, s.label.clone(), Sample::Ring),
+                (None, Mark::Line) => (0, s.label.clone(), Sample::Line { dash: s.dash, width: 3, dot: false }),
+                (None, Mark::LineDots) => (0, s.label.clone(), Sample::Line { dash: s.dash, width: 3, dot: true }),
+                (None, Mark::Dots) => (0, s.label.clone(), Sample::Dot),
+                (None, Mark::Bars { .. }) => (0, s.label.clone(), Sample::Bar),
+            };
+            add(group, LegendEntry { label, colour: s.colour, sample });
+        }
+        if series.clone().any(|s| s.overlay) {
+            let sample = Sample::Line { dash: Dash::Dashed, width: 1, dot: false };
+            add(2, LegendEntry { label: figure.overlay_label.clone(), colour: OVERLAY_COLOUR, sample });
+        }
+        for line in figure.panels.iter().flat_map(|p| p.hlines.iter().chain(&p.vlines)) {
+            let sample = Sample::Line { dash: line.dash, width: 1, dot: false };
+            add(3, LegendEntry { label: line.label.clone(), colour: line.colour, sample });
+        }
+        let entries = groups.into_iter().flatten();
+        let width = figure.width() as i32;
+        let (mut row, mut x) = (0, LEGEND_MARGIN);
+        let mut placed = Vec::new();
+        for entry in entries {
+            let w = SAMPLE_W + 8 + text_width(&entry.label, LEGEND_FONT)? as i32;
+            if x > LEGEND_MARGIN && x + w > width - LEGEND_MARGIN {
+                row += 1;
+                x = LEGEND_MARGIN;
+            }
+            placed.push((entry, row, x));
+            x += w + 28;
+        }
+        Ok(Legend { placed })
+    }
+
+    fn height(&self) -> u32 {
+        let rows = self.placed.last().map_or(0, |p| p.1 + 1);
+        rows * LEGEND_ROW_H + 8
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let font = (SVG_FONT, LEGEND_FONT).into_font().color(&BLACK);
+        for (entry, row, x) in &self.placed {
+            let (x, y) = (*x, (row * LEGEND_ROW_H + LEGEND_ROW_H / 2) as i32);
+            let colour = rgb(entry.colour);
+            match entry.sample {
+                Sample::Line { dash, width, dot } => {
+                    let style = ShapeStyle::from(&colour).stroke_width(width);
+                    for (a, b) in dash_segments(dash, SAMPLE_W) {
+                        area.draw(&PathElement::new(vec![(x + a, y), (x + b, y)], style)).map_err(plot_error)?;
+                    }
+                    if dot {
+                        area.draw(&Circle::new((x + SAMPLE_W / 2, y), 4, colour.filled())).map_err(plot_error)?;
+                    }
+                }
+                Sample::Dot => {
+                    area.draw(&Circle::new((x + SAMPLE_W / 2, y), 5, colour.filled())).map_err(plot_error)?
+                }
+                Sample::Ring => {
+                    let style = ShapeStyle::from(&colour).stroke_width(2);
+                    area.draw(&Circle::new((x + SAMPLE_W / 2, y), 5, style)).map_err(plot_error)?
+                }
+                Sample::Bar => area
+                    .draw(&Rectangle::new([(x, y - 7), (x + SAMPLE_W, y + 7)], colour.filled()))
+                    .map_err(plot_error)?,
+                Sample::Missing => area
+                    .draw(&Rectangle::new([(x + 4, y - 6), (x + SAMPLE_W - 4, y + 6)], colour.stroke_width(2)))
+                    .map_err(plot_error)?,
+            }
+            // Top-anchored text 6 px above the sample's centre line puts its lowercase letters level with it.
+            area.draw_text(&entry.label, &font, (x + SAMPLE_W + 8, y - 6)).map_err(plot_error)?;
+        }
+        Ok(())
+    }
+}
+
+const LEGEND_MARGIN: i32 = 14;
+/// The original's values under a run's: thin, dashed, dark grey.
+const OVERLAY_COLOUR: Colour = Colour(90, 90, 90);
 
 /// The pixel segments of a `width`-px legend sample in `dash` style.
 fn dash_segments(dash: Dash, width: i32) -> Vec<(i32, i32)> {
@@ -317,29 +446,33 @@ fn dash_segments(dash: Dash, width: i32) -> Vec<(i32, i32)> {
     (0..width).step_by((on + off) as usize).map(|a| (a, (a + on).min(width))).collect()
 }
 
+/// Ticks on x: the panel's range is chosen by the figure (epochs end at the last epoch), ticks fill it.
+const X_TICKS: usize = 5;
+const Y_TICKS: usize = 4;
+
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<()> {
     let (x0, x1) = panel.x_range;
     let (y0, y1) = panel.y_extent();
+    let (x_ticks, y_ticks) = (Ticks::between(x0, x1, X_TICKS), Ticks::between(y0, y1, Y_TICKS));
     let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, (FONT, 19))
+        .caption(&panel.title, (SVG_FONT, 19))
         .margin(10)
-        .margin_right(18)
+        .margin_right(22)
         .x_label_area_size(46)
         .y_label_area_size(62)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(Axis::new(x0..x1, &x_ticks), Axis::new(y0..y1, &y_ticks))
         .map_err(plot_error)?;
     chart
         .configure_mesh()
-        .light_line_style(RGBColor(235, 235, 235))
-        .bold_line_style(RGBColor(215, 215, 215))
+        .bold_line_style(RGBColor(225, 225, 225))
         .x_desc(&panel.x_label)
         .y_desc(&panel.y_label)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .x_labels(7)
-        .y_labels(6)
-        .x_label_formatter(&|x| tick(*x))
-        .y_label_formatter(&|y| tick(*y))
+        .label_style((SVG_FONT, 15))
+        .axis_desc_style((SVG_FONT, 16))
+        .x_labels(x_ticks.values.len())
+        .y_labels(y_ticks.values.len())
+        .x_label_formatter(&|x| x_ticks.label(*x))
+        .y_label_formatter(&|y| y_ticks.label(*y))
         .draw()
         .map_err(plot_error)?;
     for line in &panel.hlines {
@@ -355,8 +488,43 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
     Ok(())
 }
 
-type Chart<'a, DB> =
-    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+/// A linear axis whose grid lines and labels are exactly the given ticks (plotters' own choice gave two labels
+/// on some narrow ranges).
+#[derive(Clone)]
+struct Axis {
+    linear: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Axis {
+    fn new(range: std::ops::Range<f64>, ticks: &Ticks) -> Axis {
+        Axis { linear: range.into(), ticks: ticks.values.clone() }
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.linear.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // No light (minor) grid lines: the ticks' lines are the grid.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.linear.range()
+    }
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
 
 fn draw_path<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
@@ -365,23 +533,75 @@ fn draw_path<DB: DrawingBackend>(
     dash: Dash,
     width: u32,
 ) -> Result<()> {
-    let style = ShapeStyle::from(&rgb(colour)).stroke_width(width);
-    match dash {
-        Dash::Solid => chart.draw_series(LineSeries::new(points, style)).map(|_| ()),
-        Dash::Dashed => chart.draw_series(DashedLineSeries::new(points, 9, 6, style)).map(|_| ()),
-        Dash::Dotted => chart.draw_series(DashedLineSeries::new(points, 2, 5, style)).map(|_| ()),
+    if points.len() < 2 {
+        // A lone point has no line (a one-point polyline is not valid SVG); its dot, if any, marks it.
+        return Ok(());
     }
-    .map_err(plot_error)
+    let style = ShapeStyle::from(&rgb(colour)).stroke_width(width);
+    let (on, off) = match dash {
+        Dash::Solid => return chart.draw_series(LineSeries::new(points, style)).map(|_| ()).map_err(plot_error),
+        Dash::Dashed => (9.0, 6.0),
+        Dash::Dotted => (2.0, 5.0),
+    };
+    // Pixels per data unit on each axis, from where the chart puts two corners of its range.
+    let (x, y) = (chart.x_range(), chart.y_range());
+    let (a, b) = (chart.backend_coord(&(x.start, y.start)), chart.backend_coord(&(x.end, y.end)));
+    let scale = (f64::from(b.0 - a.0) / (x.end - x.start), f64::from(b.1 - a.1) / (y.end - y.start));
+    for piece in dashes(&points, scale, on, off) {
+        chart.draw_series(std::iter::once(PathElement::new(piece, style))).map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// The dashes of the polyline `points` (data units; `scale` is pixels per unit on each axis): `on` pixels drawn,
+/// `off` skipped, the pattern running on across vertices. Pieces under a pixel long are dropped: they would be
+/// empty paths once rounded to pixels.
+fn dashes(points: &[(f64, f64)], scale: (f64, f64), on: f64, off: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces = Vec::new();
+    let (mut piece, mut piece_len): (Vec<(f64, f64)>, f64) = (Vec::new(), 0.0);
+    // Position within the current on (drawing) or off stretch, in pixels.
+    let (mut drawing, mut left) = (true, on);
+    for pair in points.windows(2) {
+        let (p, q) = (pair[0], pair[1]);
+        let length = ((q.0 - p.0) * scale.0).hypot((q.1 - p.1) * scale.1);
+        let at = |t: f64| (p.0 + (q.0 - p.0) * t, p.1 + (q.1 - p.1) * t);
+        let mut done = 0.0;
+        while done < length {
+            let step = left.min(length - done);
+            if drawing {
+                if piece.is_empty() {
+                    piece.push(at(done / length));
+                }
+                piece.push(at((done + step) / length));
+                piece_len += step;
+            }
+            done += step;
+            left -= step;
+            if left <= 1e-9 {
+                if drawing && piece_len >= 1.0 {
+                    pieces.push(std::mem::take(&mut piece));
+                }
+                piece.clear();
+                piece_len = 0.0;
+                drawing = !drawing;
+                left = if drawing { on } else { off };
+            }
+        }
+    }
+    if piece_len >= 1.0 {
+        pieces.push(piece);
+    }
+    pieces
 }
 
 fn draw_series<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, series: &Series) -> Result<()> {
     let colour = rgb(series.colour);
     let points: Vec<(f64, f64)> = series.points.iter().map(|p| (p.x, p.y)).collect();
     if series.overlay {
-        return draw_path(chart, points, series.colour, Dash::Dashed, 1);
+        return draw_path(chart, points, OVERLAY_COLOUR, Dash::Dashed, 1);
     }
     // The spread over seeds, as a light band.
-    if series.points.iter().any(|p| p.hi > p.lo) && !matches!(series.mark, Mark::Bars { .. }) {
+    if series.points.iter().any(|p| p.hi > p.lo) && matches!(series.mark, Mark::Line | Mark::LineDots) {
         let band: Vec<(f64, f64)> =
             series.points.iter().map(|p| (p.x, p.hi)).chain(series.points.iter().rev().map(|p| (p.x, p.lo))).collect();
         chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled()))).map_err(plot_error)?;
@@ -396,34 +616,32 @@ fn draw_series<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, series: &Series) -
         Mark::Dots => {
             chart.draw_series(points.iter().map(|&p| Circle::new(p, 5, colour.filled()))).map_err(plot_error)?;
         }
+        Mark::Rings => {
+            let style = ShapeStyle::from(&colour).stroke_width(2);
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, style))).map_err(plot_error)?;
+        }
         Mark::Bars { width } => {
             let half = width / 2.0;
+            // Bins under a pixel high draw nothing (an empty rectangle is not valid SVG).
+            let bars: Vec<(f64, f64)> = points
+                .iter()
+                .copied()
+                .filter(|&(x, y)| chart.backend_coord(&(x, y)).1 != chart.backend_coord(&(x, 0.0)).1)
+                .collect();
             chart
                 .draw_series(
-                    points
-                        .iter()
+                    bars.iter()
                         .map(|&(x, y)| Rectangle::new([(x - half, 0.0), (x + half, y)], colour.mix(0.85).filled())),
                 )
                 .map_err(plot_error)?;
         }
     }
-    let font = (FONT, 14).into_font().color(&colour);
+    let font = (SVG_FONT, 14).into_font().color(&colour);
     for (p, text) in points.iter().zip(&series.point_labels) {
         let label = EmptyElement::at(*p) + Text::new(text.clone(), (8, -16), font.clone());
         chart.draw_series(std::iter::once(label)).map_err(plot_error)?;
     }
     Ok(())
-}
-
-/// Axis tick text: whole numbers without decimals, others to 2 significant decimals.
-fn tick(x: f64) -> String {
-    if (x - x.round()).abs() < 1e-9 {
-        format!("{}", x.round() as i64)
-    } else if x.abs() >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
 }
 
 #[cfg(test)]
@@ -441,7 +659,8 @@ mod tests {
     fn data_csv_lists_every_point() {
         let mut panel = Panel::new("Faces, a", "sigma", "acc", (0.0, 1.0));
         panel.series.push(Series::from_samples("clear", Colour(1, 2, 3), Dash::Solid, Mark::Line, &[(0.0, 1.0 / 3.0)]));
-        let fig = Figure { id: "f".into(), title: "t".into(), columns: 1, panels: vec![panel], panel_size: (10, 10) };
+        panel.series.push(Series::missing("blurry", Colour(1, 2, 3), "no valid fit"));
+        let fig = Figure::new("f", 1, vec![panel], (10, 10));
         assert_eq!(
             fig.data_csv(),
             "panel,series,overlay,x,y,lo,hi\n\"Faces, a\",clear,false,0,0.333333,0.333333,0.333333\n"
@@ -449,8 +668,86 @@ mod tests {
     }
 
     #[test]
+    fn dashes_run_on_across_vertices_and_drop_slivers() {
+        // A 10-px then 6-px polyline (1 px per unit), 4 on, 3 off: dashes at 0-4, 7-11 (bending at 10), 14-16.
+        let points = [(0.0, 0.0), (10.0, 0.0), (10.0, 6.0)];
+        let pieces = dashes(&points, (1.0, 1.0), 4.0, 3.0);
+        assert_eq!(
+            pieces,
+            vec![
+                vec![(0.0, 0.0), (4.0, 0.0)],
+                vec![(7.0, 0.0), (10.0, 0.0), (10.0, 1.0)],
+                vec![(10.0, 4.0), (10.0, 6.0)]
+            ]
+        );
+        // The same at 2 px per unit on y: the bend comes sooner in pixels. A last 0.5-px sliver is dropped.
+        let pieces = dashes(&[(0.0, 0.0), (0.0, 3.75)], (1.0, 2.0), 4.0, 3.0);
+        assert_eq!(pieces, vec![vec![(0.0, 0.0), (0.0, 2.0)]]);
+    }
+
+    #[test]
     fn dash_samples_cover_the_legend_width() {
         assert_eq!(dash_segments(Dash::Solid, 30), vec![(0, 30)]);
         assert_eq!(dash_segments(Dash::Dashed, 30), vec![(0, 8), (13, 21), (26, 30)]);
+    }
+
+    fn line(label: &str, at: f64) -> RefLine {
+        RefLine { at, colour: Colour(9, 9, 9), dash: Dash::Dashed, label: label.to_string() }
+    }
+
+    #[test]
+    fn the_legend_names_series_the_overlay_missing_series_and_reference_lines_once_each() {
+        let red = Colour(200, 0, 0);
+        let mut panels = Vec::new();
+        for title in ["a", "b"] {
+            let mut panel = Panel::new(title, "x", "y", (0.0, 1.0));
+            panel.series.push(Series::from_samples("near chance", red, Dash::Solid, Mark::Rings, &[(0.0, 1.0)]));
+            panel.series.push(Series::from_samples("clear", red, Dash::Solid, Mark::LineDots, &[(0.0, 1.0)]));
+            let mut original = Series::from_samples("clear", red, Dash::Solid, Mark::Line, &[(0.0, 2.0)]);
+            original.overlay = true;
+            panel.series.push(original);
+            panel.series.push(Series::missing("Faces", red, "no valid fit"));
+            panel.hlines.push(line("chance", 0.1 * panel.series.len() as f64));
+            panel.vlines.push(line("sigma 8", 8.0));
+            panels.push(panel);
+        }
+        let mut figure = Figure::new("f", 2, panels, (400, 300));
+        figure.overlay_label = "original (paper)".into();
+        let legend = Legend::of(&figure).unwrap();
+        let labels: Vec<&str> = legend.placed.iter().map(|p| p.0.label.as_str()).collect();
+        assert_eq!(labels, ["clear", "near chance", "Faces: no valid fit", "original (paper)", "chance", "sigma 8"]);
+        assert_eq!(legend.placed[2].0.sample, Sample::Missing);
+    }
+
+    #[test]
+    fn a_long_legend_wraps_into_rows_within_the_figure() {
+        let mut panel = Panel::new("a", "x", "y", (0.0, 1.0));
+        for i in 0..12 {
+            let label = format!("a rather long series name {i}");
+            panel.series.push(Series::from_samples(&label, Colour(0, 0, 0), Dash::Solid, Mark::Line, &[(0.0, 1.0)]));
+        }
+        let figure = Figure::new("f", 1, vec![panel], (900, 400));
+        let legend = Legend::of(&figure).unwrap();
+        assert!(legend.height() > 3 * LEGEND_ROW_H, "{legend:?}");
+        for (entry, _, x) in &legend.placed {
+            let right = x + SAMPLE_W + 8 + text_width(&entry.label, LEGEND_FONT).unwrap() as i32;
+            assert!(right <= 900 - LEGEND_MARGIN, "{} ends at {right}", entry.label);
+        }
+    }
+
+    #[test]
+    fn the_svg_names_the_embedded_font_and_holds_every_text() {
+        let mut panel = Panel::new("Toybox category-level", "epoch", "conv1 size", (0.0, 10.0));
+        panel.series.push(Series::from_samples("clear", Colour(1, 2, 3), Dash::Dashed, Mark::Line, &[(0.0, 6.2)]));
+        let mut figure = Figure::new("f", 1, vec![panel], (380, 360));
+        figure.title = "Conv1 size".into();
+        figure.subtitle = "profile tiny: embedded stand-ins".into();
+        let svg = figure.svg().unwrap();
+        for text in ["Conv1 size", "profile tiny: embedded stand-ins", "Toybox category-level", "clear", "epoch", "10"]
+        {
+            assert!(svg.contains(&format!("\n{text}\n")), "{text} missing from the SVG");
+        }
+        assert!(svg.contains(r#"font-family="DejaVu Sans, sans-serif""#));
+        assert!(!svg.contains(r#"font-family="sans-serif""#));
     }
 }

@@ -1,139 +1,20 @@
-//! Figures drawn as grids of images: conv1 kernels through training (receptive_fields cells 22-30), Gabor fit grids
-//! (cells 6-14) and effective receptive field maps (cell 46), with the ERF maps' radial profiles. Like every figure,
-//! each is a function of results tables (`conv1_kernels`, `rf_gabor_filters`, `erf_maps`, `erf_profiles`, written by
-//! the analyse stage, [`crate::analysis::analyse_checkpoint`]); none reads a checkpoint.
+//! Figures drawn as grids of pictures: conv1 kernels through training (receptive_fields cells 22-30), Gabor fit
+//! grids (cells 6-14) and effective receptive field maps (cell 46), with the ERF maps' radial profiles. Like every
+//! figure, each is a function of results tables (`conv1_kernels`, `rf_gabor_filters`, `erf_maps`, `erf_profiles`,
+//! written by the analyse stage, [`crate::analysis::analyse_checkpoint`]); none reads a checkpoint.
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anyhow::{bail, Result};
-use plotters::coord::Shift;
-use plotters::prelude::*;
 
 use super::canvas::{Figure, Mark, Panel, Series};
+pub use super::image_grid::{ColourMap, Heatmap, ImageGrid};
 use super::style::Style;
 use crate::analysis::gabor::GaborParams;
 use crate::results::{Conv1Weight, ErfMapPixel, ErfProfile, RfGaborFilter, RunKey};
 use crate::vocab::{DatasetId, ErfInput, Layer, Regime};
 
-/// A 2-D array of numbers, row-major.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Heatmap {
-    pub width: usize,
-    pub height: usize,
-    pub values: Vec<f32>,
-}
-
-impl Heatmap {
-    pub fn new(width: usize, height: usize, values: Vec<f32>) -> Result<Heatmap> {
-        if values.len() != width * height {
-            bail!("a {width}x{height} map needs {} values, got {}", width * height, values.len());
-        }
-        Ok(Heatmap { width, height, values })
-    }
-
-    /// Values min-max normalised to [0, 1] (a constant map becomes all 0.5).
-    fn normalised(&self) -> Vec<f32> {
-        let (lo, hi) = self.values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
-        let span = hi - lo;
-        self.values.iter().map(|&v| if span > 0.0 { (v - lo) / span } else { 0.5 }).collect()
-    }
-}
-
-/// A grid of heatmaps with row and column labels.
-#[derive(Clone, Debug)]
-pub struct ImageGrid {
-    pub id: String,
-    pub title: String,
-    pub row_labels: Vec<String>,
-    pub column_labels: Vec<String>,
-    /// `cells[row][column]`; `None` leaves the cell blank.
-    pub cells: Vec<Vec<Option<Heatmap>>>,
-    /// Grey for kernels (as the original's `cmap='gray'`), a warm sequential map for ERFs.
-    pub warm: bool,
-}
-
-const CELL: u32 = 96;
-const GAP: u32 = 8;
-const HEADER_H: u32 = 70;
-
-impl ImageGrid {
-    /// Write `<stem>.png` and `<stem>.svg`, atomically.
-    pub fn write(&self, stem: &Path) -> Result<()> {
-        super::canvas::register_font()?;
-        let columns = self.column_labels.len().max(self.cells.iter().map(Vec::len).max().unwrap_or(0)) as u32;
-        let rows = self.cells.len() as u32;
-        let (w, h) = (self.label_width() + columns * (CELL + GAP) + GAP, HEADER_H + rows * (CELL + GAP) + GAP);
-        let mut pixels = vec![0u8; (w * h * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-            self.draw(&root)?;
-            root.present().map_err(super::canvas::plot_error)?;
-        }
-        super::canvas::write_png(&stem.with_extension("png"), w, h, pixels)?;
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-            self.draw(&root)?;
-            root.present().map_err(super::canvas::plot_error)?;
-        }
-        crate::atomic::write(&stem.with_extension("svg"), svg.as_bytes())
-    }
-
-    /// Room for the longest row label (about 7 px per character at 16 px).
-    fn label_width(&self) -> u32 {
-        let longest = self.row_labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
-        (longest * 7 + 30).max(100)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
-        let err = super::canvas::plot_error;
-        let label_w = self.label_width();
-        root.fill(&WHITE).map_err(err)?;
-        let font = ("sans-serif", 16).into_font().color(&BLACK);
-        root.draw_text(&self.title, &("sans-serif", 22).into_font().color(&BLACK), (10, 8)).map_err(err)?;
-        for (c, label) in self.column_labels.iter().enumerate() {
-            let x = (label_w + c as u32 * (CELL + GAP) + GAP) as i32;
-            root.draw_text(label, &font, (x, HEADER_H as i32 - 24)).map_err(err)?;
-        }
-        for (r, row) in self.cells.iter().enumerate() {
-            let y = (HEADER_H + r as u32 * (CELL + GAP)) as i32;
-            if let Some(label) = self.row_labels.get(r) {
-                root.draw_text(label, &font, (8, y + CELL as i32 / 2 - 8)).map_err(err)?;
-            }
-            for (c, cell) in row.iter().enumerate() {
-                let Some(map) = cell else { continue };
-                let x = (label_w + c as u32 * (CELL + GAP) + GAP) as i32;
-                let values = map.normalised();
-                let (px_w, px_h) = (CELL as f64 / map.width as f64, CELL as f64 / map.height as f64);
-                for (i, v) in values.iter().enumerate() {
-                    let (col, row) = ((i % map.width) as f64, (i / map.width) as f64);
-                    let x0 = x + (col * px_w) as i32;
-                    let y0 = y + (row * px_h) as i32;
-                    let x1 = x + ((col + 1.0) * px_w) as i32;
-                    let y1 = y + ((row + 1.0) * px_h) as i32;
-                    root.draw(&Rectangle::new([(x0, y0), (x1, y1)], self.colour(*v).filled())).map_err(err)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn colour(&self, v: f32) -> RGBColor {
-        let v = v.clamp(0.0, 1.0);
-        if self.warm {
-            // Black -> dark red -> orange -> pale yellow, like matplotlib's 'hot'.
-            let r = (v * 2.5).min(1.0);
-            let g = ((v - 0.4) * 2.0).clamp(0.0, 1.0);
-            let b = ((v - 0.8) * 5.0).clamp(0.0, 1.0);
-            RGBColor((r * 255.0) as u8, (g * 255.0) as u8, (b * 255.0) as u8)
-        } else {
-            let g = (v * 255.0) as u8;
-            RGBColor(g, g, g)
-        }
-    }
-}
-
-/// Conv1 weights of one checkpoint: `[out_channels, in_channels, k, k]`, row-major.
+/// Conv1 weights of one checkpoint: `[out_channels, in_channels, k, k]`, row-major, as stored under
+/// `features.0.weight`.
 #[derive(Clone, Debug)]
 pub struct Conv1Weights {
     pub epoch: u32,
@@ -142,26 +23,40 @@ pub struct Conv1Weights {
 }
 
 impl Conv1Weights {
-    /// Filter `f` averaged over input channels (the original's `kernel.mean(axis=0)`).
-    pub fn channel_mean(&self, f: usize) -> Result<Heatmap> {
+    /// Filter `f` as an RGB picture, its three input channels min-max normalised together (so that the filter's
+    /// colour, which the original's channel mean hid, shows).
+    pub fn rgb(&self, f: usize) -> Result<Heatmap> {
         let [out, inp, kh, kw] = self.shape;
-        if self.values.len() != out * inp * kh * kw || f >= out {
+        if self.values.len() != out * inp * kh * kw || f >= out || inp != 3 {
             bail!(
-                "conv1 weights of epoch {}: shape {:?} does not fit {} values or filter {f}",
+                "conv1 weights of epoch {}: shape {:?} does not fit {} values, filter {f} and 3 input channels",
                 self.epoch,
                 self.shape,
                 self.values.len()
             );
         }
         let plane = kh * kw;
-        let mut mean = vec![0f32; plane];
-        for c in 0..inp {
-            let start = (f * inp + c) * plane;
-            for (m, v) in mean.iter_mut().zip(&self.values[start..start + plane]) {
-                *m += v / inp as f32;
+        let filter = super::image_grid::min_max(&self.values[f * inp * plane..(f + 1) * inp * plane]);
+        let interleaved = (0..plane).flat_map(|p| (0..inp).map(move |c| (c, p))).map(|(c, p)| filter[c * plane + p]);
+        Heatmap::rgb(kw, kh, interleaved.collect())
+    }
+
+    /// `filters` as RGB pictures in a mosaic of rows of `across`, separated by 1-px white lines.
+    pub fn mosaic(&self, filters: &[usize], across: usize) -> Result<Heatmap> {
+        let [_, _, kh, kw] = self.shape;
+        let across = across.clamp(1, filters.len().max(1));
+        let down = filters.len().div_ceil(across).max(1);
+        let (width, height) = (across * (kw + 1) - 1, down * (kh + 1) - 1);
+        let mut values = vec![1.0f32; width * height * 3];
+        for (i, &f) in filters.iter().enumerate() {
+            let picture = self.rgb(f)?;
+            let (x0, y0) = ((i % across) * (kw + 1), (i / across) * (kh + 1));
+            for y in 0..kh {
+                let row = ((y0 + y) * width + x0) * 3;
+                values[row..row + kw * 3].copy_from_slice(&picture.values[y * kw * 3..(y + 1) * kw * 3]);
             }
         }
-        Heatmap::new(kw, kh, mean)
+        Heatmap::rgb(width, height, values)
     }
 
     /// The weights of every checkpoint in the `conv1_kernels` table, per run, epochs ascending. Each checkpoint
@@ -195,19 +90,29 @@ impl Conv1Weights {
     }
 }
 
-/// Cells 22-30: the channel-averaged kernels of `filters` (rows) at each checkpoint (columns) of one model.
+/// Cells 22-30, in colour: `filters` of one model as RGB pictures (each min-max normalised), a square-ish mosaic
+/// per checkpoint (columns).
 pub fn conv1_kernels(model: &str, checkpoints: &[Conv1Weights], filters: &[usize]) -> Result<ImageGrid> {
-    let cells = filters
-        .iter()
-        .map(|&f| checkpoints.iter().map(|c| c.channel_mean(f).map(Some)).collect::<Result<Vec<_>>>())
-        .collect::<Result<Vec<_>>>()?;
+    let across = (filters.len() as f64).sqrt().ceil() as usize;
+    let cells = vec![checkpoints.iter().map(|c| c.mosaic(filters, across).map(Some)).collect::<Result<Vec<_>>>()?];
+    let which = match (filters.first(), filters.last(), checkpoints.first()) {
+        (Some(0), Some(&last), Some(c)) if filters.len() == c.shape[0] && last + 1 == filters.len() => {
+            format!("all {} filters", filters.len())
+        }
+        _ => format!("filters {}", filters.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    let kernel = checkpoints.first().map_or(11, |c| c.shape[2].max(c.shape[3]));
     Ok(ImageGrid {
         id: "conv1_kernels".into(),
-        title: format!("Conv1 kernels through training: {model}"),
-        row_labels: filters.iter().map(|f| format!("filter {f}")).collect(),
+        title: format!("Conv1 kernels through training: {model} ({which}, RGB, each filter min-max normalised)"),
+        subtitle: String::new(),
+        row_labels: vec![format!("{} filters", filters.len())],
         column_labels: checkpoints.iter().map(|c| format!("epoch {}", c.epoch)).collect(),
         cells,
-        warm: false,
+        colours: ColourMap::Grey,
+        colour_bar: String::new(),
+        // Two screen pixels per kernel pixel.
+        cell_px: (2 * (across * (kernel + 1) - 1)) as u32,
     })
 }
 
@@ -228,7 +133,7 @@ fn model_name(run: &RunKey, style: &Style) -> String {
     format!("{} {}, seed {}", style.dataset(run.dataset).title, style.regime(run.regime).label, run.seed)
 }
 
-/// The `conv1_kernels_<dataset>` figures: the first 10 filters of each dataset's blurry-to-clear model (see
+/// The `conv1_kernels_<dataset>` figures: every conv1 filter of each dataset's blurry-to-clear model (see
 /// [`shown_models`]) at every analysed epoch.
 pub fn conv1_kernel_figures(rows: &[Conv1Weight], style: &Style) -> Result<Vec<ImageGrid>> {
     let weights = Conv1Weights::from_rows(rows)?;
@@ -236,7 +141,7 @@ pub fn conv1_kernel_figures(rows: &[Conv1Weight], style: &Style) -> Result<Vec<I
     for run in shown_models(weights.keys()) {
         let checkpoints = &weights[&run];
         let Some(first) = checkpoints.first() else { continue };
-        let filters: Vec<usize> = (0..first.shape[0].min(10)).collect();
+        let filters: Vec<usize> = (0..first.shape[0]).collect();
         let mut grid = conv1_kernels(&model_name(&run, style), checkpoints, &filters)?;
         grid.id = format!("conv1_kernels_{}", run.dataset);
         grids.push(grid);
@@ -244,7 +149,7 @@ pub fn conv1_kernel_figures(rows: &[Conv1Weight], style: &Style) -> Result<Vec<I
     Ok(grids)
 }
 
-/// One filter's fitted Gabor functions per epoch (`None` where the fit is not valid).
+/// One filter's fitted Gabor functions, rendered by the analysis, per epoch (`None` where the fit is not valid).
 #[derive(Clone, Debug)]
 pub struct GaborFits {
     pub filter: usize,
@@ -256,10 +161,13 @@ pub fn gabor_fit_grid(model: &str, epochs: &[u32], filters: &[GaborFits]) -> Ima
     ImageGrid {
         id: "gabor_fit_grid".into(),
         title: format!("Gabor fits of conv1 filters valid at every epoch shown: {model}"),
+        subtitle: String::new(),
         row_labels: filters.iter().map(|f| format!("filter {}", f.filter)).collect(),
         column_labels: epochs.iter().map(|e| format!("epoch {e}")).collect(),
         cells: filters.iter().map(|f| f.fits.clone()).collect(),
-        warm: false,
+        colours: ColourMap::Grey,
+        colour_bar: "fitted Gabor, min-max normalised per fit".into(),
+        cell_px: 96,
     }
 }
 
@@ -385,10 +293,13 @@ pub fn erf_maps(maps: &[ErfMap], style: &Style) -> ImageGrid {
     ImageGrid {
         id: "erf_maps".into(),
         title: "Effective receptive fields".into(),
+        subtitle: String::new(),
         row_labels: rows.iter().map(|r| r.0.clone()).collect(),
         column_labels: epochs.iter().map(|e| format!("epoch {e}")).collect(),
         cells: rows.into_iter().map(|r| r.1).collect(),
-        warm: true,
+        colours: ColourMap::Hot,
+        colour_bar: "mean |gradient|, min-max normalised per map".into(),
+        cell_px: 96,
     }
 }
 
@@ -414,7 +325,7 @@ pub fn erf_radial_profiles(rows: &[ErfProfile], layer: Layer, input: ErfInput, s
     for d in &style.datasets {
         let Some(by_regime) = samples.get(&d.id) else { continue };
         let title = format!("{} {}", d.title, style.layer_label(layer));
-        let mut panel = Panel::new(&title, "radius (px)", "ERF (normalised)", (0.0, 1.0));
+        let mut panel = Panel::new(&title, "radius (input px)", "ERF, ring mean / peak", (0.0, 1.0));
         for r in &style.regimes {
             let Some(points) = by_regime.get(&r.id) else { continue };
             let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
@@ -426,26 +337,36 @@ pub fn erf_radial_profiles(rows: &[ErfProfile], layer: Layer, input: ErfInput, s
         }
         panels.push(panel);
     }
-    Figure {
-        id: "erf_radial_profiles".into(),
-        title: "ERF radial profiles".into(),
-        columns: panels.len().clamp(1, 5),
-        panels,
-        panel_size: (380, 360),
-    }
+    let mut figure = Figure::new("erf_radial_profiles", panels.len().clamp(1, 5), panels, (380, 360));
+    figure.title = "ERF radial profiles".into();
+    figure
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Two 1x2 filters of 3 channels: filter 0 runs 0..6 (r = 0, 1; g = 2, 3; b = 4, 5), filter 1 is 10 times it.
+    fn weights() -> Conv1Weights {
+        let values: Vec<f32> = (0..6).chain((0..6).map(|v| v * 10)).map(|v| v as f32).collect();
+        Conv1Weights { epoch: 20, shape: [2, 3, 1, 2], values }
+    }
+
     #[test]
-    fn channel_mean_averages_over_input_channels() {
-        let weights =
-            Conv1Weights { epoch: 20, shape: [2, 2, 1, 2], values: vec![1.0, 2.0, 3.0, 4.0, 10.0, 20.0, 30.0, 40.0] };
-        assert_eq!(weights.channel_mean(0).unwrap().values, vec![2.0, 3.0]);
-        assert_eq!(weights.channel_mean(1).unwrap().values, vec![20.0, 30.0]);
-        assert!(weights.channel_mean(2).is_err());
+    fn rgb_kernels_interleave_channels_normalised_per_filter() {
+        let w = weights();
+        let expected = [0.0, 0.4, 0.8, 0.2, 0.6, 1.0];
+        assert_eq!(w.rgb(0).unwrap(), Heatmap::rgb(2, 1, expected.to_vec()).unwrap());
+        assert_eq!(w.rgb(1).unwrap().values, expected, "each filter is normalised on its own");
+        assert!(w.rgb(2).is_err());
+    }
+
+    #[test]
+    fn a_mosaic_places_filters_in_rows_with_white_lines_between() {
+        let mosaic = weights().mosaic(&[0, 1], 1).unwrap();
+        assert_eq!((mosaic.width, mosaic.height), (2, 3));
+        assert_eq!(&mosaic.values[6..12], [1.0; 6], "the white line between the two filters");
+        assert_eq!(mosaic.values[..6], mosaic.values[12..]);
     }
 
     #[test]
@@ -468,7 +389,8 @@ mod tests {
         let weights = Conv1Weights::from_rows(&rows).unwrap();
         let checkpoint = &weights[&run][0];
         assert_eq!((checkpoint.epoch, checkpoint.shape), (2, [2, 2, 1, 2]));
-        assert_eq!(checkpoint.channel_mean(1).unwrap().values, vec![105.0, 106.0]);
+        assert_eq!(checkpoint.values[..4], [0.0, 1.0, 10.0, 11.0]);
+        assert_eq!(checkpoint.values[4..8], [100.0, 101.0, 110.0, 111.0]);
         assert!(Conv1Weights::from_rows(&rows[1..]).is_err());
     }
 }

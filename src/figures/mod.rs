@@ -1,16 +1,22 @@
 //! Every figure of the paper as one function of results tables (`blurry-to-clear figures [SOURCE]`).
 //!
 //! The catalogue `paper/figures.toml` lists the figures and declares the one style they share ([`style`]). Each
-//! figure function reduces tables to a [`canvas::Figure`] (the numbers on the page) or a [`grids::ImageGrid`]
-//! (kernels, Gabor fits, ERF maps), which is then written as PNG and SVG with the embedded font, plus a `<id>.json`
-//! sidecar with its provenance: the drawn source's profile, the git commit, and the SHA-256 of every table it was
-//! drawn from. A source is `paper` (the original's numbers in `expected/paper/`) or a run directory, of which only
-//! `results/` is read; a run of the `paper` or `paper-uniform` profile is drawn over the original's values (thin,
-//! dashed).
+//! figure function reduces tables to a [`canvas::Figure`] (the numbers on the page) or an
+//! [`image_grid::ImageGrid`] (kernels, Gabor fits, ERF maps: [`grids`]), which is then written as SVG and as the
+//! PNG rasterised from it ([`render`]), plus a `<id>.json` sidecar with its provenance: the drawn
+//! source and profile, the SHA-256 of every table it was drawn from, and what drew it (crate version, catalogue
+//! hash). The sidecar holds no commit and no absolute path, and every file is rewritten only when its bytes change,
+//! so redrawing unchanged numbers leaves a checkout clean. A source is `paper` (the original's numbers in
+//! `expected/paper/`, drawn into `figures/paper/`) or a run directory (drawn into `RUN_DIR/figures/`); a run of the
+//! `paper` or `paper-uniform` profile is drawn over the original's values (thin, dashed). Of a run directory only
+//! `results/` is read: no figure needs a checkpoint.
 pub mod accuracy;
+pub mod axis;
 pub mod canvas;
 pub mod grids;
+pub mod image_grid;
 pub mod receptive_fields;
+pub mod render;
 pub mod spatial_frequency;
 pub mod style;
 
@@ -19,9 +25,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
+use crate::protocol::Profile;
 use crate::results::{self, Table};
 use canvas::Figure;
-use grids::ImageGrid;
+use image_grid::ImageGrid;
 use style::{Catalogue, Style};
 
 /// Where the original's numbers live, relative to the repository root.
@@ -79,7 +86,9 @@ pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> 
         "accuracy_vs_blur" => accuracy::accuracy_vs_blur(&t.accuracy_vs_blur, style),
         "accuracy_by_stage" => accuracy::accuracy_by_stage(&t.accuracy_by_stage, style),
         "ratio_by_stage_vs_sigma" => accuracy::ratio_by_stage_vs_sigma(&t.accuracy_by_stage, style),
-        "ratio_at_sigma8_vs_minibatch" => accuracy::ratio_at_sigma8_vs_minibatch(&t.accuracy_ratio_by_stage, style),
+        "ratio_at_sigma8_vs_minibatch" => {
+            accuracy::ratio_at_sigma8_vs_minibatch(&t.accuracy_ratio_by_stage, &t.accuracy_by_stage, style)
+        }
         "rf_size_vs_epoch" => receptive_fields::rf_size_vs_epoch(&t.rf_size, style),
         "rf_size_vs_peak_sf_conv1" => {
             receptive_fields::rf_size_vs_peak_sf_conv1(&t.rf_size, &t.spatial_frequency, style)
@@ -97,13 +106,14 @@ pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> 
     })
 }
 
-/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled from the catalogue.
-pub fn table_figures(catalogue: &Catalogue, tables: &Tables) -> Vec<Figure> {
+/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled from the catalogue
+/// and drawn in `style` (the catalogue's, or its [`Style::for_profile`]).
+pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> Vec<Figure> {
     catalogue
         .figure
         .iter()
         .filter_map(|entry| {
-            let mut figure = table_figure(&entry.id, tables, &catalogue.style)?;
+            let mut figure = table_figure(&entry.id, tables, style)?;
             figure.title.clone_from(&entry.title);
             (!figure.is_empty()).then_some(figure)
         })
@@ -123,19 +133,15 @@ pub fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'static str,
     if let Some(grid) = grids::erf_map_figure(&tables.erf_maps, style)? {
         out.push(("erf_maps", Drawing::Grid(grid)));
     }
-    let profiles = grids::erf_radial_profiles(
-        &tables.erf_profiles,
-        crate::analysis::ERF_MAP_LAYER,
-        crate::analysis::ERF_MAP_INPUT,
-        style,
-    );
+    let (layer, input) = (crate::analysis::ERF_MAP_LAYER, crate::analysis::ERF_MAP_INPUT);
+    let profiles = grids::erf_radial_profiles(&tables.erf_profiles, layer, input, style);
     if !profiles.is_empty() {
         out.push(("erf_radial_profiles", Drawing::Chart(profiles)));
     }
     Ok(out)
 }
 
-/// A figure ready to write: a chart of panels or a grid of images.
+/// A figure ready to write: a chart of panels or a grid of pictures.
 pub enum Drawing {
     Chart(Figure),
     Grid(ImageGrid),
@@ -149,7 +155,14 @@ impl Drawing {
         }
     }
 
-    /// Write `<stem>.png` and `<stem>.svg`.
+    fn set_subtitle(&mut self, subtitle: &str) {
+        match self {
+            Drawing::Chart(f) => f.subtitle = subtitle.to_owned(),
+            Drawing::Grid(g) => g.subtitle = subtitle.to_owned(),
+        }
+    }
+
+    /// Write `<stem>.svg` and `<stem>.png`.
     pub fn write(&self, stem: &Path) -> Result<()> {
         match self {
             Drawing::Chart(f) => f.write(stem),
@@ -158,8 +171,9 @@ impl Drawing {
     }
 }
 
-/// Draw `original`'s series of the same panels under `figure`'s, as overlays.
-pub fn overlay(mut figure: Figure, original: &Figure) -> Figure {
+/// Draw `original`'s series of the same panels under `figure`'s, as overlays named `label` in the legend.
+pub fn overlay(mut figure: Figure, original: &Figure, label: &str) -> Figure {
+    figure.overlay_label = label.to_string();
     for panel in &mut figure.panels {
         if let Some(theirs) = original.panels.iter().find(|p| p.title == panel.title) {
             for series in &theirs.series {
@@ -175,12 +189,16 @@ pub fn overlay(mut figure: Figure, original: &Figure) -> Figure {
 /// A source of figures: the original's numbers or a run directory.
 #[derive(Clone, Debug)]
 pub struct Source {
-    /// `paper`, or the run directory's name (`runs/mini` -> `mini`): the folder under `figures/`.
+    /// `paper`, or the run directory's name (`runs/mini` -> `mini`).
     pub name: String,
     pub tables_dir: PathBuf,
     pub profile: String,
+    /// The profile's protocol, when `profile` names one of `paper/protocol/` (class counts, epochs, data).
+    pub protocol: Option<Profile>,
     /// Whether these are the original's numbers (never overlaid on themselves).
     pub original: bool,
+    /// The run directory (its figures go into `figures/` there), for a run.
+    pub run_dir: Option<PathBuf>,
 }
 
 impl Source {
@@ -191,7 +209,9 @@ impl Source {
                 name: "paper".into(),
                 tables_dir: crate::provenance::project_path(PAPER_DIR),
                 profile: "paper".into(),
+                protocol: Some(Profile::load("paper")?),
                 original: true,
+                run_dir: None,
             });
         }
         let dir = PathBuf::from(source);
@@ -203,29 +223,86 @@ impl Source {
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .with_context(|| format!("cannot name the run directory {source}"))?;
+        let profile = crate::verify::run_profile(&dir)?;
         Ok(Source {
             name,
             tables_dir: crate::verify::tables_dir(&dir),
-            profile: crate::verify::run_profile(&dir)?,
+            protocol: Profile::load(&profile).ok(),
+            profile,
             original: false,
+            run_dir: Some(dir),
         })
+    }
+
+    /// Where the figures go unless told otherwise: `figures/paper/` of the project for the original's numbers,
+    /// the run's own `RUN_DIR/figures/` for a run (never over the committed figures).
+    pub fn default_out_dir(&self) -> PathBuf {
+        match &self.run_dir {
+            Some(run) => run.join("figures"),
+            None => crate::provenance::project_path("figures").join(&self.name),
+        }
+    }
+
+    /// The catalogue's style with this source's profile (class counts, last epoch) where it is known.
+    pub fn style(&self, style: &Style) -> Style {
+        self.protocol.as_ref().map_or_else(|| style.clone(), |p| style.for_profile(p))
+    }
+
+    /// What every figure of this source says under its title.
+    pub fn subtitle(&self, style: &Style) -> String {
+        match (&self.protocol, self.original) {
+            (_, true) => format!("the original's numbers ({PAPER_DIR}/)"),
+            (Some(protocol), false) => style.profile_subtitle(protocol),
+            (None, false) => format!("profile {}", self.profile),
+        }
+    }
+
+    /// The directory provenance names files from: the run directory, or the tables' directory.
+    fn dir(&self) -> &Path {
+        self.run_dir.as_deref().unwrap_or(&self.tables_dir)
+    }
+
+    /// This source's directory as provenance names it: relative to the project when inside it (`expected/paper`,
+    /// `runs/mini`), else by its own name; never an absolute path, so that the sidecar is the same on every machine.
+    pub fn shown_dir(&self) -> String {
+        let dir = self.dir().canonicalize().unwrap_or_else(|_| self.dir().to_path_buf());
+        let project = crate::provenance::project_path("");
+        let project = project.canonicalize().unwrap_or(project);
+        match dir.strip_prefix(&project) {
+            Ok(relative) => relative.display().to_string(),
+            Err(_) => dir.file_name().map_or_else(|| self.name.clone(), |n| n.to_string_lossy().into_owned()),
+        }
+    }
+
+    /// The source, and the SHA-256 of each of `tables` it has, named relative to the source's directory.
+    fn provenance(&self, tables: &[String]) -> Result<serde_json::Value> {
+        let mut hashed = Vec::new();
+        for name in tables {
+            let path = self.tables_dir.join(format!("{name}.csv"));
+            if !path.exists() {
+                continue;
+            }
+            let file = path.strip_prefix(self.dir()).unwrap_or(&path).display().to_string();
+            hashed.push(json!({ "table": name, "file": file, "sha256": crate::provenance::sha256_file(&path)? }));
+        }
+        Ok(json!({ "source": self.shown_dir(), "profile": self.profile, "tables": hashed }))
     }
 }
 
-fn table_provenance(dir: &Path, tables: &[String]) -> Result<Vec<serde_json::Value>> {
-    tables
-        .iter()
-        .map(|name| {
-            let path = dir.join(format!("{name}.csv"));
-            Ok(json!({ "table": name, "file": path.display().to_string(), "sha256": crate::provenance::sha256_file(&path)? }))
-        })
-        .collect()
+/// What drew the figures: the crate's version and the SHA-256 of the figure catalogue (its style and titles).
+fn drawn_by() -> serde_json::Value {
+    json!({
+        "crate": format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        "catalogue_sha256": crate::provenance::sha256_bytes(style::CATALOGUE_TOML.as_bytes()),
+    })
 }
 
-/// Draw every figure `source` has data for into `out_root/<source name>/`: `<id>.png`, `<id>.svg`, `<id>.json`.
-/// Returns the written figure ids.
-pub fn draw_source(source: &Source, out_root: &Path) -> Result<Vec<String>> {
+/// Draw every figure `source` has data for into `out_dir`: `<id>.png`, `<id>.svg`, `<id>.json`, each rewritten
+/// only when its bytes change. Returns the drawn figure ids.
+pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     let catalogue = Catalogue::load()?;
+    let style = source.style(&catalogue.style);
+    let subtitle = source.subtitle(&style);
     let tables = Tables::load(&source.tables_dir)?;
     let original = if !source.original && crate::vocab::reruns_original_study(&source.profile) {
         let paper = Source::resolve("paper")?;
@@ -233,29 +310,26 @@ pub fn draw_source(source: &Source, out_root: &Path) -> Result<Vec<String>> {
     } else {
         None
     };
-    let out_dir = out_root.join(&source.name);
-    let commit = crate::provenance::git_commit();
     let mut written = Vec::new();
-    for figure in table_figures(&catalogue, &tables) {
+    for figure in table_figures(&catalogue, &tables, &style) {
         let entry = catalogue.entry(&figure.id)?;
         let (figure, overlay_provenance) = match &original {
-            Some((paper_tables, paper)) => match table_figure(&figure.id, paper_tables, &catalogue.style) {
-                Some(theirs) => (
-                    overlay(figure, &theirs),
-                    Some(
-                        json!({ "profile": "paper", "tables": table_provenance(&paper.tables_dir, &present(&entry.tables, &paper.tables_dir))? }),
-                    ),
-                ),
+            Some((paper_tables, paper)) => match table_figure(&figure.id, paper_tables, &style) {
+                Some(theirs) => {
+                    (overlay(figure, &theirs, &style.overlay_label), Some(paper.provenance(&entry.tables)?))
+                }
                 None => (figure, None),
             },
             None => (figure, None),
         };
-        let drawing = Drawing::Chart(figure);
-        write_drawing(&drawing, entry, source, &out_dir, &commit, overlay_provenance)?;
+        let mut drawing = Drawing::Chart(figure);
+        drawing.set_subtitle(&subtitle);
+        write_drawing(&drawing, entry, source, out_dir, overlay_provenance)?;
         written.push(drawing.id().to_owned());
     }
-    for (catalogue_id, drawing) in grid_figures(&tables, &catalogue.style)? {
-        write_drawing(&drawing, catalogue.entry(catalogue_id)?, source, &out_dir, &commit, None)?;
+    for (catalogue_id, mut drawing) in grid_figures(&tables, &style)? {
+        drawing.set_subtitle(&subtitle);
+        write_drawing(&drawing, catalogue.entry(catalogue_id)?, source, out_dir, None)?;
         written.push(drawing.id().to_owned());
     }
     Ok(written)
@@ -267,35 +341,34 @@ fn write_drawing(
     entry: &style::FigureEntry,
     source: &Source,
     out_dir: &Path,
-    commit: &str,
     overlay: Option<serde_json::Value>,
 ) -> Result<()> {
     drawing.write(&out_dir.join(drawing.id()))?;
-    let provenance = json!({
+    let mut provenance = json!({
         "figure": drawing.id(),
         "title": entry.title,
         "reproduces": format!("cerysojj/blurry-to-clear-training@b19503e notebooks/figures/{}", entry.reproduces),
-        "source": source.tables_dir.display().to_string(),
-        "profile": source.profile,
-        "git_commit": commit,
-        "tables": table_provenance(&source.tables_dir, &present(&entry.tables, &source.tables_dir))?,
+        "drawn_by": drawn_by(),
         "overlay": overlay,
     });
+    if let (Some(object), serde_json::Value::Object(drawn)) =
+        (provenance.as_object_mut(), source.provenance(&entry.tables)?)
+    {
+        object.extend(drawn);
+    }
     let text = serde_json::to_string_pretty(&provenance)? + "\n";
-    crate::atomic::write(&out_dir.join(format!("{}.json", drawing.id())), text.as_bytes())
+    render::write_if_changed(&out_dir.join(format!("{}.json", drawing.id())), text.as_bytes())?;
+    Ok(())
 }
 
-fn present(tables: &[String], dir: &Path) -> Vec<String> {
-    tables.iter().filter(|t| dir.join(format!("{t}.csv")).exists()).cloned().collect()
-}
-
-/// The `figures` command.
-pub fn run(source: &str, out_root: &Path) -> Result<()> {
+/// The `figures` command: draw `source` into `out` (default [`Source::default_out_dir`]).
+pub fn run(source: &str, out: Option<&Path>) -> Result<()> {
     let source = Source::resolve(source)?;
-    let written = draw_source(&source, out_root)?;
+    let out_dir = out.map_or_else(|| source.default_out_dir(), Path::to_path_buf);
+    let written = draw_source(&source, &out_dir)?;
     if written.is_empty() {
         bail!("{} holds no table any figure draws", source.tables_dir.display());
     }
-    println!("{} figures in {}: {}", written.len(), out_root.join(&source.name).display(), written.join(", "));
+    println!("{} figures in {}: {}", written.len(), out_dir.display(), written.join(", "));
     Ok(())
 }

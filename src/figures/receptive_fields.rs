@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::accuracy::{dataset_series, distinct, push, regime_series, Grouped};
-use super::canvas::{Figure, Mark, Panel};
+use super::canvas::{Figure, Mark, Panel, Series};
 use super::style::Style;
 use crate::results::{Erf, RfSize, SpatialFrequency};
 use crate::vocab::{DatasetId, ErfInput, ErfStatistic, Layer, Regime, RfMeasure, SfStatistic};
@@ -40,9 +40,11 @@ pub(super) fn padded(xs: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn epoch_range(epochs: &[u32]) -> (f64, f64) {
-    let last = epochs.iter().copied().max().unwrap_or(100);
-    (0.0, f64::from(last) + 5.0)
+/// The x range of an epoch axis: from 0 to the profile's last epoch (or the data's, if later or when the profile is
+/// unknown), with a 3 % margin so that the last points are not cut by the frame.
+pub(super) fn epoch_range(style: &Style, epochs: &[u32]) -> (f64, f64) {
+    let last = style.last_epoch.into_iter().chain(epochs.iter().copied()).max().unwrap_or(1).max(1);
+    (0.0, f64::from(last) * 1.03)
 }
 
 /// Cell 94, the main RF-size figure: conv1 moment size against epoch, one panel per dataset, one line per regime.
@@ -57,8 +59,8 @@ pub fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
     let labels = ("epoch", "conv1 moment size (kernel px)");
-    let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(&epochs)));
-    Figure { id: "rf_size_vs_epoch".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(style, &epochs)));
+    Figure::new("rf_size_vs_epoch", 5, panels, (380, 360))
 }
 
 /// Value of `statistic`/`measure` per (dataset, regime, epoch, seed, layer), for joining two tables.
@@ -79,7 +81,7 @@ fn peak_sfs(rows: &[SpatialFrequency]) -> Joined {
 }
 
 const SIZE_LABEL: &str = "moment size (kernel px)";
-const SF_LABEL: &str = "mean peak SF (cycles/image)";
+pub(super) const SF_LABEL: &str = "mean peak SF (cycles/image at 224 px)";
 
 /// Cell 96: conv1 moment size (x) against conv1 mean peak spatial frequency (y), one dot per checkpoint.
 pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
@@ -92,7 +94,7 @@ pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &
     }
     let labels = (format!("conv1 {SIZE_LABEL}"), format!("conv1 {SF_LABEL}"));
     let panels = dataset_panels(style, &groups, Mark::Dots, (&labels.0, &labels.1), None);
-    Figure { id: "rf_size_vs_peak_sf_conv1".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    Figure::new("rf_size_vs_peak_sf_conv1", 5, panels, (380, 360))
 }
 
 /// Cell 97: per-layer moment size (x) against per-layer mean peak spatial frequency (y) at the last epoch, one dot
@@ -122,7 +124,7 @@ pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: 
                 continue;
             }
             let samples: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
-            let mut series = super::canvas::Series::from_samples(&r.label, r.colour, r.dash, Mark::Dots, &samples);
+            let mut series = Series::from_samples(&r.label, r.colour, r.dash, Mark::Dots, &samples);
             series.point_labels = series
                 .points
                 .iter()
@@ -139,26 +141,32 @@ pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: 
             panels.push(panel);
         }
     }
-    Figure { id: "rf_size_vs_peak_sf_layers".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    Figure::new("rf_size_vs_peak_sf_layers", 5, panels, (380, 360))
 }
 
-/// Cell 18: mean Gabor sigma_x of valid conv1 fits against epoch, blurry-to-clear models, one line per dataset.
+/// Cell 18: mean Gabor sigma_x of valid conv1 fits against epoch, blurry-to-clear models, one line per dataset. A
+/// dataset whose blurry-to-clear conv1 was analysed (it has rf_size rows) but has no valid fit at any epoch is
+/// named in the legend as having none.
 pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     let mut samples: BTreeMap<DatasetId, Vec<(f64, f64)>> = BTreeMap::new();
-    let selected: Vec<&RfSize> = rows
-        .iter()
-        .filter(|r| r.measure == RfMeasure::GaborSigmaXMeanValid && r.run.regime == Regime::BlurryToClear)
-        .collect();
+    let b2c_conv1 = || rows.iter().filter(|r| r.run.regime == Regime::BlurryToClear && r.layer == Layer::CONV1);
+    let selected: Vec<&RfSize> = b2c_conv1().filter(|r| r.measure == RfMeasure::GaborSigmaXMeanValid).collect();
     for r in &selected {
         if let Some(epoch) = r.epoch {
             samples.entry(r.run.dataset).or_default().push((f64::from(epoch), r.value));
         }
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
-    let mut panel = Panel::new("blurry-to-clear, conv1", "epoch", "mean Gabor sigma_x (px)", epoch_range(&epochs));
+    let x_range = epoch_range(style, &epochs);
+    let mut panel = Panel::new("blurry-to-clear, conv1", "epoch", "mean Gabor sigma_x (px)", x_range);
     panel.series = dataset_series(style, &samples, Mark::LineDots);
-    let panels = if samples.is_empty() { Vec::new() } else { vec![panel] };
-    Figure { id: "gabor_sigma_vs_epoch".into(), title: String::new(), columns: 1, panels, panel_size: (900, 520) }
+    for d in &style.datasets {
+        if !samples.contains_key(&d.id) && b2c_conv1().any(|r| r.run.dataset == d.id) {
+            panel.series.push(Series::missing(&d.title, d.colour, &style.no_fit_label));
+        }
+    }
+    let panels = if panel.series.is_empty() { Vec::new() } else { vec![panel] };
+    Figure::new("gabor_sigma_vs_epoch", 1, panels, (900, 520))
 }
 
 /// The ERF statistic drawn through training (src/analysis/erf.rs): radius holding half the gradient mass, conv5,
@@ -178,6 +186,6 @@ pub fn erf_radius_vs_epoch(rows: &[Erf], style: &Style) -> Figure {
     }
     let epochs = distinct(selected.iter().map(|r| r.epoch));
     let labels = ("epoch", "conv5 ERF radius, 50 % mass (px)");
-    let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(&epochs)));
-    Figure { id: "erf_radius_vs_epoch".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(style, &epochs)));
+    Figure::new("erf_radius_vs_epoch", 5, panels, (380, 360))
 }

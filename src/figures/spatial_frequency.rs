@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::accuracy::{dataset_series, distinct, push, Grouped};
 use super::canvas::{Figure, Mark, Panel, RefLine, Series};
-use super::receptive_fields::dataset_panels;
+use super::receptive_fields::{dataset_panels, epoch_range, SF_LABEL};
 use super::style::{Dash, Style};
 use crate::results::SpatialFrequency;
 use crate::vocab::{DatasetId, Layer, Regime, SfStatistic, HIGH_FREQUENCY_THRESHOLD, SF_HISTOGRAM};
@@ -16,11 +16,10 @@ fn mean_peak_sf(rows: &[SpatialFrequency], style: &Style, layer: Layer, id: &str
     for r in &selected {
         push(&mut groups, r.run.dataset, r.run.regime, f64::from(r.epoch), r.value);
     }
-    let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
-    let y_label = format!("{} mean peak SF (cycles/image)", style.layer_label(layer));
-    let panels =
-        dataset_panels(style, &groups, Mark::LineDots, ("epoch", &y_label), Some((0.0, f64::from(last) + 5.0)));
-    Figure { id: id.into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    let epochs = distinct(selected.iter().map(|r| r.epoch));
+    let y_label = format!("{} {SF_LABEL}", style.layer_label(layer));
+    let panels = dataset_panels(style, &groups, Mark::LineDots, ("epoch", &y_label), Some(epoch_range(style, &epochs)));
+    Figure::new(id, 5, panels, (380, 360))
 }
 
 /// Cell 53: conv1 mean peak spatial frequency against epoch, one panel per dataset, one line per regime.
@@ -45,19 +44,18 @@ pub fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure
     for r in &selected {
         push(&mut groups, r.layer, r.run.dataset, f64::from(r.epoch), r.value);
     }
-    let last = selected.iter().map(|r| r.epoch).max().unwrap_or(100);
+    let x_range = epoch_range(style, &distinct(selected.iter().map(|r| r.epoch)));
     let panels = style
         .layers
         .iter()
         .filter_map(|l| groups.get(&l.id).map(|g| (l, g)))
         .map(|(layer, samples)| {
-            let mut panel =
-                Panel::new(&layer.label, "epoch", "mean peak SF (cycles/image)", (0.0, f64::from(last) + 5.0));
+            let mut panel = Panel::new(&layer.label, "epoch", SF_LABEL, x_range);
             panel.series = dataset_series(style, samples, Mark::LineDots);
             panel
         })
         .collect();
-    Figure { id: "mean_peak_sf_by_layer".into(), title: String::new(), columns: 5, panels, panel_size: (380, 360) }
+    Figure::new("mean_peak_sf_by_layer", 5, panels, (380, 360))
 }
 
 /// Cells 31-35: conv5 peak-frequency histograms of blurry-to-clear models, one row per dataset, one column per
@@ -80,7 +78,7 @@ pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Fig
         for &epoch in &epochs {
             let mut panel = Panel::new(
                 &format!("{}, epoch {epoch}", d.title),
-                "conv5 peak SF (cycles/image)",
+                "conv5 peak SF (cycles/image at 224 px)",
                 "feature maps",
                 (0.0, SF_HISTOGRAM.top),
             );
@@ -99,15 +97,10 @@ pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Fig
                 at: HIGH_FREQUENCY_THRESHOLD,
                 colour: style.sigma_marker_colour,
                 dash: Dash::Dotted,
+                label: format!("{HIGH_FREQUENCY_THRESHOLD} cycles/image: the original's high-frequency threshold"),
             });
             panels.push(panel);
         }
     }
-    Figure {
-        id: "conv5_peak_sf_histograms".into(),
-        title: String::new(),
-        columns: epochs.len().max(1),
-        panels,
-        panel_size: (340, 280),
-    }
+    Figure::new("conv5_peak_sf_histograms", epochs.len().max(1), panels, (340, 280))
 }

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer};
 
+use crate::protocol::{DataSource, Profile};
 use crate::vocab::{DatasetId, Layer, Regime};
 
 /// The catalogue, embedded at build time so that the binary draws the same figures wherever it runs.
@@ -68,7 +69,7 @@ pub struct LayerStyle {
     pub label: String,
 }
 
-/// The one declared style.
+/// The one declared style, and what the drawn profile adds to it ([`Style::for_profile`]).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Style {
@@ -76,15 +77,64 @@ pub struct Style {
     pub sigma_marker: f64,
     pub sigma_marker_colour: Colour,
     pub chance_colour: Colour,
+    /// Legend name of the dashed chance lines (at 100 / classes).
+    pub chance_label: String,
+    /// Legend name of the dashed line at ratio 1 in the ratio figures.
+    pub ratio_one_label: String,
+    /// A blurry-to-clear / clear ratio is drawn as an effect only where the clear accuracy is more than this many
+    /// percentage points above chance; below, the ratio of two near-chance accuracies is noise.
+    pub near_chance_margin: f64,
+    /// Legend name of a series with no points because no filter's Gabor fit was valid.
+    pub no_fit_label: String,
     pub overlay_label: String,
+    /// Subtitle of every figure of a profile whose data are the embedded stand-ins.
+    pub stand_ins_note: String,
     /// Datasets in panel order.
     pub datasets: Vec<DatasetStyle>,
     /// Regimes in legend order.
     pub regimes: Vec<RegimeStyle>,
     pub layers: Vec<LayerStyle>,
+    /// The drawn profile's last epoch, where epoch axes end (the data's last epoch when unknown).
+    #[serde(skip)]
+    pub last_epoch: Option<u32>,
 }
 
 impl Style {
+    /// The style for figures of `profile`: its class counts (the chance lines) and last epoch (the epoch axes).
+    pub fn for_profile(&self, profile: &Profile) -> Style {
+        let mut style = self.clone();
+        for d in &mut style.datasets {
+            if let Some(spec) = profile.datasets.get(&d.id) {
+                d.classes = u32::try_from(spec.classes).unwrap_or(u32::MAX);
+            }
+        }
+        style.last_epoch = Some(profile.epochs);
+        style
+    }
+
+    /// The subtitle of every figure of `profile`: which profile, and whether its data are the stand-ins.
+    pub fn profile_subtitle(&self, profile: &Profile) -> String {
+        match profile.data {
+            DataSource::Synthetic => format!("profile {}: {}", profile.name, self.stand_ins_note),
+            DataSource::Real => format!("profile {}", profile.name),
+        }
+    }
+
+    /// Legend name of the dotted line at the sigma marker.
+    pub fn sigma_marker_label(&self) -> String {
+        format!("test sigma {}: the blurry models' training sigma", self.sigma_marker)
+    }
+
+    /// Legend name of the ratio points of `dataset` not drawn as an effect (clear accuracy near chance).
+    pub fn near_chance_label(&self, dataset: &str) -> String {
+        format!("{dataset}: clear within {} pct-pt of chance, ratio not an effect", self.near_chance_margin)
+    }
+
+    /// Chance accuracy (%) of `dataset`: 100 / classes.
+    pub fn chance_pct(&self, dataset: DatasetId) -> f64 {
+        100.0 / f64::from(self.dataset(dataset).classes.max(1))
+    }
+
     pub fn dataset(&self, id: DatasetId) -> &DatasetStyle {
         self.datasets.iter().find(|d| d.id == id).unwrap_or(&self.datasets[0])
     }
@@ -93,7 +143,7 @@ impl Style {
         self.regimes.iter().find(|r| r.id == id).unwrap_or(&self.regimes[0])
     }
 
-    /// The paper's name of a layer (`features.10` -> `conv5`), or the module name itself.
+    /// The paper's name of a layer (`features.10` -> `conv5`), or the name itself.
     pub fn layer_label(&self, id: Layer) -> &str {
         self.layers.iter().find(|l| l.id == id).map_or(id.name(), |l| l.label.as_str())
     }
@@ -162,6 +212,7 @@ mod tests {
     fn the_embedded_catalogue_is_complete() {
         let catalogue = Catalogue::load().unwrap();
         assert_eq!(catalogue.style.dataset(DatasetId::In100).classes, 100);
+        assert_eq!(catalogue.style.last_epoch, None);
         assert_eq!(catalogue.style.regime(Regime::Blurry).dash, Dash::Dotted);
         assert_eq!(catalogue.style.layer_label(Layer::CONV5), "conv5");
     }
@@ -174,6 +225,20 @@ mod tests {
         let table = CATALOGUE_TOML.replacen("tables = [\"erf\"]", "tables = [\"erfs\"]", 1);
         let err = format!("{:#}", Catalogue::parse(&table).unwrap_err());
         assert!(err.contains("unknown table 'erfs'"), "{err}");
+    }
+
+    #[test]
+    fn a_profile_brings_its_classes_epochs_and_stand_in_note() {
+        let catalogue = Catalogue::load().unwrap();
+        let tiny = Profile::load("tiny").unwrap();
+        let style = catalogue.style.for_profile(&tiny);
+        assert_eq!(style.dataset(DatasetId::Faces).classes, 8);
+        assert_eq!(style.chance_pct(DatasetId::Faces), 12.5);
+        assert_eq!(style.last_epoch, Some(5));
+        assert_eq!(style.profile_subtitle(&tiny), "profile tiny: embedded stand-ins, not the real datasets");
+        let paper = Profile::load("paper").unwrap();
+        assert_eq!(catalogue.style.for_profile(&paper).dataset(DatasetId::Faces).classes, 297);
+        assert_eq!(style.profile_subtitle(&paper), "profile paper");
     }
 
     #[test]
