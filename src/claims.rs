@@ -1,28 +1,49 @@
-//! The paper's findings as checkable statements over the results tables (`paper/claims.toml`).
+//! The paper's findings as checkable statements over the results tables (`paper/claims.toml`), each judged with
+//! its uncertainty.
 //!
 //! A claim compares two means of one table's value column: the left side (`lhs`) and either a right side (`rhs`)
 //! or a constant (`rhs_value`), each the mean over the observations that match the shared `where` filter and the
 //! side's own filter. With `contrast`, a side's statistic is instead the difference of two such means (e.g.
-//! blurry-to-clear minus clear accuracy). With `for_each`, the claim must hold for every value of that column
-//! separately (every dataset, say). The relations:
-//! - `greater`: lhs - rhs > margin;   `less`: lhs - rhs < -margin;
-//! - `at_most`: lhs - rhs <= margin;  `within`: |lhs - rhs| <= margin;
+//! blurry-to-clear minus clear accuracy). With `for_each`, the claim is judged for every value of that column
+//! separately (every dataset, say). The relations, on the statistic d = lhs - rhs:
+//! - `greater`: d > margin;   `less`: d < -margin;   `at_most`: d <= margin;   `within`: |d| <= margin;
 //! - `peak_within`: the `over` value at which lhs is largest lies in `range` (inclusive).
 //!
-//! Observations are those `verify` compares: one per key, the most trusted source, averaged over seeds.
+//! Claims name epochs and sigmas in the protocol's own terms, so that one statement holds for every profile:
+//! `epoch = ["end_of_first_stage"]` (the end of the first blur stage: epoch 20 of the paper's 100),
+//! `"end_of_training"`, `"first_analysed"` (the first checkpoint the analyses cover), and
+//! `test_sigma = ["blurry_sigma"]` (the blurry regime's training sigma, 8). Plain numbers are taken as they are.
+//!
+//! **Verdicts.** Each statistic gets a 95 % interval from a bootstrap ([`crate::stats`]): test images are resampled
+//! once per replicate and shared by every model of the dataset (a paired bootstrap: all regimes see the same test
+//! images), from the per-image correctness in `test_predictions`; where only an accuracy is known (the original's
+//! numbers), it is redrawn as a binomial of the profile's evaluated test images; a filter statistic (a mean over a
+//! layer's filters or feature maps) is redrawn from its standard error across them; anything else is taken as
+//! exact. A claim `holds` where the interval clears its threshold, `fails` where it clears it on the other side,
+//! and is `inconclusive` otherwise. With several seeds the statistic is the mean over seeds; the spread across
+//! seeds is reported beside it.
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::rc::Rc;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::results::{self, cell_text};
-use crate::verify::{observations, Observation};
+use crate::protocol::Profile;
+use crate::results::{self, cell_text, Record, Schema};
+use crate::stats::{self, Resamples, REPLICATES};
+use crate::vocab::{DatasetId, Layer, Regime};
 
 /// The claims, embedded at build time.
 pub const CLAIMS_TOML: &str = include_str!("../paper/claims.toml");
 
-/// Column -> accepted cell values (numbers are compared as the tables print them: `4`, `0.5`).
+/// Seed of every draw behind the intervals.
+const BOOTSTRAP_SEED: u64 = 20_250_601;
+
+/// Column -> accepted cell values (numbers are compared as the tables print them: `4`, `0.5`), or symbols of the
+/// protocol ([`EpochSymbol`], `blurry_sigma`).
 pub type Filter = BTreeMap<String, Vec<toml::Value>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -87,44 +108,61 @@ impl Claims {
     pub fn paper() -> Result<Claims> {
         Claims::parse(CLAIMS_TOML)
     }
+
+    /// The tables the claims read.
+    pub fn tables(&self) -> Vec<&str> {
+        let mut tables: Vec<&str> = self.claim.iter().map(|c| c.table.as_str()).collect();
+        tables.sort();
+        tables.dedup();
+        tables
+    }
 }
 
-/// What a claim found in one group (one dataset, or all observations).
-#[derive(Clone, Debug)]
-pub struct GroupOutcome {
-    pub group: String,
-    pub lhs: Option<f64>,
-    pub rhs: Option<f64>,
-    /// For `peak_within`, the `over` value at the peak.
-    pub peak_at: Option<f64>,
-    pub holds: bool,
-}
-
+/// Epochs named by their place in the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Holds,
-    Fails,
-    /// The tables lack the observations the claim needs.
-    NoData,
+pub enum EpochSymbol {
+    /// The last epoch of the first blur stage of blurry-to-clear training (the paper's epoch 20).
+    EndOfFirstStage,
+    /// The last epoch (the paper's 100).
+    EndOfTraining,
+    /// The first checkpoint the analyses cover (the paper's epoch 10).
+    FirstAnalysed,
 }
 
-impl Verdict {
-    pub fn name(self) -> &'static str {
+impl EpochSymbol {
+    const NAMES: [(EpochSymbol, &'static str); 3] = [
+        (EpochSymbol::EndOfFirstStage, "end_of_first_stage"),
+        (EpochSymbol::EndOfTraining, "end_of_training"),
+        (EpochSymbol::FirstAnalysed, "first_analysed"),
+    ];
+
+    fn parse(text: &str) -> Option<EpochSymbol> {
+        Self::NAMES.iter().find(|(_, n)| *n == text).map(|(s, _)| *s)
+    }
+
+    /// The epoch this symbol names in `profile`.
+    pub fn resolve(self, profile: &Profile) -> u32 {
         match self {
-            Verdict::Holds => "holds",
-            Verdict::Fails => "fails",
-            Verdict::NoData => "no data",
+            EpochSymbol::EndOfTraining => profile.epochs,
+            EpochSymbol::EndOfFirstStage => {
+                let stages = profile.regimes.get(&Regime::BlurryToClear).map_or(1, |r| r.train_sigmas.len().max(1));
+                profile.epochs / stages as u32
+            }
+            EpochSymbol::FirstAnalysed => profile
+                .analysis
+                .epochs
+                .as_ref()
+                .and_then(|e| e.iter().copied().min())
+                .unwrap_or(profile.checkpoint_every.min(profile.epochs)),
         }
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct ClaimOutcome {
-    pub verdict: Verdict,
-    pub groups: Vec<GroupOutcome>,
-}
+/// The symbol of the blurry regime's training sigma.
+const BLURRY_SIGMA: &str = "blurry_sigma";
 
-fn text_of(value: &toml::Value) -> String {
+/// A filter value as the tables print it: `4`, `0.5`, `faces`.
+pub fn value_text(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),
@@ -133,26 +171,18 @@ fn text_of(value: &toml::Value) -> String {
     }
 }
 
-/// Whether a record's cells are among the accepted values of every column of `filter`.
-pub fn filter_matches(record: &results::Record, filter: &Filter) -> bool {
+/// Whether a record's cells are among the accepted values of every column of `filter` (symbols resolved).
+pub fn filter_matches(record: &Record, filter: &Filter) -> bool {
     filter.iter().all(|(column, accepted)| {
         let cell = record.get(column).map(cell_text).unwrap_or_default();
-        accepted.iter().any(|v| text_of(v) == cell)
+        accepted.iter().any(|v| value_text(v) == cell)
     })
-}
-
-fn matches(observation: &Observation, filter: &Filter) -> bool {
-    filter_matches(&observation.record, filter)
-}
-
-/// A filter value as the tables print it.
-pub fn value_text(value: &toml::Value) -> String {
-    text_of(value)
 }
 
 impl Claim {
     /// Everything the claim names exists: its table, its columns, and every value it filters on (checked against
-    /// the column's vocabulary, so that a misspelt measure or dataset fails here rather than matching nothing).
+    /// the column's vocabulary or the protocol's symbols, so that a misspelt measure or dataset fails here rather
+    /// than matching nothing).
     fn check(&self) -> Result<()> {
         let schema = results::schema(&self.table)?;
         if schema.column(&self.value).is_none() {
@@ -161,12 +191,12 @@ impl Claim {
         let filters = [Some(&self.where_), Some(&self.lhs), self.rhs.as_ref()];
         for (column, values) in filters.into_iter().flatten().flatten() {
             for value in values {
-                schema.check_cell(column, &text_of(value))?;
+                check_filter_value(schema, column, value)?;
             }
         }
         if let Some(c) = &self.contrast {
-            schema.check_cell(&c.column, &text_of(&c.a))?;
-            schema.check_cell(&c.column, &text_of(&c.b))?;
+            check_filter_value(schema, &c.column, &c.a)?;
+            check_filter_value(schema, &c.column, &c.b)?;
         }
         for column in self.for_each.iter().chain(&self.over) {
             if schema.column(column).is_none() {
@@ -183,104 +213,22 @@ impl Claim {
         }
     }
 
-    /// The mean of the value column over the observations matching `filters`, with the contrast applied.
-    fn statistic(&self, observations: &[&Observation], side: &Filter) -> Option<f64> {
-        let mean = |extra: Option<(&str, &toml::Value)>| -> Option<f64> {
-            let values: Vec<f64> = observations
+    /// The claim's filters with the protocol's symbols replaced by `profile`'s values.
+    pub fn resolved(&self, profile: Option<&Profile>) -> Result<Claim> {
+        let resolve = |filter: &Filter| -> Result<Filter> {
+            filter
                 .iter()
-                .filter(|o| matches(o, side))
-                .filter(|o| extra.is_none_or(|(c, v)| o.record.get(c).map(cell_text) == Some(text_of(v))))
-                .filter_map(|o| o.values.get(self.value.as_str()).copied())
-                .collect();
-            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+                .map(|(column, values)| {
+                    let values = values.iter().map(|v| resolve_symbol(column, v, profile)).collect::<Result<_>>()?;
+                    Ok((column.clone(), values))
+                })
+                .collect()
         };
-        match &self.contrast {
-            Some(c) => Some(mean(Some((&c.column, &c.a)))? - mean(Some((&c.column, &c.b)))?),
-            None => mean(None),
-        }
-    }
-
-    fn judge(&self, lhs: f64, rhs: f64) -> bool {
-        let d = lhs - rhs;
-        match self.relation {
-            Relation::Greater => d > self.margin,
-            Relation::Less => d < -self.margin,
-            Relation::AtMost => d <= self.margin,
-            Relation::Within => d.abs() <= self.margin,
-            Relation::PeakWithin => false,
-        }
-    }
-
-    /// Evaluate the claim on the tables in `dir` (a results directory or `expected/<profile>/`).
-    pub fn evaluate(&self, dir: &Path) -> Result<ClaimOutcome> {
-        let schema = results::schema(&self.table)?;
-        let path = schema.csv_path(dir);
-        if !path.exists() {
-            return Ok(ClaimOutcome { verdict: Verdict::NoData, groups: Vec::new() });
-        }
-        let all = observations(schema, &results::read_records(&path, schema, &[])?, None);
-        let scoped: Vec<&Observation> = all.iter().filter(|o| matches(o, &self.where_)).collect();
-        let mut group_names: Vec<String> = Vec::new();
-        match &self.for_each {
-            Some(column) => {
-                for o in &scoped {
-                    let name = o.record.get(column).map(cell_text).unwrap_or_default();
-                    let in_a_side = matches(o, &self.lhs) || self.rhs.as_ref().is_some_and(|r| matches(o, r));
-                    if in_a_side && !group_names.contains(&name) {
-                        group_names.push(name);
-                    }
-                }
-            }
-            None => group_names.push("all".into()),
-        }
-        let mut groups = Vec::new();
-        for name in group_names {
-            let members: Vec<&Observation> = match &self.for_each {
-                Some(column) => scoped
-                    .iter()
-                    .copied()
-                    .filter(|o| o.record.get(column).map(cell_text).as_deref() == Some(name.as_str()))
-                    .collect(),
-                None => scoped.clone(),
-            };
-            groups.push(self.evaluate_group(name, &members));
-        }
-        let verdict = if groups.is_empty()
-            || groups.iter().any(|g| g.lhs.is_none() || (g.rhs.is_none() && g.peak_at.is_none()))
-        {
-            Verdict::NoData
-        } else if groups.iter().all(|g| g.holds) {
-            Verdict::Holds
-        } else {
-            Verdict::Fails
-        };
-        Ok(ClaimOutcome { verdict, groups })
-    }
-
-    fn evaluate_group(&self, group: String, members: &[&Observation]) -> GroupOutcome {
-        if self.relation == Relation::PeakWithin {
-            let over = self.over.as_deref().unwrap_or_default();
-            let peak = members
-                .iter()
-                .filter(|o| matches(o, &self.lhs))
-                .filter_map(|o| Some((o.values.get(self.value.as_str()).copied()?, o.record.get(over)?.as_f64()?)))
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            let [lo, hi] = self.range.unwrap_or([f64::NAN; 2]);
-            return GroupOutcome {
-                group,
-                lhs: peak.map(|p| p.0),
-                rhs: None,
-                peak_at: peak.map(|p| p.1),
-                holds: peak.is_some_and(|p| (lo..=hi).contains(&p.1)),
-            };
-        }
-        let lhs = self.statistic(members, &self.lhs);
-        let rhs = match &self.rhs {
-            Some(side) => self.statistic(members, side),
-            None => self.rhs_value,
-        };
-        let holds = matches!((lhs, rhs), (Some(l), Some(r)) if self.judge(l, r));
-        GroupOutcome { group, lhs, rhs, peak_at: None, holds }
+        let mut claim = self.clone();
+        claim.where_ = resolve(&self.where_)?;
+        claim.lhs = resolve(&self.lhs)?;
+        claim.rhs = self.rhs.as_ref().map(resolve).transpose()?;
+        Ok(claim)
     }
 
     /// The relation in words, with the margin, e.g. `lhs - rhs > 10`.
@@ -297,6 +245,534 @@ impl Claim {
             }
         }
     }
+
+    /// Judge an interval `[lo, hi]` of the statistic (or of the peak's location) against the relation.
+    pub fn judge(&self, (lo, hi): (f64, f64)) -> Verdict {
+        let m = self.margin;
+        let (holds, fails) = match self.relation {
+            Relation::Greater => (lo > m, hi <= m),
+            Relation::Less => (hi < -m, lo >= -m),
+            Relation::AtMost => (hi <= m, lo > m),
+            Relation::Within => (lo >= -m && hi <= m, lo > m || hi < -m),
+            Relation::PeakWithin => {
+                let [a, b] = self.range.unwrap_or([f64::NAN; 2]);
+                (lo >= a && hi <= b, hi < a || lo > b)
+            }
+        };
+        match (holds, fails) {
+            (true, _) => Verdict::Holds,
+            (_, true) => Verdict::Fails,
+            _ => Verdict::Inconclusive,
+        }
+    }
+
+    /// Evaluate the claim on the tables of `evidence`.
+    pub fn evaluate(&self, evidence: &Evidence) -> Result<ClaimOutcome> {
+        let claim = self.resolved(evidence.profile.as_ref())?;
+        let schema = results::schema(&claim.table)?;
+        let Some(records) = evidence.tables.get(schema.name) else {
+            return Ok(ClaimOutcome::no_data(format!("no {} table", schema.name)));
+        };
+        let cells = evidence.cells(schema, records);
+        let scoped: Vec<&Cell> = cells.iter().filter(|c| filter_matches(&c.record, &claim.where_)).collect();
+        let mut group_names: Vec<String> = Vec::new();
+        if let Some(column) = &claim.for_each {
+            for c in &scoped {
+                let name = c.record.get(column).map(cell_text).unwrap_or_default();
+                let in_a_side = filter_matches(&c.record, &claim.lhs)
+                    || claim.rhs.as_ref().is_some_and(|r| filter_matches(&c.record, r));
+                if in_a_side && !group_names.contains(&name) {
+                    group_names.push(name);
+                }
+            }
+        } else {
+            group_names.push("all".into());
+        }
+        let groups: Vec<GroupOutcome> = group_names
+            .into_iter()
+            .map(|name| {
+                let members: Vec<&Cell> = match &claim.for_each {
+                    Some(column) => scoped
+                        .iter()
+                        .copied()
+                        .filter(|c| c.record.get(column).map(cell_text).as_deref() == Some(name.as_str()))
+                        .collect(),
+                    None => scoped.clone(),
+                };
+                claim.evaluate_group(name, &members, schema)
+            })
+            .collect();
+        let verdict = if groups.is_empty() || groups.iter().any(|g| g.verdict == Verdict::NoData) {
+            Verdict::NoData
+        } else if groups.iter().all(|g| g.verdict == Verdict::Holds) {
+            Verdict::Holds
+        } else if groups.iter().any(|g| g.verdict == Verdict::Fails) {
+            Verdict::Fails
+        } else {
+            Verdict::Inconclusive
+        };
+        let note = (groups.is_empty()).then(|| "no observation matches the claim's filters".to_owned());
+        Ok(ClaimOutcome { verdict, groups, note })
+    }
+
+    fn evaluate_group(&self, group: String, members: &[&Cell], schema: &Schema) -> GroupOutcome {
+        let keys = Keyed::new(members, schema);
+        let seeds = keys.seeds();
+        let point = |value: &dyn Fn(&Cell) -> f64| self.statistic(&keys, value);
+        let Some(estimate) = point(&|c: &Cell| c.value) else {
+            return GroupOutcome::no_data(group);
+        };
+        let replicates: Vec<f64> =
+            (0..REPLICATES).filter_map(|b| point(&|c: &Cell| c.replicate(b))).map(|e| e.at.0).collect();
+        let interval = stats::percentile_interval(&replicates).unwrap_or(estimate.at);
+        let per_seed: Vec<f64> = seeds
+            .iter()
+            .filter_map(|&seed| point(&|c: &Cell| if c.seed == seed { c.value } else { f64::NAN }))
+            .map(|s| s.at.0)
+            .filter(|v| v.is_finite())
+            .collect();
+        let seed_sd = if per_seed.len() > 1 { stats::mean_and_sd(&per_seed).1 } else { None };
+        GroupOutcome {
+            group,
+            lhs: estimate.lhs,
+            rhs: estimate.rhs,
+            estimate: estimate.at.0,
+            interval,
+            seeds: seeds.len(),
+            seed_sd,
+            verdict: self.judge(interval),
+        }
+    }
+
+    /// The claim's statistic with every cell valued by `value`: for `peak_within` the `over` value at the peak of
+    /// lhs, otherwise lhs - rhs. `None` when a side has no observation.
+    fn statistic(&self, keys: &Keyed, value: &dyn Fn(&Cell) -> f64) -> Option<Estimate> {
+        if self.relation == Relation::PeakWithin {
+            let over = self.over.as_deref().unwrap_or_default();
+            let peak = keys
+                .matching(&self.lhs)
+                .filter_map(|k| Some((keys.value(k, value)?, k[0].record.get(over)?.as_f64()?)))
+                .max_by(|a, b| a.0.total_cmp(&b.0))?;
+            return Some(Estimate { lhs: Some(peak.0), rhs: None, at: (peak.1, peak.1) });
+        }
+        let lhs = self.side(keys, &self.lhs, value)?;
+        let rhs = match &self.rhs {
+            Some(side) => self.side(keys, side, value)?,
+            None => self.rhs_value?,
+        };
+        Some(Estimate { lhs: Some(lhs), rhs: Some(rhs), at: (lhs - rhs, lhs - rhs) })
+    }
+
+    /// The mean of the value over the keys matching `side` (with the contrast applied).
+    fn side(&self, keys: &Keyed, side: &Filter, value: &dyn Fn(&Cell) -> f64) -> Option<f64> {
+        let mean = |extra: Option<(&str, &toml::Value)>| -> Option<f64> {
+            let values: Vec<f64> = keys
+                .matching(side)
+                .filter(|k| extra.is_none_or(|(c, v)| k[0].record.get(c).map(cell_text) == Some(value_text(v))))
+                .filter_map(|k| keys.value(k, value))
+                .collect();
+            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        };
+        match &self.contrast {
+            Some(c) => Some(mean(Some((&c.column, &c.a)))? - mean(Some((&c.column, &c.b)))?),
+            None => mean(None),
+        }
+    }
+}
+
+fn check_filter_value(schema: &Schema, column: &str, value: &toml::Value) -> Result<()> {
+    match (column, value) {
+        ("epoch", toml::Value::String(s)) if EpochSymbol::parse(s).is_none() => {
+            let names: Vec<&str> = EpochSymbol::NAMES.iter().map(|(_, n)| *n).collect();
+            bail!("unknown epoch '{s}'; give a number or one of {}", names.join(", "))
+        }
+        ("epoch", toml::Value::String(_)) => Ok(()),
+        ("test_sigma", toml::Value::String(s)) if s != BLURRY_SIGMA => {
+            bail!("unknown sigma '{s}'; give a number or {BLURRY_SIGMA}")
+        }
+        ("test_sigma", toml::Value::String(_)) => Ok(()),
+        _ => schema.check_cell(column, &value_text(value)),
+    }
+}
+
+fn resolve_symbol(column: &str, value: &toml::Value, profile: Option<&Profile>) -> Result<toml::Value> {
+    let toml::Value::String(text) = value else { return Ok(value.clone()) };
+    let resolved = match column {
+        "epoch" => EpochSymbol::parse(text).map(|s| profile.map(|p| toml::Value::Integer(i64::from(s.resolve(p))))),
+        "test_sigma" if text == BLURRY_SIGMA => Some(profile.map(|p| toml::Value::Float(p.blurry_sigma()))),
+        _ => None,
+    };
+    match resolved {
+        None => Ok(value.clone()),
+        Some(Some(v)) => Ok(v),
+        Some(None) => bail!("'{text}' needs the run's protocol, and the tables name no profile this artifact knows"),
+    }
+}
+
+/// A point estimate: the two sides and the statistic (for a peak, its location twice).
+#[derive(Clone, Copy, Debug)]
+struct Estimate {
+    lhs: Option<f64>,
+    rhs: Option<f64>,
+    at: (f64, f64),
+}
+
+/// What a claim found in one group (one dataset, or all observations).
+#[derive(Clone, Debug)]
+pub struct GroupOutcome {
+    pub group: String,
+    pub lhs: Option<f64>,
+    pub rhs: Option<f64>,
+    /// lhs - rhs, or for `peak_within` the `over` value at the peak.
+    pub estimate: f64,
+    /// Its 95 % interval.
+    pub interval: (f64, f64),
+    pub seeds: usize,
+    /// The standard deviation of the statistic across seeds (two or more seeds).
+    pub seed_sd: Option<f64>,
+    pub verdict: Verdict,
+}
+
+impl GroupOutcome {
+    fn no_data(group: String) -> GroupOutcome {
+        GroupOutcome {
+            group,
+            lhs: None,
+            rhs: None,
+            estimate: f64::NAN,
+            interval: (f64::NAN, f64::NAN),
+            seeds: 0,
+            seed_sd: None,
+            verdict: Verdict::NoData,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    Holds,
+    Fails,
+    /// The interval straddles the threshold.
+    Inconclusive,
+    /// The tables lack the observations the claim needs.
+    NoData,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Fails => "fails",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NoData => "no data",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ClaimOutcome {
+    pub verdict: Verdict,
+    pub groups: Vec<GroupOutcome>,
+    /// Why there is no data, where there is none.
+    pub note: Option<String>,
+}
+
+impl ClaimOutcome {
+    fn no_data(note: String) -> ClaimOutcome {
+        ClaimOutcome { verdict: Verdict::NoData, groups: Vec::new(), note: Some(note) }
+    }
+}
+
+/// How a cell's value varies across bootstrap replicates.
+#[derive(Clone, Debug)]
+enum Noise {
+    /// Known exactly (or with no stated uncertainty).
+    Exact,
+    /// An accuracy with its per-image correctness: recomputed on each replicate's resample of the test images.
+    Images { resamples: Rc<Resamples>, correct: Rc<Vec<bool>> },
+    /// An accuracy (%) of `n` test images with no per-image record: binomial sampling, drawn from its normal
+    /// approximation (the splits hold a thousand images and more).
+    Binomial { n: u64, cell: u64 },
+    /// A mean with standard error `se`: a normal draw per replicate.
+    Normal { se: f64, cell: u64 },
+    /// A ratio of two accuracies whose replicates move it by their own ratio.
+    Ratio(Box<(Noise, f64, Noise, f64)>),
+}
+
+impl Noise {
+    /// The [`REPLICATES`] bootstrap values of a cell whose point value is `value`.
+    fn replicates(&self, value: f64) -> Vec<f64> {
+        let normals = |se: f64, cell: u64| {
+            let mut rng = stats::stream(BOOTSTRAP_SEED, cell);
+            (0..REPLICATES).map(|_| value + se * stats::normal(&mut rng)).collect::<Vec<f64>>()
+        };
+        match self {
+            Noise::Exact => vec![value; REPLICATES],
+            Noise::Images { resamples, correct } => {
+                (0..REPLICATES).map(|b| resamples.accuracy_pct(b, correct)).collect()
+            }
+            Noise::Binomial { n, cell } => {
+                let p = (value / 100.0).clamp(0.0, 1.0);
+                let se = 100.0 * (p * (1.0 - p) / *n as f64).sqrt();
+                normals(se, *cell).into_iter().map(|v| v.clamp(0.0, 100.0)).collect()
+            }
+            Noise::Normal { se, cell } => normals(*se, *cell),
+            Noise::Ratio(parts) => {
+                let (num, num_value, den, den_value) = parts.as_ref();
+                let (nums, dens) = (num.replicates(*num_value), den.replicates(*den_value));
+                nums.iter().zip(&dens).map(|(n, d)| value * (n / num_value) * (den_value / d)).collect()
+            }
+        }
+    }
+}
+
+/// One observation of one seed: a record, its value column and how that value varies.
+#[derive(Clone, Debug)]
+struct Cell {
+    record: Record,
+    seed: i64,
+    value: f64,
+    noise: Noise,
+    /// The bootstrap values, computed when a claim first needs them.
+    replicates: OnceCell<Vec<f64>>,
+}
+
+impl Cell {
+    fn replicate(&self, b: usize) -> f64 {
+        self.replicates.get_or_init(|| self.noise.replicates(self.value))[b]
+    }
+}
+
+/// The cells of a group by observation key (the schema's key columns), each key with its seeds' cells.
+struct Keyed<'a> {
+    keys: Vec<Vec<&'a Cell>>,
+}
+
+impl<'a> Keyed<'a> {
+    fn new(cells: &[&'a Cell], schema: &Schema) -> Keyed<'a> {
+        let mut keys: Vec<(Vec<String>, Vec<&Cell>)> = Vec::new();
+        for cell in cells {
+            let key = results::record_key(schema, &cell.record);
+            match keys.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, seeds)) => seeds.push(cell),
+                None => keys.push((key, vec![cell])),
+            }
+        }
+        Keyed { keys: keys.into_iter().map(|(_, cells)| cells).collect() }
+    }
+
+    fn seeds(&self) -> Vec<i64> {
+        let mut seeds: Vec<i64> = self.keys.iter().flatten().map(|c| c.seed).collect();
+        seeds.sort();
+        seeds.dedup();
+        seeds
+    }
+
+    fn matching<'k>(&'k self, filter: &'k Filter) -> impl Iterator<Item = &'k Vec<&'a Cell>> + 'k {
+        self.keys.iter().filter(move |k| filter_matches(&k[0].record, filter))
+    }
+
+    /// The mean over seeds of `value` of a key's cells (cells valued NaN are left out); `None` if none is left.
+    fn value(&self, cells: &[&Cell], value: &dyn Fn(&Cell) -> f64) -> Option<f64> {
+        let values: Vec<f64> = cells.iter().map(|c| value(c)).filter(|v| v.is_finite()).collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    }
+}
+
+/// Everything the claims read from one directory of tables (a run's `results/` or `expected/<profile>/`): the
+/// records of each table (one per key and seed, the most trusted source), the profile that made them (to resolve
+/// the protocol's symbols and the evaluated test-set sizes) and the per-image correctness behind the accuracies.
+pub struct Evidence {
+    pub profile: Option<Profile>,
+    tables: BTreeMap<&'static str, Vec<Record>>,
+    /// (dataset, regime, seed, epoch, sigma bits) -> per-image correctness.
+    predictions: BTreeMap<(DatasetId, Regime, i64, u32, u64), Rc<Vec<bool>>>,
+    /// Bootstrap resamples of each dataset's test split.
+    resamples: BTreeMap<DatasetId, Rc<Resamples>>,
+}
+
+impl Evidence {
+    /// Load the tables `tables` (those present) of `dir`, whose profile is `profile` when known.
+    pub fn load(dir: &Path, tables: &[&str], profile: Option<Profile>) -> Result<Evidence> {
+        let mut loaded = BTreeMap::new();
+        for name in tables.iter().chain(&["accuracy_by_stage", "rf_gabor_filters"]) {
+            let schema = results::schema(name)?;
+            let path = schema.csv_path(dir);
+            if path.exists() && !loaded.contains_key(schema.name) {
+                let records = results::read_records(&path, schema, &[])?;
+                loaded.insert(schema.name, preferred_per_seed(schema, &records));
+            }
+        }
+        let mut predictions = BTreeMap::new();
+        let mut resamples = BTreeMap::new();
+        let schema = results::schema("test_predictions")?;
+        if schema.csv_path(dir).exists() {
+            for row in results::read_table::<results::TestPredictions>(dir)? {
+                let n = row.images as usize;
+                let bits = stats::hex_to_bits(&row.correct, n).with_context(|| {
+                    format!("{}: a `correct` cell does not hold {n} images", schema.csv_path(dir).display())
+                })?;
+                let dataset = row.run.dataset;
+                resamples.entry(dataset).or_insert_with(|| {
+                    let seed = crate::seeds::derive(BOOTSTRAP_SEED, &[dataset.name(), "test images"]) as u64;
+                    Rc::new(Resamples::new(n, REPLICATES, seed))
+                });
+                let key = (dataset, row.run.regime, row.run.seed as i64, row.epoch, row.test_sigma.to_bits());
+                predictions.insert(key, Rc::new(bits));
+            }
+        }
+        Ok(Evidence { profile, tables: loaded, predictions, resamples })
+    }
+
+    /// The evaluated test images of a dataset under the profile (after `drop_last`).
+    fn evaluated_images(&self, dataset: DatasetId) -> Option<u64> {
+        let p = self.profile.as_ref()?;
+        let n = p.datasets.get(&dataset)?.test_images;
+        Some(if p.eval_drop_last { n / p.eval_batch_size * p.eval_batch_size } else { n })
+    }
+
+    /// The cells of a table's records, each with how its value varies.
+    fn cells(&self, schema: &Schema, records: &[Record]) -> Vec<Cell> {
+        let value_column = schema.values().next().map_or("value", |c| c.name);
+        records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let value = r.get(value_column).and_then(Value::as_f64)?;
+                let cell_id = crate::seeds::derive(i as u64, &[schema.name]) as u64;
+                Some(Cell {
+                    record: r.clone(),
+                    seed: r.get("seed").and_then(Value::as_i64).unwrap_or(0),
+                    value,
+                    noise: self.noise(schema.name, r, records, cell_id).unwrap_or(Noise::Exact),
+                    replicates: OnceCell::new(),
+                })
+            })
+            .collect()
+    }
+
+    fn noise(&self, table: &str, r: &Record, records: &[Record], cell: u64) -> Option<Noise> {
+        let text = |c: &str| r.get(c).map(cell_text).unwrap_or_default();
+        let dataset: DatasetId = text("dataset").parse().ok()?;
+        let seed = r.get("seed").and_then(Value::as_i64).unwrap_or(0);
+        let sigma = r.get("test_sigma").and_then(Value::as_f64);
+        let epoch = |r: &Record| r.get("epoch").and_then(Value::as_i64).map(|e| e as u32);
+        match table {
+            "accuracy_vs_blur" | "accuracy_by_stage" => {
+                let epoch = epoch(r).or_else(|| self.profile.as_ref().map(|p| p.epochs))?;
+                let regime: Regime = text("regime").parse().ok()?;
+                Some(self.accuracy_noise(dataset, regime, seed, epoch, sigma?, cell))
+            }
+            "accuracy_ratio_by_stage" => {
+                let (epoch, sigma) = (epoch(r)?, sigma?);
+                let stage = self.tables.get("accuracy_by_stage")?;
+                let accuracy = |regime: Regime| {
+                    stage
+                        .iter()
+                        .find(|s| {
+                            s.get("dataset").map(cell_text) == Some(dataset.name().into())
+                                && s.get("regime").map(cell_text) == Some(regime.name().into())
+                                && s.get("seed").and_then(Value::as_i64) == Some(seed)
+                                && epoch_of(s) == Some(epoch)
+                                && s.get("test_sigma").and_then(Value::as_f64) == Some(sigma)
+                        })
+                        .and_then(|s| s.get("accuracy_pct").and_then(Value::as_f64))
+                        .filter(|a| *a > 0.0)
+                };
+                let (b2c, clear) = (accuracy(Regime::BlurryToClear)?, accuracy(Regime::Clear)?);
+                let noise = |regime, salt| self.accuracy_noise(dataset, regime, seed, epoch, sigma, cell ^ salt);
+                Some(Noise::Ratio(Box::new((noise(Regime::BlurryToClear, 1), b2c, noise(Regime::Clear, 2), clear))))
+            }
+            "rf_size" | "spatial_frequency" => {
+                let layer: Layer = text("layer").parse().ok()?;
+                let filters = layer.conv()?.out_channels as f64;
+                let (column, mean_name, sd_name) = match table {
+                    "rf_size" if text("measure") == "gabor_sigma_x_mean_valid" => {
+                        return self.gabor_noise(r, cell);
+                    }
+                    "rf_size" => ("measure", "moment_size_mean", "moment_size_std"),
+                    _ => ("statistic", "mean_peak_sf", "sd_peak_sf"),
+                };
+                if text(column) != mean_name {
+                    return None;
+                }
+                let sd = records
+                    .iter()
+                    .find(|s| {
+                        s.get(column).map(cell_text).as_deref() == Some(sd_name)
+                            && ["profile", "seed", "dataset", "regime", "epoch", "layer"]
+                                .iter()
+                                .all(|c| s.get(*c).map(cell_text) == r.get(*c).map(cell_text))
+                    })
+                    .and_then(|s| s.get("value").and_then(Value::as_f64))?;
+                Some(Noise::Normal { se: sd / filters.sqrt(), cell })
+            }
+            _ => None,
+        }
+    }
+
+    fn accuracy_noise(
+        &self,
+        dataset: DatasetId,
+        regime: Regime,
+        seed: i64,
+        epoch: u32,
+        sigma: f64,
+        cell: u64,
+    ) -> Noise {
+        let resamples = self.resamples.get(&dataset);
+        match (self.predictions.get(&(dataset, regime, seed, epoch, sigma.to_bits())), resamples) {
+            (Some(correct), Some(resamples)) if correct.len() == resamples.n => {
+                Noise::Images { resamples: resamples.clone(), correct: correct.clone() }
+            }
+            _ => match self.evaluated_images(dataset) {
+                Some(n) if n > 0 => Noise::Binomial { n, cell },
+                _ => Noise::Exact,
+            },
+        }
+    }
+
+    /// The mean Gabor sigma_x of a checkpoint varies with the valid fits' spread (from `rf_gabor_filters`).
+    fn gabor_noise(&self, r: &Record, cell: u64) -> Option<Noise> {
+        let fits = self.tables.get("rf_gabor_filters")?;
+        let same = |s: &&Record| {
+            ["profile", "seed", "dataset", "regime", "epoch"]
+                .iter()
+                .all(|c| s.get(*c).map(cell_text) == r.get(*c).map(cell_text))
+        };
+        let sigmas: Vec<f64> = fits
+            .iter()
+            .filter(same)
+            .filter(|s| s.get("valid").and_then(Value::as_i64) == Some(1))
+            .filter_map(|s| s.get("sigma_x").and_then(Value::as_f64))
+            .collect();
+        let (_, sd) = stats::mean_and_sd(&sigmas);
+        Some(Noise::Normal { se: sd? / (sigmas.len() as f64).sqrt(), cell })
+    }
+}
+
+fn epoch_of(r: &Record) -> Option<u32> {
+    r.get("epoch").and_then(Value::as_i64).map(|e| e as u32)
+}
+
+/// One record per key and seed: the most trusted source where the original has several ([`results::preferred`]).
+fn preferred_per_seed(schema: &Schema, records: &[Record]) -> Vec<Record> {
+    let mut by_seed: BTreeMap<i64, Vec<Record>> = BTreeMap::new();
+    for r in records {
+        by_seed.entry(r.get("seed").and_then(Value::as_i64).unwrap_or(0)).or_default().push(r.clone());
+    }
+    by_seed.values().flat_map(|rs| results::preferred(schema, rs).into_iter().cloned().collect::<Vec<_>>()).collect()
+}
+
+/// The profile that made the tables in `dir`: its `profile.toml` (written by `reproduce` beside the tables), else
+/// the protocol file of the profile the tables name.
+pub fn profile_of(dir: &Path) -> Option<Profile> {
+    let own = dir.join(crate::protocol::PROFILE_COPY);
+    if own.exists() {
+        return Profile::from_file(&own).ok();
+    }
+    let name = crate::verify::run_profile(dir).ok()?;
+    Profile::load(&name).ok()
 }
 
 #[cfg(test)]
@@ -312,11 +788,51 @@ mod tests {
             ("\"toybox_instance\"", "\"toybox_instances\"", "unknown dataset 'toybox_instances'"),
             ("table = \"rf_size\"", "table = \"rf_sizes\"", "unknown table 'rf_sizes'"),
             ("layer = [\"features.0\"]", "layer = [\"conv1\"]", "unknown layer 'conv1'"),
+            ("\"end_of_training\"", "\"the_end\"", "unknown epoch 'the_end'"),
         ] {
             let text = CLAIMS_TOML.replacen(from, to, 1);
             assert_ne!(text, CLAIMS_TOML, "{from} is not in claims.toml");
             let err = format!("{:#}", Claims::parse(&text).unwrap_err());
             assert!(err.contains(named), "{err}");
         }
+    }
+
+    #[test]
+    fn symbols_name_the_protocols_epochs_and_sigma_in_every_profile() {
+        let resolve = |profile: &str| {
+            let p = Profile::load(profile).unwrap();
+            let epochs = EpochSymbol::NAMES.map(|(s, _)| s.resolve(&p));
+            (epochs, p.blurry_sigma())
+        };
+        assert_eq!(resolve("paper"), ([20, 100, 10], 8.0));
+        assert_eq!(resolve("paper-uniform"), ([20, 100, 10], 8.0));
+        let (mini, sigma) = resolve("mini");
+        assert_eq!(sigma, 8.0);
+        assert!(mini[0] < mini[1] && mini[2] <= mini[0], "{mini:?}");
+    }
+
+    #[test]
+    fn intervals_judge_each_relation() {
+        let mut claim = Claims::paper().unwrap().claim.remove(0);
+        claim.margin = 10.0;
+        claim.relation = Relation::Greater;
+        assert_eq!(claim.judge((11.0, 20.0)), Verdict::Holds);
+        assert_eq!(claim.judge((9.0, 20.0)), Verdict::Inconclusive);
+        assert_eq!(claim.judge((0.0, 10.0)), Verdict::Fails);
+        claim.relation = Relation::Within;
+        assert_eq!(claim.judge((-9.0, 9.0)), Verdict::Holds);
+        assert_eq!(claim.judge((-11.0, 9.0)), Verdict::Inconclusive);
+        assert_eq!(claim.judge((10.5, 12.0)), Verdict::Fails);
+        claim.relation = Relation::Less;
+        assert_eq!(claim.judge((-30.0, -11.0)), Verdict::Holds);
+        assert_eq!(claim.judge((-9.0, 3.0)), Verdict::Fails);
+        claim.relation = Relation::AtMost;
+        assert_eq!(claim.judge((2.0, 10.0)), Verdict::Holds);
+        assert_eq!(claim.judge((10.5, 11.0)), Verdict::Fails);
+        claim.relation = Relation::PeakWithin;
+        claim.range = Some([6.0, 10.0]);
+        assert_eq!(claim.judge((7.0, 9.0)), Verdict::Holds);
+        assert_eq!(claim.judge((5.0, 9.0)), Verdict::Inconclusive);
+        assert_eq!(claim.judge((0.0, 2.0)), Verdict::Fails);
     }
 }

@@ -58,6 +58,7 @@ pub(crate) mod run_dir;
 pub mod schedule;
 pub(crate) mod seeds;
 pub mod stage;
+pub mod stats;
 pub mod train;
 pub mod verify;
 pub mod vocab;

@@ -24,7 +24,9 @@ use crate::evaluate::{self, EvalLoader, EvaluationPlan};
 use crate::model;
 use crate::protocol::{parse_run_key, DatasetId, DatasetSpec, Profile, Regime, RunSpec};
 use crate::results::{self, AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur, Conv1Weight, Erf, ErfMapPixel};
-use crate::results::{ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency, Table, TrainingLog};
+use crate::results::{
+    ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency, Table, TestPredictions, TrainingLog,
+};
 use crate::run_dir::RunDir;
 use crate::stage::{self, CodeHashes, Stage, StageRecord};
 use crate::train::{self, RunData, TrainContext};
@@ -209,7 +211,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     overall.finish_and_clear();
 
     let all_runs = profile.runs(opts.seeds)?;
-    gather_tables(&profile, &profile_dir, &all_runs, &opts.code)?;
+    gather_tables(&profile, &opts.profile, &profile_dir, &all_runs, &opts.code)?;
     if opts.figures {
         draw_and_report(&profile_dir, &opts.code)?;
     }
@@ -454,8 +456,18 @@ fn run_rows<T: Table>(profile_dir: &Path, runs: &[RunSpec]) -> Result<Vec<T>> {
     Ok(rows)
 }
 
-/// Gather every finished run's rows into `runs/<profile>/results/` (CSV + Parquet), skipped when unchanged.
-fn gather_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec], code: &CodeHashes) -> Result<()> {
+/// Gather every finished run's rows into `runs/<profile>/results/` (CSV + Parquet), with a copy of the protocol
+/// file that made them ([`crate::protocol::PROFILE_COPY`]); skipped when unchanged.
+fn gather_tables(
+    profile: &Profile,
+    profile_arg: &str,
+    profile_dir: &Path,
+    runs: &[RunSpec],
+    code: &CodeHashes,
+) -> Result<()> {
+    let protocol_path = crate::protocol::protocol_file(profile_arg);
+    let protocol = std::fs::read(&protocol_path)
+        .with_context(|| format!("cannot read the protocol file {}", protocol_path.display()))?;
     let mut inputs = BTreeMap::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run).tables();
@@ -467,7 +479,7 @@ fn gather_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec], code: 
             }
         }
     }
-    let hash = stage::hash_inputs(&(&code.gather, profile.blurry_sigma(), &inputs))?;
+    let hash = stage::hash_inputs(&(&code.gather, crate::provenance::sha256_bytes(&protocol), &inputs))?;
     let results_dir = results::results_dir(profile_dir);
     let stage = Stage::new("gather", profile_dir.join("stages").join("gather.json"), profile_dir);
     if stage.done(&hash).is_some() {
@@ -488,8 +500,12 @@ fn gather_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec], code: 
     results::write_table(&results_dir, &run_rows::<ErfProfile>(profile_dir, runs)?)?;
     results::write_table(&results_dir, &run_rows::<ErfMapPixel>(profile_dir, runs)?)?;
     results::write_table(&results_dir, &run_rows::<Conv1Weight>(profile_dir, runs)?)?;
-    let outputs: Vec<PathBuf> =
+    results::write_table(&results_dir, &run_rows::<TestPredictions>(profile_dir, runs)?)?;
+    let copy = results_dir.join(crate::protocol::PROFILE_COPY);
+    stage::write_if_changed(&copy, &protocol)?;
+    let mut outputs: Vec<PathBuf> =
         results::SCHEMAS.iter().flat_map(|s| [s.csv_path(&results_dir), s.parquet_path(&results_dir)]).collect();
+    outputs.push(copy);
     stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), "cpu")?;
     Ok(())
 }
@@ -518,10 +534,7 @@ fn write_manifest(
     device: Device,
     opts: &ReproduceOptions,
 ) -> Result<()> {
-    let protocol = match profile_arg.ends_with(".toml") {
-        true => PathBuf::from(profile_arg),
-        false => crate::protocol::protocol_dir().join(format!("{profile_arg}.toml")),
-    };
+    let protocol = crate::protocol::protocol_file(profile_arg);
     let mut stages = Vec::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run);

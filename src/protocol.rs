@@ -212,9 +212,21 @@ impl RunSpec {
     }
 }
 
+/// The copy of the protocol file that `reproduce` keeps beside a run's tables (`runs/<profile>/results/`), so that
+/// what reads the tables (claims, figures) knows the profile that made them, a reviewer's own variant included.
+pub const PROFILE_COPY: &str = "profile.toml";
+
 /// The directory holding the profiles: `paper/protocol/` of this crate.
 pub fn protocol_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("paper").join("protocol")
+}
+
+/// The file a profile argument names: `paper/protocol/<name>.toml`, or the path itself when it ends in `.toml`.
+pub fn protocol_file(name: &str) -> PathBuf {
+    match name.ends_with(".toml") {
+        true => PathBuf::from(name),
+        false => protocol_dir().join(format!("{name}.toml")),
+    }
 }
 
 /// Names of every profile in [`protocol_dir`], sorted.

@@ -236,6 +236,8 @@ pub const HIGH_FREQUENCY_THRESHOLD: f64 = 25.0;
 pub enum SfStatistic {
     /// Mean over a layer's feature maps of the peak frequency.
     MeanPeakSf,
+    /// Population standard deviation of the same (this artifact's addition: the spread behind the mean's interval).
+    SdPeakSf,
     /// Share of feature maps peaking above [`HIGH_FREQUENCY_THRESHOLD`].
     PropPeakSfGt25,
     /// Number of feature maps peaking above [`HIGH_FREQUENCY_THRESHOLD`].
@@ -245,14 +247,15 @@ pub enum SfStatistic {
 }
 
 impl SfStatistic {
-    const NAMED: [(SfStatistic, &'static str); 3] = [
+    const NAMED: [(SfStatistic, &'static str); 4] = [
         (SfStatistic::MeanPeakSf, "mean_peak_sf"),
+        (SfStatistic::SdPeakSf, "sd_peak_sf"),
         (SfStatistic::PropPeakSfGt25, "prop_peak_sf_gt_25"),
         (SfStatistic::NPeakSfGt25, "n_peak_sf_gt_25"),
     ];
     const HIST_PREFIX: &'static str = "hist_count_";
 
-    /// Every statistic: the three summaries, then the histogram bins.
+    /// Every statistic: the four summaries, then the histogram bins.
     pub fn all() -> impl Iterator<Item = SfStatistic> {
         Self::NAMED.iter().map(|(s, _)| *s).chain((0..SF_HISTOGRAM.bins).map(SfStatistic::HistCount))
     }
@@ -388,7 +391,7 @@ mod tests {
         assert_eq!("hist_count_17.25_23".parse::<SfStatistic>().unwrap(), SfStatistic::HistCount(3));
         assert_eq!("mean_peak_sf".parse::<SfStatistic>().unwrap(), SfStatistic::MeanPeakSf);
         assert!("hist_count_0_5".parse::<SfStatistic>().is_err());
-        assert_eq!(SfStatistic::all().count(), 23);
+        assert_eq!(SfStatistic::all().count(), 24);
         assert_eq!(SF_HISTOGRAM.bin_of(5.75), Some(1));
         assert_eq!(SF_HISTOGRAM.bin_of(115.0), Some(19));
         assert_eq!(SF_HISTOGRAM.bin_of(116.0), None);

@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use blurry_to_clear::claims::{filter_matches, value_text, Claims, Relation, Verdict};
+use blurry_to_clear::claims::{filter_matches, value_text, Claims, Evidence, Relation, Verdict};
 use blurry_to_clear::figures::style::Catalogue;
 use blurry_to_clear::figures::{self, Source, Tables};
+use blurry_to_clear::protocol::Profile;
 use blurry_to_clear::results::{self, Record, SCHEMAS};
 use blurry_to_clear::verify;
 use serde_json::Value;
@@ -351,12 +352,24 @@ fn report_lists_tables_and_findings() {
     assert!(status.success());
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     let claims = Claims::paper().unwrap();
-    assert!(report.contains(&format!("Findings: {} holds.", claims.claim.len())), "{report}");
+    // What the run is comes first, then the findings' verdicts, then the numbers against expected/paper.
+    let (profile, findings) = (report.find("- **Profile:** `paper`").unwrap(), report.find("## Findings").unwrap());
+    let numbers = report.find("## Every number against").unwrap();
+    assert!(profile < findings && findings < numbers, "{report}");
+    assert!(report.contains(&format!("**Of {} findings, ", claims.claim.len())), "{report}");
+    assert!(report.contains(" 0 fail, ") && report.contains(" and 0 have no data."), "{report}");
+    assert!(report.contains("the original's numbers"), "{report}");
     assert!(report.contains("| accuracy_vs_blur | 495 | 495 | 0 |"), "{report}");
+    for claim in &claims.claim {
+        assert!(report.contains(&format!("### {}: ", claim.id)), "{} has no section", claim.id);
+    }
 }
 
-/// Move the values a claim's left side reads so far that the claim must fail.
+/// Move the values a claim's left side reads (its filters resolved for the paper's protocol) so far that the claim
+/// must fail.
 fn break_claim(claim: &blurry_to_clear::claims::Claim, records: &mut [Record]) {
+    let paper = Profile::load("paper").unwrap();
+    let claim = claim.resolved(Some(&paper)).unwrap();
     let far = match claim.relation {
         Relation::Greater => -1e6,
         _ => 1e6,
@@ -386,18 +399,35 @@ fn every_claim_holds_on_the_original_and_fails_when_its_effect_is_removed() {
     let claims = Claims::paper().unwrap();
     assert!(claims.claim.len() >= 10);
     let dir = tempfile::tempdir().unwrap();
+    let evidence = |dir: &Path| Evidence::load(dir, &claims.tables(), Some(Profile::load("paper").unwrap())).unwrap();
+    let paper = evidence(&paper_dir());
     for claim in &claims.claim {
-        let outcome = claim.evaluate(&paper_dir()).unwrap();
-        assert_eq!(outcome.verdict, Verdict::Holds, "{} on expected/paper: {:?}", claim.id, outcome.groups);
+        // The claims were derived from the original's numbers: every point estimate satisfies its relation, and no
+        // interval contradicts it (some straddle the threshold: the original's effect within its own noise).
+        let outcome = claim.evaluate(&paper).unwrap();
+        assert!(
+            matches!(outcome.verdict, Verdict::Holds | Verdict::Inconclusive),
+            "{} on expected/paper: {:?}",
+            claim.id,
+            outcome.groups
+        );
+        for g in &outcome.groups {
+            assert_eq!(claim.judge((g.estimate, g.estimate)), Verdict::Holds, "{} {}: {g:?}", claim.id, g.group);
+        }
 
         let schema = SCHEMAS.iter().find(|s| s.name == claim.table).unwrap();
         let mut records = results::read_records(&schema.csv_path(&paper_dir()), schema, &[]).unwrap();
         break_claim(claim, &mut records);
         let broken = dir.path().join(&claim.id);
         results::write_records(&broken, schema, &records).unwrap();
-        let outcome = claim.evaluate(&broken).unwrap();
+        let outcome = claim.evaluate(&evidence(&broken)).unwrap();
         assert_eq!(outcome.verdict, Verdict::Fails, "{} with its effect removed: {:?}", claim.id, outcome.groups);
-        assert_eq!(claim.evaluate(dir.path()).unwrap().verdict, Verdict::NoData, "{} on no tables", claim.id);
+        assert_eq!(
+            claim.evaluate(&evidence(dir.path())).unwrap().verdict,
+            Verdict::NoData,
+            "{} on no tables",
+            claim.id
+        );
     }
 }
 
@@ -456,11 +486,14 @@ margin = 5.0
         ("faces", "blurry", 0.0, 20.0),
         ("faces", "blurry", 8.0, 70.0),
     ]);
-    let gain = claims.claim[1].evaluate(dir.path()).unwrap();
+    // No profile and no per-image record: the numbers are taken as exact, and the intervals are points.
+    let evidence = || Evidence::load(dir.path(), &["accuracy_vs_blur"], None).unwrap();
+    let gain = claims.claim[1].evaluate(&evidence()).unwrap();
     assert_eq!(gain.verdict, Verdict::Holds);
     assert_eq!((gain.groups[0].lhs, gain.groups[0].rhs), (Some(20.0), Some(2.0)));
-    let peak = claims.claim[0].evaluate(dir.path()).unwrap();
-    assert_eq!((peak.verdict, peak.groups[0].peak_at), (Verdict::Holds, Some(8.0)));
+    assert_eq!(gain.groups[0].interval, (18.0, 18.0));
+    let peak = claims.claim[0].evaluate(&evidence()).unwrap();
+    assert_eq!((peak.verdict, peak.groups[0].estimate), (Verdict::Holds, 8.0));
     // Faces gains only 4 more than in100, and blurry peaks at 0: both fail.
     write(&[
         ("faces", "clear", 4.0, 10.0),
@@ -470,7 +503,63 @@ margin = 5.0
         ("faces", "blurry", 0.0, 80.0),
         ("faces", "blurry", 8.0, 70.0),
     ]);
-    assert_eq!(claims.claim[1].evaluate(dir.path()).unwrap().verdict, Verdict::Fails);
-    let peak = claims.claim[0].evaluate(dir.path()).unwrap();
-    assert_eq!((peak.verdict, peak.groups[0].peak_at), (Verdict::Fails, Some(0.0)));
+    assert_eq!(claims.claim[1].evaluate(&evidence()).unwrap().verdict, Verdict::Fails);
+    let peak = claims.claim[0].evaluate(&evidence()).unwrap();
+    assert_eq!((peak.verdict, peak.groups[0].estimate), (Verdict::Fails, 0.0));
+}
+
+/// With per-image records the interval of a difference between regimes is a paired bootstrap over the same test
+/// images: a 10-point gain made of 100 discordant images in 1000 holds at a 5-point margin, and is inconclusive at
+/// a margin inside its interval.
+#[test]
+fn claims_judge_paired_differences_by_their_bootstrap_interval() {
+    use blurry_to_clear::results::{AccuracyVsBlur, RunKey, TestPredictions};
+    use blurry_to_clear::stats::bits_to_hex;
+    let dir = tempfile::tempdir().unwrap();
+    let key = |regime: &str| RunKey {
+        profile: "hand".into(),
+        seed: 0,
+        dataset: "faces".parse().unwrap(),
+        regime: regime.parse().unwrap(),
+    };
+    let correct = |regime: &str| -> Vec<bool> {
+        (0..1000).map(|i| i % 2 == 0 || (regime == "blurry_to_clear" && i % 10 == 1)).collect()
+    };
+    let mut accuracy = Vec::new();
+    let mut predictions = Vec::new();
+    for regime in ["clear", "blurry_to_clear"] {
+        let bits = correct(regime);
+        let pct = 100.0 * bits.iter().filter(|c| **c).count() as f64 / 1000.0;
+        accuracy.push(AccuracyVsBlur { run: key(regime), test_sigma: 4.0, accuracy_pct: pct, source: "s".into() });
+        let hex = bits_to_hex(&bits);
+        predictions.push(TestPredictions {
+            run: key(regime),
+            epoch: 5,
+            test_sigma: 4.0,
+            images: 1000,
+            correct: hex,
+            source: "s".into(),
+        });
+    }
+    results::write_table(dir.path(), &accuracy).unwrap();
+    results::write_table(dir.path(), &predictions).unwrap();
+    let mut profile = Profile::load("tiny").unwrap();
+    profile.epochs = 5;
+    let evidence = Evidence::load(dir.path(), &["accuracy_vs_blur"], Some(profile)).unwrap();
+    let claim = |margin: f64| {
+        Claims::parse(&format!(
+            "[[claim]]\nid = \"gain\"\nfinding = \"f\"\ntable = \"accuracy_vs_blur\"\nvalue = \"accuracy_pct\"\n\
+             where = {{ test_sigma = [4] }}\nlhs = {{ regime = [\"blurry_to_clear\"] }}\nrhs = {{ regime = [\"clear\"] }}\n\
+             relation = \"greater\"\nmargin = {margin}\n"
+        ))
+        .unwrap()
+        .claim
+        .remove(0)
+    };
+    let outcome = claim(5.0).evaluate(&evidence).unwrap();
+    let g = &outcome.groups[0];
+    assert_eq!((outcome.verdict, g.estimate), (Verdict::Holds, 10.0));
+    assert!(g.interval.0 > 7.5 && g.interval.1 < 12.5, "{:?}", g.interval);
+    assert_eq!(claim(9.5).evaluate(&evidence).unwrap().verdict, Verdict::Inconclusive);
+    assert_eq!(claim(13.0).evaluate(&evidence).unwrap().verdict, Verdict::Fails);
 }

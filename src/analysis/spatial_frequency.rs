@@ -147,8 +147,10 @@ fn histogram(peaks: &[f64]) -> Vec<usize> {
 fn layer_statistics(layer: Layer, peaks: &[f64]) -> Vec<LayerStatistic<SfStatistic>> {
     let n = peaks.len() as f64;
     let high = peaks.iter().filter(|&&p| p > HIGH_FREQUENCY_THRESHOLD).count() as f64;
+    let (mean, sd) = super::rf_moments::mean_and_std(peaks);
     let mut rows = vec![
-        LayerStatistic::new(layer, SfStatistic::MeanPeakSf, peaks.iter().sum::<f64>() / n),
+        LayerStatistic::new(layer, SfStatistic::MeanPeakSf, mean),
+        LayerStatistic::new(layer, SfStatistic::SdPeakSf, sd),
         LayerStatistic::new(layer, SfStatistic::PropPeakSfGt25, high / n),
         LayerStatistic::new(layer, SfStatistic::NPeakSfGt25, high),
     ];
@@ -159,7 +161,7 @@ fn layer_statistics(layer: Layer, peaks: &[f64]) -> Vec<LayerStatistic<SfStatist
     rows
 }
 
-/// Per layer, then for `all_conv` (every map of the five layers): `mean_peak_sf`, `prop_peak_sf_gt_25`,
+/// Per layer, then for `all_conv` (every map of the five layers): `mean_peak_sf`, `sd_peak_sf`, `prop_peak_sf_gt_25`,
 /// `n_peak_sf_gt_25` and the 20 `hist_count_<lo>_<hi>` bins.
 pub fn statistics(layers: &[LayerPeaks]) -> Vec<LayerStatistic<SfStatistic>> {
     let mut rows: Vec<_> = layers.iter().flat_map(|l| layer_statistics(l.layer, &l.peaks)).collect();
@@ -227,7 +229,9 @@ mod tests {
         assert_eq!(get("all_conv", "n_peak_sf_gt_25"), 2.0);
         assert!((get("all_conv", "prop_peak_sf_gt_25") - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(get("features.10", "hist_count_0_5.75"), 2.0);
-        assert_eq!(rows.len(), 3 * 23);
+        assert_eq!(rows.len(), 3 * 24);
+        assert!((get("features.10", "sd_peak_sf") - 0.0).abs() < 1e-12);
+        assert!((get("features.0", "sd_peak_sf") - 41.591_075_97).abs() < 1e-6);
     }
 
     /// A conv1 whose filters are all the same band-pass kernel, J0(2 pi f0 r) under a Gaussian window: the sum of

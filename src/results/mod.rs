@@ -583,8 +583,40 @@ impl Table for Conv1Weight {
     };
 }
 
+/// Which test images a model got right: one row per checkpoint evaluated and test sigma, the per-image correctness
+/// packed as hex ([`crate::stats::bits_to_hex`]: bit `i % 8` of byte `i / 8` is test image `i`, in the split's
+/// order). The paired bootstrap intervals of the report resample these: every regime of a dataset is evaluated on
+/// the same test images.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestPredictions {
+    #[serde(flatten)]
+    pub run: RunKey,
+    pub epoch: u32,
+    pub test_sigma: f64,
+    pub images: u32,
+    pub correct: String,
+    pub source: String,
+}
+
+impl Table for TestPredictions {
+    const SCHEMA: Schema = Schema {
+        name: "test_predictions",
+        columns: &[
+            PROFILE,
+            SEED,
+            DATASET,
+            REGIME,
+            EPOCH,
+            col("test_sigma", Float, Key),
+            col("images", Integer, Note),
+            col("correct", Text, Note),
+            SOURCE,
+        ],
+    };
+}
+
 /// Every table, in the order reports list them.
-pub const SCHEMAS: [&Schema; 11] = [
+pub const SCHEMAS: [&Schema; 12] = [
     &AccuracyVsBlur::SCHEMA,
     &AccuracyByStage::SCHEMA,
     &AccuracyRatioByStage::SCHEMA,
@@ -596,6 +628,7 @@ pub const SCHEMAS: [&Schema; 11] = [
     &ErfProfile::SCHEMA,
     &ErfMapPixel::SCHEMA,
     &Conv1Weight::SCHEMA,
+    &TestPredictions::SCHEMA,
 ];
 
 /// The results directory of a run directory (`runs/<profile>` -> `runs/<profile>/results`).
