@@ -579,14 +579,16 @@ impl<'a> Keyed<'a> {
     }
 }
 
+/// A model's evaluation at one test sigma: (dataset, regime, seed, epoch, sigma's bits).
+type PredictionKey = (DatasetId, Regime, i64, u32, u64);
+
 /// Everything the claims read from one directory of tables (a run's `results/` or `expected/<profile>/`): the
 /// records of each table (one per key and seed, the most trusted source), the profile that made them (to resolve
 /// the protocol's symbols and the evaluated test-set sizes) and the per-image correctness behind the accuracies.
 pub struct Evidence {
     pub profile: Option<Profile>,
     tables: BTreeMap<&'static str, Vec<Record>>,
-    /// (dataset, regime, seed, epoch, sigma bits) -> per-image correctness.
-    predictions: BTreeMap<(DatasetId, Regime, i64, u32, u64), Rc<Vec<bool>>>,
+    predictions: BTreeMap<PredictionKey, Rc<Vec<bool>>>,
     /// Bootstrap resamples of each dataset's test split.
     resamples: BTreeMap<DatasetId, Rc<Resamples>>,
 }
