@@ -173,12 +173,12 @@ pub fn save(vs: &nn::VarStore, path: &Path) -> Result<()> {
 }
 
 /// Load a safetensors checkpoint into `vs`, which must hold the paper's AlexNet: the file is first checked to be one
-/// (see [`inspect`]) with the class count of `vs`, so that a foreign, truncated or mismatched file is named as such
+/// (see `inspect`) with the class count of `vs`, so that a foreign, truncated or mismatched file is named as such
 /// rather than failing inside the safetensors reader.
 pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
     let mut variables = vs.variables();
     let expected = variables.get("classifier.bias").map(|b| b.size()[0]);
-    let checkpoint = inspect(path, expected)?;
+    let classes = inspect(path, expected)?;
     let tensors = Tensor::read_safetensors(path).map_err(|e| not_alexnet(path, &format!("{e}")))?;
     let mut file: BTreeMap<String, Tensor> = tensors.into_iter().collect();
     let mut names: Vec<_> = variables.keys().cloned().collect();
@@ -190,9 +190,8 @@ pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
         };
         if source.size() != target.size() {
             bail!(
-                "checkpoint {} ({} classes): tensor '{name}' has shape {:?}, the model expects {:?}",
+                "checkpoint {} ({classes} classes): tensor '{name}' has shape {:?}, the model expects {:?}",
                 path.display(),
-                checkpoint.classes,
                 source.size(),
                 target.size()
             );
@@ -207,7 +206,7 @@ pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
 
 /// Number of classes of a checkpoint, read from its header (the classifier's shape) without loading it.
 pub fn classes_in(path: &Path) -> Result<i64> {
-    Ok(inspect(path, None)?.classes)
+    inspect(path, None)
 }
 
 /// Build a model on `device` with the weights of the checkpoint at `path` (any torchvision-named AlexNet).
@@ -217,12 +216,6 @@ pub fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore
     load(&mut vs, path)?;
     vs.freeze();
     Ok((vs, model))
-}
-
-/// What a checkpoint's header says, once it has been checked to describe the paper's AlexNet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CheckpointInfo {
-    pub classes: i64,
 }
 
 /// Largest safetensors header accepted: the paper's AlexNet needs about 1 KB; safetensors itself caps it at 100 MB.
@@ -264,9 +257,9 @@ fn not_alexnet(path: &Path, what: &str) -> anyhow::Error {
 
 /// Check, from its header alone, that `path` is a complete safetensors file holding exactly the paper's AlexNet
 /// (torchvision's tensor names and shapes, a floating-point dtype, every tensor's bytes inside the file) and, when
-/// `classes` is given, with that many classes. Reads only the header, so a truncated, foreign or wrong-sized file is
-/// refused before any tensor is allocated.
-pub fn inspect(path: &Path, classes: Option<i64>) -> Result<CheckpointInfo> {
+/// `classes` is given, with that many classes; returns its class count. Reads only the header, so a truncated,
+/// foreign or wrong-sized file is refused before any tensor is allocated.
+fn inspect(path: &Path, classes: Option<i64>) -> Result<i64> {
     use std::io::Read;
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot open checkpoint {}", path.display()))?;
     let file_bytes = file.metadata().with_context(|| format!("cannot read checkpoint {}", path.display()))?.len();
@@ -351,7 +344,7 @@ pub fn inspect(path: &Path, classes: Option<i64>) -> Result<CheckpointInfo> {
             &format!("it has {found} classes, {classes} were expected (a checkpoint of another dataset?)"),
         ));
     }
-    Ok(CheckpointInfo { classes: found })
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -439,7 +432,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let _ = AlexNet::new(&vs.root(), 5);
         save(&vs, &path).unwrap();
-        assert_eq!(inspect(&path, Some(5)).unwrap(), CheckpointInfo { classes: 5 });
+        assert_eq!(inspect(&path, Some(5)).unwrap(), 5);
         let mut other = nn::VarStore::new(Device::Cpu);
         let _ = AlexNet::new(&other.root(), 7);
         let err = load(&mut other, &path).unwrap_err().to_string();

@@ -366,7 +366,7 @@ impl Profile {
     /// The checks serde cannot make, run when a profile is loaded, before anything is allocated or trained: every
     /// number in range (see [`ProtocolError`] for each bound and why), every regime present and shaped as its name
     /// says, every sigma blurring an image smaller than its kernel refused, and every run resolvable.
-    pub fn check(&self) -> std::result::Result<(), ProtocolError> {
+    fn check(&self) -> std::result::Result<(), ProtocolError> {
         use ProtocolError as E;
         if self.epochs == 0 || self.epochs > MAX_EPOCHS {
             return Err(E::EpochsOutOfRange { epochs: self.epochs });
