@@ -473,12 +473,12 @@ fn real_faces_profile(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 #[test]
-fn the_decoded_cache_refuses_paths_that_leave_the_root() {
-    let cases: [(&str, Breaker, &str); 2] = [
+fn the_decoded_cache_refuses_paths_out_of_the_root_and_labels_out_of_range() {
+    let cases: [(&str, Breaker, &[&str]); 3] = [
         (
             "decoded cache: CSV path '../x'",
             Box::new(|root| replace_in(&root.join("train.csv"), "train/0000/000000.jpg,", "../../outside.jpg,")),
-            "the path '../../outside.jpg' is not inside the root",
+            &["refusing an image of split 'train'", "the path '../../outside.jpg' is not inside the root"],
         ),
         (
             "decoded cache: symbolic link out of the root",
@@ -488,10 +488,17 @@ fn the_decoded_cache_refuses_paths_that_leave_the_root() {
                 fs::rename(&image, &outside).unwrap();
                 std::os::unix::fs::symlink(&outside, &image).unwrap();
             }),
-            "leads through a symbolic link to a place outside the root",
+            &["refusing an image of split 'train'", "a symbolic link to a place outside the root"],
+        ),
+        (
+            "decoded cache: label out of range",
+            Box::new(|root| {
+                replace_in(&root.join("train.csv"), "train/0001/000001.jpg,1,", "train/0001/000001.jpg,7,")
+            }),
+            &["train.csv: image train/0001/000001.jpg has label 7, outside 0..3"],
         ),
     ];
-    for (fault, edit, needle) in cases {
+    for (fault, edit, needles) in cases {
         let dir = tempfile::tempdir().unwrap();
         let (profile, data_root) = real_faces_profile(dir.path());
         let root = data_root.join("faces");
@@ -501,7 +508,7 @@ fn the_decoded_cache_refuses_paths_that_leave_the_root() {
         let out = dir.path().join("runs");
         let args = ["reproduce", "--profile", path_str(&profile), "--data-root", path_str(&data_root)];
         let outcome = run(&[&args[..], &["--device", "cpu", "--no-figures", "--out", path_str(&out)]].concat());
-        let error = refused(&outcome, &["refusing an image of split 'train'", path_str(&root), needle]);
+        let error = refused(&outcome, &[&[path_str(&root)], needles].concat());
         assert!(
             !data_root.join(".cache/faces").exists()
                 || fs::read_dir(data_root.join(".cache/faces")).unwrap().count() == 0
