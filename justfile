@@ -21,6 +21,10 @@ test: setup
     cargo fmt --check
     cargo clippy --all-targets --quiet -- -D warnings
 
+# Run the fault tests (hostile input, full disk, interruptions; slow) and print a table: fault | what happened | outcome.
+test-faults: setup
+    scripts/test-faults.sh
+
 # Train, evaluate and analyse every run of a profile, then draw its figures (mini: embedded data, CPU, <= 20 min).
 reproduce profile="paper" *args="": build
     {{bin}} reproduce --profile {{profile}} {{args}}

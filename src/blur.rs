@@ -81,12 +81,13 @@ pub fn blur_uniform(images: &Tensor, sigma: f64) -> Result<Tensor> {
     blur_batch(images, &vec![sigma; n.max(0) as usize])
 }
 
-/// `blurry-to-clear blur`: read a PNG or JPEG, blur it in [0, 1] with `sigma` (pixels of that image), round back
+/// `blurry-to-clear blur`: read a PNG or JPEG (decoded as the datasets are, by [`crate::data::layout::decode_rgb`],
+/// so an oversized or 16-bit image is refused), blur it in [0, 1] with `sigma` (pixels of that image), round back
 /// to 8 bits and write a PNG.
 pub fn blur_file(sigma: f64, input: &Path, output: &Path) -> Result<()> {
-    let image = image::open(input)
-        .with_context(|| format!("cannot read image {} (expected a PNG or JPEG file)", input.display()))?
-        .to_rgb8();
+    let bytes = std::fs::read(input).with_context(|| format!("cannot read image {}", input.display()))?;
+    let image = crate::data::layout::decode_rgb(&bytes)
+        .with_context(|| format!("cannot use image {} (expected an 8-bit PNG or JPEG file)", input.display()))?;
     let (width, height) = image.dimensions();
     let pixels = Tensor::from_slice(image.as_raw()).view([1, height as i64, width as i64, 3]).permute([0, 3, 1, 2]);
     let x = pixels.to_kind(Kind::Float) / 255.0;

@@ -166,30 +166,31 @@ impl AlexNet {
 pub fn save(vs: &nn::VarStore, path: &Path) -> Result<()> {
     let named: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
     let named: Vec<(&str, Tensor)> = named.iter().map(|(k, v)| (k.as_str(), v.to_device(tch::Device::Cpu))).collect();
-    crate::atomic::write_with(path, |tmp| {
+    let bytes = named.iter().map(|(_, t)| t.numel() as u64 * t.kind().elt_size_in_bytes() as u64).sum::<u64>();
+    crate::atomic::write_sized(path, Some(bytes), |tmp| {
         Tensor::write_safetensors(&named, tmp).with_context(|| format!("cannot write checkpoint {}", tmp.display()))
     })
 }
 
-/// Load a safetensors checkpoint into `vs`: every variable must be present with its shape, and nothing else.
+/// Load a safetensors checkpoint into `vs`, which must hold the paper's AlexNet: the file is first checked to be one
+/// (see `inspect`) with the class count of `vs`, so that a foreign, truncated or mismatched file is named as such
+/// rather than failing inside the safetensors reader.
 pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
-    let tensors = Tensor::read_safetensors(path)
-        .with_context(|| format!("cannot read checkpoint {} (expected a safetensors file)", path.display()))?;
-    let mut file: BTreeMap<String, Tensor> = tensors.into_iter().collect();
     let mut variables = vs.variables();
+    let expected = variables.get("classifier.bias").map(|b| b.size()[0]);
+    let classes = inspect(path, expected)?;
+    let tensors = Tensor::read_safetensors(path).map_err(|e| not_alexnet(path, &format!("{e}")))?;
+    let mut file: BTreeMap<String, Tensor> = tensors.into_iter().collect();
     let mut names: Vec<_> = variables.keys().cloned().collect();
     names.sort();
     for name in names {
         let target = variables.get_mut(&name).context("variable vanished")?;
         let Some(source) = file.remove(&name) else {
-            bail!(
-                "checkpoint {} has no tensor '{name}'; is it a torchvision-named AlexNet checkpoint?",
-                path.display()
-            );
+            bail!("the model has a variable '{name}' that checkpoint {} lacks", path.display());
         };
         if source.size() != target.size() {
             bail!(
-                "checkpoint {}: tensor '{name}' has shape {:?}, the model expects {:?} (wrong number of classes?)",
+                "checkpoint {} ({classes} classes): tensor '{name}' has shape {:?}, the model expects {:?}",
                 path.display(),
                 source.size(),
                 target.size()
@@ -203,15 +204,9 @@ pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Number of classes of a checkpoint, read from its classifier's bias.
+/// Number of classes of a checkpoint, read from its header (the classifier's shape) without loading it.
 pub fn classes_in(path: &Path) -> Result<i64> {
-    let tensors = Tensor::read_safetensors(path)
-        .with_context(|| format!("cannot read checkpoint {} (expected a safetensors file)", path.display()))?;
-    let bias = tensors
-        .iter()
-        .find(|(name, _)| name == "classifier.bias")
-        .with_context(|| format!("checkpoint {} has no 'classifier.bias'", path.display()))?;
-    Ok(bias.1.size()[0])
+    inspect(path, None)
 }
 
 /// Build a model on `device` with the weights of the checkpoint at `path` (any torchvision-named AlexNet).
@@ -221,6 +216,135 @@ pub fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore
     load(&mut vs, path)?;
     vs.freeze();
     Ok((vs, model))
+}
+
+/// Largest safetensors header accepted: the paper's AlexNet needs about 1 KB; safetensors itself caps it at 100 MB.
+const MAX_HEADER_BYTES: u64 = 1 << 20;
+
+/// Bytes per element of the floating-point safetensors dtypes a checkpoint may use.
+fn float_dtype_bytes(dtype: &str) -> Option<u64> {
+    match dtype {
+        "F64" => Some(8),
+        "F32" => Some(4),
+        "F16" | "BF16" => Some(2),
+        _ => None,
+    }
+}
+
+/// The tensor names and shapes of the paper's AlexNet with `classes` classes.
+fn alexnet_shapes(classes: i64) -> BTreeMap<String, Vec<i64>> {
+    let mut shapes = BTreeMap::new();
+    for layer in &CONV_LAYERS {
+        let weight = vec![layer.out_channels, layer.in_channels, layer.kernel, layer.kernel];
+        shapes.insert(format!("{}.weight", layer.name), weight);
+        shapes.insert(format!("{}.bias", layer.name), vec![layer.out_channels]);
+    }
+    let inputs = CONV_LAYERS[4].out_channels * POOLED_GRID * POOLED_GRID;
+    shapes.insert("classifier.weight".to_owned(), vec![classes, inputs]);
+    shapes.insert("classifier.bias".to_owned(), vec![classes]);
+    shapes
+}
+
+/// The error for a file that is not what [`inspect`] expects: it names the file, what is wrong and what to do.
+fn not_alexnet(path: &Path, what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} is not a safetensors checkpoint of the paper's AlexNet with torchvision's names: {what}; pass a \
+         checkpoint written by this artifact (runs/<profile>/<dataset>/<regime>/seed-*/checkpoints/) or one saved \
+         from PyTorch with safetensors.torch.save_file(model.state_dict(), ...)",
+        path.display()
+    )
+}
+
+/// Check, from its header alone, that `path` is a complete safetensors file holding exactly the paper's AlexNet
+/// (torchvision's tensor names and shapes, a floating-point dtype, every tensor's bytes inside the file) and, when
+/// `classes` is given, with that many classes; returns its class count. Reads only the header, so a truncated,
+/// foreign or wrong-sized file is refused before any tensor is allocated.
+fn inspect(path: &Path, classes: Option<i64>) -> Result<i64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open checkpoint {}", path.display()))?;
+    let file_bytes = file.metadata().with_context(|| format!("cannot read checkpoint {}", path.display()))?.len();
+    let mut prefix = [0u8; 8];
+    if file_bytes < 8 || file.read_exact(&mut prefix).is_err() {
+        return Err(not_alexnet(path, &format!("it has {file_bytes} bytes, too few for a safetensors header")));
+    }
+    let header_bytes = u64::from_le_bytes(prefix);
+    if header_bytes > MAX_HEADER_BYTES || header_bytes > file_bytes - 8 {
+        return Err(not_alexnet(
+            path,
+            &format!("its first 8 bytes declare a header of {header_bytes} bytes in a file of {file_bytes} bytes"),
+        ));
+    }
+    let mut header = vec![0u8; header_bytes as usize];
+    file.read_exact(&mut header).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    let entries: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| not_alexnet(path, &format!("its header is not JSON ({e})")))?;
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        dtype: String,
+        shape: Vec<i64>,
+        data_offsets: [u64; 2],
+    }
+    let data_bytes = file_bytes - 8 - header_bytes;
+    let mut shapes = BTreeMap::new();
+    let mut data_end = 0;
+    for (name, value) in entries.into_iter().filter(|(name, _)| name != "__metadata__") {
+        let entry: Entry = serde_json::from_value(value)
+            .map_err(|e| not_alexnet(path, &format!("its header entry '{name}' is not a tensor ({e})")))?;
+        let Some(element) = float_dtype_bytes(&entry.dtype) else {
+            return Err(not_alexnet(path, &format!("tensor '{name}' has dtype {}, not a float type", entry.dtype)));
+        };
+        let [start, end] = entry.data_offsets;
+        let elements = entry.shape.iter().try_fold(1u64, |n, d| u64::try_from(*d).ok().and_then(|d| n.checked_mul(d)));
+        if end > data_bytes || start > end || elements.and_then(|n| n.checked_mul(element)) != Some(end - start) {
+            return Err(not_alexnet(
+                path,
+                &format!(
+                    "tensor '{name}' ({} {:?}) claims bytes {start}..{end} of {data_bytes} bytes of data (a truncated \
+                     or damaged file)",
+                    entry.dtype, entry.shape
+                ),
+            ));
+        }
+        data_end = data_end.max(end);
+        shapes.insert(name, entry.shape);
+    }
+    if data_end != data_bytes {
+        return Err(not_alexnet(
+            path,
+            &format!("its header accounts for {data_end} bytes of tensor data, but the file holds {data_bytes}"),
+        ));
+    }
+    let found = shapes.get("classifier.bias").and_then(|s| s.first().copied());
+    let Some(found) = found.filter(|c| *c > 0) else {
+        return Err(not_alexnet(path, "it has no 'classifier.bias' of shape [classes]"));
+    };
+    let expected = alexnet_shapes(found);
+    let missing: Vec<&str> = expected.keys().filter(|n| !shapes.contains_key(*n)).map(String::as_str).collect();
+    let extra: Vec<&str> = shapes.keys().filter(|n| !expected.contains_key(*n)).map(String::as_str).collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        return Err(not_alexnet(
+            path,
+            &format!(
+                "it lacks the tensors [{}] and has the tensors [{}] (the paper's AlexNet has torchvision's features \
+                 and one Linear(9216, classes) named 'classifier')",
+                missing.join(", "),
+                extra.join(", ")
+            ),
+        ));
+    }
+    if let Some((name, shape)) = expected.iter().find(|(name, shape)| shapes[*name] != **shape) {
+        return Err(not_alexnet(
+            path,
+            &format!("tensor '{name}' has shape {:?}, the paper's AlexNet has {shape:?}", shapes[name]),
+        ));
+    }
+    if let Some(classes) = classes.filter(|c| *c != found) {
+        return Err(not_alexnet(
+            path,
+            &format!("it has {found} classes, {classes} were expected (a checkpoint of another dataset?)"),
+        ));
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -302,15 +426,71 @@ mod tests {
     }
 
     #[test]
-    fn loading_a_mismatched_checkpoint_names_the_tensor() {
+    fn loading_a_checkpoint_of_another_class_count_names_both_counts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.safetensors");
         let vs = nn::VarStore::new(Device::Cpu);
         let _ = AlexNet::new(&vs.root(), 5);
         save(&vs, &path).unwrap();
+        assert_eq!(inspect(&path, Some(5)).unwrap(), 5);
         let mut other = nn::VarStore::new(Device::Cpu);
         let _ = AlexNet::new(&other.root(), 7);
         let err = load(&mut other, &path).unwrap_err().to_string();
-        assert!(err.contains("classifier") && err.contains("shape"), "{err}");
+        assert!(err.contains("it has 5 classes, 7 were expected"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+    }
+
+    /// Refusals of [`inspect`], each naming the file and what is wrong with it.
+    fn refusal(path: &Path) -> String {
+        let err = classes_in(path).unwrap_err().to_string();
+        assert!(err.contains(&format!("{} is not a safetensors checkpoint of the paper's AlexNet", path.display())));
+        err
+    }
+
+    #[test]
+    fn truncated_foreign_and_other_architecture_files_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.safetensors");
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _ = AlexNet::new(&vs.root(), 3);
+        save(&vs, &good).unwrap();
+        let bytes = std::fs::read(&good).unwrap();
+        let path = dir.path().join("bad.safetensors");
+        // Truncated: cut in the tensor data, in the header, and to nothing.
+        std::fs::write(&path, &bytes[..bytes.len() - 1000]).unwrap();
+        assert!(refusal(&path).contains("(a truncated or damaged file)"));
+        std::fs::write(&path, &bytes[..100]).unwrap();
+        assert!(refusal(&path).contains("declare a header of"));
+        std::fs::write(&path, b"").unwrap();
+        assert!(refusal(&path).contains("it has 0 bytes"));
+        // Foreign files: a PyTorch pickle's zip magic, a JSON file.
+        std::fs::write(&path, b"PK\x03\x04 a torch.save zip archive, not safetensors").unwrap();
+        assert!(refusal(&path).contains("declare a header of"));
+        std::fs::write(&path, [&8u64.to_le_bytes()[..], b"not json"].concat()).unwrap();
+        assert!(refusal(&path).contains("its header is not JSON"));
+        // Another architecture: torchvision's full AlexNet classifier (dropout, two FC-4096 layers).
+        let named = [
+            ("features.0.weight", Tensor::zeros([64, 3, 11, 11], (Kind::Float, Device::Cpu))),
+            ("classifier.1.weight", Tensor::zeros([4096, 9216], (Kind::Float, Device::Cpu))),
+            ("classifier.6.bias", Tensor::zeros([10], (Kind::Float, Device::Cpu))),
+        ];
+        Tensor::write_safetensors(&named, &path).unwrap();
+        assert!(refusal(&path).contains("no 'classifier.bias'"));
+        let mut named: Vec<(String, Tensor)> = Tensor::read_safetensors(&good).unwrap();
+        named.push(("classifier.1.weight".into(), Tensor::zeros([2], (Kind::Float, Device::Cpu))));
+        Tensor::write_safetensors(&named, &path).unwrap();
+        assert!(refusal(&path).contains("has the tensors [classifier.1.weight]"));
+        // A conv layer of another shape (a ResNet-sized conv1), and integer weights.
+        let mut named: Vec<(String, Tensor)> = Tensor::read_safetensors(&good).unwrap();
+        named.retain(|(n, _)| n != "features.0.weight");
+        named.push(("features.0.weight".into(), Tensor::zeros([64, 3, 7, 7], (Kind::Float, Device::Cpu))));
+        Tensor::write_safetensors(&named, &path).unwrap();
+        assert!(refusal(&path).contains("tensor 'features.0.weight' has shape [64, 3, 7, 7]"));
+        let mut named: Vec<(String, Tensor)> = Tensor::read_safetensors(&good).unwrap();
+        named.iter_mut().filter(|(n, _)| n == "features.0.bias").for_each(|(_, t)| *t = t.to_kind(Kind::Int64));
+        Tensor::write_safetensors(&named, &path).unwrap();
+        assert!(refusal(&path).contains("has dtype I64, not a float type"));
+        let err = from_checkpoint(&dir.path().join("missing.safetensors"), Device::Cpu).unwrap_err();
+        assert!(format!("{err:#}").contains("cannot open checkpoint"), "{err:#}");
     }
 }

@@ -179,6 +179,111 @@ pub struct Profile {
     pub runs: BTreeMap<String, RunOverride>,
 }
 
+/// Most epochs a profile may ask for: ten times the paper's 100. More is a typo, not a protocol: the paper's 100
+/// epochs of ImageNet-100 already take days of GPU time per run.
+pub const MAX_EPOCHS: u32 = 1000;
+
+/// Largest image side a profile may ask for: the paper trains at 224 px from 256-px images. At 1024 px
+/// ImageNet-100's training split alone would take 409 GB as decoded bytes (130,000 x 3 x 1024 x 1024).
+pub const MAX_RESOLUTION: u32 = 1024;
+
+/// What is wrong with a profile: each variant names the field, the value and the allowed range, so that tests can
+/// tell the refusals apart and a reviewer can fix the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("epochs = {epochs} is outside 1..={MAX_EPOCHS} (the paper trains 100; more is taken for a typo)")]
+    EpochsOutOfRange { epochs: u32 },
+    #[error("{field} = 0: a batch needs at least one image (the paper: 256)")]
+    BatchSizeZero { field: &'static str },
+    #[error(
+        "{field} = {value} px is below AlexNet's minimum of {} px (conv1 and three max-pools must leave one pixel; the \
+         paper: 224)",
+        crate::model::MIN_INPUT
+    )]
+    ResolutionTooSmall { field: &'static str, value: u32 },
+    #[error("{field} = {value} px is above the limit of {MAX_RESOLUTION} px (the paper: 224, stored at 256)")]
+    ResolutionTooLarge { field: &'static str, value: u32 },
+    #[error(
+        "stored_resolution = {stored} is below resolution = {resolution}: the training crop cannot be larger than \
+             the stored image"
+    )]
+    StoredBelowResolution { stored: u32, resolution: u32 },
+    #[error("checkpoint_every = 0; checkpoints are written every this many epochs (the paper: 10)")]
+    CheckpointEveryZero,
+    #[error(
+        "stage epoch {epoch} is not a checkpoint epoch of the run (a multiple of checkpoint_every = {every} in \
+             1..={epochs})"
+    )]
+    StageEpochOutsideRun { epoch: u32, epochs: u32, every: u32 },
+    #[error("analysis epoch {epoch} has no checkpoint; the run's checkpoints are at epochs {checkpoints:?}")]
+    AnalysisEpochNotCheckpoint { epoch: u32, checkpoints: Vec<u32> },
+    #[error("regime '{regime}' is missing from [regimes]; every profile defines clear, blurry and blurry_to_clear")]
+    MissingRegime { regime: Regime },
+    #[error(
+        "{field} has {stages} stages for {epochs} epochs: it needs 1 to {epochs} sigmas (one stage per epoch at \
+             most)"
+    )]
+    SigmaStages { field: String, stages: usize, epochs: u32 },
+    #[error(
+        "regime '{regime}' has train_sigmas {train_sigmas:?} and val_sigma {val_sigma}, which its name contradicts: \
+             clear is sigma 0 throughout, blurry one sigma above 0, blurry_to_clear two or more stages ending at 0"
+    )]
+    RegimeShape { regime: Regime, train_sigmas: Vec<f64>, val_sigma: f64 },
+    #[error("{field} holds the sigma {sigma}; a sigma is a finite number >= 0 (pixels at 224 px)")]
+    SigmaInvalid { field: String, sigma: f64 },
+    #[error(
+        "{field} holds the sigma {sigma}, whose blur kernel is wider than the {resolution}-px images (its half \
+             width, ceil(2 sigma) at that scale, must stay below the image side)"
+    )]
+    SigmaTooLarge { field: String, sigma: f64, resolution: u32 },
+    #[error("test_sigmas is empty; the final models are evaluated at these sigmas (the paper: 0 to 32)")]
+    NoTestSigmas,
+    #[error("datasets.{dataset}.classes = 0; a dataset needs at least one class")]
+    NoClasses { dataset: DatasetId },
+    #[error("datasets.{dataset}.std holds {value}; a normalisation std is a finite number > 0")]
+    NormalisationStd { dataset: DatasetId, value: f64 },
+    #[error("{field} = {value}; a learning rate is a finite number > 0 (the paper: 1e-3)")]
+    LearningRate { field: String, value: f64 },
+    #[error("{field} = {value}; a weight decay is a finite number >= 0 (the paper: 1e-5 or 1e-4)")]
+    WeightDecay { field: String, value: f64 },
+    #[error("[runs.\"{key}\"] does not name a run")]
+    UnknownRun { key: String, source: anyhow::Error },
+    #[error("run {run} cannot be resolved")]
+    Unresolvable { run: String, source: anyhow::Error },
+}
+
+/// A dataset's own numbers: at least one class, a usable normalisation and learning rate.
+fn check_dataset(dataset: DatasetId, spec: &DatasetSpec) -> std::result::Result<(), ProtocolError> {
+    if spec.classes == 0 {
+        return Err(ProtocolError::NoClasses { dataset });
+    }
+    if let Some(&value) = spec.std.iter().find(|v| !v.is_finite() || **v <= 0.0) {
+        return Err(ProtocolError::NormalisationStd { dataset, value });
+    }
+    check_rates(&format!("datasets.{dataset}"), Some(spec.lr), Some(spec.weight_decay), Some(&spec.lr_schedule))
+}
+
+/// Learning rates (the base rate and a constant segment's own) finite and positive, weight decays finite and >= 0.
+fn check_rates(
+    at: &str,
+    lr: Option<f64>,
+    weight_decay: Option<f64>,
+    schedule: Option<&[crate::schedule::LrSegment]>,
+) -> std::result::Result<(), ProtocolError> {
+    if let Some(value) = lr.filter(|v| !v.is_finite() || *v <= 0.0) {
+        return Err(ProtocolError::LearningRate { field: format!("{at}.lr"), value });
+    }
+    if let Some(value) = weight_decay.filter(|v| !v.is_finite() || *v < 0.0) {
+        return Err(ProtocolError::WeightDecay { field: format!("{at}.weight_decay"), value });
+    }
+    for segment in schedule.into_iter().flatten() {
+        if let Some(value) = segment.lr.filter(|v| !v.is_finite() || *v <= 0.0) {
+            return Err(ProtocolError::LearningRate { field: format!("{at}.lr_schedule[].lr"), value });
+        }
+    }
+    Ok(())
+}
+
 /// One training run, fully resolved: everything `train` needs, and nothing it must look up elsewhere.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunSpec {
@@ -270,38 +375,106 @@ impl Profile {
         Ok(profile)
     }
 
-    /// The checks serde cannot make: every regime and override names something that exists.
-    fn check(&self) -> Result<()> {
-        for &regime in Regime::ALL {
-            let Some(spec) = self.regimes.get(&regime) else { bail!("regime '{regime}' is missing from [regimes]") };
-            if spec.train_sigmas.is_empty() {
-                bail!("regime '{regime}' has no train_sigmas");
+    /// The checks serde cannot make, run when a profile is loaded, before anything is allocated or trained: every
+    /// number in range (see [`ProtocolError`] for each bound and why), every regime present and shaped as its name
+    /// says, every sigma blurring an image smaller than its kernel refused, and every run resolvable.
+    fn check(&self) -> std::result::Result<(), ProtocolError> {
+        use ProtocolError as E;
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Err(E::EpochsOutOfRange { epochs: self.epochs });
+        }
+        for (field, value) in [("batch_size", self.batch_size), ("eval_batch_size", self.eval_batch_size)] {
+            if value == 0 {
+                return Err(E::BatchSizeZero { field });
             }
         }
-        if self.resolution < 63 {
-            bail!("resolution {} is below AlexNet's minimum of 63 px", self.resolution);
+        for (field, value) in [("resolution", self.resolution), ("stored_resolution", self.stored_resolution)] {
+            if i64::from(value) < crate::model::MIN_INPUT {
+                return Err(E::ResolutionTooSmall { field, value });
+            }
+            if value > MAX_RESOLUTION {
+                return Err(E::ResolutionTooLarge { field, value });
+            }
         }
         if self.stored_resolution < self.resolution {
-            bail!("stored_resolution {} is below resolution {}", self.stored_resolution, self.resolution);
+            return Err(E::StoredBelowResolution { stored: self.stored_resolution, resolution: self.resolution });
         }
-        if self.epochs == 0 || self.batch_size == 0 || self.checkpoint_every == 0 {
-            bail!("epochs, batch_size and checkpoint_every must be positive");
+        if self.checkpoint_every == 0 {
+            return Err(E::CheckpointEveryZero);
         }
-        for epoch in &self.stage_epochs {
-            if *epoch == 0 || *epoch > self.epochs || epoch % self.checkpoint_every != 0 {
-                bail!(
-                    "stage epoch {epoch} is not a checkpoint epoch (every {} of 1..={})",
-                    self.checkpoint_every,
-                    self.epochs
-                );
+        for &epoch in &self.stage_epochs {
+            if epoch == 0 || epoch > self.epochs || epoch % self.checkpoint_every != 0 {
+                return Err(E::StageEpochOutsideRun { epoch, epochs: self.epochs, every: self.checkpoint_every });
             }
         }
-        for key in self.runs.keys() {
-            parse_run_key(key).with_context(|| format!("in [runs.\"{key}\"]"))?;
+        let checkpoints = crate::train::checkpoint_epochs(self);
+        for &epoch in self.analysis.epochs.iter().flatten() {
+            if !checkpoints.contains(&epoch) {
+                return Err(E::AnalysisEpochNotCheckpoint { epoch, checkpoints });
+            }
+        }
+        for &regime in Regime::ALL {
+            let spec = self.regimes.get(&regime).ok_or(E::MissingRegime { regime })?;
+            self.check_regime(regime, spec)?;
+        }
+        if self.test_sigmas.is_empty() {
+            return Err(E::NoTestSigmas);
+        }
+        self.check_sigmas("test_sigmas", &self.test_sigmas)?;
+        self.check_sigmas("stage_test_sigmas", &self.stage_test_sigmas)?;
+        for (dataset, spec) in &self.datasets {
+            check_dataset(*dataset, spec)?;
+        }
+        for (key, run) in &self.runs {
+            parse_run_key(key).map_err(|source| E::UnknownRun { key: key.clone(), source })?;
+            check_rates(&format!("runs.\"{key}\""), run.lr, run.weight_decay, run.lr_schedule.as_deref())?;
         }
         for dataset in self.datasets.keys() {
             for &regime in Regime::ALL {
-                self.run(*dataset, regime, 0, None)?;
+                self.run(*dataset, regime, 0, None)
+                    .map_err(|source| E::Unresolvable { run: format!("{dataset}/{regime}"), source })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A regime's sigmas: in range, one stage per epoch at most, and shaped as the regime's name says (the tables,
+    /// figures and claims read `clear` as sigma 0 throughout, `blurry` as one constant sigma, `blurry_to_clear` as
+    /// stages that end clear).
+    fn check_regime(&self, regime: Regime, spec: &RegimeSpec) -> std::result::Result<(), ProtocolError> {
+        use ProtocolError as E;
+        let field = format!("regimes.{regime}.train_sigmas");
+        self.check_sigmas(&field, &spec.train_sigmas)?;
+        self.check_sigmas(&format!("regimes.{regime}.val_sigma"), &[spec.val_sigma])?;
+        let stages = spec.train_sigmas.len();
+        if stages == 0 || stages > self.epochs as usize {
+            return Err(E::SigmaStages { field, stages, epochs: self.epochs });
+        }
+        let shaped = match regime {
+            Regime::Clear => spec.train_sigmas.iter().chain([&spec.val_sigma]).all(|s| *s == 0.0),
+            Regime::Blurry => stages == 1 && spec.train_sigmas[0] > 0.0,
+            Regime::BlurryToClear => stages >= 2 && spec.train_sigmas[stages - 1] == 0.0,
+        };
+        if !shaped {
+            return Err(E::RegimeShape { regime, train_sigmas: spec.train_sigmas.clone(), val_sigma: spec.val_sigma });
+        }
+        Ok(())
+    }
+
+    /// Every sigma finite, non-negative, and with a kernel that fits the profile's images (the blur's reflect
+    /// padding needs the kernel's half-width, `ceil(2 sigma)` at the images' scale, below the image side).
+    fn check_sigmas(&self, field: &str, sigmas: &[f64]) -> std::result::Result<(), ProtocolError> {
+        for &sigma in sigmas {
+            if !sigma.is_finite() || sigma < 0.0 {
+                return Err(ProtocolError::SigmaInvalid { field: field.to_owned(), sigma });
+            }
+            let half_width = (2.0 * sigma * f64::from(self.resolution) / 224.0).ceil();
+            if half_width >= f64::from(self.resolution) {
+                return Err(ProtocolError::SigmaTooLarge {
+                    field: field.to_owned(),
+                    sigma,
+                    resolution: self.resolution,
+                });
             }
         }
         Ok(())
@@ -422,6 +595,160 @@ mod tests {
         let paper = Profile::load("paper").unwrap();
         let steps: Vec<u64> = DatasetId::ALL.iter().map(|d| paper.steps_per_epoch(*d).unwrap()).collect();
         assert_eq!(steps, vec![91, 522, 140, 70, 507]);
+    }
+
+    /// `tiny.toml` with `edit` applied, loaded from a file as a reviewer's profile would be.
+    fn load_edited(edit: impl FnOnce(&mut toml::Table)) -> Result<Profile> {
+        let text = std::fs::read_to_string(protocol_dir().join("tiny.toml")).unwrap();
+        let mut table: toml::Table = text.parse().unwrap();
+        edit(&mut table);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("edited.toml");
+        std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
+        Profile::from_file(&path)
+    }
+
+    fn refused(edit: impl FnOnce(&mut toml::Table)) -> ProtocolError {
+        let err = load_edited(edit).expect_err("the edited profile was accepted");
+        assert!(err.to_string().contains("edited.toml is inconsistent"), "{err:#}");
+        match err.downcast::<ProtocolError>() {
+            Ok(protocol) => protocol,
+            Err(other) => panic!("not a ProtocolError: {other:#}"),
+        }
+    }
+
+    fn table<'a>(root: &'a mut toml::Table, path: &[&str]) -> &'a mut toml::Table {
+        path.iter().fold(root, |t, key| t.get_mut(*key).and_then(toml::Value::as_table_mut).unwrap())
+    }
+
+    fn set(key: &'static str, value: impl Into<toml::Value>) -> impl FnOnce(&mut toml::Table) {
+        let value = value.into();
+        move |t: &mut toml::Table| {
+            t.insert(key.into(), value);
+        }
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused_by_kind() {
+        use ProtocolError as E;
+        assert!(matches!(refused(set("epochs", 0)), E::EpochsOutOfRange { epochs: 0 }));
+        assert!(matches!(refused(set("epochs", 100_000)), E::EpochsOutOfRange { epochs: 100_000 }));
+        assert!(matches!(refused(set("batch_size", 0)), E::BatchSizeZero { field: "batch_size" }));
+        assert!(matches!(refused(set("eval_batch_size", 0)), E::BatchSizeZero { field: "eval_batch_size" }));
+        assert!(matches!(refused(set("resolution", 62)), E::ResolutionTooSmall { field: "resolution", value: 62 }));
+        assert!(matches!(
+            refused(set("stored_resolution", 100_000)),
+            E::ResolutionTooLarge { field: "stored_resolution", .. }
+        ));
+        assert!(matches!(refused(set("stored_resolution", 63)), E::StoredBelowResolution { stored: 63, .. }));
+        assert!(matches!(refused(set("checkpoint_every", 0)), E::CheckpointEveryZero));
+        assert!(matches!(refused(set("stage_epochs", vec![1, 6])), E::StageEpochOutsideRun { epoch: 6, .. }));
+        assert!(matches!(
+            refused(|t| {
+                table(t, &["analysis"]).insert("epochs".into(), vec![0].into());
+            }),
+            E::AnalysisEpochNotCheckpoint { epoch: 0, .. }
+        ));
+        assert!(matches!(refused(set("test_sigmas", Vec::<f64>::new())), E::NoTestSigmas));
+        assert!(matches!(
+            refused(|t| {
+                table(t, &["datasets", "faces"]).insert("lr".into(), 0.0.into());
+            }),
+            E::LearningRate { .. }
+        ));
+        assert!(matches!(
+            refused(|t| {
+                table(t, &["datasets", "in12"]).insert("lr".into(), f64::NAN.into());
+            }),
+            E::LearningRate { .. }
+        ));
+        assert!(matches!(
+            refused(|t| {
+                table(t, &["datasets", "in12"]).insert("weight_decay".into(), (-1e-5).into());
+            }),
+            E::WeightDecay { value, .. } if value == -1e-5
+        ));
+        assert!(matches!(
+            refused(|t| {
+                table(t, &["datasets", "in100"]).insert("std".into(), vec![0.2, 0.0, 0.2].into());
+            }),
+            E::NormalisationStd { value, .. } if value == 0.0
+        ));
+        assert!(matches!(
+            refused(|t| {
+                table(t, &["datasets", "in100"]).insert("classes".into(), 0.into());
+            }),
+            E::NoClasses { dataset: DatasetId::In100 }
+        ));
+        let run = toml::Table::from_iter([("lr".to_owned(), toml::Value::from(-1.0))]);
+        let runs = toml::Table::from_iter([("faces/blurry".to_owned(), toml::Value::from(run))]);
+        assert!(matches!(refused(set("runs", runs)), E::LearningRate { field, .. } if field.contains("faces/blurry")));
+        let runs = toml::Table::from_iter([("faces/fuzzy".to_owned(), toml::Value::from(toml::Table::new()))]);
+        assert!(matches!(refused(set("runs", runs)), E::UnknownRun { .. }));
+    }
+
+    #[test]
+    fn sigma_lists_of_the_wrong_shape_or_value_are_refused_by_kind() {
+        use ProtocolError as E;
+        let sigmas = |regime: &'static str, sigmas: Vec<f64>| {
+            move |t: &mut toml::Table| {
+                table(t, &["regimes", regime]).insert("train_sigmas".into(), sigmas.into());
+            }
+        };
+        // tiny has 5 epochs: six stages cannot fit, and an empty list has none.
+        let six = sigmas("blurry_to_clear", vec![8.0, 6.0, 4.0, 2.0, 1.0, 0.0]);
+        assert!(matches!(refused(six), E::SigmaStages { stages: 6, epochs: 5, .. }));
+        assert!(matches!(refused(sigmas("blurry", vec![])), E::SigmaStages { stages: 0, .. }));
+        assert!(matches!(refused(sigmas("blurry", vec![8.0, 4.0])), E::RegimeShape { regime: Regime::Blurry, .. }));
+        assert!(matches!(refused(sigmas("clear", vec![1.0])), E::RegimeShape { regime: Regime::Clear, .. }));
+        let never_clear = sigmas("blurry_to_clear", vec![8.0, 4.0]);
+        assert!(matches!(refused(never_clear), E::RegimeShape { regime: Regime::BlurryToClear, .. }));
+        assert!(matches!(refused(sigmas("blurry", vec![-8.0])), E::SigmaInvalid { sigma, .. } if sigma == -8.0));
+        assert!(matches!(refused(set("test_sigmas", vec![0.0, f64::INFINITY])), E::SigmaInvalid { .. }));
+        // At 64 px, sigma 112 (224-px pixels) is 32 px: a half width of ceil(2 x 32) = 64, as wide as the image;
+        // sigma 110 is 31.4 px, a half width of 63, which fits.
+        assert!(matches!(refused(set("stage_test_sigmas", vec![0.0, 112.0])), E::SigmaTooLarge { resolution: 64, .. }));
+        assert!(load_edited(set("stage_test_sigmas", vec![0.0, 110.0])).is_ok(), "half width 63 fits 64 px");
+        assert!(matches!(
+            refused(|t| {
+                t.get_mut("regimes").and_then(toml::Value::as_table_mut).unwrap().remove("blurry");
+            }),
+            E::MissingRegime { regime: Regime::Blurry }
+        ));
+    }
+
+    #[test]
+    fn unknown_keys_and_negative_numbers_are_refused_by_the_parser_naming_them() {
+        let text = |edit: Box<dyn FnOnce(&mut toml::Table)>| format!("{:#}", load_edited(edit).unwrap_err());
+        assert!(text(Box::new(set("epoch", 5))).contains("unknown field `epoch`"));
+        assert!(text(Box::new(set("epochs", -5))).contains("epochs"));
+        let nested: [&[&str]; 4] = [&["analysis"], &["regimes", "blurry"], &["datasets", "faces"], &[]];
+        for path in nested {
+            let err = text(Box::new(move |t| {
+                let target = if path.is_empty() { t } else { table(t, path) };
+                target.insert("sigmaa".into(), 1.into());
+            }));
+            assert!(err.contains("unknown field `sigmaa`"), "{path:?}: {err}");
+        }
+        // Tables inside arrays and maps: a schedule segment, a sub-sample, a run override.
+        let entry = |pairs: &[(&str, toml::Value)]| {
+            toml::Value::from(toml::Table::from_iter(pairs.iter().map(|(k, v)| (k.to_string(), v.clone()))))
+        };
+        let segment = entry(&[("kind", "constant".into()), ("rate", 1e-3.into())]);
+        let err = text(Box::new(move |t| {
+            table(t, &["datasets", "faces"]).insert("lr_schedule".into(), vec![segment].into());
+        }));
+        assert!(err.contains("unknown field `rate`"), "{err}");
+        let subsample = entry(&[("per_class", 3.into()), ("seed", 5.into()), ("classes", 3.into())]);
+        let err = text(Box::new(move |t| {
+            table(t, &["datasets", "faces"]).insert("train_subsample".into(), subsample);
+        }));
+        assert!(err.contains("unknown field `classes`"), "{err}");
+        let runs = entry(&[("faces/blurry", entry(&[("learning_rate", 1e-3.into())]))]);
+        let err = text(Box::new(move |t| {
+            t.insert("runs".into(), runs);
+        }));
+        assert!(err.contains("unknown field `learning_rate`"), "{err}");
     }
 
     #[test]

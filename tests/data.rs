@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use blurry_to_clear::data::manifest;
+use blurry_to_clear::data::verify::ProblemKind;
+use blurry_to_clear::protocol::DatasetId;
 use blurry_to_clear::provenance;
 
 const DATASETS: [&str; 5] = ["faces", "toybox_instance", "toybox_category", "in12", "in100"];
@@ -201,54 +203,68 @@ fn importers_refuse_what_they_cannot_read() {
     assert!(!ok && stderr.contains("does not exist"), "{stderr}");
 }
 
-/// Copy the faces fixture, break it with `edit`, and return `data verify`'s stderr (asserting it failed).
-fn broken(edit: impl FnOnce(&Path)) -> String {
+/// Copy the faces fixture, break it with `edit`, and return the kinds of problem `data verify` finds (asserting
+/// it found some), with the problems themselves for their messages.
+fn broken(edit: impl FnOnce(&Path)) -> (Vec<ProblemKind>, String) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("faces");
     copy_dir(&fixture("faces", "canonical"), &root);
     edit(&root);
-    let (ok, _, stderr) = verify("faces", &root);
-    assert!(!ok, "verify accepted a broken root");
-    stderr
+    let report = blurry_to_clear::data::verify::verify(DatasetId::Faces, &root).unwrap();
+    assert!(!report.is_ok(), "verify accepted a broken root");
+    let text = report.problems.iter().map(|p| format!("{p}\n")).collect();
+    (report.problems.iter().map(|p| p.kind).collect(), text)
+}
+
+/// Replace the first occurrence of `from` in a split CSV.
+fn edit_csv(root: &Path, split: &str, from: &str, to: &str) {
+    let path = root.join(format!("{split}.csv"));
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from} not in {split}.csv");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
 #[test]
 fn verify_rejects_each_kind_of_bad_input() {
+    use ProblemKind as K;
     let (ok, _, stderr) = verify("faces", Path::new("/nonexistent/faces"));
     assert!(!ok && stderr.contains("does not exist") && stderr.contains("data import"), "{stderr}");
 
-    let stderr = broken(|root| {
+    let (kinds, _) = broken(|root| {
         fs::remove_file(root.join("val.csv")).unwrap();
         rehash(root);
     });
-    assert!(stderr.contains("split 'val' is missing"), "{stderr}");
+    assert_eq!(kinds, [K::MissingFile]);
 
-    let stderr = broken(|root| {
+    let (kinds, text) = broken(|root| {
         let image = root.join("train/0000/000000.jpg");
         let bytes = fs::read(&image).unwrap();
         fs::write(&image, &bytes[..bytes.len() - 40]).unwrap();
         rehash(root);
     });
-    assert!(stderr.contains("train/0000/000000.jpg: the JPEG is truncated"), "{stderr}");
+    assert_eq!(kinds, [K::Undecodable]);
+    assert!(text.contains("train/0000/000000.jpg: the JPEG is truncated"), "{text}");
 
-    let stderr = broken(|root| {
+    let (kinds, _) = broken(|root| {
         fs::write(root.join("test/0002/000002.jpg"), b"this is not an image").unwrap();
         rehash(root);
     });
-    assert!(stderr.contains("test/0002/000002.jpg: cannot decode the image"), "{stderr}");
+    assert_eq!(kinds, [K::Undecodable]);
 
-    let stderr = broken(|root| {
-        let csv = fs::read_to_string(root.join("val.csv")).unwrap().replacen(
-            "val/0001/000001.jpg,1,",
-            "val/0001/000001.jpg,7,",
-            1,
-        );
-        fs::write(root.join("val.csv"), csv).unwrap();
+    let (kinds, text) = broken(|root| {
+        edit_csv(root, "val", "val/0001/000001.jpg,1,", "val/0001/000001.jpg,7,");
         rehash(root);
     });
-    assert!(stderr.contains("val.csv: line 3: label 7 is outside 0..3"), "{stderr}");
+    assert_eq!(kinds, [K::LabelOutOfRange]);
+    assert!(text.contains("val.csv: line 3: label 7 is outside 0..3"), "{text}");
 
-    let stderr = broken(|root| {
+    let (kinds, _) = broken(|root| {
+        edit_csv(root, "val", "val/0001/000001.jpg,1,", "val/0001/000001.jpg,-1,");
+        rehash(root);
+    });
+    assert_eq!(kinds, [K::LabelOutOfRange]);
+
+    let (kinds, text) = broken(|root| {
         let toml = fs::read_to_string(root.join("dataset.toml")).unwrap();
         let toml = toml
             .replace("classes = 3", "classes = 4")
@@ -256,17 +272,18 @@ fn verify_rejects_each_kind_of_bad_input() {
         fs::write(root.join("dataset.toml"), toml).unwrap();
         rehash(root);
     });
-    assert!(stderr.contains("1 of 4 classes have no training images: 3 (Cate Blanchett)"), "{stderr}");
+    assert_eq!(kinds, [K::MissingClass]);
+    assert!(text.contains("1 of 4 classes have no training images: 3 (Cate Blanchett)"), "{text}");
 
-    let stderr = broken(|root| {
+    let (kinds, _) = broken(|root| {
         let image = root.join("train/0001/000001.jpg");
         let mut bytes = fs::read(&image).unwrap();
         bytes[200] ^= 0x01;
         fs::write(&image, bytes).unwrap();
     });
-    assert!(stderr.contains("train/0001/000001.jpg: SHA-256 is") && stderr.contains("SHA256SUMS says"), "{stderr}");
+    assert_eq!(kinds, [K::HashMismatch]);
 
-    let stderr = broken(|root| {
+    let (kinds, _) = broken(|root| {
         let csv: String = fs::read_to_string(root.join("test.csv"))
             .unwrap()
             .lines()
@@ -275,10 +292,94 @@ fn verify_rejects_each_kind_of_bad_input() {
         fs::write(root.join("test.csv"), csv).unwrap();
         rehash(root);
     });
-    assert!(stderr.contains("test.csv lacks the column(s) identity"), "{stderr}");
+    assert_eq!(kinds, [K::BadCsv]);
 
-    let stderr = broken(|root| fs::write(root.join("train/notes.txt"), b"x").unwrap());
-    assert!(stderr.contains("train/notes.txt: is not listed in SHA256SUMS"), "{stderr}");
+    let (kinds, _) = broken(|root| fs::write(root.join("train/notes.txt"), b"x").unwrap());
+    assert_eq!(kinds, [K::NotInManifest, K::Unreferenced]);
+
+    let (kinds, _) = broken(|root| {
+        fs::remove_file(root.join("test/0002/000002.jpg")).unwrap();
+    });
+    assert_eq!(kinds, [K::MissingFile, K::MissingFile]);
+}
+
+/// A small PNG whose header declares `width` x `height` pixels (the chunk's CRC re-sealed, so that only the size is
+/// wrong with it).
+fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let image = image::RgbImage::new(4, 4);
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in &bytes[12..29] {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    bytes[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    bytes
+}
+
+#[test]
+fn verify_refuses_hostile_paths_and_images() {
+    use ProblemKind as K;
+    // A CSV path out of the root, absolute, and through a symbolic link that leads out.
+    for path in ["../../secret.jpg", "/etc/passwd", "val/0001/link.jpg"] {
+        let (kinds, text) = broken(|root| {
+            fs::write(root.parent().unwrap().join("secret.jpg"), b"outside").unwrap();
+            std::os::unix::fs::symlink(root.parent().unwrap().join("secret.jpg"), root.join("val/0001/link.jpg"))
+                .unwrap();
+            edit_csv(root, "val", "val/0001/000001.jpg,", &format!("{path},"));
+            rehash(root);
+        });
+        assert!(kinds.contains(&K::PathEscapesRoot), "{path}: {kinds:?}");
+        assert!(text.contains(&format!("val.csv: line 3: the path '{path}' is not inside the root")), "{text}");
+    }
+    // A manifest entry that climbs out is never hashed.
+    let (kinds, _) = broken(|root| {
+        let mut manifest = fs::read_to_string(root.join("SHA256SUMS")).unwrap();
+        manifest.push_str(&format!("{}  ../../../../etc/hostname\n", "0".repeat(64)));
+        fs::write(root.join("SHA256SUMS"), manifest).unwrap();
+    });
+    assert_eq!(kinds, [K::PathEscapesRoot]);
+    // A decompression bomb and a 16-bit image, listed and hashed like any other image.
+    let (kinds, text) = broken(|root| {
+        fs::write(root.join("test/0002/000002.jpg"), png_declaring(60_000, 60_000)).unwrap();
+        rehash(root);
+    });
+    assert_eq!(kinds, [K::TooLarge]);
+    assert!(text.contains("declares 60000x60000 px"), "{text}");
+    let (kinds, _) = broken(|root| {
+        let deep: image::ImageBuffer<image::Rgb<u16>, Vec<u16>> = image::ImageBuffer::new(8, 8);
+        deep.save_with_format(root.join("test/0002/000002.jpg"), image::ImageFormat::Png).unwrap();
+        rehash(root);
+    });
+    assert_eq!(kinds, [K::WrongPixelFormat]);
+}
+
+/// What a reviewer sees: every problem on its own line, the count, exit code 1.
+#[test]
+fn verify_prints_every_problem_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("faces");
+    copy_dir(&fixture("faces", "canonical"), &root);
+    let image = root.join("train/0001/000001.jpg");
+    let mut bytes = fs::read(&image).unwrap();
+    bytes[200] ^= 0x01;
+    fs::write(&image, bytes).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"))
+        .args(["data", "verify", "--dataset", "faces", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("problem: {}: SHA-256 is", image.display())), "{stderr}");
+    assert!(stderr.contains("SHA256SUMS says") && stderr.contains("re-create the root with `data import`"), "{stderr}");
+    assert!(stderr.contains("error: 1 problem(s) in"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
@@ -294,8 +395,12 @@ fn verify_checks_toybox_labels_against_category_and_object() {
     );
     fs::write(root.join("train.csv"), csv).unwrap();
     rehash(&root);
-    let (ok, _, stderr) = verify("toybox_instance", &root);
-    assert!(!ok && stderr.contains("label 2 does not match category_id 0 and object 2 (expected 1)"), "{stderr}");
+    let report = blurry_to_clear::data::verify::verify(DatasetId::ToyboxInstance, &root).unwrap();
+    let kinds: Vec<ProblemKind> = report.problems.iter().map(|p| p.kind).collect();
+    // Object 2 of airplane (label 1) now has no training image either.
+    assert_eq!(kinds, [ProblemKind::LabelMismatch, ProblemKind::MissingClass]);
+    let what = &report.problems[0].what;
+    assert!(what.contains("label 2 does not match category_id 0 and object 2 (expected 1)"), "{what}");
 }
 
 /// The `tiny` profile with sizes every stand-in accepts and small enough for a test.

@@ -300,6 +300,15 @@ fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) ->
             );
         }
     }
+    if let Some(row) = rows.iter().find(|r| r.label < 0 || r.label as u64 >= spec.classes) {
+        bail!(
+            "{}: image {} has label {}, outside 0..{}; check the root with `blurry-to-clear data verify`",
+            layout::csv_path(root, key.split).display(),
+            row.path,
+            row.label,
+            spec.classes
+        );
+    }
     let hashes = manifest::read(root)?;
     let side = key.side as i64;
     let images = Tensor::zeros([rows.len() as i64, 3, side, side], (Kind::Uint8, Device::Cpu));
@@ -320,7 +329,9 @@ fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) ->
 
 /// One image as CHW bytes at the key's side.
 fn decode_row(root: &Path, row: &Row, hashes: &BTreeMap<String, String>, key: &CacheKey) -> Result<Vec<u8>> {
-    let path = root.join(&row.path);
+    let path = layout::resolve(root, &row.path).with_context(|| {
+        format!("refusing an image of split '{}' of {} (check the root with `data verify`)", key.split, root.display())
+    })?;
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     if hashes.get(&row.path) != Some(&crate::provenance::sha256_bytes(&bytes)) {
         bail!("{} does not match the dataset's SHA256SUMS; run `blurry-to-clear data verify`", path.display());

@@ -175,18 +175,114 @@ pub fn image_extension(bytes: &[u8]) -> Result<&'static str> {
     }
 }
 
-/// Decode an image file's bytes to 8-bit RGB (grayscale and RGBA are converted, as the original's
-/// `cv2.imdecode(..., IMREAD_COLOR)` does). A JPEG must end its last scan with the end-of-image marker: the decoder
+/// Most pixels a dataset image may declare: Pillow's `Image.MAX_IMAGE_PIXELS` (89,478,485, a 1 GiB RGBA image / 4
+/// / 3), above which Pillow suspects a decompression bomb. The real datasets' images are far smaller (ImageNet's
+/// largest are a few megapixels); a file declaring more is refused from its header, before anything is decoded.
+pub const MAX_IMAGE_PIXELS: u64 = 89_478_485;
+
+/// Most bytes the decoder may allocate for one image: the `image` crate's default, stated so that it stays put. The
+/// pixel limit above keeps every accepted image below it (89.5 Mpx x 4 bytes = 358 MB).
+pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+
+/// Why an image file cannot be used. [`super::verify`] turns each into its own kind of problem.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("cannot decode the image: {0}")]
+    Undecodable(String),
+    #[error("the JPEG is truncated: no end-of-image marker after its last scan")]
+    TruncatedJpeg,
+    #[error("the image is empty ({width}x{height} px)")]
+    Empty { width: u32, height: u32 },
+    #[error(
+        "the image declares {width}x{height} px, more than the limit of {MAX_IMAGE_PIXELS} pixels (a decompression \
+         bomb, or not a dataset image); it was not decoded"
+    )]
+    TooLarge { width: u32, height: u32 },
+    #[error(
+        "the image has {bits} bits per channel ({color}); the datasets are 8-bit (the original decodes with OpenCV, \
+         whose 16-bit output its transforms cannot take); convert the file to 8-bit JPEG or PNG"
+    )]
+    WrongPixelFormat { color: String, bits: u16 },
+}
+
+/// Decode an image file's bytes to 8-bit RGB, as the original's `cv2.imdecode(..., IMREAD_COLOR)` followed by
+/// `cvtColor(BGR2RGB)` does: a grey image has its value copied to the three channels, an alpha channel is dropped
+/// (not blended), a palette is expanded. 16-bit images are refused (see [`DecodeError::WrongPixelFormat`]). The
+/// header is read first: an image declaring more than [`MAX_IMAGE_PIXELS`] is refused before it is decoded, and the
+/// decoder runs under [`MAX_DECODE_BYTES`]. A JPEG must end its last scan with the end-of-image marker: the decoder
 /// itself fills a truncated scan with grey without complaint, so this check is what catches a cut-off download.
-pub fn decode_rgb(bytes: &[u8]) -> Result<image::RgbImage> {
-    if image::guess_format(bytes).ok() == Some(image::ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
-        bail!("the JPEG is truncated: no end-of-image marker after its last scan");
+pub fn decode_rgb(bytes: &[u8]) -> std::result::Result<image::RgbImage, DecodeError> {
+    use image::ImageDecoder;
+    let undecodable = |e: image::ImageError| DecodeError::Undecodable(e.to_string());
+    let format = image::guess_format(bytes).map_err(undecodable)?;
+    if !matches!(format, image::ImageFormat::Jpeg | image::ImageFormat::Png) {
+        return Err(DecodeError::Undecodable(format!("it is {format:?}, and dataset images are JPEG or PNG")));
     }
-    let image = image::load_from_memory(bytes).map_err(|e| anyhow::anyhow!("cannot decode the image: {e}"))?;
-    if image.width() == 0 || image.height() == 0 {
-        bail!("the image is empty ({}x{} px)", image.width(), image.height());
+    if format == image::ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(DecodeError::TruncatedJpeg);
     }
-    Ok(image.into_rgb8())
+    // The header first, without limits, so that an oversized image is named as such; then the limits for decoding.
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(undecodable)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(DecodeError::Empty { width, height });
+    }
+    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+        return Err(DecodeError::TooLarge { width, height });
+    }
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    decoder.set_limits(limits).map_err(undecodable)?;
+    let color = decoder.color_type();
+    let bits = color.bits_per_pixel() / u16::from(color.channel_count());
+    if bits != 8 {
+        return Err(DecodeError::WrongPixelFormat { color: format!("{color:?}"), bits });
+    }
+    Ok(image::DynamicImage::from_decoder(decoder).map_err(undecodable)?.into_rgb8())
+}
+
+/// Why a path listed in a dataset (a CSV row, a manifest line) cannot be read as a file of its root.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("the path '{path}' is not inside the root: {why}")]
+    EscapesRoot { path: String, why: &'static str },
+    #[error("'{path}' is missing")]
+    Missing { path: String },
+    #[error("'{path}' is not a regular file")]
+    NotAFile { path: String },
+}
+
+/// The file that `relative` (a `/`-separated path from a CSV or the manifest) names inside `root`, refusing paths
+/// that leave the root: empty, absolute, with a `..` component, or leading through a symbolic link to a place
+/// outside the root. A symbolic link that stays inside the root is followed. So nothing outside a dataset root is
+/// ever read, hashed or decoded because a file of the root says so.
+pub fn resolve(root: &Path, relative: &str) -> std::result::Result<PathBuf, PathError> {
+    let escapes = |why| PathError::EscapesRoot { path: relative.to_owned(), why };
+    if relative.is_empty() {
+        return Err(escapes("it is empty"));
+    }
+    if Path::new(relative).is_absolute() {
+        return Err(escapes("it is absolute, and dataset paths are relative to the root"));
+    }
+    if Path::new(relative).components().any(|c| c == std::path::Component::ParentDir) {
+        return Err(escapes("it climbs out with '..'"));
+    }
+    let path = root.join(relative);
+    let real = match fs::canonicalize(&path) {
+        Ok(real) => real,
+        Err(_) if fs::symlink_metadata(&path).is_ok() => return Err(escapes("it is a symbolic link to nowhere")),
+        Err(_) => return Err(PathError::Missing { path: relative.to_owned() }),
+    };
+    let real_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    if !real.starts_with(&real_root) {
+        return Err(escapes("it leads through a symbolic link to a place outside the root"));
+    }
+    if !real.is_file() {
+        return Err(PathError::NotAFile { path: relative.to_owned() });
+    }
+    Ok(path)
 }
 
 /// Whether a JPEG has an end-of-image marker (`FF D9`) after its last start-of-scan (`FF DA`). Neither pair can
@@ -330,8 +426,99 @@ mod tests {
         let err = decode_rgb(&jpeg[..jpeg.len() - 2]).unwrap_err().to_string();
         assert!(err.contains("truncated"), "{err}");
         let png = png(3);
-        assert!(decode_rgb(&png[..png.len() - 20]).is_err());
-        assert!(decode_rgb(b"not an image").is_err());
+        assert!(matches!(decode_rgb(&png[..png.len() - 20]), Err(DecodeError::Undecodable(_))));
+        assert!(matches!(decode_rgb(b"not an image"), Err(DecodeError::Undecodable(_))));
+    }
+
+    /// PNG's CRC-32 (ISO-HDLC), to re-seal a chunk after editing it.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    /// A small file that declares a huge image: refused from its header, before any pixel is allocated.
+    #[test]
+    fn decompression_bombs_are_refused_before_decoding() {
+        // PNG: IHDR (bytes 16..24 are width and height, the CRC follows the chunk data at 29..33).
+        let mut bomb = png(1);
+        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(bomb.len() < 200, "the bomb is {} bytes", bomb.len());
+        assert!(matches!(decode_rgb(&bomb), Err(DecodeError::TooLarge { width: 100_000, height: 100_000 })));
+        // JPEG: the frame header (SOF0, FF C0) holds the height and width after its length and precision.
+        let image = image::RgbImage::from_pixel(16, 16, image::Rgb([9, 9, 9]));
+        let mut jpeg = Vec::new();
+        image.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+        let err = decode_rgb(&jpeg).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { width: 65_535, height: 65_535 }), "{err}");
+        assert!(err.to_string().contains("decompression bomb"));
+        // An image at the limit's scale but within it still decodes (the limit is on pixels, not on the side).
+        let wide = image::GrayImage::new(20_000, 2);
+        let mut bytes = Vec::new();
+        wide.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+        assert_eq!(decode_rgb(&bytes).unwrap().dimensions(), (20_000, 2));
+    }
+
+    fn encode(image: impl Into<image::DynamicImage>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        image.into().write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+        bytes
+    }
+
+    /// Grey and RGBA images become RGB as OpenCV's `IMREAD_COLOR` makes them (grey copied, alpha dropped, not
+    /// blended); 16-bit images are refused.
+    #[test]
+    fn pixel_formats_follow_the_originals_decoder() {
+        let grey = encode(image::GrayImage::from_pixel(2, 2, image::Luma([77])));
+        assert_eq!(decode_rgb(&grey).unwrap().get_pixel(1, 1).0, [77, 77, 77]);
+        let grey_alpha = encode(image::GrayAlphaImage::from_pixel(2, 2, image::LumaA([50, 0])));
+        assert_eq!(decode_rgb(&grey_alpha).unwrap().get_pixel(0, 0).0, [50, 50, 50]);
+        let rgba = encode(image::RgbaImage::from_pixel(2, 2, image::Rgba([10, 20, 30, 0])));
+        assert_eq!(decode_rgb(&rgba).unwrap().get_pixel(0, 1).0, [10, 20, 30]);
+        let deep: image::ImageBuffer<image::Rgb<u16>, Vec<u16>> =
+            image::ImageBuffer::from_pixel(2, 2, image::Rgb([1; 3]));
+        let err = decode_rgb(&encode(deep)).unwrap_err();
+        assert!(matches!(err, DecodeError::WrongPixelFormat { bits: 16, .. }), "{err}");
+        let deep_grey: image::ImageBuffer<image::Luma<u16>, Vec<u16>> = image::ImageBuffer::new(2, 2);
+        assert!(matches!(decode_rgb(&encode(deep_grey)), Err(DecodeError::WrongPixelFormat { bits: 16, .. })));
+    }
+
+    #[test]
+    fn paths_that_leave_the_root_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        fs::create_dir_all(root.join("train")).unwrap();
+        fs::write(root.join("train/a.png"), b"a").unwrap();
+        fs::write(dir.path().join("secret.png"), b"s").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.png"), root.join("train/out.png")).unwrap();
+        std::os::unix::fs::symlink(root.join("train/a.png"), root.join("train/in.png")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("up")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("train/zero.png")).unwrap();
+        assert_eq!(resolve(&root, "train/a.png").unwrap(), root.join("train/a.png"));
+        assert_eq!(resolve(&root, "train/in.png").unwrap(), root.join("train/in.png"));
+        let escapes = |relative: &str| matches!(resolve(&root, relative), Err(PathError::EscapesRoot { .. }));
+        for relative in ["../secret.png", "train/../../secret.png", "/etc/passwd", "", "train/out.png", "up/secret.png"]
+        {
+            assert!(escapes(relative), "{relative}: {:?}", resolve(&root, relative));
+        }
+        assert!(escapes("train/zero.png"), "a device outside the root");
+        assert!(matches!(resolve(&root, "train/b.png"), Err(PathError::Missing { .. })));
+        assert!(matches!(resolve(&root, "train"), Err(PathError::NotAFile { .. })));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn read(root: &Path) -> Result<BTreeMap<String, String>> {
 }
 
 /// Every regular file under `root`, as `/`-separated paths relative to it, sorted; skips the manifest itself,
-/// hidden entries (the decoded cache lives in `.cache/`) and unfinished `*.tmp` files of [`crate::atomic`].
+/// hidden entries (the decoded cache lives in `.cache/`) and unfinished `*.tmp` files of `atomic`.
 pub fn list_files(root: &Path) -> Result<Vec<String>> {
     let skipped = |entry: &walkdir::DirEntry| {
         let name = entry.file_name().to_string_lossy();
@@ -51,6 +51,7 @@ pub fn list_files(root: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root).into_iter().filter_entry(|e| !skipped(e)) {
         let entry = entry.with_context(|| format!("cannot list {}", root.display()))?;
+        // The root itself is no file of the root (walkdir reports a root that is a symbolic link as a link).
         if entry.depth() == 0
             || entry.file_type().is_dir()
             || (entry.depth() == 1 && entry.file_name() == MANIFEST_FILE)
@@ -91,6 +92,15 @@ mod tests {
         fs::write(dir.path().join(MANIFEST_FILE), render(&hashes)).unwrap();
         assert_eq!(read(dir.path()).unwrap(), hashes);
         assert_eq!(list_files(dir.path()).unwrap().len(), 2, "the manifest does not list itself");
+    }
+
+    #[test]
+    fn a_root_reached_through_a_symbolic_link_lists_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("real/train")).unwrap();
+        fs::write(dir.path().join("real/train/a.png"), b"abc").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
+        assert_eq!(list_files(&dir.path().join("link")).unwrap(), vec!["train/a.png"]);
     }
 
     #[test]

@@ -5,32 +5,62 @@
 //! Every problem is collected rather than stopping at the first, and each names the file, what is wrong and what to
 //! do; nothing is skipped. The root passes only when there are none.
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use super::layout::{self, DatasetInfo, Row, INFO_FILE, TOYBOX_OBJECTS_PER_CATEGORY};
+use super::layout::{self, DatasetInfo, DecodeError, PathError, Row, INFO_FILE, TOYBOX_OBJECTS_PER_CATEGORY};
 use super::manifest::{self, MANIFEST_FILE};
 use super::{par_map, SplitName};
 use crate::protocol::DatasetId;
 
-/// One thing wrong with a dataset root.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The kinds of problem `data verify` reports, so that callers and tests can tell them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProblemKind {
+    /// `dataset.toml` is missing, unreadable or invalid.
+    BadDescription,
+    /// `dataset.toml` describes another dataset than `--dataset`.
+    WrongDataset,
+    /// `SHA256SUMS` is missing or malformed.
+    BadManifest,
+    /// A split CSV is missing, or lacks a column, or a label is not an integer.
+    BadCsv,
+    /// A split CSV lists no images.
+    EmptySplit,
+    /// A file listed by a CSV or the manifest does not exist.
+    MissingFile,
+    /// A file exists but cannot be read (permissions), or is not a regular file.
+    Unreadable,
+    /// A file's SHA-256 differs from the manifest's.
+    HashMismatch,
+    /// A file of the root is not listed in the manifest.
+    NotInManifest,
+    /// An image file of a split is listed by no CSV row.
+    Unreferenced,
+    /// A label is outside `0..classes`.
+    LabelOutOfRange,
+    /// A Toybox label disagrees with its row's `category_id` and `object`, or those are not numbers in range.
+    LabelMismatch,
+    /// A class has no training images.
+    MissingClass,
+    /// A path of a CSV or the manifest leaves the root (absolute, `..`, a symbolic link out).
+    PathEscapesRoot,
+    /// An image does not decode (not JPEG or PNG, damaged, truncated, empty).
+    Undecodable,
+    /// An image declares more pixels than [`layout::MAX_IMAGE_PIXELS`].
+    TooLarge,
+    /// An image is not 8 bits per channel.
+    WrongPixelFormat,
+}
+
+/// One thing wrong with a dataset root: the file, what is wrong, what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {what}{}", file.display(), if fix.is_empty() { String::new() } else { format!("; {fix}") })]
 pub struct Problem {
+    pub kind: ProblemKind,
     pub file: PathBuf,
     pub what: String,
     pub fix: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.what)?;
-        if !self.fix.is_empty() {
-            write!(f, "; {}", self.fix)?;
-        }
-        Ok(())
-    }
 }
 
 /// What `data verify` found.
@@ -60,8 +90,8 @@ struct Checker {
 }
 
 impl Checker {
-    fn problem(&mut self, file: impl AsRef<Path>, what: impl Into<String>, fix: impl Into<String>) {
-        self.problems.push(Problem { file: self.root.join(file), what: what.into(), fix: fix.into() });
+    fn problem(&mut self, kind: ProblemKind, file: impl AsRef<Path>, what: impl Into<String>, fix: impl Into<String>) {
+        self.problems.push(Problem { kind, file: self.root.join(file), what: what.into(), fix: fix.into() });
     }
 }
 
@@ -79,13 +109,14 @@ pub fn verify(dataset: DatasetId, root: &Path) -> Result<Report> {
     let info = match DatasetInfo::read(root) {
         Ok(info) => Some(info),
         Err(err) => {
-            check.problem(INFO_FILE, format!("{err:#}"), ""); // the error says what to do
+            check.problem(ProblemKind::BadDescription, INFO_FILE, format!("{err:#}"), ""); // the error says what to do
             None
         }
     };
     if let Some(info) = info.as_ref().filter(|i| i.dataset != dataset) {
         // Every other check would only repeat this one.
         check.problem(
+            ProblemKind::WrongDataset,
             INFO_FILE,
             format!("holds dataset '{}', not '{dataset}'", info.dataset),
             format!("pass --dataset {} or the root of {dataset}", info.dataset),
@@ -108,14 +139,17 @@ pub fn verify(dataset: DatasetId, root: &Path) -> Result<Report> {
         let rows = match layout::read_split(root, dataset, split) {
             Ok(rows) => rows,
             Err(err) => {
-                // The error says what to do.
-                check.problem(format!("{split}.csv"), format!("{err:#}"), "");
+                let kind = match layout::csv_path(root, split).is_file() {
+                    true => ProblemKind::BadCsv,
+                    false => ProblemKind::MissingFile,
+                };
+                check.problem(kind, format!("{split}.csv"), format!("{err:#}"), ""); // the error says what to do
                 continue;
             }
         };
         listed_splits.push(split);
         if rows.is_empty() {
-            check.problem(format!("{split}.csv"), "lists no images", REIMPORT);
+            check.problem(ProblemKind::EmptySplit, format!("{split}.csv"), "lists no images", REIMPORT);
         }
         check_rows(&mut check, dataset, info.as_ref(), split, &rows);
         if split == SplitName::Train {
@@ -142,27 +176,34 @@ fn check_manifest(check: &mut Checker) -> usize {
     let listed = match manifest::read(&check.root) {
         Ok(listed) => listed,
         Err(err) => {
-            check.problem(MANIFEST_FILE, format!("{err:#}"), REIMPORT);
+            check.problem(ProblemKind::BadManifest, MANIFEST_FILE, format!("{err:#}"), REIMPORT);
             return 0;
         }
     };
     let present = match manifest::list_files(&check.root) {
         Ok(files) => files,
         Err(err) => {
-            check.problem("", format!("{err:#}"), "check the directory's permissions");
+            check.problem(ProblemKind::Unreadable, "", format!("{err:#}"), "check the directory's permissions");
             return 0;
         }
     };
     let entries: Vec<(&String, &String)> = listed.iter().collect();
     let root = check.root.clone();
-    let results = par_map(&entries, |(file, _)| crate::provenance::sha256_file(&root.join(file)));
+    let results = par_map(&entries, |(file, _)| {
+        let path = layout::resolve(&root, file).map_err(Unusable::Path)?;
+        crate::provenance::sha256_file(&path).map_err(|e| Unusable::Unreadable(format!("{e:#}")))
+    });
     for ((file, expected), actual) in entries.iter().zip(results) {
         match actual {
-            Err(_) if !root.join(file).exists() => {
-                check.problem(file, format!("is listed in {MANIFEST_FILE} but missing"), REIMPORT)
-            }
-            Err(err) => check.problem(file, format!("cannot be read: {err:#}"), "check the file's permissions"),
+            Err(Unusable::Path(PathError::Missing { .. })) => check.problem(
+                ProblemKind::MissingFile,
+                file,
+                format!("is listed in {MANIFEST_FILE} but missing"),
+                REIMPORT,
+            ),
+            Err(unusable) => check.path_problem(file, unusable, MANIFEST_FILE),
             Ok(actual) if actual != **expected => check.problem(
+                ProblemKind::HashMismatch,
                 file,
                 format!("SHA-256 is {actual}, but {MANIFEST_FILE} says {expected}: the file changed or is corrupt"),
                 REIMPORT,
@@ -172,6 +213,7 @@ fn check_manifest(check: &mut Checker) -> usize {
     }
     for file in present.iter().filter(|f| !listed.contains_key(*f)) {
         check.problem(
+            ProblemKind::NotInManifest,
             file,
             format!("is not listed in {MANIFEST_FILE}"),
             "remove the file, or re-create the root with `data import` so that the manifest covers it",
@@ -188,6 +230,7 @@ fn check_rows(check: &mut Checker, dataset: DatasetId, info: Option<&DatasetInfo
         if let Some(info) = info {
             if row.label < 0 || row.label as u64 >= info.classes {
                 check.problem(
+                    ProblemKind::LabelOutOfRange,
                     &csv,
                     format!(
                         "line {line}: label {} is outside 0..{} ({} classes in {INFO_FILE})",
@@ -198,31 +241,70 @@ fn check_rows(check: &mut Checker, dataset: DatasetId, info: Option<&DatasetInfo
             }
         }
         if let Err(what) = toybox_label_matches(dataset, info, row) {
-            check.problem(&csv, format!("line {line}: {what}"), "fix the row, or re-import the dataset");
-        }
-        if !inside_root(&row.path) {
-            check.problem(&csv, format!("line {line}: path '{}' is not a path inside the root", row.path), REIMPORT);
+            check.problem(
+                ProblemKind::LabelMismatch,
+                &csv,
+                format!("line {line}: {what}"),
+                "fix the row, or re-import the dataset",
+            );
         }
     }
     let root = check.root.clone();
     let decoded = par_map(rows, |row| {
-        if !inside_root(&row.path) {
-            return Ok(()); // reported above
-        }
-        let path = root.join(&row.path);
-        let bytes = std::fs::read(&path).map_err(|e| format!("cannot be read ({e})"))?;
-        layout::decode_rgb(&bytes).map(|_| ()).map_err(|e| format!("{e:#}"))
+        let path = layout::resolve(&root, &row.path).map_err(Unusable::Path)?;
+        let bytes = std::fs::read(&path).map_err(|e| Unusable::Unreadable(e.to_string()))?;
+        layout::decode_rgb(&bytes).map(drop).map_err(Unusable::Image)
     });
-    for (row, result) in rows.iter().zip(decoded) {
-        if let Err(what) = result {
-            check.problem(&row.path, format!("{what} (listed in {csv})"), REIMPORT);
+    for (index, (row, result)) in rows.iter().zip(decoded).enumerate() {
+        match result {
+            Ok(()) => {}
+            // The path is the CSV's fault, and may name nothing: report it against the CSV's line.
+            Err(Unusable::Path(err @ PathError::EscapesRoot { .. })) => check.problem(
+                ProblemKind::PathEscapesRoot,
+                &csv,
+                format!("line {}: {err}", index + 2),
+                "fix the row to name a file inside the root, or re-import the dataset (a dataset never reads \
+                 outside its root; copy the file in rather than linking to it)",
+            ),
+            Err(unusable) => check.path_problem(&row.path, unusable, &csv),
         }
     }
 }
 
-/// Whether a CSV path is relative and stays inside the root.
-fn inside_root(path: &str) -> bool {
-    !path.is_empty() && !Path::new(path).is_absolute() && !path.split('/').any(|p| p == "..")
+/// Why a listed file cannot be used.
+enum Unusable {
+    Path(PathError),
+    Unreadable(String),
+    Image(DecodeError),
+}
+
+impl Checker {
+    /// Report a file listed by `listed_in` (a CSV or the manifest) that cannot be used.
+    fn path_problem(&mut self, file: &str, unusable: Unusable, listed_in: &str) {
+        let (kind, what, fix) = match unusable {
+            Unusable::Path(err @ PathError::EscapesRoot { .. }) => (
+                ProblemKind::PathEscapesRoot,
+                err.to_string(),
+                "list only files inside the root, or re-import the dataset (copy files in rather than linking to them)",
+            ),
+            Unusable::Path(PathError::Missing { .. }) => (ProblemKind::MissingFile, "is missing".to_owned(), REIMPORT),
+            Unusable::Path(PathError::NotAFile { .. }) => {
+                (ProblemKind::Unreadable, "is not a regular file".to_owned(), REIMPORT)
+            }
+            Unusable::Unreadable(err) => {
+                (ProblemKind::Unreadable, format!("cannot be read ({err})"), "check the file's permissions")
+            }
+            Unusable::Image(err) => {
+                let kind = match err {
+                    DecodeError::TooLarge { .. } => ProblemKind::TooLarge,
+                    DecodeError::WrongPixelFormat { .. } => ProblemKind::WrongPixelFormat,
+                    _ => ProblemKind::Undecodable,
+                };
+                (kind, err.to_string(), REIMPORT)
+            }
+        };
+        self.problem(kind, file, format!("{what} (listed in {listed_in})"), fix);
+    }
 }
 
 /// Toybox labels follow from the row's category and object, as in the original: the category id at category level,
@@ -259,6 +341,7 @@ fn check_every_class_present(check: &mut Checker, info: &DatasetInfo, rows: &[Ro
         .collect();
     if !missing.is_empty() {
         check.problem(
+            ProblemKind::MissingClass,
             "train.csv",
             format!("{} of {} classes have no training images: {}", missing.len(), info.classes, missing.join(", ")),
             "add images of these classes, or drop the classes from dataset.toml and renumber the labels",
@@ -274,6 +357,7 @@ fn check_unreferenced_images(check: &mut Checker, splits: &[SplitName], referenc
     for file in files {
         if split_dirs.iter().any(|d| file.starts_with(d.as_str())) && !referenced.contains(&file) {
             check.problem(
+                ProblemKind::Unreferenced,
                 &file,
                 "is not referenced by any split CSV",
                 "remove it, or add a row for it to the split's CSV",

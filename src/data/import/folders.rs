@@ -37,9 +37,12 @@ fn class_dirs(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The image files of a class folder, sorted. Hidden files (`.DS_Store`) are ignored; any other non-image file is an
-/// error, so that nothing is dropped without a word.
-fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The image files of a class folder of the split folder `root`, sorted. Hidden files (`.DS_Store`) are ignored;
+/// any other non-image file is an error, so that nothing is dropped without a word. A symbolic link is followed only
+/// when it stays inside `root` and ends at a regular file: an import never reads outside its source (a link to
+/// `/dev/zero` would otherwise be read forever).
+fn image_files(root: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
+    let real_root = fs::canonicalize(root).with_context(|| format!("cannot resolve {}", root.display()))?;
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
@@ -50,6 +53,24 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
         let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
         if path.is_dir() || !["jpg", "jpeg", "png"].contains(&extension.as_str()) {
             bail!("{} is not a JPEG or PNG image; a class folder holds only images (move it out)", path.display());
+        }
+        let real = fs::canonicalize(&path).with_context(|| {
+            format!(
+                "{} cannot be resolved (a symbolic link to nowhere?); remove it or copy the image in",
+                path.display()
+            )
+        })?;
+        if !real.starts_with(&real_root) {
+            bail!(
+                "{} leads to {}, outside the source folder {}; copy the image into the source folder (an import never \
+                 reads outside it)",
+                path.display(),
+                real.display(),
+                root.display()
+            );
+        }
+        if !real.is_file() {
+            bail!("{} is not a regular file; a class folder holds only image files", path.display());
         }
         files.push(path);
     }
@@ -76,7 +97,7 @@ fn write(
                 if !dir.is_dir() {
                     continue;
                 }
-                for file in image_files(&dir)? {
+                for file in image_files(root, &dir)? {
                     found = true;
                     let bytes = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
                     let mut fields = vec![(field.to_owned(), class.clone())];

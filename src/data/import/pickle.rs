@@ -9,8 +9,11 @@
 //! top-level object a `list` or `tuple`, or a 1-D numpy object array; each element `bytes`, `bytearray`, or a
 //! C-contiguous numpy `uint8`/`int8` array of any shape, pickled by numpy's `_reconstruct` path (protocols 2 to 4)
 //! or its `_frombuffer` path (protocol 5, in-band buffers), under `numpy.core` or numpy 2's `numpy._core`.
-//! **Not supported**, each with an error that names it: any other global (a pickled class, pandas objects, ...),
-//! out-of-band buffers (`NEXT_BUFFER`), and elements of any other type.
+//! **Not supported**, each with an error that names it: any other global (a pickled class, pandas objects,
+//! `os.system`, ...), refused as soon as the pickle names it; out-of-band buffers (`NEXT_BUFFER`,
+//! `READONLY_BUFFER`); elements of any other type; and pickles that multiply themselves through memo references (a
+//! "billion laughs" bomb, or one image's bytes referenced a million times), which would allocate far more than the
+//! file holds.
 //!
 //! Why not a crate: `serde-pickle` reads plain Python values but cannot represent the numpy reconstruction calls
 //! (it can only replace unknown globals by `None`, losing the image bytes), so this module runs the small stack
@@ -49,13 +52,47 @@ enum Value {
 /// The encoded images of a pickle file, in order.
 pub fn read_encoded_images(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let value = unpickle(&mut std::io::BufReader::with_capacity(1 << 20, file))
+    let file_bytes = file.metadata().with_context(|| format!("cannot read {}", path.display()))?.len();
+    let value = unpickle(&mut std::io::BufReader::with_capacity(1 << 20, file), file_bytes)
         .with_context(|| format!("cannot read {} as a pickle of encoded images", path.display()))?;
-    images_of(value).with_context(|| format!("{} does not hold a sequence of encoded images", path.display()))
+    images_of(value, file_bytes)
+        .with_context(|| format!("{} does not hold a sequence of encoded images", path.display()))
 }
 
-/// Encoded images from the top-level object.
-fn images_of(value: Value) -> Result<Vec<Vec<u8>>> {
+/// Bytes that unpacking `value` would allocate, counting every reference to a shared object again.
+fn held_bytes(value: &Value) -> u64 {
+    match value {
+        Value::Bytes(bytes) => bytes.len() as u64,
+        Value::Str(text) => text.len() as u64,
+        Value::List(items) | Value::Tuple(items) => items.iter().map(held_bytes).sum(),
+        Value::Dict(entries) => entries.iter().map(|(k, v)| held_bytes(k) + held_bytes(v)).sum(),
+        Value::Object { args, state, .. } => {
+            args.iter().map(held_bytes).sum::<u64>() + state.as_deref().map_or(0, held_bytes)
+        }
+        _ => 0,
+    }
+}
+
+/// Values in `value`, counting nested ones: what copying it costs.
+fn nodes(value: &Value) -> u64 {
+    1 + match value {
+        Value::List(items) | Value::Tuple(items) => items.iter().map(nodes).sum(),
+        Value::Dict(entries) => entries.iter().map(|(k, v)| nodes(k) + nodes(v)).sum(),
+        Value::Object { args, state, .. } => args.iter().map(nodes).sum::<u64>() + state.as_deref().map_or(0, nodes),
+        _ => 0,
+    }
+}
+
+/// Encoded images from the top-level object of a pickle of `file_bytes` bytes. Every image's bytes are in the file
+/// once, so images that add up to more than the file are one object referenced many times: refused before copying.
+fn images_of(value: Value, file_bytes: u64) -> Result<Vec<Vec<u8>>> {
+    let held = held_bytes(&value);
+    if held > file_bytes {
+        bail!(
+            "its elements add up to {held} bytes in a file of {file_bytes}: it repeats objects by memo reference, as a \
+             pickle of distinct images never does; refusing to unpack it"
+        );
+    }
     let items = match value {
         Value::List(items) | Value::Tuple(items) => items,
         object @ Value::Object { .. } => match numpy_array(object)? {
@@ -167,6 +204,12 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// Globals a pickle of encoded images may name: those [`callable_supported`] and numpy's array type (the first
+/// argument of `_reconstruct`). Any other is refused where the pickle names it, before it is used.
+fn global_allowed(module: &str, name: &str) -> bool {
+    callable_supported(module, name) || (module == "numpy" && name == "ndarray")
+}
+
 /// Globals that may be called by `REDUCE` (anything else is refused).
 fn callable_supported(module: &str, name: &str) -> bool {
     (is_numpy(module, "multiarray") && name == "_reconstruct")
@@ -176,10 +219,16 @@ fn callable_supported(module: &str, name: &str) -> bool {
         || ((module == "builtins" || module == "__builtin__") && name == "bytearray")
 }
 
-/// The stack machine for the opcodes this subset needs (`pickletools` names).
-fn unpickle(reader: &mut impl BufRead) -> Result<Value> {
+/// The stack machine for the opcodes this subset needs (`pickletools` names), for a pickle of `file_bytes` bytes.
+///
+/// The memo holds copies (`MEMOIZE`, `PUT`) and hands out copies (`GET`); a pickle of encoded images memoises
+/// objects as it makes them and refers back only to small ones (numpy's array type and dtype, once per image), so
+/// copying more values than the file has bytes means a pickle that multiplies itself ("billion laughs"): refused
+/// before it can exhaust memory.
+fn unpickle(reader: &mut impl BufRead, file_bytes: u64) -> Result<Value> {
     let mut stack: Vec<Value> = Vec::new();
     let mut memo: HashMap<u64, Value> = HashMap::new();
+    let mut copies_left = file_bytes + 1024;
     loop {
         let opcode = read_u8(reader)?;
         match opcode {
@@ -301,7 +350,7 @@ fn unpickle(reader: &mut impl BufRead) -> Result<Value> {
             b'c' => {
                 let module = read_line(reader)?;
                 let name = read_line(reader)?;
-                stack.push(Value::Global(module, name));
+                stack.push(global(module, name)?);
             }
             0x93 => {
                 let name = pop(&mut stack)?;
@@ -309,7 +358,7 @@ fn unpickle(reader: &mut impl BufRead) -> Result<Value> {
                 let (Value::Str(module), Value::Str(name)) = (module, name) else {
                     bail!("STACK_GLOBAL without two names")
                 };
-                stack.push(Value::Global(module, name));
+                stack.push(global(module, name)?);
             }
             b'R' => {
                 let args = pop(&mut stack)?;
@@ -325,36 +374,53 @@ fn unpickle(reader: &mut impl BufRead) -> Result<Value> {
                     None => bail!("BUILD with an empty stack"),
                 }
             }
-            0x94 => {
-                let top = stack.last().ok_or_else(|| anyhow!("MEMOIZE with an empty stack"))?.clone();
-                memo.insert(memo.len() as u64, top);
-            }
-            b'q' | b'r' => {
-                let key = if opcode == b'q' {
-                    u64::from(read_u8(reader)?)
-                } else {
-                    u64::from(u32::from_le_bytes(read_exact(reader)?))
+            0x94 | b'q' | b'r' | b'h' | b'j' => {
+                let key = match opcode {
+                    0x94 => memo.len() as u64,
+                    b'q' | b'h' => u64::from(read_u8(reader)?),
+                    _ => u64::from(u32::from_le_bytes(read_exact(reader)?)),
                 };
-                let top = stack.last().ok_or_else(|| anyhow!("PUT with an empty stack"))?.clone();
-                memo.insert(key, top);
-            }
-            b'h' | b'j' => {
-                let key = if opcode == b'h' {
-                    u64::from(read_u8(reader)?)
-                } else {
-                    u64::from(u32::from_le_bytes(read_exact(reader)?))
+                let value = match opcode {
+                    b'h' | b'j' => memo.get(&key).ok_or_else(|| anyhow!("GET of unknown memo key {key}"))?,
+                    _ => stack.last().ok_or_else(|| anyhow!("MEMOIZE or PUT with an empty stack"))?,
                 };
-                stack.push(memo.get(&key).cloned().ok_or_else(|| anyhow!("GET of unknown memo key {key}"))?);
+                copies_left = copies_left.checked_sub(nodes(value)).ok_or_else(|| {
+                    anyhow!(
+                        "its memo copies more values than the file has bytes: a pickle that multiplies itself, not a \
+                         list of encoded images; refusing it"
+                    )
+                })?;
+                let value = value.clone();
+                match opcode {
+                    b'h' | b'j' => stack.push(value),
+                    _ => {
+                        memo.insert(key, value);
+                    }
+                }
             }
             b'0' => {
                 pop(&mut stack)?;
             }
-            0x97 => bail!("out-of-band buffers (pickle protocol 5 NEXT_BUFFER) are not supported; pickle in-band"),
+            0x97 | 0x98 => bail!(
+                "it uses out-of-band buffers (pickle protocol 5 NEXT_BUFFER/READONLY_BUFFER), whose bytes are not in \
+                 the file; pickle the images in-band (pickle.dump without buffer_callback)"
+            ),
             other => bail!(
                 "pickle opcode 0x{other:02x} is not supported (the file holds more than a list of encoded images)"
             ),
         }
     }
+}
+
+/// A global named by the pickle (`GLOBAL`, `STACK_GLOBAL`): a name only, and only one of [`global_allowed`].
+fn global(module: String, name: String) -> Result<Value> {
+    if !global_allowed(&module, &name) {
+        bail!(
+            "the pickle names the global {module}.{name}, which a pickle of encoded images never needs; refusing it \
+             (nothing in a pickle is ever executed here; only lists of bytes or numpy uint8 arrays are read)"
+        );
+    }
+    Ok(Value::Global(module, name))
 }
 
 /// `REDUCE`: only the constructors of the supported subset, recorded rather than run.
@@ -425,7 +491,7 @@ mod tests {
     use super::*;
 
     fn read(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
-        images_of(unpickle(&mut std::io::Cursor::new(bytes))?)
+        images_of(unpickle(&mut std::io::Cursor::new(bytes), bytes.len() as u64)?, bytes.len() as u64)
     }
 
     // `pickle.dumps([b'ab', b'c'], protocol=4)`
@@ -446,5 +512,44 @@ mod tests {
         // A REDUCE of os.system is refused, never run.
         let err = read(b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03.").unwrap_err().to_string();
         assert!(err.contains("os.system"), "{err}");
+    }
+
+    #[test]
+    fn forbidden_globals_are_refused_where_they_are_named() {
+        // Protocol 4: STACK_GLOBAL of builtins.eval, never called.
+        let err = read(b"\x80\x04\x8c\x08builtins\x8c\x04eval\x93.").unwrap_err().to_string();
+        assert!(err.contains("names the global builtins.eval"), "{err}");
+        // Protocol 2: GLOBAL posix.system (what `os.system` pickles as on Linux).
+        let err = read(b"\x80\x02cposix\nsystem\nq\x00.").unwrap_err().to_string();
+        assert!(err.contains("names the global posix.system"), "{err}");
+        // numpy's own names pass: `numpy.ndarray` is an argument of `_reconstruct`, never called.
+        assert!(global("numpy".into(), "ndarray".into()).is_ok());
+        assert!(global("numpy.core.multiarray".into(), "scalar".into()).is_err());
+    }
+
+    #[test]
+    fn out_of_band_buffers_are_refused() {
+        for opcode in [0x97u8, 0x98] {
+            let err = read(&[0x80, 0x05, opcode, b'.']).unwrap_err().to_string();
+            assert!(err.contains("out-of-band buffers"), "{err}");
+        }
+    }
+
+    #[test]
+    fn pickles_that_multiply_themselves_are_refused() {
+        // "Billion laughs": each level a list of two memo references to the previous level, 2^40 values in all.
+        let mut bomb = b"\x80\x02]C\x01aaq\x00".to_vec();
+        for level in 0..40u8 {
+            bomb.extend([b'(', b'h', level, b'h', level, b'l', b'q', level + 1]);
+        }
+        bomb.push(b'.');
+        let err = read(&bomb).unwrap_err().to_string();
+        assert!(err.contains("multiplies itself"), "{err}");
+        // One 16-byte image referenced a thousand times: 16,000 bytes of images from a file of about 2,000.
+        let mut repeated = b"\x80\x02C\x10abcdefghijklmnopq\x00](".to_vec();
+        repeated.extend([b'h', 0].repeat(1000));
+        repeated.extend(b"e.");
+        let err = read(&repeated).unwrap_err().to_string();
+        assert!(err.contains("add up to 16000 bytes"), "{err}");
     }
 }
