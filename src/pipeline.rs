@@ -212,10 +212,12 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
 
     let all_runs = profile.runs(opts.seeds)?;
     gather_tables(&profile, &opts.profile, &profile_dir, &all_runs, &opts.code)?;
+    // The manifest first (the report says what the run is from it), then again with the figures and the report.
+    write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts)?;
     if opts.figures {
         draw_and_report(&profile_dir, &opts.code)?;
+        write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts)?;
     }
-    write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts)?;
     tracing::info!(
         "profile {} done in {:.0} s; results in {}",
         profile.name,

@@ -279,9 +279,29 @@ fn findings_detail(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
     }
 }
 
-/// The `report` command.
+/// The `report` command. A run's manifest lists the report's SHA-256: rewriting the report updates it there.
 pub fn run(run_dir: &Path, against: Option<&Path>) -> Result<()> {
     let path = write_report(run_dir, against)?;
+    update_manifest_hash(run_dir, &path)?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Replace the SHA-256 the run's `manifest.json` records for `file` (in any stage's outputs) with its current one.
+fn update_manifest_hash(run_dir: &Path, file: &Path) -> Result<()> {
+    let manifest_path = run_dir.join("manifest.json");
+    let Ok(bytes) = std::fs::read(&manifest_path) else { return Ok(()) };
+    let mut manifest: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        anyhow::anyhow!("{} is not valid JSON ({e}); rerun `reproduce` to rewrite it", manifest_path.display())
+    })?;
+    let name = file.strip_prefix(run_dir).unwrap_or(file).display().to_string();
+    let sha = crate::provenance::sha256_file(file)?;
+    let stages = manifest.get_mut("stages").and_then(Value::as_array_mut);
+    for outputs in stages.into_iter().flatten().filter_map(|s| s.get_mut("outputs").and_then(Value::as_object_mut)) {
+        if let Some(recorded) = outputs.get_mut(&name) {
+            *recorded = Value::from(sha.clone());
+        }
+    }
+    crate::stage::write_if_changed(&manifest_path, &serde_json::to_vec_pretty(&manifest)?)?;
     Ok(())
 }

@@ -348,9 +348,17 @@ fn verify_passes_a_run_against_itself_and_names_a_row_moved_outside_its_toleranc
 fn report_lists_tables_and_findings() {
     let dir = tempfile::tempdir().unwrap();
     let run = fake_run(dir.path(), "copy", "paper");
+    let manifest =
+        r#"{"git_commit": "abc123", "device": "cuda:0", "seeds": 1, "stages": [{"outputs": {"report.md": "0"}}]}"#;
+    std::fs::write(run.join("manifest.json"), manifest).unwrap();
     let status = binary().arg("report").arg(&run).status().unwrap();
     assert!(status.success());
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("- **Made at commit:** `abc123`") && report.contains("- **Device:** cuda:0"), "{report}");
+    // Rewriting the report updates its hash in the manifest.
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let sha = blurry_to_clear::provenance::sha256_file(&run.join("report.md")).unwrap();
+    assert_eq!(manifest["stages"][0]["outputs"]["report.md"].as_str(), Some(sha.as_str()));
     let claims = Claims::paper().unwrap();
     // What the run is comes first, then the findings' verdicts, then the numbers against expected/paper.
     let (profile, findings) = (report.find("- **Profile:** `paper`").unwrap(), report.find("## Findings").unwrap());
