@@ -134,11 +134,21 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
         assert_eq!(json["overlay"].is_object(), overlaid, "{profile}");
         assert_eq!(json["source"], profile, "a run outside the project is named by its directory");
         assert_eq!(json["tables"][0]["file"], "results/accuracy_vs_blur.csv");
-        // The run's own series are the original's numbers, so the drawn data equals the original's.
+        // The figure draws the run's own table: every accuracy moved up by one point moves every drawn point.
+        let results_dir = run.join("results");
+        let mut rows: Vec<results::AccuracyVsBlur> = results::read_table(&results_dir).unwrap();
+        rows.iter_mut().for_each(|r| r.accuracy_pct += 1.0);
+        results::write_table(&results_dir, &rows).unwrap();
         let theirs = figures::table_figure("accuracy_vs_blur", &paper_tables, &catalogue.style).unwrap();
         let ours =
-            figures::table_figure("accuracy_vs_blur", &Tables::load(&run.join("results")).unwrap(), &catalogue.style);
-        assert_eq!(ours.unwrap().data_csv(), theirs.data_csv());
+            figures::table_figure("accuracy_vs_blur", &Tables::load(&results_dir).unwrap(), &catalogue.style).unwrap();
+        let ys = |f: &figures::canvas::Figure| -> Vec<f64> {
+            f.panels.iter().flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|q| q.y))).collect()
+        };
+        assert_eq!(ys(&ours).len(), 495);
+        for (mine, original) in ys(&ours).iter().zip(ys(&theirs)) {
+            assert!((mine - original - 1.0).abs() < 1e-9, "{mine} vs {original}");
+        }
         let merged = figures::overlay(theirs.clone(), &theirs, "original (paper)");
         assert_eq!(merged.panels[0].series.len(), 2 * theirs.panels[0].series.len());
     }
