@@ -103,6 +103,10 @@ pub fn blur_file(sigma: f64, input: &Path, output: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn uniform(shape: &[i64], seed: i64) -> Tensor {
+        crate::draws::Draws::new(seed).uniform(shape, (0.0, 1.0)).to_kind(Kind::Float)
+    }
+
     fn close(a: &Tensor, b: &Tensor) -> f64 {
         (a - b).abs().max().double_value(&[])
     }
@@ -135,7 +139,7 @@ mod tests {
 
     #[test]
     fn sigma_zero_is_the_identity_and_constants_stay_constant() {
-        let x = Tensor::rand([2, 3, 16, 16], (Kind::Float, Device::Cpu));
+        let x = uniform(&[2, 3, 16, 16], 1);
         assert_eq!(close(&blur_uniform(&x, 0.0).unwrap(), &x), 0.0);
         let flat = Tensor::full([1, 3, 20, 20], 0.37, (Kind::Float, Device::Cpu));
         assert!(close(&blur_uniform(&flat, 3.0).unwrap(), &flat) < 1e-6);
@@ -143,8 +147,7 @@ mod tests {
 
     #[test]
     fn each_image_gets_its_own_sigma() {
-        tch::manual_seed(3);
-        let x = Tensor::rand([3, 3, 24, 24], (Kind::Float, Device::Cpu));
+        let x = uniform(&[3, 3, 24, 24], 3);
         let sigmas = [0.0, 1.0, 2.5];
         let batch = blur_batch(&x, &sigmas).unwrap();
         for (i, sigma) in sigmas.iter().enumerate() {
@@ -156,7 +159,7 @@ mod tests {
 
     #[test]
     fn too_small_images_and_bad_sigmas_are_errors() {
-        let x = Tensor::rand([1, 3, 10, 10], (Kind::Float, Device::Cpu));
+        let x = uniform(&[1, 3, 10, 10], 2);
         let err = blur_uniform(&x, 8.0).unwrap_err().to_string();
         assert!(err.contains("too small"), "{err}");
         assert!(blur_batch(&x, &[-1.0]).is_err());

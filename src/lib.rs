@@ -9,6 +9,7 @@ pub mod blur;
 pub mod claims;
 pub mod data;
 pub mod device;
+pub mod draws;
 pub mod evaluate;
 pub mod figures;
 pub mod logging;

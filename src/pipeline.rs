@@ -25,7 +25,7 @@ use crate::results::{self, AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur
 use crate::results::{SpatialFrequency, TrainingLog};
 use crate::run_dir::RunDir;
 use crate::stage::{self, Stage, StageRecord, CODE_VERSION};
-use crate::train::{self, EpochLog, RunData, TrainContext};
+use crate::train::{self, EpochLog, Precision, RunData, TrainContext};
 
 /// What `blurry-to-clear reproduce` was asked to do.
 #[derive(Clone, Debug)]
@@ -39,6 +39,8 @@ pub struct ReproduceOptions {
     pub out: PathBuf,
     /// libtorch's CPU threads; default: libtorch's own choice.
     pub threads: Option<i32>,
+    /// Arithmetic of the training steps (`--precision`).
+    pub precision: Precision,
     /// Draw the figures and write the report after the tables.
     pub figures: bool,
 }
@@ -82,6 +84,9 @@ struct TrainInputs<'a> {
     train_metrics: crate::protocol::TrainMetrics,
     checkpoint_every: u32,
     data: &'a str,
+    /// Left out at fp32, so that fp32 runs keep their hashes.
+    #[serde(skip_serializing_if = "Precision::is_fp32")]
+    precision: Precision,
 }
 
 #[derive(Serialize)]
@@ -187,8 +192,10 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
             train_metrics: profile.train_metrics,
             checkpoint_every: profile.checkpoint_every,
             data: &data_hash,
+            precision: opts.precision,
         })?;
-        let ctx = RunStages { profile: &profile, run, dir: &dir, device, train_hash: &train_hash };
+        let ctx =
+            RunStages { profile: &profile, run, dir: &dir, device, precision: opts.precision, train_hash: &train_hash };
         bars.suspend(|| tracing::info!("run {} seed {}", run.key(), run.seed));
         ctx.train(&mut cache, &per_run)?;
         ctx.evaluate(&mut cache)?;
@@ -271,6 +278,7 @@ struct RunStages<'a> {
     run: &'a RunSpec,
     dir: &'a RunDir,
     device: Device,
+    precision: Precision,
     train_hash: &'a str,
 }
 
@@ -299,6 +307,7 @@ impl RunStages<'_> {
             data: RunData { train: &data.train, val: &data.val },
             augment: &augment,
             device: self.device,
+            precision: self.precision,
             progress: bar,
         };
         let log = train::train(&ctx)?;
