@@ -17,6 +17,7 @@
 //! The horizontal pass always runs first, as in the Pillow of the original's time; Pillow 13 (2026) runs the
 //! vertical pass first when the height shrinks much more than the width, which moves some values by a level
 //! (`tests/fixtures/augment/README.md`).
+use pixels::resample::{AxisTaps, PRECISION_BITS};
 use tch::{Kind, Tensor};
 
 use super::rectangle::{self, Rectangle};
@@ -59,66 +60,19 @@ fn fallback_box(height: i64, width: i64) -> (i64, i64) {
 }
 
 /// Crop each image of `images` (uint8 `[N, C, H, W]`, any device) to its box and resize it to `side` x `side` with
-/// Pillow's antialiased bicubic filter; uint8 `[N, C, side, side]` on the same device.
+/// Pillow's antialiased bicubic filter; uint8 `[N, C, side, side]` on the same device. This is the tensor path,
+/// one gather per tap across the batch; the CPU runs [`super::cpu`]'s loops instead, which give the same bytes.
 pub fn resized_crop(images: &Tensor, boxes: &[Rectangle], side: i64) -> Tensor {
-    let columns: Vec<AxisTaps> = boxes.iter().map(|b| pil_bicubic_taps(b.left, b.width, side)).collect();
-    let rows: Vec<AxisTaps> = boxes.iter().map(|b| pil_bicubic_taps(b.top, b.height, side)).collect();
+    let columns: Vec<AxisTaps> = boxes.iter().map(|b| taps(b.left, b.width, side)).collect();
+    let rows: Vec<AxisTaps> = boxes.iter().map(|b| taps(b.top, b.height, side)).collect();
     let device = images.device();
     let x = Taps::stack(&columns).to_device(device).resample(&images.to_kind(Kind::Int), 3); // [N, C, H, side]
     Taps::stack(&rows).to_device(device).resample(&x, 2).to_kind(Kind::Uint8) // [N, C, side, side]
 }
 
-/// Pillow's fixed-point precision for 8-bit resampling (`PRECISION_BITS = 32 - 8 - 2`).
-const PRECISION_BITS: i32 = 22;
-
-/// Pillow's taps of one axis of one image: for each output pixel, its first source pixel (an absolute index into
-/// the axis) and the integer weights, in units of `2^-PRECISION_BITS`, of it and the pixels that follow.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AxisTaps {
-    pub first: Vec<i64>,
-    pub weights: Vec<Vec<i32>>,
-}
-
-/// Pillow's resampling taps (`precompute_coeffs` + `normalize_coeffs_8bpc` in `Resample.c`) for resizing the span
-/// `[start, start + length)` of an axis to `out_size` pixels. The arithmetic is Pillow's, in
-/// the same f64 operations and order.
-pub fn pil_bicubic_taps(start: i64, length: i64, out_size: i64) -> AxisTaps {
-    let scale = length as f64 / out_size as f64;
-    // Shrinking stretches the kernel by the shrink factor (antialiasing); enlarging keeps its support of 2.
-    let filter_scale = scale.max(1.0);
-    let support = 2.0 * filter_scale;
-    let unit = f64::from(1u32 << PRECISION_BITS);
-    let mut taps = AxisTaps { first: Vec::with_capacity(out_size as usize), weights: Vec::new() };
-    for out in 0..out_size {
-        let centre = (out as f64 + 0.5) * scale;
-        // The first and one-past-last source pixels, rounded as Pillow's `(int)(x + 0.5)` and clipped to the span.
-        let first = ((centre - support + 0.5) as i64).max(0);
-        let end = ((centre + support + 0.5) as i64).min(length);
-        let raw: Vec<f64> = (first..end).map(|x| bicubic((x as f64 - centre + 0.5) / filter_scale)).collect();
-        let total: f64 = raw.iter().sum();
-        // Normalise, then quantise as Pillow does: round half away from zero to PRECISION_BITS fractional bits.
-        let weights = raw
-            .iter()
-            .map(|w| if total != 0.0 { w / total } else { *w })
-            .map(|w| if w < 0.0 { (-0.5 + w * unit) as i32 } else { (0.5 + w * unit) as i32 })
-            .collect();
-        taps.first.push(start + first);
-        taps.weights.push(weights);
-    }
-    taps
-}
-
-/// Pillow's cubic convolution kernel (`bicubic_filter`, `a = -0.5`), support 2.
-fn bicubic(x: f64) -> f64 {
-    const A: f64 = -0.5;
-    let x = x.abs();
-    if x < 1.0 {
-        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
-    } else if x < 2.0 {
-        (((x - 5.0) * x + 8.0) * x - 4.0) * A
-    } else {
-        0.0
-    }
+/// Pillow's taps for resizing `[start, start + length)` of an axis to `side` pixels.
+pub(super) fn taps(start: i64, length: i64, side: i64) -> AxisTaps {
+    pixels::resample::bicubic_taps(start as usize, length as usize, side as usize)
 }
 
 /// The taps of a resampling pass of a batch: for each image and output pixel, `taps` source pixels (absolute
@@ -141,7 +95,7 @@ impl Taps {
             for (first, weights) in axis.first.iter().zip(&axis.weights) {
                 for tap in 0..taps {
                     // A tap past the window's end has weight 0; it stays on the window's first pixel.
-                    source.push(if tap < weights.len() { first + tap as i64 } else { *first });
+                    source.push((first + if tap < weights.len() { tap } else { 0 }) as i64);
                     weight.push(weights.get(tap).copied().unwrap_or(0));
                 }
             }
@@ -200,24 +154,24 @@ mod tests {
     #[test]
     fn taps_are_normalised_stay_in_the_crop_and_are_the_identity_when_the_size_is_kept() {
         let one = 1i32 << PRECISION_BITS;
-        let taps = pil_bicubic_taps(0, 8, 8);
+        let identity = taps(0, 8, 8);
         // Same size: windows of up to 4 taps (support 2), only the one on the pixel itself weighted.
-        assert!(taps.weights.iter().all(|w| w.len() <= 4));
-        for (out, (first, weights)) in taps.first.iter().zip(&taps.weights).enumerate() {
-            let weighted: Vec<(i64, i32)> =
-                weights.iter().enumerate().filter(|(_, w)| **w != 0).map(|(t, w)| (first + t as i64, *w)).collect();
-            assert_eq!(weighted, vec![(out as i64, one)]);
+        assert!(identity.weights.iter().all(|w| w.len() <= 4));
+        for (out, (first, weights)) in identity.first.iter().zip(&identity.weights).enumerate() {
+            let weighted: Vec<(usize, i32)> =
+                weights.iter().enumerate().filter(|(_, w)| **w != 0).map(|(t, w)| (first + t, *w)).collect();
+            assert_eq!(weighted, vec![(out, one)]);
         }
 
         for (start, length) in [(3, 20), (0, 32)] {
-            let taps = pil_bicubic_taps(start, length, 12);
-            for (first, weights) in taps.first.iter().zip(&taps.weights) {
+            let shrink = taps(start, length, 12);
+            for (first, weights) in shrink.first.iter().zip(&shrink.weights) {
                 // Each output pixel's weights sum to one up to the rounding of its taps.
                 let sum: i64 = weights.iter().map(|w| i64::from(*w)).sum();
                 assert!((sum - i64::from(one)).abs() <= weights.len() as i64);
                 // The weighted taps stay inside the crop.
-                let last = first + weights.len() as i64 - 1;
-                assert!(*first >= start && last < start + length, "window [{first}, {last}]");
+                let last = first + weights.len() - 1;
+                assert!(*first >= start as usize && last < (start + length) as usize, "window [{first}, {last}]");
             }
         }
     }

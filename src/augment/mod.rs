@@ -16,12 +16,13 @@
 //! image, as torchvision draws them; the numbers depend on the stream alone, never on the pixels or the device, so
 //! one seed gives one batch on the CPU and on CUDA.
 use anyhow::{bail, Result};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::draws::Draws;
 use crate::protocol::DatasetSpec;
 
 pub mod colour;
+pub mod cpu;
 pub mod crop;
 pub mod erasing;
 pub mod order;
@@ -94,17 +95,26 @@ pub fn train_batch(images: &Tensor, spec: &AugmentSpec, draws: &mut Draws) -> Re
     apply(images, spec, &choices)
 }
 
-/// Apply drawn choices (one per image) to uint8 `images` `[B, 3, S, S]`: the transform after its draws.
+/// Apply drawn choices (one per image) to uint8 `images` `[B, 3, S, S]`: the transform after its draws. On the CPU
+/// each image goes through Pillow's loops ([`cpu`]); on other devices the batch goes through tensor operations
+/// ([`apply_with_tensors`]). Both give the same values.
 pub fn apply(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
     let (n, _, _) = check_batch(images, spec)?;
     if choices.len() as i64 != n {
         bail!("{} augmentation choices for a batch of {n} images", choices.len());
     }
+    match images.device() {
+        Device::Cpu => cpu::transform(images, spec, choices),
+        _ => apply_with_tensors(images, spec, choices),
+    }
+}
+
+/// The transform as batched tensor operations, on any device.
+pub fn apply_with_tensors(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
     let boxes: Vec<Rectangle> = choices.iter().map(|c| c.crop).collect();
     let steps: Vec<order::ColourSteps> = choices.iter().map(|c| c.colour.clone()).collect();
     let flips: Vec<bool> = choices.iter().map(|c| c.flip).collect();
     let erased: Vec<Option<Rectangle>> = choices.iter().map(|c| c.erase).collect();
-
     let x = crop::resized_crop(images, &boxes, spec.size);
     let x = order::apply(&x, &steps)?;
     let x = horizontal_flip(&x, &Tensor::from_slice(&flips).to_device(images.device()));
@@ -124,7 +134,8 @@ pub fn horizontal_flip(images: &Tensor, flags: &Tensor) -> Tensor {
     images.flip([3]).where_self(&flags.view([-1, 1, 1, 1]), images)
 }
 
-/// `ToTensor()` then `Normalize(mean, std)`: `(x / 255 - mean) / std`, per channel, in f32.
+/// `ToTensor()` then `Normalize(mean, std)`: `(x / 255 - mean) / std`, per channel, in f32 (as torchvision computes
+/// it: a division by 255, then a subtraction and a division).
 pub fn normalise(images: &Tensor, spec: &AugmentSpec) -> Tensor {
     let device = images.device();
     let column = |v: [f64; 3]| Tensor::from_slice(&v.map(|x| x as f32)).to_device(device).view([1, 3, 1, 1]);
