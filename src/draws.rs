@@ -8,7 +8,7 @@
 //! below, so the numbers do not depend on the `rand` crate's sampling algorithms either.
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tch::Tensor;
+use tch::{Device, Tensor};
 
 /// A seeded stream of random numbers, drawn on the CPU.
 #[derive(Clone, Debug)]
@@ -64,6 +64,16 @@ impl Draws {
             items.swap(i, j);
         }
         items
+    }
+}
+
+/// Move a small CPU tensor (a batch's draws, taps, indices or blur matrices) to `device`. On CUDA the copy goes
+/// through pinned memory and does not block: a plain copy first waits for everything queued on the GPU, which
+/// would stop the host from preparing the next batch while the GPU computes this one.
+pub fn upload(tensor: &Tensor, device: Device) -> Tensor {
+    match device {
+        Device::Cuda(_) => tensor.pin_memory(device).to_device_(device, tensor.kind(), true, false),
+        _ => tensor.to_device(device),
     }
 }
 

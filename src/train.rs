@@ -21,7 +21,7 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::augment::{self, AugmentSpec};
 use crate::blur;
 use crate::data::Split;
-use crate::draws::Draws;
+use crate::draws::{upload, Draws};
 use crate::evaluate::{self, EvalLoader};
 use crate::model::{self, AlexNet};
 use crate::optim::{Adam, AdamConfig};
@@ -255,8 +255,8 @@ pub fn batch_at(split: &Split, order: &Tensor, step: i64, batch: i64, device: De
     let start = step * batch;
     let len = batch.min(order.size()[0] - start);
     let index = order.narrow(0, start, len);
-    let images = split.images.index_select(0, &index.to_device(split.images.device())).to_device(device);
-    let labels = split.labels.index_select(0, &index.to_device(split.labels.device())).to_device(device);
+    let images = split.images.index_select(0, &upload(&index, split.images.device())).to_device(device);
+    let labels = split.labels.index_select(0, &upload(&index, split.labels.device())).to_device(device);
     (images, labels)
 }
 

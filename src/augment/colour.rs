@@ -15,6 +15,8 @@
 //! exactly on the committed reference values.
 use tch::{Kind, Tensor};
 
+use crate::draws::upload;
+
 /// Bits kept by the original's `RandomPosterize(bits=4)`.
 pub const POSTERIZE_BITS: u32 = 4;
 
@@ -126,7 +128,7 @@ fn blend(degenerate: &Tensor, images: &Tensor, factors: &Tensor) -> Tensor {
 /// Pillow's `convert("L")`: `(19595 R + 38470 G + 7471 B + 2^15) >> 16`, as int32 `[N, 1, H, W]`.
 pub fn luma(images: &Tensor) -> Tensor {
     let x = images.to_kind(Kind::Int);
-    let weights = Tensor::from_slice(&[19595i32, 38470, 7471]).to_device(images.device()).view([1, 3, 1, 1]);
+    let weights = upload(&Tensor::from_slice(&[19595i32, 38470, 7471]), images.device()).view([1, 3, 1, 1]);
     ((x * weights).sum_dim_intlist(1, true, Kind::Int) + (1 << 15)).floor_divide_scalar(1 << 16)
 }
 

@@ -21,7 +21,7 @@ use pixels::resample::{AxisTaps, PRECISION_BITS};
 use tch::{Kind, Tensor};
 
 use super::rectangle::{self, Rectangle};
-use crate::draws::Draws;
+use crate::draws::{upload, Draws};
 
 /// Area fraction of the stored image that a crop covers (the original's `scale=(0.5, 1.0)`).
 pub const SCALE: (f64, f64) = (0.5, 1.0);
@@ -105,7 +105,7 @@ impl Taps {
     }
 
     fn to_device(&self, device: tch::Device) -> Taps {
-        Taps { source: self.source.to_device(device), weight: self.weight.to_device(device) }
+        Taps { source: upload(&self.source, device), weight: upload(&self.weight, device) }
     }
 
     /// Resample `levels` (int32 `[N, C, H, W]`) along `dim` (2 or 3): Pillow's `ImagingResample{Horizontal,

@@ -5,7 +5,7 @@
 use tch::{Kind, Tensor};
 
 use super::rectangle::{self, Rectangle};
-use crate::draws::Draws;
+use crate::draws::{upload, Draws};
 
 /// Probability of erasing (the original's `RandomErasing(p=0.5)`).
 pub const PROBABILITY: f64 = 0.5;
@@ -43,7 +43,7 @@ fn mask(rectangles: &[Option<Rectangle>], height: i64, width: i64, device: tch::
         .iter()
         .map(|r| r.map_or([0, 0, 0, 0], |r| [r.top, r.top + r.height, r.left, r.left + r.width]))
         .collect();
-    let bounds = Tensor::from_slice(bounds.as_flattened()).view([-1, 4]).to_device(device);
+    let bounds = upload(&Tensor::from_slice(bounds.as_flattened()).view([-1, 4]), device);
     let per_image = |column: i64| bounds.select(1, column).view([-1, 1, 1, 1]);
     let rows = Tensor::arange(height, (Kind::Int64, device)).view([1, 1, -1, 1]);
     let columns = Tensor::arange(width, (Kind::Int64, device)).view([1, 1, 1, -1]);

@@ -18,7 +18,7 @@
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
-use crate::draws::Draws;
+use crate::draws::{upload, Draws};
 use crate::protocol::DatasetSpec;
 
 pub mod colour;
@@ -117,7 +117,7 @@ pub fn apply_with_tensors(images: &Tensor, spec: &AugmentSpec, choices: &[ImageD
     let erased: Vec<Option<Rectangle>> = choices.iter().map(|c| c.erase).collect();
     let x = crop::resized_crop(images, &boxes, spec.size);
     let x = order::apply(&x, &steps)?;
-    let x = horizontal_flip(&x, &Tensor::from_slice(&flips).to_device(images.device()));
+    let x = horizontal_flip(&x, &upload(&Tensor::from_slice(&flips), images.device()));
     let x = normalise(&x, spec);
     Ok(erasing::erase(&x, &erased))
 }
@@ -138,7 +138,7 @@ pub fn horizontal_flip(images: &Tensor, flags: &Tensor) -> Tensor {
 /// it: a division by 255, then a subtraction and a division).
 pub fn normalise(images: &Tensor, spec: &AugmentSpec) -> Tensor {
     let device = images.device();
-    let column = |v: [f64; 3]| Tensor::from_slice(&v.map(|x| x as f32)).to_device(device).view([1, 3, 1, 1]);
+    let column = |v: [f64; 3]| upload(&Tensor::from_slice(&v.map(|x| x as f32)), device).view([1, 3, 1, 1]);
     (images.to_kind(Kind::Float) / 255.0 - column(spec.mean)) / column(spec.std)
 }
 

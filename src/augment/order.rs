@@ -12,10 +12,10 @@
 //! operations an image does not apply changes nothing in its result and keeps the calls few (about 20 per batch of
 //! 64, where walking all seven positions would make about 40).
 use anyhow::Result;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::colour::ColourOp;
-use crate::draws::Draws;
+use crate::draws::{upload, Draws};
 
 /// Probability that each colour operation is applied (the original's `prob = 0.2`).
 pub const APPLY_PROBABILITY: f64 = 0.2;
@@ -54,8 +54,8 @@ pub fn apply(images: &Tensor, steps: &[ColourSteps]) -> Result<Tensor> {
             if members.is_empty() {
                 continue;
             }
-            let members = Tensor::from_slice(&members).to_device(device);
-            let factors = Tensor::from_slice(&factors).to_device(device).to_kind(Kind::Float);
+            let members = upload(&Tensor::from_slice(&members), device);
+            let factors = upload(&Tensor::from_slice(&factors), device);
             let changed = op.apply(&out.index_select(0, &members), &factors);
             let _ = out.index_copy_(0, &members, &changed);
         }
