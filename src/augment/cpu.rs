@@ -137,7 +137,14 @@ mod tests {
             let levels = |t: Tensor| t.round().to_kind(Kind::Uint8);
             let spec = levels_spec(side);
             let tensors = levels(apply_with_tensors(&images, &spec, &choices).unwrap());
-            assert!(levels(transform(&images, &spec, &choices).unwrap()).equal(&tensors), "{stored} -> {side} levels");
+            let cpu_levels = levels(transform(&images, &spec, &choices).unwrap());
+            assert!(cpu_levels.equal(&tensors), "{stored} -> {side} levels");
+            if tch::Cuda::is_available() {
+                // Every step before the normalisation is integer or single correctly rounded operations: the same
+                // bytes on the GPU.
+                let cuda = apply_with_tensors(&images.to_device(Device::Cuda(0)), &spec, &choices).unwrap();
+                assert!(levels(cuda.to_device(Device::Cpu)).equal(&cpu_levels), "CUDA, {stored} -> {side} levels");
+            }
         }
         assert!(erased, "no image was erased");
     }
