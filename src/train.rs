@@ -61,7 +61,12 @@ pub struct TrainContext<'a> {
     pub progress: &'a ProgressBar,
 }
 
-/// `--precision`: the arithmetic of the forward and backward passes.
+/// `--precision`: the arithmetic of the training steps' forward and backward passes. Evaluation, the
+/// training-metrics pass and the analyses always run in float32.
+///
+/// tch exposes none of libtorch's TF32 switches; libtorch's defaults are PyTorch's: cuDNN convolutions may use TF32,
+/// cuBLAS matmuls may not (unless `TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1` is set, which would also coarsen the blur,
+/// a matmul: leave it unset).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {

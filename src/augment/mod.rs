@@ -1,4 +1,5 @@
-//! The original's training augmentation, as batched tensor operations on the device.
+//! The original's training augmentation: on the CPU image by image through Pillow's own loops ([`cpu`]), on other
+//! devices as batched tensor operations ([`apply_with_tensors`]); the two give the same values.
 //!
 //! `cerysojj/blurry-to-clear-training`, `notebooks/model_training/train_alexnet_*.ipynb` (the cell that builds
 //! `transform = v2.Compose([...])`), applied per image by the data loader:
@@ -11,7 +12,7 @@
 //!    for ImageNet-12, ImageNet-100 and both Toybox tasks; only the FaceScrub notebook leaves it out.)
 //!
 //! Steps 2-4 run on PIL images in the original, so they follow Pillow's 8-bit semantics (each module says how);
-//! here they run on uint8 tensors, on the images' device. Every image draws its own parameters ([`ImageDraws`])
+//! here they run on uint8 images, on the images' device. Every image draws its own parameters ([`ImageDraws`])
 //! from the caller's [`Draws`] stream on the CPU, one image after another and in the original's order within an
 //! image, as torchvision draws them; the numbers depend on the stream alone, never on the pixels or the device, so
 //! one seed gives one batch on the CPU and on CUDA.

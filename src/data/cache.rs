@@ -298,7 +298,7 @@ fn read_checked(path: &Path, hash: &str) -> Result<Split> {
 }
 
 /// Bytes read (and copied into the tensor) at a time.
-const READ_CHUNK_BYTES: usize = 32 << 20;
+const READ_CHUNK_BYTES: usize = 16 << 20;
 
 /// `n` uint8 images `[n, 3, side, side]`, read a chunk of whole images at a time into one preallocated tensor.
 fn read_images(reader: &mut impl Read, n: i64, side: i64) -> Result<Tensor> {
