@@ -25,9 +25,11 @@ const STAGE_SOURCES: [(&str, &[&str]); 5] = [
             "src/train.rs",
             "src/data",
             "src/seeds.rs",
+            "src/draws.rs",
+            "pixels/src",
         ],
     ),
-    ("EVALUATE", &["src/evaluate.rs", "src/model.rs", "src/blur.rs", "src/augment", "src/data"]),
+    ("EVALUATE", &["src/evaluate.rs", "src/model.rs", "src/blur.rs", "src/augment", "pixels/src", "src/data"]),
     ("ANALYSE", &["src/analysis", "src/model.rs", "src/seeds.rs"]),
     ("GATHER", &["src/results", "src/vocab.rs"]),
     (

@@ -39,6 +39,13 @@ figures source="paper" *args="": build
 verify run: build
     {{bin}} verify {{run}}
 
-# Measure throughput of the input pipeline (augmentation + blur) and a training step.
-bench: setup
-    cargo bench
+# Measure the training step against the compute limit and the original's pipeline, evaluation, the blur and peak
+# memory on this machine's CPU (about 10 minutes); writes runs/bench/cpu.json. Reuses the dev build.
+bench *args="": setup
+    [ ! -x scripts/bench-setup.sh ] || scripts/bench-setup.sh
+    cargo bench --profile dev --bench pipeline -- {{args}}
+
+# Check a CUDA machine in one script: device tests, tiny on CUDA against the CPU, the paper step's speed in fp32 and
+# bf16 with the projected wall time of `paper`. `just gpu-check --device cpu` runs the same steps small on the CPU.
+gpu-check *args="":
+    scripts/gpu-check.sh {{args}}

@@ -2,15 +2,16 @@
 //! `k = 2*ceil(2*sigma) + 1`, normalised Gaussian taps and kornia's default reflect border (as
 //! `cerysojj/blurry-to-clear-training`, `src/utils.py`, applies it to normalised batches on the GPU).
 //!
-//! A batch is blurred in two separable depthwise convolutions, with one sigma per image. The batch is viewed as a
-//! single image of N*C channels with one kernel per channel (groups = N*C): on CPU this is about 20x faster than
-//! grouping by C, and it gives every image its own sigma for free. Shorter kernels are zero-padded to the longest;
-//! their zero taps make the wider reflected border irrelevant, so each image is blurred exactly as kornia would
-//! blur it alone. Sigma 0 leaves an image untouched (a one-tap kernel).
+//! A batch is blurred in two separable passes, each a batched matrix product of every image plane with the blur
+//! matrix of its image's sigma ([`reflect_blur_matrix`], which folds kornia's reflect border in), so every image
+//! can have its own sigma. Each image is blurred as kornia would blur it alone, up to the order of the sums.
+//! Sigma 0 leaves an image untouched.
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use tch::{Device, Kind, Tensor};
+
+use crate::draws::upload;
 
 /// Kernel side used by the original for `sigma`: `2*ceil(2*sigma) + 1` (1 for sigma 0).
 pub fn kernel_size(sigma: f64) -> usize {
@@ -53,26 +54,49 @@ pub fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
              images larger than {pad} px on each side); use a smaller sigma or larger images"
         );
     }
-    let mut taps = Vec::with_capacity(n as usize * c as usize * longest);
-    for sigma in sigmas {
-        let kernel = gaussian_kernel1d(*sigma);
-        let margin = (longest - kernel.len()) / 2;
-        let mut padded = vec![0.0f32; longest];
-        for (i, t) in kernel.iter().enumerate() {
-            padded[margin + i] = *t as f32;
+    let planes = images.reshape([n * c, h, w]);
+    let per_plane = |len: i64| -> Tensor {
+        let matrix = |sigma: &f64| upload(&reflect_blur_matrix(*sigma, len), images.device());
+        match sigmas.iter().all(|s| *s == sigmas[0]) {
+            // One matrix, expanded (not copied) over the planes.
+            true => matrix(&sigmas[0]).unsqueeze(0).expand([n * c, len, len], false),
+            false => Tensor::stack(&sigmas.iter().map(matrix).collect::<Vec<_>>(), 0)
+                .unsqueeze(1)
+                .expand([n, c, len, len], false)
+                .reshape([n * c, len, len]),
         }
-        for _ in 0..c {
-            taps.extend_from_slice(&padded);
+        .to_kind(images.kind())
+    };
+    // Rows: each plane times the row matrix; columns: the column matrix's transpose times each plane.
+    let rows_blurred = planes.bmm(&per_plane(w));
+    Ok(per_plane(h).transpose(1, 2).bmm(&rows_blurred).view([n, c, h, w]))
+}
+
+/// The 1-D blur of an axis of `len` pixels as a matrix `M` (`[len, len]`, float64 on the CPU): a row of pixels
+/// `x` becomes `x M`. Column `j` holds the Gaussian taps around pixel `j`, each added at its source pixel after
+/// kornia's reflect border (`-1 -> 1`, `len -> len - 2`), so that the border needs no padded copy.
+///
+/// As two matrix products the blur costs the same at every sigma, and on the CPU it is about twice as fast as two
+/// depthwise convolutions at sigma 8 (33 taps at 224 px) and three times at sigma 32; the sums run in another
+/// order, which moves results by about 1e-7.
+fn reflect_blur_matrix(sigma: f64, len: i64) -> Tensor {
+    let kernel = gaussian_kernel1d(sigma);
+    let pad = (kernel.len() / 2) as i64;
+    let mut matrix = vec![0f64; (len * len) as usize];
+    for column in 0..len {
+        for (tap, weight) in kernel.iter().enumerate() {
+            let source = column + tap as i64 - pad;
+            let source = if source < 0 {
+                -source
+            } else if source >= len {
+                2 * (len - 1) - source
+            } else {
+                source
+            };
+            matrix[(source * len + column) as usize] += weight;
         }
     }
-    let groups = n * c;
-    let kernel = Tensor::from_slice(&taps).to_device(images.device()).to_kind(images.kind());
-    let horizontal = kernel.view([groups, 1, 1, longest as i64]);
-    let vertical = kernel.view([groups, 1, longest as i64, 1]);
-    let x = images.reshape([1, groups, h, w]);
-    let x = x.reflection_pad2d([pad, pad, 0, 0]).conv2d(&horizontal, None::<Tensor>, [1, 1], [0, 0], [1, 1], groups);
-    let x = x.reflection_pad2d([0, 0, pad, pad]).conv2d(&vertical, None::<Tensor>, [1, 1], [0, 0], [1, 1], groups);
-    Ok(x.reshape([n, c, h, w]))
+    Tensor::from_slice(&matrix).view([len, len])
 }
 
 /// Blur the whole batch with one sigma.
@@ -103,6 +127,10 @@ pub fn blur_file(sigma: f64, input: &Path, output: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn uniform(shape: &[i64], seed: i64) -> Tensor {
+        crate::draws::Draws::new(seed).uniform(shape, (0.0, 1.0)).to_kind(Kind::Float)
+    }
 
     fn close(a: &Tensor, b: &Tensor) -> f64 {
         (a - b).abs().max().double_value(&[])
@@ -136,7 +164,7 @@ mod tests {
 
     #[test]
     fn sigma_zero_is_the_identity_and_constants_stay_constant() {
-        let x = Tensor::rand([2, 3, 16, 16], (Kind::Float, Device::Cpu));
+        let x = uniform(&[2, 3, 16, 16], 1);
         assert_eq!(close(&blur_uniform(&x, 0.0).unwrap(), &x), 0.0);
         let flat = Tensor::full([1, 3, 20, 20], 0.37, (Kind::Float, Device::Cpu));
         assert!(close(&blur_uniform(&flat, 3.0).unwrap(), &flat) < 1e-6);
@@ -144,8 +172,7 @@ mod tests {
 
     #[test]
     fn each_image_gets_its_own_sigma() {
-        tch::manual_seed(3);
-        let x = Tensor::rand([3, 3, 24, 24], (Kind::Float, Device::Cpu));
+        let x = uniform(&[3, 3, 24, 24], 3);
         let sigmas = [0.0, 1.0, 2.5];
         let batch = blur_batch(&x, &sigmas).unwrap();
         for (i, sigma) in sigmas.iter().enumerate() {
@@ -156,8 +183,28 @@ mod tests {
     }
 
     #[test]
+    fn the_matrices_blur_as_libtorchs_reflect_padding_and_convolution_do() {
+        // The direct computation: reflect-pad, then one depthwise convolution per axis.
+        let x = uniform(&[2, 3, 20, 17], 4);
+        for sigma in [0.7, 2.0, 4.0] {
+            let taps: Vec<f32> = gaussian_kernel1d(sigma).iter().map(|t| *t as f32).collect();
+            let k = taps.len() as i64;
+            let kernel = Tensor::from_slice(&taps).view([1, 1, 1, k]).repeat([6, 1, 1, 1]);
+            let pad = k / 2;
+            let planes = x.reshape([1, 6, 20, 17]);
+            let rows =
+                planes.reflection_pad2d([pad, pad, 0, 0]).conv2d(&kernel, None::<Tensor>, [1, 1], [0, 0], [1, 1], 6);
+            let vertical = kernel.view([6, 1, k, 1]);
+            let direct =
+                rows.reflection_pad2d([0, 0, pad, pad]).conv2d(&vertical, None::<Tensor>, [1, 1], [0, 0], [1, 1], 6);
+            let ours = blur_uniform(&x, sigma).unwrap();
+            assert!(close(&ours, &direct.view([2, 3, 20, 17])) < 1e-6, "sigma {sigma}");
+        }
+    }
+
+    #[test]
     fn too_small_images_and_bad_sigmas_are_errors() {
-        let x = Tensor::rand([1, 3, 10, 10], (Kind::Float, Device::Cpu));
+        let x = uniform(&[1, 3, 10, 10], 2);
         let err = blur_uniform(&x, 8.0).unwrap_err().to_string();
         assert!(err.contains("too small"), "{err}");
         assert!(blur_batch(&x, &[-1.0]).is_err());

@@ -62,8 +62,9 @@ pub fn scores(
     if batches.is_empty() {
         bail!("a split of {n} images holds no full batch of {} to evaluate", loader.batch_size);
     }
-    let mut correct = vec![0i64; sigmas_px.len()];
-    let mut loss_sum = vec![0f64; sigmas_px.len()];
+    // Sums stay on the device until the end, so that the host never waits for the device between batches.
+    let zeros = || Tensor::zeros([sigmas_px.len() as i64], (Kind::Double, loader.device));
+    let (correct, loss_sum) = (zeros(), zeros());
     let mut seen = 0i64;
     tch::no_grad(|| -> Result<()> {
         for (start, len) in batches {
@@ -72,18 +73,21 @@ pub fn scores(
             let x = augment::test_batch(&images, augment_spec)?;
             for (i, sigma) in sigmas_px.iter().enumerate() {
                 let logits = model.forward(&blur::blur_uniform(&x, *sigma)?);
-                correct[i] += logits.argmax(1, false).eq_tensor(&labels).sum(Kind::Int64).int64_value(&[]);
+                let hits = logits.argmax(1, false).eq_tensor(&labels).sum(Kind::Double);
                 let loss = logits.cross_entropy_loss::<Tensor>(&labels, None, tch::Reduction::Sum, -100, 0.0);
-                loss_sum[i] += loss.double_value(&[]);
+                let _ = correct.get(i as i64).g_add_(&hits);
+                let _ = loss_sum.get(i as i64).g_add_(&loss.to_kind(Kind::Double));
             }
             seen += len;
         }
         Ok(())
     })?;
+    let correct = Vec::<f64>::try_from(correct.to_device(Device::Cpu))?;
+    let loss_sum = Vec::<f64>::try_from(loss_sum.to_device(Device::Cpu))?;
     Ok(correct
         .iter()
         .zip(&loss_sum)
-        .map(|(c, l)| Score { accuracy_pct: 100.0 * *c as f64 / seen as f64, loss: l / seen as f64, images: seen })
+        .map(|(c, l)| Score { accuracy_pct: 100.0 * c / seen as f64, loss: l / seen as f64, images: seen })
         .collect())
 }
 

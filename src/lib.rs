@@ -37,12 +37,13 @@
 //! figure gets its numbers: `figures::Tables::load` on the source's `results/` (or `expected/paper/`), passed to the
 //! figure's function in `figures::*`.
 pub mod analysis;
-pub(crate) mod atomic;
+pub mod atomic;
 pub mod augment;
 pub mod blur;
 pub mod claims;
 pub mod data;
 pub mod device;
+pub mod draws;
 pub mod evaluate;
 pub mod figures;
 pub mod logging;

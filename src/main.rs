@@ -51,6 +51,10 @@ enum Command {
         /// libtorch CPU threads (default: libtorch's choice, one per core). Pin it for bit-identical CPU reruns.
         #[arg(long)]
         threads: Option<i32>,
+        /// Arithmetic of the training steps: fp32 (the original's; TF32 convolutions on CUDA, as PyTorch's default)
+        /// or bf16 (conv and linear layers in bfloat16, as CUDA autocast; a deviation, see paper/DEVIATIONS.md).
+        #[arg(long, value_enum, default_value_t)]
+        precision: blurry_to_clear::train::Precision,
         /// Skip drawing the figures and writing the report after the tables.
         #[arg(long)]
         no_figures: bool,
@@ -209,7 +213,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Reproduce { profile, only, seeds, device, data_root, out, threads, no_figures, preflight } => {
+        Command::Reproduce {
+            profile,
+            only,
+            seeds,
+            device,
+            data_root,
+            out,
+            threads,
+            precision,
+            no_figures,
+            preflight,
+        } => {
             let options = blurry_to_clear::pipeline::ReproduceOptions {
                 profile,
                 only,
@@ -218,6 +233,7 @@ fn run(cli: Cli) -> Result<()> {
                 data_root,
                 out,
                 threads,
+                precision,
                 figures: !no_figures,
                 code: blurry_to_clear::stage::CodeHashes::compiled(),
             };

@@ -2,7 +2,9 @@
 //!
 //! torchvision's AlexNet `features` (five conv layers with ReLU and three max-pools), adaptive average pooling to
 //! 6x6, flatten to 9216, then one `Linear(9216, classes)`: torchvision's dropout and two FC-4096 layers are removed.
-//! Conv and linear weights are Xavier-uniform, biases PyTorch's default `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
+//! Conv and linear weights are Xavier-uniform, biases PyTorch's default `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`,
+//! drawn on the CPU from a seeded [`Draws`] stream and then copied onto the model's device, so that one seed gives
+//! the same initial weights on every device.
 //! Parameter names mirror torchvision (`features.0.weight`, ..., `classifier.weight`), so a checkpoint saved here
 //! loads in PyTorch with `safetensors.torch.load_file` and `load_state_dict`, and back.
 use std::collections::BTreeMap;
@@ -10,7 +12,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use tch::nn::{self, Init};
-use tch::Tensor;
+use tch::{Kind, Tensor};
+
+use crate::draws::Draws;
 
 /// One conv layer of `features`: its module index and shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +92,9 @@ pub const MIN_INPUT: i64 = 63;
 /// Features after the last pool are averaged to this grid before the classifier.
 const POOLED_GRID: i64 = 6;
 
+/// Inputs of the classifier: conv5's channels over the pooled grid (9216).
+const CLASSIFIER_INPUTS: i64 = CONV_LAYERS[4].out_channels * POOLED_GRID * POOLED_GRID;
+
 /// The paper's AlexNet. Build it inside a [`nn::VarStore`] whose root it is given.
 #[derive(Debug)]
 pub struct AlexNet {
@@ -95,56 +102,96 @@ pub struct AlexNet {
     classifier: nn::Linear,
 }
 
-fn xavier_uniform(fan_in: i64, fan_out: i64) -> Init {
-    let bound = (6.0 / (fan_in + fan_out) as f64).sqrt();
-    Init::Uniform { lo: -bound, up: bound }
+/// Xavier-uniform's bound `sqrt(6 / (fan_in + fan_out))`.
+fn xavier_bound(fan_in: i64, fan_out: i64) -> f64 {
+    (6.0 / (fan_in + fan_out) as f64).sqrt()
 }
 
-fn default_bias(fan_in: i64) -> Init {
-    let bound = 1.0 / (fan_in as f64).sqrt();
-    Init::Uniform { lo: -bound, up: bound }
+/// PyTorch's default bias bound `1 / sqrt(fan_in)`.
+fn bias_bound(fan_in: i64) -> f64 {
+    1.0 / (fan_in as f64).sqrt()
+}
+
+/// Fill `parameter` (on any device) with values uniform in [-bound, bound), drawn on the CPU.
+fn fill_uniform(parameter: &Tensor, bound: f64, draws: &mut Draws) {
+    let values = draws.uniform(&parameter.size(), (-bound, bound)).to_kind(Kind::Float);
+    tch::no_grad(|| parameter.shallow_clone().copy_(&values));
 }
 
 impl AlexNet {
-    /// Create the parameters under `root` (`features.*`, `classifier.*`), drawn from tch's global generator:
-    /// call `tch::manual_seed` first for a reproducible initialisation.
-    pub fn new(root: &nn::Path, classes: i64) -> AlexNet {
+    /// Create the parameters under `root` (`features.*`, `classifier.*`) with the paper's initialisation, drawn
+    /// from `draws` ([`AlexNet::initialise`]).
+    pub fn new(root: &nn::Path, classes: i64, draws: &mut Draws) -> AlexNet {
+        let model = AlexNet::zeroed(root, classes);
+        model.initialise(draws);
+        model
+    }
+
+    /// Create the parameters under `root`, all zero: for loading a checkpoint into them.
+    pub fn zeroed(root: &nn::Path, classes: i64) -> AlexNet {
         let features = root / "features";
         let convs = CONV_LAYERS
             .iter()
             .map(|l| {
-                let receptive = l.kernel * l.kernel;
                 let config = nn::ConvConfig {
                     stride: l.stride,
                     padding: l.padding,
-                    ws_init: xavier_uniform(l.in_channels * receptive, l.out_channels * receptive),
-                    bs_init: default_bias(l.in_channels * receptive),
+                    ws_init: Init::Const(0.0),
+                    bs_init: Init::Const(0.0),
                     ..Default::default()
                 };
                 nn::conv2d(&features / l.index, l.in_channels, l.out_channels, l.kernel, config)
             })
             .collect();
-        let inputs = CONV_LAYERS[4].out_channels * POOLED_GRID * POOLED_GRID;
-        let config = nn::LinearConfig {
-            ws_init: xavier_uniform(inputs, classes),
-            bs_init: Some(default_bias(inputs)),
-            bias: true,
-        };
-        let classifier = nn::linear(root / "classifier", inputs, classes, config);
+        let config = nn::LinearConfig { ws_init: Init::Const(0.0), bs_init: Some(Init::Const(0.0)), bias: true };
+        let classifier = nn::linear(root / "classifier", CLASSIFIER_INPUTS, classes, config);
         AlexNet { convs, classifier }
+    }
+
+    /// The paper's initialisation, drawn from `draws`: each conv layer's weight then bias (conv1 first), then the
+    /// classifier's weight and bias, each in row-major order.
+    pub fn initialise(&self, draws: &mut Draws) {
+        for (layer, conv) in CONV_LAYERS.iter().zip(&self.convs) {
+            let receptive = layer.kernel * layer.kernel;
+            let (fan_in, fan_out) = (layer.in_channels * receptive, layer.out_channels * receptive);
+            fill_uniform(&conv.ws, xavier_bound(fan_in, fan_out), draws);
+            if let Some(bias) = &conv.bs {
+                fill_uniform(bias, bias_bound(fan_in), draws);
+            }
+        }
+        let classes = self.classifier.ws.size()[0];
+        fill_uniform(&self.classifier.ws, xavier_bound(CLASSIFIER_INPUTS, classes), draws);
+        if let Some(bias) = &self.classifier.bs {
+            fill_uniform(bias, bias_bound(CLASSIFIER_INPUTS), draws);
+        }
     }
 
     /// Logits `[N, classes]` for images `[N, 3, H, W]` with H, W >= 63.
     pub fn forward(&self, images: &Tensor) -> Tensor {
-        let features = self.features(images, |_, _| {});
-        features.adaptive_avg_pool2d([POOLED_GRID, POOLED_GRID]).flatten(1, -1).apply(&self.classifier)
+        self.forward_as(images, Kind::Float)
+    }
+
+    /// Logits (float32) with the conv and linear layers computed in `kind`: their inputs, weights and biases are
+    /// cast to it, as CUDA autocast does for `--precision bf16`; the gradients flow back to the float32 weights.
+    /// With `Kind::Float` every cast is a no-op and this is [`AlexNet::forward`].
+    pub fn forward_as(&self, images: &Tensor, kind: Kind) -> Tensor {
+        let features = self.features_as(images, kind, |_, _| {});
+        let pooled = features.adaptive_avg_pool2d([POOLED_GRID, POOLED_GRID]).flatten(1, -1);
+        let bias = self.classifier.bs.as_ref().map(|b| b.to_kind(kind));
+        pooled.linear(&self.classifier.ws.to_kind(kind), bias.as_ref()).to_kind(Kind::Float)
     }
 
     /// Run `features`, handing each conv layer's output (before its ReLU) to `visit` on the way.
-    pub fn features(&self, images: &Tensor, mut visit: impl FnMut(&ConvLayer, &Tensor)) -> Tensor {
-        let mut x = images.shallow_clone();
+    pub fn features(&self, images: &Tensor, visit: impl FnMut(&ConvLayer, &Tensor)) -> Tensor {
+        self.features_as(images, Kind::Float, visit)
+    }
+
+    fn features_as(&self, images: &Tensor, kind: Kind, mut visit: impl FnMut(&ConvLayer, &Tensor)) -> Tensor {
+        let mut x = images.to_kind(kind);
         for (layer, conv) in CONV_LAYERS.iter().zip(&self.convs) {
-            let out = x.apply(conv);
+            let bias = conv.bs.as_ref().map(|b| b.to_kind(kind));
+            let (stride, padding) = ([layer.stride; 2], [layer.padding; 2]);
+            let out = x.conv2d(&conv.ws.to_kind(kind), bias.as_ref(), stride, padding, [1, 1], 1);
             visit(layer, &out);
             x = out.relu();
             if layer.pooled {
@@ -212,7 +259,7 @@ pub fn classes_in(path: &Path) -> Result<i64> {
 /// Build a model on `device` with the weights of the checkpoint at `path` (any torchvision-named AlexNet).
 pub fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore, AlexNet)> {
     let mut vs = nn::VarStore::new(device);
-    let model = AlexNet::new(&vs.root(), classes_in(path)?);
+    let model = AlexNet::zeroed(&vs.root(), classes_in(path)?);
     load(&mut vs, path)?;
     vs.freeze();
     Ok((vs, model))
@@ -350,13 +397,12 @@ fn inspect(path: &Path, classes: Option<i64>) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::{Device, Kind};
+    use tch::Device;
 
     #[test]
     fn output_shape_at_64_and_224_px_and_minimum_size() {
-        tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = AlexNet::new(&vs.root(), 12);
+        let model = AlexNet::new(&vs.root(), 12, &mut Draws::new(0));
         for side in [MIN_INPUT, 64, 224] {
             let x = Tensor::zeros([2, 3, side, side], (Kind::Float, Device::Cpu));
             assert_eq!(model.forward(&x).size(), vec![2, 12], "input {side} px");
@@ -377,9 +423,8 @@ mod tests {
 
     #[test]
     fn parameters_have_torchvision_names_shapes_and_init_bounds() {
-        tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
-        let _model = AlexNet::new(&vs.root(), 297);
+        let _model = AlexNet::new(&vs.root(), 297, &mut Draws::new(0));
         let vars = vs.variables();
         let mut names: Vec<_> = vars.keys().cloned().collect();
         names.sort();
@@ -413,14 +458,13 @@ mod tests {
     fn safetensors_round_trip_keeps_names_and_values() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.safetensors");
-        tch::manual_seed(1);
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = AlexNet::new(&vs.root(), 5);
+        let model = AlexNet::new(&vs.root(), 5, &mut Draws::new(1));
         save(&vs, &path).unwrap();
         let names: Vec<String> = Tensor::read_safetensors(&path).unwrap().into_iter().map(|(n, _)| n).collect();
         assert!(names.contains(&"features.10.weight".to_string()) && names.contains(&"classifier.bias".to_string()));
         let (_vs2, loaded) = from_checkpoint(&path, Device::Cpu).unwrap();
-        let x = Tensor::rand([1, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let x = Draws::new(2).uniform(&[1, 3, 64, 64], (0.0, 1.0)).to_kind(Kind::Float);
         let diff = (model.forward(&x) - loaded.forward(&x)).abs().max().double_value(&[]);
         assert_eq!(diff, 0.0);
     }
@@ -430,11 +474,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.safetensors");
         let vs = nn::VarStore::new(Device::Cpu);
-        let _ = AlexNet::new(&vs.root(), 5);
+        let _ = AlexNet::zeroed(&vs.root(), 5);
         save(&vs, &path).unwrap();
         assert_eq!(inspect(&path, Some(5)).unwrap(), 5);
         let mut other = nn::VarStore::new(Device::Cpu);
-        let _ = AlexNet::new(&other.root(), 7);
+        let _ = AlexNet::zeroed(&other.root(), 7);
         let err = load(&mut other, &path).unwrap_err().to_string();
         assert!(err.contains("it has 5 classes, 7 were expected"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
@@ -452,7 +496,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("good.safetensors");
         let vs = nn::VarStore::new(Device::Cpu);
-        let _ = AlexNet::new(&vs.root(), 3);
+        let _ = AlexNet::zeroed(&vs.root(), 3);
         save(&vs, &good).unwrap();
         let bytes = std::fs::read(&good).unwrap();
         let path = dir.path().join("bad.safetensors");
@@ -492,5 +536,50 @@ mod tests {
         assert!(refusal(&path).contains("has dtype I64, not a float type"));
         let err = from_checkpoint(&dir.path().join("missing.safetensors"), Device::Cpu).unwrap_err();
         assert!(format!("{err:#}").contains("cannot open checkpoint"), "{err:#}");
+    }
+}
+
+#[cfg(test)]
+mod initialisation_tests {
+    use super::*;
+    use tch::Device;
+
+    /// Every parameter of a model built on `device` and initialised from `seed`, on the CPU, by name.
+    fn initial_weights(seed: i64, device: Device) -> BTreeMap<String, Tensor> {
+        let vs = nn::VarStore::new(device);
+        let _model = AlexNet::new(&vs.root(), 7, &mut Draws::new(seed));
+        vs.variables().into_iter().map(|(name, t)| (name, t.to_device(Device::Cpu))).collect()
+    }
+
+    #[test]
+    fn one_seed_gives_the_same_initial_weights_on_every_device_whatever_the_global_generator() {
+        tch::manual_seed(1);
+        let cpu = initial_weights(5, Device::Cpu);
+        tch::manual_seed(2);
+        let again = initial_weights(5, Device::Cpu);
+        assert!(cpu.iter().all(|(name, t)| t.equal(&again[name])), "same seed, other weights");
+        let other = initial_weights(6, Device::Cpu);
+        assert!(cpu.iter().all(|(name, t)| !t.equal(&other[name])), "another seed left a parameter unchanged");
+        if tch::Cuda::is_available() {
+            // Drawn on the CPU and copied: bit for bit the same on the GPU.
+            let cuda = initial_weights(5, Device::Cuda(0));
+            assert!(cpu.iter().all(|(name, t)| t.equal(&cuda[name])), "CUDA weights differ");
+        }
+    }
+
+    #[test]
+    fn the_first_weights_are_the_streams_first_numbers_scaled_to_the_bound() {
+        let weights = initial_weights(3, Device::Cpu);
+        let bound = xavier_bound(3 * 121, 64 * 121);
+        let expected: Vec<f32> =
+            Draws::new(3).uniform_values(4, (-bound, bound)).into_iter().map(|v| v as f32).collect();
+        let got = Vec::<f32>::try_from(weights["features.0.weight"].flatten(0, -1).narrow(0, 0, 4)).unwrap();
+        assert_eq!(got, expected);
+        // The bias of conv1 follows its 23,232 weights in the stream.
+        let mut draws = Draws::new(3);
+        draws.uniform_values(64 * 3 * 121, (0.0, 1.0));
+        let bias_bound = bias_bound(3 * 121);
+        let first_bias = draws.uniform_values(1, (-bias_bound, bias_bound))[0] as f32;
+        assert_eq!(f32::try_from(weights["features.0.bias"].get(0)).unwrap(), first_bias);
     }
 }

@@ -29,7 +29,7 @@ use crate::results::{
 };
 use crate::run_dir::RunDir;
 use crate::stage::{self, CodeHashes, Stage, StageRecord};
-use crate::train::{self, RunData, TrainContext};
+use crate::train::{self, Precision, RunData, TrainContext};
 
 /// What `blurry-to-clear reproduce` was asked to do.
 #[derive(Clone, Debug)]
@@ -43,6 +43,8 @@ pub struct ReproduceOptions {
     pub out: PathBuf,
     /// libtorch's CPU threads; default: libtorch's own choice.
     pub threads: Option<i32>,
+    /// Arithmetic of the training steps (`--precision`).
+    pub precision: Precision,
     /// Draw the figures and write the report after the tables.
     pub figures: bool,
     /// The source hashes that key the stages (the compiled ones, except in tests).
@@ -112,6 +114,9 @@ struct TrainInputs<'a> {
     train_metrics: crate::protocol::TrainMetrics,
     checkpoint_every: u32,
     data: &'a str,
+    /// Left out at fp32, so that fp32 runs keep their hashes.
+    #[serde(skip_serializing_if = "Precision::is_fp32")]
+    precision: Precision,
 }
 
 #[derive(Serialize)]
@@ -200,7 +205,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     let mut cache = DataCache { profile: &profile, sources: sources.clone(), device, loaded: None };
     for run in &runs {
         let data_hash = data::cache::dataset_hash(&profile, run.dataset, &sources)?;
-        let stages = RunStages::new(&profile, run, &profile_dir, device, &opts.code, &data_hash)?;
+        let stages = RunStages::new(&profile, run, &profile_dir, device, opts, &data_hash)?;
         bars.suspend(|| tracing::info!("run {} seed {}", run.key(), run.seed));
         stages.train(&mut cache, &per_run)?;
         stages.evaluate(&mut cache)?;
@@ -283,6 +288,7 @@ struct RunStages<'a> {
     dir: RunDir,
     device: Device,
     code: &'a CodeHashes,
+    precision: Precision,
     train_hash: String,
 }
 
@@ -292,9 +298,10 @@ impl<'a> RunStages<'a> {
         run: &'a RunSpec,
         profile_dir: &Path,
         device: Device,
-        code: &'a CodeHashes,
+        opts: &'a ReproduceOptions,
         data_hash: &str,
     ) -> Result<RunStages<'a>> {
+        let code = &opts.code;
         let train_hash = stage::hash_inputs(&TrainInputs {
             code: &code.train,
             run,
@@ -306,9 +313,10 @@ impl<'a> RunStages<'a> {
             train_metrics: profile.train_metrics,
             checkpoint_every: profile.checkpoint_every,
             data: data_hash,
+            precision: opts.precision,
         })?;
         let dir = RunDir::new(profile_dir, run);
-        Ok(RunStages { profile, run, key: run_key(run), dir, device, code, train_hash })
+        Ok(RunStages { profile, run, key: run_key(run), dir, device, code, precision: opts.precision, train_hash })
     }
 
     fn stage(&self, name: &str) -> Stage {
@@ -335,6 +343,7 @@ impl<'a> RunStages<'a> {
             data: RunData { train: &data.train, val: &data.val },
             augment: &augment,
             device: self.device,
+            precision: self.precision,
             progress: bar,
         };
         let log = train::train(&ctx)?;

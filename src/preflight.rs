@@ -11,16 +11,16 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use tch::Device;
 
-use crate::augment::{self, AugmentSpec};
-use crate::blur;
+use crate::augment::AugmentSpec;
 use crate::data::{self, SplitName};
 use crate::device::describe;
+use crate::draws::Draws;
 use crate::evaluate::{self, EvalLoader};
 use crate::optim::{Adam, AdamConfig};
 use crate::pipeline::{datasets_of, select_runs, ReproduceOptions};
 use crate::protocol::{DataSource, Profile, RunSpec};
 use crate::schedule::lr_at;
-use crate::train;
+use crate::train::{self, Precision};
 
 /// Bytes of one checkpoint of a model with `classes` outputs (float32 weights; safetensors adds a small header).
 fn checkpoint_bytes(classes: u64) -> u64 {
@@ -43,7 +43,13 @@ struct Timing {
     eval_batch_s: f64,
 }
 
-fn try_run(profile: &Profile, run: &RunSpec, data: &data::cache::DataSourceArgs, device: Device) -> Result<Timing> {
+fn try_run(
+    profile: &Profile,
+    run: &RunSpec,
+    data: &data::cache::DataSourceArgs,
+    device: Device,
+    precision: Precision,
+) -> Result<Timing> {
     let spec = profile.dataset(run.dataset)?;
     let augment = AugmentSpec::for_dataset(spec, profile.resolution);
     let train = data::cache::load_split(profile, run.dataset, SplitName::Train, data, device)?;
@@ -52,15 +58,15 @@ fn try_run(profile: &Profile, run: &RunSpec, data: &data::cache::DataSourceArgs,
     let mut adam = Adam::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
     let n = train.labels.size()[0].min(run.batch_size as i64);
     let sigma = run.train_sigmas.iter().cloned().fold(0.0, f64::max) * run.sigma_scale();
+    let mut draws = Draws::named(run.seed, &[run.dataset.name(), "preflight"]);
+    let mut learner = train::Learner { model: &model, adam: &mut adam, precision };
     let mut step = || -> Result<f64> {
         let started = Instant::now();
         let images = train.images.narrow(0, 0, n).to_device(device);
         let labels = train.labels.narrow(0, 0, n).to_device(device);
-        let x = blur::blur_uniform(&augment::train_batch(&images, &augment)?, sigma)?;
-        let loss = model.forward(&x).cross_entropy_for_logits(&labels);
-        adam.zero_grad();
-        loss.backward();
-        adam.step(lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, 0));
+        let input = train::training_input(&images, &augment, sigma, &mut draws)?;
+        let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, 0);
+        let (_, loss) = learner.step(&input, &labels, lr);
         let value = loss.double_value(&[]);
         if !value.is_finite() {
             bail!("{}: the first training step gave a loss of {value}", run.key());
@@ -78,6 +84,35 @@ fn try_run(profile: &Profile, run: &RunSpec, data: &data::cache::DataSourceArgs,
     evaluate::scores(&model, &one_batch, &[strongest], &augment, &loader)?;
     let eval_batch_s = started.elapsed().as_secs_f64() * profile.eval_batch_size as f64 / batch as f64;
     Ok(Timing { step_s, eval_batch_s })
+}
+
+/// Wall time of one run, in seconds, split into training and evaluation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunEstimate {
+    pub train_s: f64,
+    pub eval_s: f64,
+}
+
+/// The wall time of `run` from a training step's rate (`step_images_per_s`: augmentation, blur, forward, backward,
+/// Adam) and evaluation's (`eval_images_per_s`: one image at one sigma): every epoch's training images (plus, under
+/// `train_metrics = "eval_pass"`, a forward-only pass over as many, a third of a step's cost), every epoch's
+/// validation, and the test passes across `test_sigmas` and, at each stage epoch, `stage_test_sigmas`.
+/// `--preflight` and the benchmark's projection of the `paper` profile both use it.
+pub fn estimate_run(
+    profile: &Profile,
+    run: &RunSpec,
+    step_images_per_s: f64,
+    eval_images_per_s: f64,
+) -> Result<RunEstimate> {
+    let spec = profile.dataset(run.dataset)?;
+    let passes = match profile.train_metrics {
+        crate::protocol::TrainMetrics::EvalPass => 4.0 / 3.0,
+        crate::protocol::TrainMetrics::Running => 1.0,
+    };
+    let train_images = (run.steps_per_epoch * run.batch_size * u64::from(run.epochs)) as f64;
+    let evals = (profile.test_sigmas.len() + profile.stage_epochs.len() * profile.stage_test_sigmas.len()) as f64;
+    let eval_images = spec.test_images as f64 * evals + spec.val_images as f64 * f64::from(run.epochs);
+    Ok(RunEstimate { train_s: train_images * passes / step_images_per_s, eval_s: eval_images / eval_images_per_s })
 }
 
 /// Run every check and print a report; fails when any check fails.
@@ -112,17 +147,11 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
 
     let mut total_s = 0.0;
     for run in &runs {
-        let timing = try_run(&profile, run, &sources, device).with_context(|| format!("preflight of {}", run.key()))?;
-        let spec = profile.dataset(run.dataset)?;
-        let passes = match profile.train_metrics {
-            crate::protocol::TrainMetrics::EvalPass => 4.0 / 3.0,
-            crate::protocol::TrainMetrics::Running => 1.0,
-        };
-        let train_s = timing.step_s * passes * (run.steps_per_epoch * u64::from(run.epochs)) as f64;
-        let eval_batches = spec.test_images.div_ceil(profile.eval_batch_size) as f64;
-        let evals = (profile.test_sigmas.len() + profile.stage_epochs.len() * profile.stage_test_sigmas.len()) as f64;
-        let val_batches = spec.val_images.div_ceil(profile.eval_batch_size) as f64 * f64::from(run.epochs);
-        let eval_s = timing.eval_batch_s * (eval_batches * evals + val_batches);
+        let timing = try_run(&profile, run, &sources, device, opts.precision)
+            .with_context(|| format!("preflight of {}", run.key()))?;
+        let step_rate = run.batch_size as f64 / timing.step_s;
+        let eval_rate = profile.eval_batch_size as f64 / timing.eval_batch_s;
+        let RunEstimate { train_s, eval_s } = estimate_run(&profile, run, step_rate, eval_rate)?;
         total_s += train_s + eval_s;
         println!(
             "  run    {:<32} step {:>7.3} s, eval batch {:>7.3} s: about {:>6.1} h",

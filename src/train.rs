@@ -7,7 +7,10 @@
 //! eval-mode pass over augmented training images at the epoch's sigma), and validation accuracy and loss at the
 //! regime's validation sigma (clear for blurry-to-clear, 8 for blurry). Every `checkpoint_every` epochs it saves the
 //! weights, the optimiser state and the log so far; an interrupted run resumes from its last complete checkpoint
-//! and, because every epoch reseeds its own random stream, ends with the numbers of an uninterrupted run.
+//! and, because every epoch draws from its own random stream, ends with the numbers of an uninterrupted run.
+//!
+//! Every random number (initial weights, each epoch's order and augmentation, the training-metrics pass) is drawn
+//! on the CPU from a [`Draws`] stream named after the run's seed, so a run draws the same numbers on every device.
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -18,13 +21,13 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::augment::{self, AugmentSpec};
 use crate::blur;
 use crate::data::Split;
+use crate::draws::{upload, Draws};
 use crate::evaluate::{self, EvalLoader};
 use crate::model::{self, AlexNet};
 use crate::optim::{Adam, AdamConfig};
 use crate::protocol::{Profile, RunSpec, TrainMetrics};
 use crate::run_dir::RunDir;
 use crate::schedule::{lr_at, sigma_at};
-use crate::seeds;
 
 /// One line of the training log. Epoch 0 is the evaluation before training, as in the original's logs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,7 +57,67 @@ pub struct TrainContext<'a> {
     pub data: RunData<'a>,
     pub augment: &'a AugmentSpec,
     pub device: Device,
+    pub precision: Precision,
     pub progress: &'a ProgressBar,
+}
+
+/// `--precision`: the arithmetic of the training steps' forward and backward passes. Evaluation, the
+/// training-metrics pass and the analyses always run in float32.
+///
+/// tch exposes none of libtorch's TF32 switches; libtorch's defaults are PyTorch's: cuDNN convolutions may use TF32,
+/// cuBLAS matmuls may not (unless `TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1` is set, which would also coarsen the blur,
+/// a matmul: leave it unset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// Float32 throughout, as the original. On CUDA, libtorch (like PyTorch) lets cuDNN run float32 convolutions
+    /// in TF32 by default, which is what the original's A100 did; the classifier's matmul stays float32.
+    #[default]
+    Fp32,
+    /// Conv and linear layers in bfloat16, as CUDA autocast runs them (inputs and weights cast, float32 master
+    /// weights, loss and Adam). Meant for CUDA; allowed on the CPU (for checks), where it is not faster.
+    Bf16,
+}
+
+impl Precision {
+    /// The kind the conv and linear layers compute in.
+    pub fn kind(self) -> Kind {
+        match self {
+            Precision::Fp32 => Kind::Float,
+            Precision::Bf16 => Kind::BFloat16,
+        }
+    }
+
+    pub fn is_fp32(&self) -> bool {
+        *self == Precision::Fp32
+    }
+}
+
+/// The network's training input of a batch: augment the uint8 images with `draws`, then blur at `sigma_px`
+/// (pixels of the training resolution). `train`, the training-metrics pass, `--preflight` and the benchmark all
+/// call this.
+pub fn training_input(images: &Tensor, augment: &AugmentSpec, sigma_px: f64, draws: &mut Draws) -> Result<Tensor> {
+    blur::blur_uniform(&augment::train_batch(images, augment, draws)?, sigma_px)
+}
+
+/// The optimisation side of a training step: forward, cross-entropy, backward and Adam.
+pub struct Learner<'a> {
+    pub model: &'a AlexNet,
+    pub adam: &'a mut Adam,
+    pub precision: Precision,
+}
+
+impl Learner<'_> {
+    /// One step on the network's `input` (from [`training_input`]) at learning rate `lr`; returns the logits and
+    /// the loss, left on the device for the epoch's running metrics.
+    pub fn step(&mut self, input: &Tensor, labels: &Tensor, lr: f64) -> (Tensor, Tensor) {
+        let logits = self.model.forward_as(input, self.precision.kind());
+        let loss = logits.cross_entropy_for_logits(labels);
+        self.adam.zero_grad();
+        loss.backward();
+        self.adam.step(lr);
+        (logits, loss)
+    }
 }
 
 /// A readable per-run log file, appended to as the run goes.
@@ -82,9 +145,8 @@ impl RunLog {
 
 /// Build the run's model with its seeded initialisation (shared by the three regimes of a dataset).
 pub fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
-    tch::manual_seed(seeds::derive(run.seed, &[run.dataset.name(), "init"]));
     let vs = nn::VarStore::new(device);
-    let model = AlexNet::new(&vs.root(), classes);
+    let model = AlexNet::new(&vs.root(), classes, &mut Draws::named(run.seed, &[run.dataset.name(), "init"]));
     (vs, model)
 }
 
@@ -141,20 +203,19 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     ctx.progress.set_length(u64::from(run.epochs) * run.steps_per_epoch * run.batch_size);
     ctx.progress.set_position(u64::from(start) * run.steps_per_epoch * run.batch_size);
     ctx.progress.reset_eta();
+    let mut learner = Learner { model: &model, adam: &mut adam, precision: ctx.precision };
     for epoch in start + 1..=run.epochs {
         let sigma = sigma_at(&run.train_sigmas, run.epochs, epoch);
         ctx.progress.set_message(format!("{} epoch {epoch}/{} sigma {sigma}", run.key(), run.epochs));
-        let order = epoch_order(run, data.train, epoch);
+        let mut draws = epoch_draws(run, "epoch", epoch);
+        let order = epoch_order(data.train, &mut draws);
         let mut running = Running::default();
         for step in 0..run.steps_per_epoch {
             let (images, labels) = batch_at(data.train, &order, step as i64, batch, *device);
-            let x = blur::blur_uniform(&augment::train_batch(&images, ctx.augment)?, sigma * run.sigma_scale())?;
-            let logits = model.forward(&x);
-            let loss = logits.cross_entropy_for_logits(&labels);
-            adam.zero_grad();
-            loss.backward();
+            let input = training_input(&images, ctx.augment, sigma * run.sigma_scale(), &mut draws)?;
             let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step;
-            adam.step(lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration));
+            let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration);
+            let (logits, loss) = learner.step(&input, &labels, lr);
             running.add(&logits, &labels, &loss);
             ctx.progress.inc(labels.size()[0] as u64);
         }
@@ -164,7 +225,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
         if checkpoint_epochs(profile).contains(&epoch) {
             // Log and optimiser first, weights last: a checkpoint counts only when all three exist.
             crate::atomic::write(&dir.log_snapshot(epoch), &serde_json::to_vec_pretty(&log)?)?;
-            adam.save(&dir.optimizer_state(epoch))?;
+            learner.adam.save(&dir.optimizer_state(epoch))?;
             model::save(&vs, &dir.checkpoint(epoch))?;
             discard_older_optimizer_states(profile, dir, epoch)?;
         }
@@ -183,19 +244,24 @@ fn discard_older_optimizer_states(profile: &Profile, dir: &RunDir, epoch: u32) -
     Ok(())
 }
 
-/// The epoch's data order: a permutation drawn from the epoch's own seed, shared by the three regimes.
-fn epoch_order(run: &RunSpec, train: &Split, epoch: u32) -> Tensor {
-    tch::manual_seed(seeds::derive(run.seed, &[run.dataset.name(), "epoch", &epoch.to_string()]));
-    Tensor::randperm(train.labels.size()[0], (Kind::Int64, Device::Cpu))
+/// The random stream of an epoch's `pass` ("epoch" for training, "train-metrics" for the metrics pass), named
+/// without the regime: the three regimes of a dataset draw the same order and augmentation.
+fn epoch_draws(run: &RunSpec, pass: &str, epoch: u32) -> Draws {
+    Draws::named(run.seed, &[run.dataset.name(), pass, &epoch.to_string()])
 }
 
-/// Batch `step` of an epoch (the last one may be short when `drop_last` is off).
-fn batch_at(split: &Split, order: &Tensor, step: i64, batch: i64, device: Device) -> (Tensor, Tensor) {
+/// A pass's data order: a permutation of the split, the first draw of the pass's stream (its augmentation follows).
+fn epoch_order(train: &Split, draws: &mut Draws) -> Tensor {
+    Tensor::from_slice(&draws.permutation(train.labels.size()[0] as usize))
+}
+
+/// Batch `step` of an epoch in `order` (the last one may be short when `drop_last` is off), on `device`.
+pub fn batch_at(split: &Split, order: &Tensor, step: i64, batch: i64, device: Device) -> (Tensor, Tensor) {
     let start = step * batch;
     let len = batch.min(order.size()[0] - start);
     let index = order.narrow(0, start, len);
-    let images = split.images.index_select(0, &index.to_device(split.images.device())).to_device(device);
-    let labels = split.labels.index_select(0, &index.to_device(split.labels.device())).to_device(device);
+    let images = split.images.index_select(0, &upload(&index, split.images.device())).to_device(device);
+    let labels = split.labels.index_select(0, &upload(&index, split.labels.device())).to_device(device);
     (images, labels)
 }
 
@@ -267,14 +333,14 @@ fn evaluate_epoch(ctx: &TrainContext, model: &AlexNet, epoch: u32, running: Opti
 /// The original's training metrics: an eval-mode pass over freshly augmented training batches at `sigma`.
 fn eval_pass(ctx: &TrainContext, model: &AlexNet, epoch: u32, sigma: f64) -> Result<(f64, f64)> {
     let run = ctx.run;
-    tch::manual_seed(seeds::derive(run.seed, &[run.dataset.name(), "train-metrics", &epoch.to_string()]));
-    let order = Tensor::randperm(ctx.data.train.labels.size()[0], (Kind::Int64, Device::Cpu));
+    let mut draws = epoch_draws(run, "train-metrics", epoch);
+    let order = epoch_order(ctx.data.train, &mut draws);
     let mut running = Running::default();
     tch::no_grad(|| -> Result<()> {
         for step in 0..run.steps_per_epoch {
             let (images, labels) = batch_at(ctx.data.train, &order, step as i64, run.batch_size as i64, ctx.device);
-            let x = blur::blur_uniform(&augment::train_batch(&images, ctx.augment)?, sigma * run.sigma_scale())?;
-            let logits = model.forward(&x);
+            let input = training_input(&images, ctx.augment, sigma * run.sigma_scale(), &mut draws)?;
+            let logits = model.forward(&input);
             let loss = logits.cross_entropy_for_logits(&labels);
             running.add(&logits, &labels, &loss);
         }

@@ -182,6 +182,7 @@ fn a_change_to_analysis_code_reruns_the_analyses_and_not_the_training() {
         data_root: None,
         out: dir.path().to_path_buf(),
         threads: Some(2),
+        precision: blurry_to_clear::train::Precision::Fp32,
         figures: false,
         code,
     };

@@ -242,9 +242,8 @@ mod tests {
 
     #[test]
     fn the_erf_of_conv1_is_its_kernels_footprint() {
-        tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = AlexNet::new(&vs.root(), 3);
+        let model = AlexNet::new(&vs.root(), 3, &mut crate::draws::Draws::new(0));
         // Every conv1 filter gets the same kernel: an 11x11 pattern with known |sum over filters and channels|.
         let pattern: Vec<f32> =
             (0..121).map(|i| ((i % 7) as f32 - 3.0) * 0.01 + if i == 60 { 0.5 } else { 0.0 }).collect();

@@ -258,9 +258,8 @@ mod tests {
                 (wave * (-r * r / (2.0 * 3.0 * 3.0)).exp()) as f32
             })
             .collect();
-        tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = AlexNet::new(&vs.root(), 3);
+        let model = AlexNet::new(&vs.root(), 3, &mut crate::draws::Draws::new(0));
         let weight = Tensor::from_slice(&kernel).reshape([1, 1, 11, 11]).expand([64, 3, 11, 11], false);
         crate::analysis::set_parameter(&vs, "features.0.weight", &weight);
         crate::analysis::set_parameter(&vs, "features.0.bias", &Tensor::zeros([64], (Kind::Float, Device::Cpu)));

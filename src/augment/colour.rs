@@ -15,6 +15,11 @@
 //! exactly on the committed reference values.
 use tch::{Kind, Tensor};
 
+use crate::draws::upload;
+
+/// Bits kept by the original's `RandomPosterize(bits=4)`.
+pub const POSTERIZE_BITS: u32 = 4;
+
 /// One of the original's colour operations, in the order of its `color_transforms` list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColourOp {
@@ -48,6 +53,34 @@ impl ColourOp {
         }
     }
 
+    /// The operation's name in the reference values (`tests/fixtures/augment/reference.json`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ColourOp::Brightness => "brightness",
+            ColourOp::Hue => "hue",
+            ColourOp::Saturation => "saturation",
+            ColourOp::Contrast => "contrast",
+            ColourOp::Equalize => "equalize",
+            ColourOp::Posterize => "posterize",
+            ColourOp::Autocontrast => "autocontrast",
+        }
+    }
+
+    /// Apply to one planar RGB image (`[3, H, W]` bytes, in place) with Pillow's own loops ([`pixels::colour`]):
+    /// the CPU path, which gives the same bytes as [`ColourOp::apply`].
+    pub fn apply_to_image(self, image: &mut [u8], factor: f32) {
+        use pixels::colour;
+        match self {
+            ColourOp::Brightness => colour::brightness(image, factor),
+            ColourOp::Hue => colour::hue(image, factor),
+            ColourOp::Saturation => colour::saturation(image, factor),
+            ColourOp::Contrast => colour::contrast(image, factor),
+            ColourOp::Equalize => colour::equalize(image),
+            ColourOp::Posterize => colour::posterize(image, POSTERIZE_BITS),
+            ColourOp::Autocontrast => colour::autocontrast(image),
+        }
+    }
+
     /// Apply to uint8 `images` `[N, 3, H, W]` with one factor per image (`factors`: `[N]` f32; ignored by the
     /// operations without a factor).
     pub fn apply(self, images: &Tensor, factors: &Tensor) -> Tensor {
@@ -57,7 +90,7 @@ impl ColourOp {
             ColourOp::Saturation => adjust_saturation(images, factors),
             ColourOp::Contrast => adjust_contrast(images, factors),
             ColourOp::Equalize => equalize(images),
-            ColourOp::Posterize => posterize(images, 4),
+            ColourOp::Posterize => posterize(images, POSTERIZE_BITS),
             ColourOp::Autocontrast => autocontrast(images),
         }
     }
@@ -95,7 +128,7 @@ fn blend(degenerate: &Tensor, images: &Tensor, factors: &Tensor) -> Tensor {
 /// Pillow's `convert("L")`: `(19595 R + 38470 G + 7471 B + 2^15) >> 16`, as int32 `[N, 1, H, W]`.
 pub fn luma(images: &Tensor) -> Tensor {
     let x = images.to_kind(Kind::Int);
-    let weights = Tensor::from_slice(&[19595i32, 38470, 7471]).to_device(images.device()).view([1, 3, 1, 1]);
+    let weights = upload(&Tensor::from_slice(&[19595i32, 38470, 7471]), images.device()).view([1, 3, 1, 1]);
     ((x * weights).sum_dim_intlist(1, true, Kind::Int) + (1 << 15)).floor_divide_scalar(1 << 16)
 }
 
@@ -197,7 +230,9 @@ pub fn autocontrast(images: &Tensor) -> Tensor {
     let high = flat.amax(1, true).to_kind(Kind::Double);
     // A channel with a single level keeps the identity table.
     let spread = high.gt_tensor(&low);
-    let scale = (&high - &low).where_scalarother(&spread, 1.0).reciprocal() * 255.0;
+    // Pillow's `255.0 / (hi - lo)` (255 times the reciprocal can differ in the last bit).
+    let levels = (&high - &low).where_scalarother(&spread, 1.0);
+    let scale = levels.full_like(255.0) / &levels;
     let offset = -low * &scale;
     let levels = identity_table(&flat).to_kind(Kind::Double);
     let table = (levels * scale + offset).trunc().clamp(0.0, 255.0).to_kind(Kind::Int64);
@@ -227,16 +262,7 @@ mod tests {
     use super::*;
 
     fn op_named(name: &str) -> ColourOp {
-        match name {
-            "brightness" => ColourOp::Brightness,
-            "hue" => ColourOp::Hue,
-            "saturation" => ColourOp::Saturation,
-            "contrast" => ColourOp::Contrast,
-            "equalize" => ColourOp::Equalize,
-            "posterize" => ColourOp::Posterize,
-            "autocontrast" => ColourOp::Autocontrast,
-            other => panic!("unknown op {other} in the reference file"),
-        }
+        ColourOp::ALL.into_iter().find(|op| op.name() == name).unwrap_or_else(|| panic!("unknown op {name}"))
     }
 
     #[test]

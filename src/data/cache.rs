@@ -22,6 +22,7 @@
 //! H200 holds ImageNet-100's 26 GB training split at 256 px); a larger one stays in CPU memory, and the training
 //! loop moves each batch (it indexes `images` on the device the split lives on, then moves the batch).
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -30,6 +31,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
 use super::layout::{self, DatasetInfo, Row};
@@ -234,7 +236,7 @@ fn load_real(profile: &Profile, dataset: DatasetId, split: SplitName, root: &Pat
     let path = cache_path(root, &key, &hash);
     match read_cache(&path, &hash) {
         Ok(split) => return Ok(split),
-        Err(reason) if path.exists() => tracing::warn!("rebuilding the cache {}: {reason:#}", path.display()),
+        Err(reason) if path.exists() => tracing::warn!("rebuilding: {reason:#}"),
         Err(_) => tracing::info!("building the cache {} (decoded once, then reused)", path.display()),
     }
     let built = build(root, dataset, &key, spec)?;
@@ -247,44 +249,208 @@ fn sidecar(path: &Path) -> PathBuf {
 }
 
 /// Read a cache file, refusing it unless its sidecar's key matches and the file has the recorded size and hash.
-fn read_cache(path: &Path, hash: &str) -> Result<Split> {
-    let text = std::fs::read_to_string(sidecar(path)).context("no sidecar")?;
+///
+/// The file is read once, in chunks straight into the split's preallocated tensors, and hashed on the way: peak
+/// memory is the split plus one chunk (`Tensor::read_safetensors` would hold the whole file besides the tensors,
+/// twice the split: 52 GB for ImageNet-100's training split). The tensors are returned only when the hash agrees.
+pub fn read_cache(path: &Path, hash: &str) -> Result<Split> {
+    read_checked(path, hash).with_context(|| format!("cache file {}", path.display()))
+}
+
+fn read_checked(path: &Path, hash: &str) -> Result<Split> {
+    let sidecar_path = sidecar(path);
+    let text =
+        std::fs::read_to_string(&sidecar_path).with_context(|| format!("no sidecar {}", sidecar_path.display()))?;
     let record: CacheRecord = serde_json::from_str(&text).context("the sidecar is not valid")?;
     if record.key != hash {
         bail!("it was built from other inputs (key {} instead of {hash})", record.key);
     }
-    let bytes = std::fs::metadata(path).context("the cache file is missing")?.len();
+    let file = std::fs::File::open(path).context("the cache file is missing")?;
+    let bytes = file.metadata().context("cannot read the file's size")?.len();
     if bytes != record.file_bytes {
         bail!("the file has {bytes} bytes instead of {}", record.file_bytes);
     }
-    let actual = crate::provenance::sha256_file(path)?;
+    let mut reader = HashingReader { inner: std::io::BufReader::new(file), hasher: Sha256::new() };
+    let layout = read_header(&mut reader, bytes)?;
+    let side = i64::from(record.side);
+    if layout.images.shape != [record.images, 3, side, side] || layout.labels.shape != [record.images] {
+        bail!("the tensors have shapes {:?} and {:?}", layout.images.shape, layout.labels.shape);
+    }
+    // `write_cache` stores images then labels; caches written by earlier versions (through tch) store the labels
+    // first. Either way the data follows the header without gaps.
+    let labels_first = layout.labels.offsets.0 < layout.images.offsets.0;
+    let (first, second) =
+        if labels_first { (&layout.labels, &layout.images) } else { (&layout.images, &layout.labels) };
+    if first.offsets.0 != 0 || second.offsets.0 != first.offsets.1 {
+        bail!("the tensors are not stored one after the other; delete the file to rebuild it");
+    }
+    let labels = if labels_first { Some(read_labels(&mut reader, record.images)?) } else { None };
+    let images = read_images(&mut reader, record.images, side)?;
+    let labels = match labels {
+        Some(labels) => labels,
+        None => read_labels(&mut reader, record.images)?,
+    };
+    let actual = crate::provenance::hex(&reader.hasher.finalize());
     if actual != record.file_sha256 {
         bail!("the file's SHA-256 is {actual} instead of {}", record.file_sha256);
-    }
-    let mut tensors: BTreeMap<String, Tensor> = Tensor::read_safetensors(path)?.into_iter().collect();
-    let (Some(images), Some(labels)) = (tensors.remove("images"), tensors.remove("labels")) else {
-        bail!("the file lacks the tensors 'images' and 'labels'");
-    };
-    let side = i64::from(record.side);
-    if images.size() != [record.images, 3, side, side] || labels.size() != [record.images] {
-        bail!("the tensors have shapes {:?} and {:?}", images.size(), labels.size());
     }
     Ok(Split { images, labels })
 }
 
-fn write_cache(path: &Path, hash: &str, split: &Split) -> Result<()> {
-    let tensors = [("images", &split.images), ("labels", &split.labels)];
+/// Bytes read (and copied into the tensor) at a time.
+const READ_CHUNK_BYTES: usize = 16 << 20;
+
+/// `n` uint8 images `[n, 3, side, side]`, read a chunk of whole images at a time into one preallocated tensor.
+fn read_images(reader: &mut impl Read, n: i64, side: i64) -> Result<Tensor> {
+    let images = Tensor::empty([n, 3, side, side], (Kind::Uint8, Device::Cpu));
+    let per_image = 3 * side * side;
+    let rows_per_chunk = (READ_CHUNK_BYTES as i64 / per_image.max(1)).max(1);
+    let mut buffer = Vec::new();
+    let mut row = 0;
+    while row < n {
+        let rows = rows_per_chunk.min(n - row);
+        buffer.resize((rows * per_image) as usize, 0);
+        reader.read_exact(&mut buffer).context("the file ends early")?;
+        images.narrow(0, row, rows).copy_(&Tensor::from_slice(&buffer).view([rows, 3, side, side]));
+        row += rows;
+    }
+    Ok(images)
+}
+
+/// `n` little-endian int64 labels.
+fn read_labels(reader: &mut impl Read, n: i64) -> Result<Tensor> {
+    let mut bytes = vec![0u8; 8 * n as usize];
+    reader.read_exact(&mut bytes).context("the file ends early")?;
+    let labels: Vec<i64> = bytes.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).collect();
+    Ok(Tensor::from_slice(&labels))
+}
+
+/// Passes reads through, hashing every byte.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// One tensor's entry in a safetensors header.
+#[derive(Debug, Serialize, Deserialize)]
+struct TensorEntry {
+    dtype: String,
+    shape: Vec<i64>,
+    #[serde(rename = "data_offsets")]
+    offsets: (u64, u64),
+}
+
+/// The two tensors of a cache file.
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheLayout {
+    images: TensorEntry,
+    labels: TensorEntry,
+}
+
+/// Read and check a safetensors header (an 8-byte little-endian length, then that much JSON) against the file's
+/// `file_bytes`: the dtypes are the cache's and the data ends where the file does.
+fn read_header(reader: &mut impl Read, file_bytes: u64) -> Result<CacheLayout> {
+    let mut length = [0u8; 8];
+    reader.read_exact(&mut length).context("the file ends inside its header")?;
+    let length = u64::from_le_bytes(length);
+    if length > file_bytes.saturating_sub(8) || length > 1 << 20 {
+        bail!("the header claims {length} bytes, more than the file holds");
+    }
+    let mut header = vec![0u8; length as usize];
+    reader.read_exact(&mut header).context("the file ends inside its header")?;
+    let layout: CacheLayout = serde_json::from_slice(&header).context("the header is not a cache's")?;
+    for (name, entry, dtype, item) in [("images", &layout.images, "U8", 1), ("labels", &layout.labels, "I64", 8)] {
+        let elements: i64 = entry.shape.iter().product();
+        if entry.dtype != dtype || entry.offsets.1 < entry.offsets.0 {
+            bail!("tensor '{name}' is {} at {:?}, expected {dtype}", entry.dtype, entry.offsets);
+        }
+        if entry.offsets.1 - entry.offsets.0 != (elements * item) as u64 {
+            bail!("tensor '{name}' has {} bytes for shape {:?}", entry.offsets.1 - entry.offsets.0, entry.shape);
+        }
+    }
+    let data_end = 8 + length + layout.labels.offsets.1.max(layout.images.offsets.1);
+    if data_end != file_bytes {
+        bail!("the header describes {data_end} bytes, the file has {file_bytes}");
+    }
+    Ok(layout)
+}
+
+/// Write a split as a safetensors file with its sidecar (atomically), hashing the file as it is written.
+pub fn write_cache(path: &Path, hash: &str, split: &Split) -> Result<()> {
+    let images = split.images.to_device(Device::Cpu).contiguous();
+    let labels = Vec::<i64>::try_from(&split.labels.to_device(Device::Cpu)).context("labels must be int64")?;
+    let n = labels.len() as i64;
+    let size = images.size();
+    let [count, 3, side, side_w] = size[..] else { bail!("a cache holds images [N, 3, S, S], got {size:?}") };
+    if count != n || side != side_w || images.kind() != Kind::Uint8 {
+        bail!("a cache holds uint8 images [N, 3, S, S] with N labels, got {size:?} and {n} labels");
+    }
+    let image_bytes = (n * 3 * side * side) as u64;
+    let layout = CacheLayout {
+        images: TensorEntry { dtype: "U8".into(), shape: size.clone(), offsets: (0, image_bytes) },
+        labels: TensorEntry { dtype: "I64".into(), shape: vec![n], offsets: (image_bytes, image_bytes + 8 * n as u64) },
+    };
+    let mut header = serde_json::to_vec(&layout)?;
+    // safetensors pads the header with spaces so that the data starts 8-byte aligned.
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut sha256 = String::new();
     crate::atomic::write_with(path, |tmp| {
-        Tensor::write_safetensors(&tensors, tmp).with_context(|| format!("cannot write {}", tmp.display()))
+        sha256 =
+            write_file(tmp, &header, &images, &labels).with_context(|| format!("cannot write {}", tmp.display()))?;
+        Ok(())
     })?;
     let record = CacheRecord {
         key: hash.to_owned(),
-        images: split.labels.size()[0],
-        side: split.images.size()[2] as u32,
+        images: n,
+        side: side as u32,
         file_bytes: std::fs::metadata(path)?.len(),
-        file_sha256: crate::provenance::sha256_file(path)?,
+        file_sha256: sha256,
     };
     crate::atomic::write(&sidecar(path), serde_json::to_string_pretty(&record)?.as_bytes())
+}
+
+/// Write the header and then the tensors' bytes (images a chunk at a time) to `path`; the file's SHA-256.
+fn write_file(path: &Path, header: &[u8], images: &Tensor, labels: &[i64]) -> Result<String> {
+    let file = std::fs::File::create(path)?;
+    let mut writer = HashingWriter { inner: std::io::BufWriter::new(file), hasher: Sha256::new() };
+    writer.write_all(&(header.len() as u64).to_le_bytes())?;
+    writer.write_all(header)?;
+    let n = images.size()[0];
+    let rows_per_chunk = (READ_CHUNK_BYTES as i64 / (images.numel() as i64 / n.max(1)).max(1)).max(1);
+    for start in (0..n).step_by(rows_per_chunk as usize) {
+        let chunk = images.narrow(0, start, rows_per_chunk.min(n - start)).flatten(0, -1);
+        writer.write_all(&Vec::<u8>::try_from(&chunk)?)?;
+    }
+    writer.write_all(&labels.iter().flat_map(|l| l.to_le_bytes()).collect::<Vec<u8>>())?;
+    writer.inner.flush()?;
+    writer.inner.get_ref().sync_all()?;
+    Ok(crate::provenance::hex(&writer.hasher.finalize()))
+}
+
+/// Passes writes through, hashing every byte.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Decode, resize and stack one split, checking every file against the manifest as it is read.
@@ -551,6 +717,73 @@ mod tests {
         assert_eq!(Vec::<i64>::try_from(&changed.labels).unwrap(), [2, 1, 2, 0, 1, 2]);
         assert!(changed.images.equal(&first.images));
         assert_eq!(cache_files(&data_root, DatasetId::Faces).len(), 2);
+    }
+
+    fn small_split() -> Split {
+        let images: Vec<u8> = (0..5 * 3 * 6 * 6).map(|i| (i * 7 % 256) as u8).collect();
+        Split {
+            images: Tensor::from_slice(&images).view([5, 3, 6, 6]),
+            labels: Tensor::from_slice(&[4i64, 0, -1, 2, 9]),
+        }
+    }
+
+    #[test]
+    fn a_written_cache_reads_back_equal_and_is_a_safetensors_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train-6px-key.safetensors");
+        let split = small_split();
+        write_cache(&path, "key", &split).unwrap();
+        assert!(same(&read_cache(&path, "key").unwrap(), &split));
+        // tch reads it too (as would PyTorch's safetensors).
+        let tensors: BTreeMap<String, Tensor> = Tensor::read_safetensors(&path).unwrap().into_iter().collect();
+        assert!(tensors["images"].equal(&split.images) && tensors["labels"].equal(&split.labels));
+        // A cache written by tch (labels stored first) is read as well.
+        let tch_path = dir.path().join("tch.safetensors");
+        Tensor::write_safetensors(&[("images", &split.images), ("labels", &split.labels)], &tch_path).unwrap();
+        let record = CacheRecord {
+            key: "key".into(),
+            images: 5,
+            side: 6,
+            file_bytes: fs::metadata(&tch_path).unwrap().len(),
+            file_sha256: crate::provenance::sha256_file(&tch_path).unwrap(),
+        };
+        fs::write(sidecar(&tch_path), serde_json::to_string(&record).unwrap()).unwrap();
+        assert!(same(&read_cache(&tch_path, "key").unwrap(), &split));
+        // Another key is refused.
+        let err = format!("{:#}", read_cache(&path, "other").unwrap_err());
+        assert!(err.contains(&path.display().to_string()) && err.contains("other inputs"), "{err}");
+    }
+
+    #[test]
+    fn truncated_and_corrupted_cache_files_are_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train-6px-key.safetensors");
+        write_cache(&path, "key", &small_split()).unwrap();
+        let good = fs::read(&path).unwrap();
+        let refusal = |bytes: &[u8]| {
+            fs::write(&path, bytes).unwrap();
+            let err = format!("{:#}", read_cache(&path, "key").unwrap_err());
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            err
+        };
+        // One pixel changed: the hash disagrees.
+        let mut corrupted = good.clone();
+        let last_pixel = good.len() - 5 * 8 - 1;
+        corrupted[last_pixel] ^= 0x10;
+        assert!(refusal(&corrupted).contains("SHA-256"));
+        // Cut short: the size disagrees with the sidecar.
+        assert!(refusal(&good[..good.len() - 9]).contains("bytes instead of"));
+        // Cut short with a sidecar that agrees on the size: the header no longer fits the file.
+        let mut record: CacheRecord = serde_json::from_str(&fs::read_to_string(sidecar(&path)).unwrap()).unwrap();
+        record.file_bytes = (good.len() - 9) as u64;
+        fs::write(sidecar(&path), serde_json::to_string(&record).unwrap()).unwrap();
+        assert!(refusal(&good[..good.len() - 9]).contains("the header describes"));
+        // A damaged header.
+        let mut bad_header = good.clone();
+        bad_header[8] = b'[';
+        record.file_bytes = good.len() as u64;
+        fs::write(sidecar(&path), serde_json::to_string(&record).unwrap()).unwrap();
+        assert!(refusal(&bad_header).contains("header"));
     }
 
     #[test]

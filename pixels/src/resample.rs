@@ -1,0 +1,93 @@
+//! Pillow's `Image.resize(.., BICUBIC)` on 8-bit planes (`libImaging/Resample.c`): a separable convolution,
+//! horizontal pass first, each pass rounded back to 8 bits; the cubic kernel (`a = -0.5`) is stretched by the
+//! shrink factor when shrinking (antialiasing), and its weights are normalised per output pixel and quantised to
+//! [`PRECISION_BITS`] fractional bits.
+
+/// Pillow's fixed-point precision for 8-bit resampling (`PRECISION_BITS = 32 - 8 - 2`).
+pub const PRECISION_BITS: u32 = 22;
+
+/// Half of one level in fixed point: the rounding offset every sum starts from.
+const HALF: i32 = 1 << (PRECISION_BITS - 1);
+
+/// The taps of one axis: for each output pixel, its first source pixel (an absolute index into the axis) and the
+/// integer weights, in units of `2^-PRECISION_BITS`, of it and the pixels that follow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisTaps {
+    pub first: Vec<usize>,
+    pub weights: Vec<Vec<i32>>,
+}
+
+/// Pillow's taps (`precompute_coeffs` + `normalize_coeffs_8bpc`) for resizing the span `[start, start + length)`
+/// of an axis to `out_size` pixels, as `Image.resize` computes them for the image cropped to that span.
+pub fn bicubic_taps(start: usize, length: usize, out_size: usize) -> AxisTaps {
+    let scale = length as f64 / out_size as f64;
+    let filter_scale = scale.max(1.0);
+    let support = 2.0 * filter_scale;
+    let unit = f64::from(1u32 << PRECISION_BITS);
+    let mut taps = AxisTaps { first: Vec::with_capacity(out_size), weights: Vec::with_capacity(out_size) };
+    for out in 0..out_size {
+        let centre = (out as f64 + 0.5) * scale;
+        // `(int)(x + 0.5)`, clipped to the span.
+        let first = ((centre - support + 0.5) as i64).max(0) as usize;
+        let end = ((centre + support + 0.5) as i64).min(length as i64) as usize;
+        let raw: Vec<f64> = (first..end).map(|x| bicubic((x as f64 - centre + 0.5) / filter_scale)).collect();
+        let total: f64 = raw.iter().sum();
+        let weights = raw
+            .iter()
+            .map(|w| if total != 0.0 { w / total } else { *w })
+            // Round half away from zero.
+            .map(|w| if w < 0.0 { (-0.5 + w * unit) as i32 } else { (0.5 + w * unit) as i32 })
+            .collect();
+        taps.first.push(start + first);
+        taps.weights.push(weights);
+    }
+    taps
+}
+
+/// Pillow's cubic convolution kernel (`bicubic_filter`, `a = -0.5`), support 2.
+fn bicubic(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
+}
+
+/// Resize one plane (`plane`: rows of `width` levels) into `out` (`rows.first.len()` rows of `columns.first.len()`
+/// levels): `ImagingResampleHorizontal_8bpc` over the rows the vertical pass reads, then
+/// `ImagingResampleVertical_8bpc`. Sums are int32, as in Pillow; they cannot overflow, since a cubic kernel's
+/// absolute weights sum to less than 1.3: `|sum| < 255 * 1.3 * 2^22 < 2^31`.
+pub fn resize_plane(plane: &[u8], width: usize, columns: &AxisTaps, rows: &AxisTaps, out: &mut [u8]) {
+    let out_width = columns.first.len();
+    let row_lo = rows.first.first().copied().unwrap_or(0);
+    let row_hi = rows.first.iter().zip(&rows.weights).map(|(f, w)| f + w.len()).max().unwrap_or(row_lo);
+    let mut between = vec![0u8; (row_hi - row_lo) * out_width];
+    for (line, resized) in plane.chunks_exact(width).skip(row_lo).zip(between.chunks_exact_mut(out_width)) {
+        for ((level, first), weights) in resized.iter_mut().zip(&columns.first).zip(&columns.weights) {
+            let window = &line[*first..*first + weights.len()];
+            *level = clip8(window.iter().zip(weights).fold(HALF, |sum, (v, w)| sum + i32::from(*v) * w));
+        }
+    }
+    let mut sums = vec![0i32; out_width];
+    for ((line, first), weights) in out.chunks_exact_mut(out_width).zip(&rows.first).zip(&rows.weights) {
+        sums.fill(HALF);
+        for (k, weight) in weights.iter().enumerate() {
+            let source = &between[(first - row_lo + k) * out_width..][..out_width];
+            for (sum, v) in sums.iter_mut().zip(source) {
+                *sum += i32::from(*v) * weight;
+            }
+        }
+        for (level, sum) in line.iter_mut().zip(&sums) {
+            *level = clip8(*sum);
+        }
+    }
+}
+
+/// Pillow's `clip8`: a fixed-point sum to a level, floored and clipped to 0..=255.
+fn clip8(sum: i32) -> u8 {
+    (sum >> PRECISION_BITS).clamp(0, 255) as u8
+}
