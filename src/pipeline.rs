@@ -34,6 +34,8 @@ pub struct ReproduceOptions {
     /// `dataset` or `dataset/regime` filters; empty means every run.
     pub only: Vec<String>,
     pub seeds: u64,
+    /// Only the runs of this seed index (what one Slurm array task runs); `None` means every seed.
+    pub seed_index: Option<u64>,
     pub device: DeviceChoice,
     pub data_root: Option<PathBuf>,
     pub out: PathBuf,
@@ -153,8 +155,15 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     if opts.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
-    let runs: Vec<RunSpec> = profile.runs(opts.seeds)?.into_iter().filter(|r| selection.includes(r)).collect();
+    let runs: Vec<RunSpec> = profile
+        .runs(opts.seeds)?
+        .into_iter()
+        .filter(|r| selection.includes(r) && opts.seed_index.is_none_or(|i| i == r.seed_index))
+        .collect();
     let profile_dir = opts.out.join(&profile.name);
+    for run in &runs {
+        crate::lock::Lock::check_free(&RunDir::new(&profile_dir, run).root)?;
+    }
     tracing::info!(
         "profile {}: {} runs on {} into {}",
         profile.name,
@@ -173,6 +182,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
     let mut cache = DataCache { profile: &profile, sources: sources.clone(), device, loaded: None };
     for run in &runs {
+        crate::interrupt::check()?;
         let dataset_spec = profile.dataset(run.dataset)?;
         let data_hash = data::cache::dataset_hash(&profile, run.dataset, &sources)?;
         let dir = RunDir::new(&profile_dir, run);
@@ -190,14 +200,20 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
         })?;
         let ctx = RunStages { profile: &profile, run, dir: &dir, device, train_hash: &train_hash };
         bars.suspend(|| tracing::info!("run {} seed {}", run.key(), run.seed));
-        ctx.train(&mut cache, &per_run)?;
-        ctx.evaluate(&mut cache)?;
-        ctx.analyse(&mut cache)?;
+        let _lock = crate::lock::Lock::acquire(&dir.root)?;
+        let outcome = ctx
+            .train(&mut cache, &per_run)
+            .and_then(|()| ctx.evaluate(&mut cache))
+            .and_then(|()| ctx.analyse(&mut cache));
+        crate::status::record_outcome(&dir, &outcome);
+        outcome?;
         overall.inc(1);
     }
     per_run.finish_and_clear();
     overall.finish_and_clear();
 
+    crate::interrupt::check()?;
+    let _lock = crate::lock::Lock::wait_for(&profile_dir, std::time::Duration::from_secs(600))?;
     let all_runs = profile.runs(opts.seeds)?;
     gather_tables(&profile, &profile_dir, &all_runs)?;
     if opts.figures {
@@ -437,6 +453,7 @@ impl RunStages<'_> {
         let (mut rf, mut gabor_rows, mut sf, mut erf) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut outputs = Vec::new();
         for epoch in epochs {
+            crate::interrupt::check()?;
             let (vs, model) = model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?;
             let gabor_config = analysis::gabor::GaborConfig {
                 restarts: spec.gabor_restarts as usize,

@@ -147,6 +147,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
         let order = epoch_order(run, data.train, epoch);
         let mut running = Running::default();
         for step in 0..run.steps_per_epoch {
+            crate::interrupt::check()?;
             let (images, labels) = batch_at(data.train, &order, step as i64, batch, *device);
             let x = blur::blur_uniform(&augment::train_batch(&images, ctx.augment)?, sigma * run.sigma_scale())?;
             let logits = model.forward(&x);
