@@ -36,3 +36,8 @@ verify run: build
 # Measure throughput of the input pipeline (augmentation + blur) and a training step.
 bench: setup
     cargo bench
+
+# Submit the tiny profile to a one-node Slurm cluster started on this machine (slurm-wlm and munge are installed when
+# missing, as root) and check its tables against a local run's; REFERENCE=<dir> reuses a local tiny run in <dir>/tiny.
+test-slurm: build
+    scripts/test-slurm.sh

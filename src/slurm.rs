@@ -291,7 +291,7 @@ pub fn job_states(jobs: &[&String]) -> BTreeMap<String, String> {
     let ids = ids.join(",");
     let queries: [(&str, Vec<&str>); 2] = [
         ("sacct", vec!["--noheader", "--parsable2", "--allocations", "--format=JobID,State", "--jobs", &ids]),
-        ("squeue", vec!["--noheader", "--array", "--format=%i|%T", "--jobs", &ids]),
+        ("squeue", vec!["--noheader", "--array", "--states=all", "--format=%i|%T", "--jobs", &ids]),
     ];
     for (program, args) in queries {
         let Ok(output) = Command::new(program).args(&args).output() else { continue };
