@@ -2,8 +2,9 @@
 # `just test-slurm`: `reproduce --executor slurm` against a real Slurm. Starts a one-node cluster on this machine
 # (munged, slurmctld and slurmd from Debian's slurm-wlm, installed when missing; no cgroups, 2 CPUs, every file in a
 # temporary directory), submits the `tiny` profile as a job array and its tables job, waits for them, and checks:
-# the tables equal a local `tiny` run's byte for byte, `status` reports every run done, and a second submission
-# submits nothing. Every daemon it started is stopped by pid on the way out, also on failure.
+# a task sent SIGTERM (as before a time limit) stops at a safe point, requeues itself and resumes from its
+# checkpoint; the tables equal a local `tiny` run's byte for byte; `status` reports every run done; and a second
+# submission submits nothing. Every daemon it started is stopped by pid on the way out, also on failure.
 #
 # REFERENCE=<dir> reuses a local `tiny` run (its <dir>/tiny/results) instead of making one. KEEP=1 keeps the
 # temporary directory (logs, runs) for inspection; it is also kept when a check fails.
@@ -100,7 +101,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 ReturnToService=2
-MinJobAge=600
+MinJobAge=3600
 NodeName=$host NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -121,7 +122,16 @@ export ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 RUST_LOG=warn
 out="$work/runs"
 submit() { "$bin" reproduce --profile tiny --threads 2 --out "$out" --executor slurm --max-parallel 1 --time 0:30:00; }
 submit | tee "$work/submit.log"
-grep -q "as job array" "$work/submit.log" || fail "nothing was submitted"
+array=$(sed -n 's/.* as job array \([0-9]*\).*/\1/p' "$work/submit.log")
+[ -n "$array" ] || fail "nothing was submitted"
+
+# What Slurm does before a time limit (--signal=B:TERM@120): once the first task has written a checkpoint, SIGTERM
+# its batch shell. The task must stop at a safe point, requeue itself, and resume from its checkpoint.
+first="$out/tiny/faces/clear/seed-0"
+for _ in $(seq 1200); do [ -f "$first/checkpoints/epoch-001.safetensors" ] && break; sleep 0.5; done
+[ -f "$first/checkpoints/epoch-001.safetensors" ] || fail "the first task wrote no checkpoint in 10 minutes"
+scancel --signal=TERM --batch "${array}_0"
+say "sent SIGTERM to task ${array}_0 after its first checkpoint"
 
 # Meanwhile nothing else may run: two libtorch processes on 2 cores slow each other down many times over.
 deadline=$(( $(date +%s) + 2400 ))
@@ -133,6 +143,8 @@ say "every job left the queue"
 for log in "$out"/tiny/slurm/*.out; do
   if grep -q '^error:' "$log"; then fail "$log: $(grep '^error:' "$log")"; fi
 done
+grep -q "requeueing" "$out/tiny/slurm/${array}_0.out" || fail "task ${array}_0 did not requeue itself on SIGTERM"
+grep -q "resuming" "$first/run.log" || fail "the requeued task did not resume from its checkpoint: $(cat "$first/run.log")"
 [ -f "$out/tiny/manifest.json" ] && [ -f "$out/tiny/stages/figures.json" ] \
   || fail "the tables job did not gather, draw and write the manifest: $(cat "$out"/tiny/slurm/tables-*.out)"
 
@@ -156,4 +168,4 @@ for table in "$reference"/tiny/results/*.csv "$reference"/tiny/results/*.parquet
   tables=$(( tables + 1 ))
 done
 [ "$tables" -ge 16 ] || fail "only $tables tables in $reference/tiny/results"
-say "passed: $tables tables byte-identical to a local run, 15 runs done, nothing resubmitted"
+say "passed: a task stopped by SIGTERM requeued and resumed, $tables tables byte-identical to a local run's, 15 runs done, nothing resubmitted"

@@ -318,13 +318,17 @@ fn create_exclusive(path: &Path, bytes: &[u8]) -> Result<bool> {
         file.sync_all()
     })();
     written.with_context(|| format!("cannot write {}", tmp.display()))?;
-    let linked = std::fs::hard_link(&tmp, path);
-    let created = match linked {
+    let created = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
         Err(err) if matches!(err.kind(), std::io::ErrorKind::Unsupported | std::io::ErrorKind::PermissionDenied) => {
             create_new(path, bytes)
         }
-        // Judge by the link count, not the result: a retried NFS request may fail although the first succeeded.
-        _ => std::fs::metadata(&tmp).map(|m| m.nlink() == 2).with_context(|| format!("cannot stat {}", tmp.display())),
+        Err(err) => match std::fs::metadata(&tmp) {
+            // A retried NFS request may report failure although the first succeeded: the link count tells.
+            Ok(meta) if meta.nlink() == 2 => Ok(true),
+            _ if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            _ => Err(err).with_context(|| format!("cannot create the lock {}", path.display())),
+        },
     };
     remove_if_present(&tmp)?;
     created

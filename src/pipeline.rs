@@ -155,6 +155,9 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     if opts.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
+    if let Some(index) = opts.seed_index.filter(|i| *i >= opts.seeds) {
+        bail!("--seed-index {index} names no seed: with --seeds {} they are 0 to {}", opts.seeds, opts.seeds - 1);
+    }
     let runs: Vec<RunSpec> = profile
         .runs(opts.seeds)?
         .into_iter()

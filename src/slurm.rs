@@ -37,6 +37,7 @@ pub enum Executor {
 
 /// The options of `--executor slurm`.
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+#[command(next_help_heading = "Slurm (with --executor slurm)")]
 pub struct SlurmOptions {
     /// Slurm partition of the jobs.
     #[arg(long)]
@@ -45,16 +46,16 @@ pub struct SlurmOptions {
     #[arg(long)]
     pub account: Option<String>,
     /// GPUs of each run's task (`--gres=gpu:N`); default 1 for a CUDA profile (paper), 0 for a CPU one (tiny).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub gpus_per_run: Option<u32>,
     /// Time limit of each task, H:MM:SS or D-HH:MM:SS; a task stops safely 2 minutes before it and requeues.
-    #[arg(long)]
+    #[arg(long, value_name = "H:MM:SS")]
     pub time: Option<String>,
     /// Run at most K tasks at once (the array's %K).
-    #[arg(long)]
+    #[arg(long, value_name = "K")]
     pub max_parallel: Option<u32>,
     /// An sbatch option for both jobs, passed as is (e.g. --sbatch-arg=--qos=long); repeatable.
-    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub sbatch_args: Vec<String>,
     /// Print the scripts that would be submitted; submit nothing.
     #[arg(long)]
