@@ -2,7 +2,7 @@
 # `just test-slurm`: `reproduce --executor slurm` against a real Slurm. Starts a one-node cluster on this machine
 # (munged, slurmctld and slurmd from Debian's slurm-wlm, installed when missing; no cgroups, 2 CPUs, every file in a
 # temporary directory), submits the `tiny` profile as a job array and its tables job, waits for them, and checks:
-# a task sent SIGTERM (as before a time limit) stops at a safe point, requeues itself and resumes from its
+# a task warned of its time limit (USR1, as Slurm sends it) stops at a safe point, requeues itself and resumes from its
 # checkpoint; the tables equal a local `tiny` run's byte for byte; `status` reports every run done; and a second
 # submission submits nothing. Every daemon it started is stopped by pid on the way out, also on failure.
 #
@@ -125,13 +125,20 @@ submit | tee "$work/submit.log"
 array=$(sed -n 's/.* as job array \([0-9]*\).*/\1/p' "$work/submit.log")
 [ -n "$array" ] || fail "nothing was submitted"
 
-# What Slurm does before a time limit (--signal=B:TERM@120): once the first task has written a checkpoint, SIGTERM
-# its batch shell. The task must stop at a safe point, requeue itself, and resume from its checkpoint.
+# What Slurm does two minutes before a task's time limit (--signal=B:USR1@120), once the first task has written a
+# checkpoint: USR1 to its batch script (found among the task's processes). The task must stop at a safe point,
+# requeue itself, and resume from its checkpoint.
 first="$out/tiny/faces/clear/seed-0"
 for _ in $(seq 1200); do [ -f "$first/checkpoints/epoch-001.safetensors" ] && break; sleep 0.5; done
 [ -f "$first/checkpoints/epoch-001.safetensors" ] || fail "the first task wrote no checkpoint in 10 minutes"
-scancel --signal=TERM --batch "${array}_0"
-say "sent SIGTERM to task ${array}_0 after its first checkpoint"
+job=$(squeue -h -j "${array}_0" -o %A)
+batch=""
+for pid in $(scontrol listpids "$job" | awk '$3 == "batch" { print $1 }'); do
+  [ "$(ps -o comm= -p "$pid")" = bash ] && batch=$pid
+done
+[ -n "$batch" ] || fail "no batch script among the processes of task ${array}_0: $(scontrol listpids "$job")"
+kill -USR1 "$batch"
+say "sent USR1 to the batch script of task ${array}_0 (pid $batch) after its first checkpoint"
 
 # Meanwhile nothing else may run: two libtorch processes on 2 cores slow each other down many times over.
 deadline=$(( $(date +%s) + 2400 ))
@@ -143,7 +150,7 @@ say "every job left the queue"
 for log in "$out"/tiny/slurm/*.out; do
   if grep -q '^error:' "$log"; then fail "$log: $(grep '^error:' "$log")"; fi
 done
-grep -q "requeueing" "$out/tiny/slurm/${array}_0.out" || fail "task ${array}_0 did not requeue itself on SIGTERM"
+grep -q "requeueing" "$out/tiny/slurm/${array}_0.out" || fail "task ${array}_0 did not requeue itself on USR1"
 grep -q "resuming" "$first/run.log" || fail "the requeued task did not resume from its checkpoint: $(cat "$first/run.log")"
 [ -f "$out/tiny/manifest.json" ] && [ -f "$out/tiny/stages/figures.json" ] \
   || fail "the tables job did not gather, draw and write the manifest: $(cat "$out"/tiny/slurm/tables-*.out)"
@@ -168,4 +175,4 @@ for table in "$reference"/tiny/results/*.csv "$reference"/tiny/results/*.parquet
   tables=$(( tables + 1 ))
 done
 [ "$tables" -ge 16 ] || fail "only $tables tables in $reference/tiny/results"
-say "passed: a task stopped by SIGTERM requeued and resumed, $tables tables byte-identical to a local run's, 15 runs done, nothing resubmitted"
+say "passed: a task warned of its time limit requeued and resumed, $tables tables byte-identical to a local run's, 15 runs done, nothing resubmitted"

@@ -1,7 +1,7 @@
 //! SIGINT and SIGTERM stop `reproduce` at the next safe point instead of wherever the signal lands.
 //!
-//! A scheduler sends SIGTERM before it pre-empts a job or its time runs out (Slurm: `--signal`); a person presses
-//! Ctrl-C. Either way the signal only sets a flag; `reproduce` checks it where stopping loses nothing that a rerun
+//! A scheduler sends SIGTERM when it cancels or pre-empts a job (and the Slurm task script of [`crate::slurm`] sends
+//! one before the time limit); a person presses Ctrl-C. Either way the signal only sets a flag; `reproduce` checks it where stopping loses nothing that a rerun
 //! cannot redo and leaves nothing half-written: between training steps, evaluation batches, analysed checkpoints
 //! and stages, never inside a write. The check returns [`Interrupted`], which unwinds like any error, so locks are
 //! released on the way out; `main` then says how to resume and exits 128 + the signal number (130, 143), as a shell

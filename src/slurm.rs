@@ -3,10 +3,11 @@
 //! Slurm is what academic clusters run, so the artifact hands it the work rather than scheduling its own. One array
 //! task per run and seed runs exactly the `reproduce --only <dataset/regime> --seed-index <i>` that a local run
 //! would (with `--no-figures`), so that skipping, resume, locks and provenance work unchanged, on the shared file
-//! system the output directory lives on. Each task asks for SIGTERM two minutes before its time limit
-//! (`--signal=B:TERM@120`): `reproduce` stops at a safe point (see [`crate::interrupt`]) and the task requeues
-//! itself; pre-empted tasks are requeued by Slurm (`--requeue`); either way training resumes from its last
-//! checkpoint. A second job, after every task has ended (`afterany`), checks that every run is done (a failed run
+//! system the output directory lives on. Each task asks for SIGUSR1 two minutes before its time limit
+//! (`--signal=B:USR1@120`), on which its script asks `reproduce` to stop at a safe point (SIGTERM, see
+//! [`crate::interrupt`]) and requeues the task; a different signal from the SIGTERM of `scancel` and of pre-emption,
+//! so that a cancelled task stays cancelled. Pre-empted tasks are requeued by Slurm (`--requeue`). Either way
+//! training resumes from its last checkpoint. A second job, after every task has ended (`afterany`), checks that every run is done (a failed run
 //! fails this job, naming it, instead of leaving the tables silently short) and then runs `reproduce` over the
 //! profile, which finds every run done and only gathers the tables, draws the figures and writes the report.
 //!
@@ -155,7 +156,7 @@ pub fn array_script(plan: &Plan) -> Result<String> {
     if plan.gpus > 0 {
         writeln!(text, "#SBATCH --gres=gpu:{}", plan.gpus)?;
     }
-    writeln!(text, "#SBATCH --signal=B:TERM@120")?;
+    writeln!(text, "#SBATCH --signal=B:USR1@120")?;
     writeln!(text, "#SBATCH --requeue")?;
     plan.common_directives(&mut text)?;
     let runs: Vec<&str> = plan.runs.iter().map(|(run, _)| run.as_str()).collect();
@@ -170,8 +171,9 @@ pub fn array_script(plan: &Plan) -> Result<String> {
 # The runs of the `{profile}` profile, one array task per run and seed, written by
 #   {submitted_by}
 # Each task runs the `reproduce` a local run of its run would: finished stages are skipped and training resumes from
-# its last checkpoint. Two minutes before the time limit Slurm sends SIGTERM: `reproduce` stops at a safe point
-# (exit 143) and the task requeues itself; Slurm requeues pre-empted tasks itself (--requeue).
+# its last checkpoint. Two minutes before the time limit Slurm sends USR1 to this script, which asks `reproduce` to
+# stop at a safe point (SIGTERM; it exits 143) and requeues the task. scancel and pre-emption send SIGTERM, which
+# stops `reproduce` the same way but requeues nothing here (Slurm requeues pre-empted tasks itself: --requeue).
 set -uo pipefail
 runs=({runs})
 seed_indices=({seeds})
@@ -179,19 +181,21 @@ run=${{runs[$SLURM_ARRAY_TASK_ID]}}
 seed_index=${{seed_indices[$SLURM_ARRAY_TASK_ID]}}
 echo "$(date -Is) task $SLURM_ARRAY_TASK_ID: $run seed $seed_index on $(hostname), restart ${{SLURM_RESTART_COUNT:-0}}"
 child=""
-stopping=0
-trap 'stopping=1; kill -TERM "$child" 2>/dev/null' TERM
+requeue=0
+trap 'requeue=1; kill -TERM "$child" 2>/dev/null' USR1
+trap 'kill -TERM "$child" 2>/dev/null' TERM
 {command} &
 child=$!
 wait "$child"
 status=$?
-if [ "$stopping" = 1 ] && [ "$status" -gt 128 ]; then
+# A trapped signal ends `wait` early: wait on until `reproduce` has reached its safe point and exited.
+while [ "$status" -gt 128 ] && kill -0 "$child" 2>/dev/null; do
   wait "$child"
   status=$?
-  if [ "$status" = 143 ]; then
-    echo "$(date -Is) stopped at a safe point before the time limit; requeueing"
-    scontrol requeue "$SLURM_JOB_ID"
-  fi
+done
+if [ "$requeue" = 1 ] && [ "$status" = 143 ]; then
+  echo "$(date -Is) stopped at a safe point before the time limit; requeueing"
+  scontrol requeue "$SLURM_JOB_ID"
 fi
 exit "$status"
 "#,
@@ -548,7 +552,7 @@ mod tests {
             "#SBATCH --array=0-14%4",
             "#SBATCH --output=/scratch/me/runs/paper/slurm/%A_%a.out",
             "#SBATCH --gres=gpu:1",
-            "#SBATCH --signal=B:TERM@120",
+            "#SBATCH --signal=B:USR1@120",
             "#SBATCH --requeue",
             "#SBATCH --chdir=/home/me/blurry-to-clear",
             "#SBATCH --partition=gpu",
@@ -562,7 +566,7 @@ mod tests {
             "seed_indices=(0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)",
             "/opt/b2c/blurry-to-clear reproduce --profile paper --out /scratch/me/runs --seeds 1 --data-root \
              /data/b2c --only \"$run\" --seed-index \"$seed_index\" --no-figures &",
-            "    scontrol requeue \"$SLURM_JOB_ID\"",
+            "  scontrol requeue \"$SLURM_JOB_ID\"",
         ] {
             assert!(script.lines().any(|l| l == line), "no line {line:?} in\n{script}");
         }
@@ -585,6 +589,43 @@ mod tests {
             ),
             "{stdout}"
         );
+    }
+
+    /// Run task 0 of the array script with a stand-in `reproduce` that stops on SIGTERM (exit 143) and a stand-in
+    /// `scontrol`, send the script `signal` once `reproduce` runs, and return its exit code and the `scontrol` calls.
+    fn task_stopped_by(signal: &str) -> (Option<i32>, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let script = |path: &Path, text: &str| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+            Command::new("chmod").arg("+x").arg(path).status().unwrap();
+        };
+        let fake = dir.path().join("reproduce");
+        script(&fake, "#!/bin/bash\nsleep 60 &\ntrap 'kill $!; exit 143' TERM\ntouch \"$FAKE/started\"\nwait\n");
+        script(&dir.path().join("bin/scontrol"), "#!/bin/bash\necho \"$@\" >> \"$FAKE/scontrol\"\n");
+        let array = array_script(&paper_plan(&fake.display().to_string())).unwrap();
+        let path = format!("{}:{}", dir.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
+        let mut task = Command::new("bash")
+            .args(["-c", &array])
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env("SLURM_JOB_ID", "77")
+            .env("FAKE", dir.path())
+            .env("PATH", path)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        while !dir.path().join("started").exists() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Command::new("kill").arg(format!("-{signal}")).arg(task.id().to_string()).status().unwrap();
+        let code = task.wait().unwrap().code();
+        (code, std::fs::read_to_string(dir.path().join("scontrol")).unwrap_or_default())
+    }
+
+    #[test]
+    fn a_task_warned_of_its_time_limit_stops_and_requeues_but_a_cancelled_one_does_not() {
+        assert_eq!(task_stopped_by("USR1"), (Some(143), "requeue 77\n".to_owned()));
+        assert_eq!(task_stopped_by("TERM"), (Some(143), String::new()));
     }
 
     #[test]
