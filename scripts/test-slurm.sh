@@ -126,16 +126,13 @@ array=$(sed -n 's/.* as job array \([0-9]*\).*/\1/p' "$work/submit.log")
 [ -n "$array" ] || fail "nothing was submitted"
 
 # What Slurm does two minutes before a task's time limit (--signal=B:USR1@120), once the first task has written a
-# checkpoint: USR1 to its batch script (found among the task's processes). The task must stop at a safe point,
+# checkpoint: USR1 to its batch script (the batch step's task 0). The task must stop at a safe point,
 # requeue itself, and resume from its checkpoint.
 first="$out/tiny/faces/clear/seed-0"
 for _ in $(seq 1200); do [ -f "$first/checkpoints/epoch-001.safetensors" ] && break; sleep 0.5; done
 [ -f "$first/checkpoints/epoch-001.safetensors" ] || fail "the first task wrote no checkpoint in 10 minutes"
 job=$(squeue -h -j "${array}_0" -o %A)
-batch=""
-for pid in $(scontrol listpids "$job" | awk '$3 == "batch" { print $1 }'); do
-  [ "$(ps -o comm= -p "$pid")" = bash ] && batch=$pid
-done
+batch=$(scontrol listpids "$job" | awk '$3 == "batch" && $4 == "0" { print $1 }')
 [ -n "$batch" ] || fail "no batch script among the processes of task ${array}_0: $(scontrol listpids "$job")"
 kill -USR1 "$batch"
 say "sent USR1 to the batch script of task ${array}_0 (pid $batch) after its first checkpoint"
