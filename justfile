@@ -49,3 +49,8 @@ bench *args="": setup
 # bf16 with the projected wall time of `paper`. `just gpu-check --device cpu` runs the same steps small on the CPU.
 gpu-check *args="":
     scripts/gpu-check.sh {{args}}
+
+# Submit the tiny profile to a one-node Slurm cluster started on this machine (slurm-wlm and munge are installed when
+# missing, as root) and check its tables against a local run's; REFERENCE=<dir> reuses a local tiny run in <dir>/tiny.
+test-slurm: build
+    scripts/test-slurm.sh

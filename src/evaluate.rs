@@ -68,6 +68,7 @@ pub fn scores(
     let mut seen = 0i64;
     tch::no_grad(|| -> Result<()> {
         for (start, len) in batches {
+            crate::interrupt::check()?;
             let images = split.images.narrow(0, start, len).to_device(loader.device);
             let labels = split.labels.narrow(0, start, len).to_device(loader.device);
             let x = augment::test_batch(&images, augment_spec)?;

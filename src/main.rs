@@ -40,6 +40,9 @@ enum Command {
         /// Repeat every run with this many seeds (the profile's seed, then the next ones).
         #[arg(long, default_value_t = 1)]
         seeds: u64,
+        /// Only the runs of this seed (0 to SEEDS-1): what one Slurm array task runs.
+        #[arg(long)]
+        seed_index: Option<u64>,
         #[arg(long, value_enum, default_value_t = blurry_to_clear::device::DeviceChoice::Auto)]
         device: blurry_to_clear::device::DeviceChoice,
         /// Directory holding the real datasets, one canonical root per dataset (paper/DATA.md); `paper` needs it.
@@ -62,6 +65,29 @@ enum Command {
         /// and estimate the wall time, without training.
         #[arg(long)]
         preflight: bool,
+        /// Run here, or submit the runs as a Slurm job array and the tables as a job after it.
+        #[arg(long, value_enum, default_value_t)]
+        executor: blurry_to_clear::slurm::Executor,
+        #[command(flatten)]
+        slurm: blurry_to_clear::slurm::SlurmOptions,
+    },
+    /// Print where every run of a profile's run directory stands: done, running (epoch), failed (the error),
+    /// stopped or not started; with the Slurm job and its state when the runs were submitted to Slurm.
+    Status {
+        /// A profile's run directory, e.g. runs/paper.
+        run_dir: PathBuf,
+        /// The profile, when the directory is not named after it.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Seeds of the runs (default: as many as the directory has).
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Only these runs: a dataset (`faces`) or a run (`faces/blurry`); repeatable.
+        #[arg(long)]
+        only: Vec<String>,
+        /// Exit non-zero unless every run is done (the check before the cross-run stages on a cluster).
+        #[arg(long)]
+        require_done: bool,
     },
     /// Print one resolved run as CSV (epoch,iteration,sigma,lr), one row per training iteration.
     Plan {
@@ -204,10 +230,16 @@ fn main() -> ExitCode {
     blurry_to_clear::logging::init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => match blurry_to_clear::interrupt::report(&err) {
+            Some((code, message)) => {
+                eprintln!("{message}");
+                ExitCode::from(code)
+            }
+            None => {
+                eprintln!("error: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -217,6 +249,7 @@ fn run(cli: Cli) -> Result<()> {
             profile,
             only,
             seeds,
+            seed_index,
             device,
             data_root,
             out,
@@ -224,11 +257,15 @@ fn run(cli: Cli) -> Result<()> {
             precision,
             no_figures,
             preflight,
+            executor,
+            slurm,
         } => {
+            slurm.require_slurm(executor)?;
             let options = blurry_to_clear::pipeline::ReproduceOptions {
                 profile,
                 only,
                 seeds,
+                seed_index,
                 device,
                 data_root,
                 out,
@@ -237,10 +274,17 @@ fn run(cli: Cli) -> Result<()> {
                 figures: !no_figures,
                 code: blurry_to_clear::stage::CodeHashes::compiled(),
             };
-            match preflight {
-                true => blurry_to_clear::preflight::preflight(&options),
-                false => blurry_to_clear::pipeline::reproduce(&options),
+            match (preflight, executor) {
+                (true, _) => blurry_to_clear::preflight::preflight(&options),
+                (false, blurry_to_clear::slurm::Executor::Slurm) => blurry_to_clear::slurm::submit(&options, &slurm),
+                (false, blurry_to_clear::slurm::Executor::Local) => {
+                    blurry_to_clear::interrupt::install()?;
+                    blurry_to_clear::pipeline::reproduce(&options)
+                }
             }
+        }
+        Command::Status { run_dir, profile, seeds, only, require_done } => {
+            blurry_to_clear::status::run(&run_dir, profile.as_deref(), seeds, &only, require_done)
         }
         Command::Blur { sigma, input, output } => blurry_to_clear::blur::blur_file(sigma, &input, &output),
         Command::Plan { profile, dataset, regime, steps_per_epoch } => blurry_to_clear::schedule::print_plan(

@@ -38,6 +38,8 @@ pub struct ReproduceOptions {
     /// `dataset` or `dataset/regime` filters; empty means every run.
     pub only: Vec<String>,
     pub seeds: u64,
+    /// Only the runs of this seed index (what one Slurm array task runs); `None` means every seed.
+    pub seed_index: Option<u64>,
     pub device: DeviceChoice,
     pub data_root: Option<PathBuf>,
     pub out: PathBuf,
@@ -83,8 +85,15 @@ pub fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<Run
     if opts.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
+    if let Some(index) = opts.seed_index.filter(|i| *i >= opts.seeds) {
+        bail!("--seed-index {index} names no seed: with --seeds {} they are 0 to {}", opts.seeds, opts.seeds - 1);
+    }
     let selection = Selection::parse(&opts.only)?;
-    let runs: Vec<RunSpec> = profile.runs(opts.seeds)?.into_iter().filter(|r| selection.includes(r)).collect();
+    let runs: Vec<RunSpec> = profile
+        .runs(opts.seeds)?
+        .into_iter()
+        .filter(|r| selection.includes(r) && opts.seed_index.is_none_or(|i| i == r.seed_index))
+        .collect();
     if runs.is_empty() {
         bail!("--only {} selects none of profile '{}''s runs", opts.only.join(" "), profile.name);
     }
@@ -186,6 +195,9 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     }
     let runs = select_runs(&profile, opts)?;
     let profile_dir = opts.out.join(&profile.name);
+    for run in &runs {
+        crate::lock::Lock::check_free(&RunDir::new(&profile_dir, run).root)?;
+    }
     tracing::info!(
         "profile {}: {} runs on {} into {}",
         profile.name,
@@ -204,17 +216,24 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
     let mut cache = DataCache { profile: &profile, sources: sources.clone(), device, loaded: None };
     for run in &runs {
+        crate::interrupt::check()?;
         let data_hash = data::cache::dataset_hash(&profile, run.dataset, &sources)?;
         let stages = RunStages::new(&profile, run, &profile_dir, device, opts, &data_hash)?;
         bars.suspend(|| tracing::info!("run {} seed {}", run.key(), run.seed));
-        stages.train(&mut cache, &per_run)?;
-        stages.evaluate(&mut cache)?;
-        stages.analyse(&mut cache)?;
+        let _lock = crate::lock::Lock::acquire(&stages.dir.root)?;
+        let outcome = stages
+            .train(&mut cache, &per_run)
+            .and_then(|()| stages.evaluate(&mut cache))
+            .and_then(|()| stages.analyse(&mut cache));
+        crate::status::record_outcome(&stages.dir, &outcome);
+        outcome?;
         overall.inc(1);
     }
     per_run.finish_and_clear();
     overall.finish_and_clear();
 
+    crate::interrupt::check()?;
+    let _lock = crate::lock::Lock::wait_for(&profile_dir, std::time::Duration::from_secs(600))?;
     let all_runs = profile.runs(opts.seeds)?;
     gather_tables(&profile, &opts.profile, &profile_dir, &all_runs, &opts.code)?;
     // The manifest first (the report says what the run is from it), then again with the figures and the report.
@@ -438,6 +457,7 @@ impl<'a> RunStages<'a> {
         };
         let mut tables = CheckpointAnalysis::default();
         for epoch in spec.epochs.clone().unwrap_or_else(|| train::checkpoint_epochs(self.profile)) {
+            crate::interrupt::check()?;
             let (vs, model) = model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?;
             tables.append(analysis::analyse_checkpoint(&self.key, epoch, &vs, &model, &inputs)?);
         }

@@ -211,6 +211,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
         let order = epoch_order(data.train, &mut draws);
         let mut running = Running::default();
         for step in 0..run.steps_per_epoch {
+            crate::interrupt::check()?;
             let (images, labels) = batch_at(data.train, &order, step as i64, batch, *device);
             let input = training_input(&images, ctx.augment, sigma * run.sigma_scale(), &mut draws)?;
             let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step;

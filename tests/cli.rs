@@ -148,6 +148,7 @@ fn help_of_every_command_matches_its_snapshot() {
         &["verify"],
         &["report"],
         &["import-reference"],
+        &["status"],
     ];
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/expected/snapshots"));

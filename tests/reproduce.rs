@@ -178,6 +178,7 @@ fn a_change_to_analysis_code_reruns_the_analyses_and_not_the_training() {
         profile: "tiny".into(),
         only: vec!["faces/clear".into()],
         seeds: 1,
+        seed_index: None,
         device: blurry_to_clear::device::DeviceChoice::Cpu,
         data_root: None,
         out: dir.path().to_path_buf(),
