@@ -5,6 +5,8 @@
 //! sigmas are asked for. As in the original, the blur is applied to the normalised images. With `drop_last` only
 //! full batches are evaluated, as the original's `drop_last=True` test loaders did (see the reference README,
 //! "Test images evaluated").
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
@@ -12,16 +14,29 @@ use crate::augment::{self, AugmentSpec};
 use crate::blur;
 use crate::data::Split;
 use crate::model::AlexNet;
-use crate::results::{AccuracyByStage, AccuracyVsBlur, RunKey};
+use crate::results::{AccuracyByStage, AccuracyVsBlur, RunKey, TestPredictions};
 
-/// Accuracy and mean cross-entropy of a model on one split at one sigma.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Accuracy and mean cross-entropy of a model on one split at one sigma, and which images it got right.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Score {
+    /// The test sigma in pixels of the 224-px protocol.
+    pub test_sigma: f64,
     pub accuracy_pct: f64,
     /// Mean cross-entropy in nats.
     pub loss: f64,
     /// Images evaluated.
     pub images: i64,
+    /// Per evaluated image, in split order: whether the model's top class was the label.
+    pub correct: Vec<bool>,
+}
+
+impl Score {
+    /// The accuracy's 95 % Wilson interval, in percent.
+    pub fn interval_pct(&self) -> (f64, f64) {
+        let hits = self.correct.iter().filter(|c| **c).count() as u64;
+        let (lo, hi) = crate::stats::wilson(hits, self.images as u64);
+        (100.0 * lo, 100.0 * hi)
+    }
 }
 
 /// How to read a split for evaluation.
@@ -49,11 +64,13 @@ impl EvalLoader {
     }
 }
 
-/// Score `model` on `split` at each of `sigmas_px` (pixels of the split's images), in the order given.
+/// Score `model` on `split` at each of `test_sigmas` (pixels of the 224-px protocol, applied as `sigma_scale` times
+/// as many pixels of the split's images), in the order given.
 pub fn scores(
     model: &AlexNet,
     split: &Split,
-    sigmas_px: &[f64],
+    test_sigmas: &[f64],
+    sigma_scale: f64,
     augment_spec: &AugmentSpec,
     loader: &EvalLoader,
 ) -> Result<Vec<Score>> {
@@ -62,9 +79,9 @@ pub fn scores(
     if batches.is_empty() {
         bail!("a split of {n} images holds no full batch of {} to evaluate", loader.batch_size);
     }
-    // Sums stay on the device until the end, so that the host never waits for the device between batches.
-    let zeros = || Tensor::zeros([sigmas_px.len() as i64], (Kind::Double, loader.device));
-    let (correct, loss_sum) = (zeros(), zeros());
+    // Everything stays on the device until the end, so that the host never waits for the device between batches.
+    let loss_sum = Tensor::zeros([test_sigmas.len() as i64], (Kind::Double, loader.device));
+    let mut hits: Vec<Vec<Tensor>> = test_sigmas.iter().map(|_| Vec::with_capacity(batches.len())).collect();
     let mut seen = 0i64;
     tch::no_grad(|| -> Result<()> {
         for (start, len) in batches {
@@ -72,24 +89,33 @@ pub fn scores(
             let images = split.images.narrow(0, start, len).to_device(loader.device);
             let labels = split.labels.narrow(0, start, len).to_device(loader.device);
             let x = augment::test_batch(&images, augment_spec)?;
-            for (i, sigma) in sigmas_px.iter().enumerate() {
-                let logits = model.forward(&blur::blur_uniform(&x, *sigma)?);
-                let hits = logits.argmax(1, false).eq_tensor(&labels).sum(Kind::Double);
+            for (i, sigma) in test_sigmas.iter().enumerate() {
+                let logits = model.forward(&blur::blur_uniform(&x, sigma * sigma_scale)?);
+                hits[i].push(logits.argmax(1, false).eq_tensor(&labels));
                 let loss = logits.cross_entropy_loss::<Tensor>(&labels, None, tch::Reduction::Sum, -100, 0.0);
-                let _ = correct.get(i as i64).g_add_(&hits);
                 let _ = loss_sum.get(i as i64).g_add_(&loss.to_kind(Kind::Double));
             }
             seen += len;
         }
         Ok(())
     })?;
-    let correct = Vec::<f64>::try_from(correct.to_device(Device::Cpu))?;
     let loss_sum = Vec::<f64>::try_from(loss_sum.to_device(Device::Cpu))?;
-    Ok(correct
+    test_sigmas
         .iter()
+        .zip(hits)
         .zip(&loss_sum)
-        .map(|(c, l)| Score { accuracy_pct: 100.0 * c / seen as f64, loss: l / seen as f64, images: seen })
-        .collect())
+        .map(|((&test_sigma, batches), loss)| {
+            let correct = Vec::<bool>::try_from(Tensor::cat(&batches, 0).to_device(Device::Cpu))?;
+            let right = correct.iter().filter(|c| **c).count();
+            Ok(Score {
+                test_sigma,
+                accuracy_pct: 100.0 * right as f64 / seen as f64,
+                loss: loss / seen as f64,
+                images: seen,
+                correct,
+            })
+        })
+        .collect()
 }
 
 /// What the evaluate stage measures of a run: the final model at every test sigma (robustness_results), each stage
@@ -103,7 +129,16 @@ pub struct EvaluationPlan<'a> {
     pub sigma_scale: f64,
 }
 
-/// The `accuracy_vs_blur` and `accuracy_by_stage` rows of `run`, with `model_at(epoch)` loading a checkpoint.
+/// What the evaluate stage writes of a run.
+pub struct RunEvaluation {
+    pub accuracy_vs_blur: Vec<AccuracyVsBlur>,
+    pub accuracy_by_stage: Vec<AccuracyByStage>,
+    /// Per-image correctness of every checkpoint and sigma evaluated, once each.
+    pub predictions: Vec<TestPredictions>,
+}
+
+/// Evaluate `run`, with `model_at(epoch)` loading a checkpoint: each checkpoint once, at every sigma either table
+/// needs of it (the final checkpoint is usually also the last stage's).
 pub fn evaluate_run(
     run: &RunKey,
     plan: &EvaluationPlan,
@@ -111,32 +146,68 @@ pub fn evaluate_run(
     test: &Split,
     augment_spec: &AugmentSpec,
     loader: &EvalLoader,
-) -> Result<(Vec<AccuracyVsBlur>, Vec<AccuracyByStage>)> {
-    let mut at = |epoch: u32, sigmas: &[f64]| -> Result<Vec<(f64, Score)>> {
-        let px: Vec<f64> = sigmas.iter().map(|s| s * plan.sigma_scale).collect();
-        let scores = scores(&model_at(epoch)?, test, &px, augment_spec, loader)?;
-        Ok(sigmas.iter().copied().zip(scores).collect())
-    };
-    let final_rows = at(plan.final_epoch, plan.test_sigmas)?
-        .into_iter()
-        .map(|(test_sigma, score)| AccuracyVsBlur {
+) -> Result<RunEvaluation> {
+    let mut epochs: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    epochs.entry(plan.final_epoch).or_default().extend(plan.test_sigmas);
+    for &epoch in plan.stage_epochs {
+        epochs.entry(epoch).or_default().extend(plan.stage_test_sigmas);
+    }
+    let mut scored: BTreeMap<(u32, u64), Score> = BTreeMap::new();
+    for (epoch, mut sigmas) in epochs {
+        sigmas.sort_by(f64::total_cmp);
+        sigmas.dedup();
+        let model = model_at(epoch)?;
+        for score in scores(&model, test, &sigmas, plan.sigma_scale, augment_spec, loader)? {
+            scored.insert((epoch, score.test_sigma.to_bits()), score);
+        }
+    }
+    let score = |epoch: u32, sigma: f64| &scored[&(epoch, sigma.to_bits())];
+    let accuracy_vs_blur = plan
+        .test_sigmas
+        .iter()
+        .map(|&sigma| {
+            let s = score(plan.final_epoch, sigma);
+            let (lo, hi) = s.interval_pct();
+            AccuracyVsBlur {
+                run: run.clone(),
+                test_sigma: sigma,
+                accuracy_pct: s.accuracy_pct,
+                images: Some(s.images as u32),
+                ci_low_pct: Some(lo),
+                ci_high_pct: Some(hi),
+                source: run.source(),
+            }
+        })
+        .collect();
+    let mut accuracy_by_stage = Vec::new();
+    for &epoch in plan.stage_epochs {
+        accuracy_by_stage.extend(plan.stage_test_sigmas.iter().map(|&sigma| {
+            let s = score(epoch, sigma);
+            let (lo, hi) = s.interval_pct();
+            AccuracyByStage {
+                run: run.clone(),
+                epoch,
+                test_sigma: sigma,
+                accuracy_pct: s.accuracy_pct,
+                images: Some(s.images as u32),
+                ci_low_pct: Some(lo),
+                ci_high_pct: Some(hi),
+                source: run.source(),
+            }
+        }));
+    }
+    let predictions = scored
+        .iter()
+        .map(|(&(epoch, _), s)| TestPredictions {
             run: run.clone(),
-            test_sigma,
-            accuracy_pct: score.accuracy_pct,
+            epoch,
+            test_sigma: s.test_sigma,
+            images: s.images as u32,
+            correct: crate::stats::bits_to_hex(&s.correct),
             source: run.source(),
         })
         .collect();
-    let mut stage_rows = Vec::new();
-    for &epoch in plan.stage_epochs {
-        stage_rows.extend(at(epoch, plan.stage_test_sigmas)?.into_iter().map(|(test_sigma, score)| AccuracyByStage {
-            run: run.clone(),
-            epoch,
-            test_sigma,
-            accuracy_pct: score.accuracy_pct,
-            source: run.source(),
-        }));
-    }
-    Ok((final_rows, stage_rows))
+    Ok(RunEvaluation { accuracy_vs_blur, accuracy_by_stage, predictions })
 }
 
 #[cfg(test)]
@@ -151,5 +222,61 @@ mod tests {
         assert_eq!(drop.batches(600), vec![(0, 256), (256, 256)]);
         // The original's faces test split: 2936 images, 2816 evaluated.
         assert_eq!(drop.batches(2936).iter().map(|b| b.1).sum::<i64>(), 2816);
+    }
+
+    /// Each checkpoint is loaded and scored once at every sigma either table needs; each row's accuracy, interval
+    /// and per-image record agree.
+    #[test]
+    fn a_run_is_evaluated_once_per_checkpoint_with_intervals_and_per_image_records() {
+        let images = (Tensor::arange(10 * 3 * 64 * 64, (Kind::Int64, Device::Cpu)) * 37).remainder(251);
+        let test = Split {
+            images: images.to_kind(Kind::Uint8).view([10, 3, 64, 64]),
+            labels: Tensor::from_slice(&[0i64, 1, 2, 0, 1, 2, 0, 1, 2, 0]),
+        };
+        let spec = AugmentSpec { size: 64, mean: [0.5; 3], std: [0.25; 3], random_erasing: false };
+        let loader = EvalLoader { batch_size: 4, drop_last: false, device: Device::Cpu };
+        let plan = EvaluationPlan {
+            final_epoch: 2,
+            test_sigmas: &[0.0, 8.0],
+            stage_epochs: &[1, 2],
+            stage_test_sigmas: &[0.0],
+            sigma_scale: 64.0 / 224.0,
+        };
+        let run = RunKey {
+            profile: "t".into(),
+            seed: 0,
+            dataset: crate::vocab::DatasetId::Faces,
+            regime: crate::vocab::Regime::Clear,
+        };
+        let mut loads = Vec::new();
+        let evaluation = evaluate_run(
+            &run,
+            &plan,
+            |epoch| {
+                loads.push(epoch);
+                Ok(AlexNet::new(&tch::nn::VarStore::new(Device::Cpu).root(), 3, &mut crate::draws::Draws::new(4)))
+            },
+            &test,
+            &spec,
+            &loader,
+        )
+        .unwrap();
+        assert_eq!(loads, [1, 2]);
+        assert_eq!(evaluation.accuracy_vs_blur.len(), 2);
+        assert_eq!(evaluation.accuracy_by_stage.len(), 2);
+        assert_eq!(evaluation.predictions.len(), 3, "epoch 1 at sigma 0, epoch 2 at sigmas 0 and 8");
+        for row in &evaluation.accuracy_vs_blur {
+            let record =
+                evaluation.predictions.iter().find(|p| p.epoch == 2 && p.test_sigma == row.test_sigma).unwrap();
+            let correct = crate::stats::hex_to_bits(&record.correct, 10).unwrap();
+            let hits = correct.iter().filter(|c| **c).count();
+            assert_eq!(row.accuracy_pct, 10.0 * hits as f64);
+            assert_eq!(row.images, Some(10));
+            let (lo, hi) = (row.ci_low_pct.unwrap(), row.ci_high_pct.unwrap());
+            assert!(lo <= row.accuracy_pct && row.accuracy_pct <= hi && hi - lo > 20.0, "[{lo}, {hi}] of 10 images");
+        }
+        // The final checkpoint's sigma 0 appears in both tables with the same score.
+        let stage = evaluation.accuracy_by_stage.iter().find(|r| r.epoch == 2).unwrap();
+        assert_eq!(stage.accuracy_pct, evaluation.accuracy_vs_blur[0].accuracy_pct);
     }
 }

@@ -430,10 +430,11 @@ impl<'a> RunStages<'a> {
             sigma_scale: self.run.sigma_scale(),
         };
         let model_at = |epoch| Ok(model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?.1);
-        let (final_rows, stage_rows) =
+        let evaluation =
             evaluate::evaluate_run(&self.key, &plan, model_at, &data.test, &self.augment_spec()?, &loader)?;
-        let mut outputs = Vec::from(self.write_rows(&final_rows)?);
-        outputs.extend(self.write_rows(&stage_rows)?);
+        let mut outputs = Vec::from(self.write_rows(&evaluation.accuracy_vs_blur)?);
+        outputs.extend(self.write_rows(&evaluation.accuracy_by_stage)?);
+        outputs.extend(self.write_rows(&evaluation.predictions)?);
         stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }

@@ -79,9 +79,9 @@ fn try_run(
     let batch = (profile.eval_batch_size as i64).min(test.labels.size()[0]);
     let loader = EvalLoader { batch_size: batch, drop_last: false, device };
     let one_batch = data::Split { images: test.images.narrow(0, 0, batch), labels: test.labels.narrow(0, 0, batch) };
-    let strongest = profile.test_sigmas.iter().cloned().fold(0.0, f64::max) * run.sigma_scale();
+    let strongest = profile.test_sigmas.iter().cloned().fold(0.0, f64::max);
     let started = Instant::now();
-    evaluate::scores(&model, &one_batch, &[strongest], &augment, &loader)?;
+    evaluate::scores(&model, &one_batch, &[strongest], run.sigma_scale(), &augment, &loader)?;
     let eval_batch_s = started.elapsed().as_secs_f64() * profile.eval_batch_size as f64 / batch as f64;
     Ok(Timing { step_s, eval_batch_s })
 }

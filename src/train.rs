@@ -308,7 +308,8 @@ fn evaluate_epoch(ctx: &TrainContext, model: &AlexNet, epoch: u32, running: Opti
         drop_last: ctx.profile.eval_drop_last,
         device: ctx.device,
     };
-    let val = evaluate::scores(model, ctx.data.val, &[run.val_sigma * run.sigma_scale()], ctx.augment, &loader)?[0];
+    let val =
+        evaluate::scores(model, ctx.data.val, &[run.val_sigma], run.sigma_scale(), ctx.augment, &loader)?.remove(0);
     let (train_acc_pct, train_loss) = match (ctx.profile.train_metrics, running) {
         (TrainMetrics::EvalPass, _) => {
             let (acc, loss) = eval_pass(ctx, model, epoch, train_sigma)?;

@@ -490,6 +490,9 @@ margin = 5.0
                 },
                 test_sigma: sigma,
                 accuracy_pct: acc,
+                images: None,
+                ci_low_pct: None,
+                ci_high_pct: None,
                 source: "run:hand seed 0".into(),
             })
             .collect();
@@ -548,7 +551,15 @@ fn claims_judge_paired_differences_by_their_bootstrap_interval() {
     for regime in ["clear", "blurry_to_clear"] {
         let bits = correct(regime);
         let pct = 100.0 * bits.iter().filter(|c| **c).count() as f64 / 1000.0;
-        accuracy.push(AccuracyVsBlur { run: key(regime), test_sigma: 4.0, accuracy_pct: pct, source: "s".into() });
+        accuracy.push(AccuracyVsBlur {
+            run: key(regime),
+            test_sigma: 4.0,
+            accuracy_pct: pct,
+            images: Some(1000),
+            ci_low_pct: None,
+            ci_high_pct: None,
+            source: "s".into(),
+        });
         let hex = bits_to_hex(&bits);
         predictions.push(TestPredictions {
             run: key(regime),

@@ -101,12 +101,43 @@ impl RatioSamples {
 const ACCURACY: &str = "test accuracy (%)";
 const SIGMA: &str = "test blur sigma (px at 224 px)";
 
+/// The 95 % intervals of accuracies, where a run recorded them: per (panel, regime, sigma), the widest over seeds.
+type Intervals<P> = BTreeMap<(P, Regime, u64), (f64, f64)>;
+
+fn push_interval<P: Ord>(intervals: &mut Intervals<P>, key: (P, Regime, f64), interval: (Option<f64>, Option<f64>)) {
+    if let (Some(lo), Some(hi)) = interval {
+        let entry = intervals.entry((key.0, key.1, key.2.to_bits())).or_insert((lo, hi));
+        *entry = (entry.0.min(lo), entry.1.max(hi));
+    }
+}
+
+/// Draw each point's interval (and the spread over seeds it already holds) as its series' band.
+fn with_intervals<P: Ord + Copy>(
+    mut series: Vec<Series>,
+    panel: P,
+    intervals: &Intervals<P>,
+    style: &Style,
+) -> Vec<Series> {
+    for s in &mut series {
+        let Some(regime) = style.regimes.iter().find(|r| r.label == s.label).map(|r| r.id) else { continue };
+        for p in &mut s.points {
+            if let Some(&(lo, hi)) = intervals.get(&(panel, regime, p.x.to_bits())) {
+                (p.lo, p.hi) = (p.lo.min(lo), p.hi.max(hi));
+            }
+        }
+    }
+    series
+}
+
 /// Main robustness figure (robustness_results cell 20): accuracy of the final models against test sigma 0-32, one
-/// panel per dataset, one line per regime, chance and sigma-8 lines.
+/// panel per dataset, one line per regime, chance and sigma-8 lines; a band shows each accuracy's 95 % interval
+/// (Wilson, over the test images; with several seeds, the widest) where the run recorded it.
 pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
+    let mut intervals: Intervals<DatasetId> = BTreeMap::new();
     for r in rows {
         push(&mut groups, r.run.dataset, r.run.regime, r.test_sigma, r.accuracy_pct);
+        push_interval(&mut intervals, (r.run.dataset, r.run.regime, r.test_sigma), (r.ci_low_pct, r.ci_high_pct));
     }
     let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
     let panels = style
@@ -116,7 +147,7 @@ pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
         .map(|(d, samples)| {
             let mut panel = Panel::new(&d.title, SIGMA, ACCURACY, (0.0, x_max));
             panel.y_range = Some((0.0, 100.0));
-            panel.series = regime_series(style, samples, Mark::Line);
+            panel.series = with_intervals(regime_series(style, samples, Mark::Line), d.id, &intervals, style);
             panel.hlines.push(chance_line(style, d.id));
             panel.vlines.push(sigma_line(style));
             panel
@@ -126,11 +157,14 @@ pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
 }
 
 /// Stage figures (robustness_across_stages cells 22-33): one row per dataset, one column per stage epoch,
-/// accuracy against test sigma 0-8, one line per regime.
+/// accuracy against test sigma 0-8, one line per regime, with the accuracies' intervals as bands.
 pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
     let mut groups: Grouped<(DatasetId, u32), Regime> = BTreeMap::new();
+    let mut intervals: Intervals<(DatasetId, u32)> = BTreeMap::new();
     for r in rows {
-        push(&mut groups, (r.run.dataset, r.epoch), r.run.regime, r.test_sigma, r.accuracy_pct);
+        let panel = (r.run.dataset, r.epoch);
+        push(&mut groups, panel, r.run.regime, r.test_sigma, r.accuracy_pct);
+        push_interval(&mut intervals, (panel, r.run.regime, r.test_sigma), (r.ci_low_pct, r.ci_high_pct));
     }
     let epochs: Vec<u32> = distinct(rows.iter().map(|r| r.epoch));
     let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
@@ -143,7 +177,8 @@ pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
             let mut panel = Panel::new(&format!("{}, epoch {epoch}", d.title), SIGMA, ACCURACY, (0.0, x_max));
             panel.y_range = Some((0.0, 100.0));
             if let Some(samples) = groups.get(&(d.id, epoch)) {
-                panel.series = regime_series(style, samples, Mark::LineDots);
+                let series = regime_series(style, samples, Mark::LineDots);
+                panel.series = with_intervals(series, (d.id, epoch), &intervals, style);
             }
             panel.hlines.push(chance_line(style, d.id));
             panels.push(panel);
@@ -207,4 +242,36 @@ pub(super) fn distinct<T: Ord + Copy>(items: impl Iterator<Item = T>) -> Vec<T> 
     v.sort();
     v.dedup();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::RunKey;
+
+    #[test]
+    fn an_accuracys_interval_is_drawn_as_its_band() {
+        let style = super::super::style::Catalogue::load().unwrap().style;
+        let row = |regime, sigma, acc, ci: Option<(f64, f64)>| AccuracyVsBlur {
+            run: RunKey { profile: "mini".into(), seed: 0, dataset: DatasetId::Faces, regime },
+            test_sigma: sigma,
+            accuracy_pct: acc,
+            images: ci.map(|_| 1000),
+            ci_low_pct: ci.map(|c| c.0),
+            ci_high_pct: ci.map(|c| c.1),
+            source: "s".into(),
+        };
+        let rows = [
+            row(Regime::Clear, 0.0, 80.0, Some((77.4, 82.4))),
+            row(Regime::Clear, 8.0, 30.0, Some((27.2, 32.9))),
+            row(Regime::Blurry, 0.0, 50.0, None),
+        ];
+        let figure = accuracy_vs_blur(&rows, &style);
+        let series = &figure.panels[0].series;
+        let clear = series.iter().find(|s| s.label == style.regime(Regime::Clear).label).unwrap();
+        assert_eq!((clear.points[0].lo, clear.points[0].hi), (77.4, 82.4));
+        assert_eq!((clear.points[1].lo, clear.points[1].hi), (27.2, 32.9));
+        let blurry = series.iter().find(|s| s.label == style.regime(Regime::Blurry).label).unwrap();
+        assert_eq!((blurry.points[0].lo, blurry.points[0].hi), (50.0, 50.0), "no interval, no band");
+    }
 }

@@ -151,13 +151,17 @@ impl RunKey {
     }
 }
 
-/// Test accuracy of each final model against test blur (robustness_results.ipynb, cell 19/20).
+/// Test accuracy of each final model against test blur (robustness_results.ipynb, cell 19/20). A run also records
+/// the test images evaluated and the accuracy's 95 % Wilson interval (empty in the original's table).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyVsBlur {
     #[serde(flatten)]
     pub run: RunKey,
     pub test_sigma: f64,
     pub accuracy_pct: f64,
+    pub images: Option<u32>,
+    pub ci_low_pct: Option<f64>,
+    pub ci_high_pct: Option<f64>,
     pub source: String,
 }
 
@@ -171,12 +175,16 @@ impl Table for AccuracyVsBlur {
             REGIME,
             col("test_sigma", Float, Key),
             col("accuracy_pct", Float, Val),
+            opt("images", Integer, Note),
+            opt("ci_low_pct", Float, Note),
+            opt("ci_high_pct", Float, Note),
             SOURCE,
         ],
     };
 }
 
-/// Test accuracy at each training stage's checkpoint against test blur (robustness_across_stages.ipynb).
+/// Test accuracy at each training stage's checkpoint against test blur (robustness_across_stages.ipynb), with the
+/// same interval columns as [`AccuracyVsBlur`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyByStage {
     #[serde(flatten)]
@@ -184,6 +192,9 @@ pub struct AccuracyByStage {
     pub epoch: u32,
     pub test_sigma: f64,
     pub accuracy_pct: f64,
+    pub images: Option<u32>,
+    pub ci_low_pct: Option<f64>,
+    pub ci_high_pct: Option<f64>,
     pub source: String,
 }
 
@@ -198,6 +209,9 @@ impl Table for AccuracyByStage {
             EPOCH,
             col("test_sigma", Float, Key),
             col("accuracy_pct", Float, Val),
+            opt("images", Integer, Note),
+            opt("ci_low_pct", Float, Note),
+            opt("ci_high_pct", Float, Note),
             SOURCE,
         ],
     };
@@ -807,7 +821,15 @@ mod tests {
     }
 
     fn accuracy_row(sigma: f64, acc: f64, source: &str) -> AccuracyVsBlur {
-        AccuracyVsBlur { run: key(Regime::BlurryToClear), test_sigma: sigma, accuracy_pct: acc, source: source.into() }
+        AccuracyVsBlur {
+            run: key(Regime::BlurryToClear),
+            test_sigma: sigma,
+            accuracy_pct: acc,
+            images: None,
+            ci_low_pct: None,
+            ci_high_pct: None,
+            source: source.into(),
+        }
     }
 
     /// Every schema's columns are exactly its row's serde fields: writing a row fills every column.
@@ -818,7 +840,16 @@ mod tests {
         write_table(dir.path(), &[accuracy_row(0.0, 1.0, "run:tiny seed 1")]).unwrap();
         write_table(
             dir.path(),
-            &[AccuracyByStage { run: run.clone(), epoch: 20, test_sigma: 1.0, accuracy_pct: 2.0, source: "s".into() }],
+            &[AccuracyByStage {
+                run: run.clone(),
+                epoch: 20,
+                test_sigma: 1.0,
+                accuracy_pct: 2.0,
+                images: Some(400),
+                ci_low_pct: Some(1.0),
+                ci_high_pct: Some(3.5),
+                source: "s".into(),
+            }],
         )
         .unwrap();
         let entry = crate::train::EpochLog {
@@ -942,6 +973,9 @@ mod tests {
             epoch: 20,
             test_sigma: 8.0,
             accuracy_pct: acc,
+            images: None,
+            ci_low_pct: None,
+            ci_high_pct: None,
             source: "run:tiny seed 0".into(),
         };
         let rows = [stage(Regime::Clear, 10.0), stage(Regime::BlurryToClear, 25.0), stage(Regime::Blurry, 70.0)];
