@@ -25,8 +25,9 @@ test: setup
 test-faults: setup
     scripts/test-faults.sh
 
-# Train, evaluate and analyse every run of a profile, then draw its figures (mini: embedded data, CPU, <= 20 min).
-reproduce profile="paper" *args="": build
+# Train, evaluate and analyse every run of a profile (paper, paper-uniform, mini or tiny), then draw its figures and
+# write its report (mini: the embedded stand-ins on a 2-core CPU in at most 20 minutes, set-up included).
+reproduce profile *args="": build
     {{bin}} reproduce --profile {{profile}} {{args}}
 
 # Redraw the figures of committed numbers (paper: into figures/paper) or of a run directory (runs/mini: into
