@@ -20,10 +20,10 @@ use crate::blur;
 use crate::data::Split;
 use crate::evaluate::{self, EvalLoader};
 use crate::model::{self, AlexNet};
-use crate::optim::{Adam, AdamConfig};
+use crate::optim::{AdamConfig, AdamSet};
 use crate::protocol::{Profile, RunSpec, TrainMetrics};
 use crate::run_dir::RunDir;
-use crate::schedule::{lr_at, sigma_at};
+use crate::schedule::{lr_at, optimiser_steps_at, sigma_at};
 use crate::seeds;
 
 /// One line of the training log. Epoch 0 is the evaluation before training, as in the original's logs.
@@ -110,7 +110,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     let TrainContext { profile, run, dir, data, device, .. } = ctx;
     let classes = profile.dataset(run.dataset)?.classes as i64;
     let (mut vs, model) = init_model(run, classes, *device);
-    let mut adam = Adam::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
+    let mut adam = AdamSet::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
     let mut log_file = RunLog::open(dir)?;
     let mut log = Vec::new();
     let start = match last_complete_checkpoint(profile, dir) {
@@ -154,7 +154,8 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             adam.zero_grad();
             loss.backward();
             let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step;
-            adam.step(lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration));
+            let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration);
+            adam.step(lr, optimiser_steps_at(&run.lr_schedule, epoch));
             running.add(&logits, &labels, &loss);
             ctx.progress.inc(labels.size()[0] as u64);
         }
