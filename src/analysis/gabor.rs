@@ -10,12 +10,13 @@
 //! ([0, 2 pi]) only pick one period of a periodic model, so here they are left free and the result is mapped back
 //! into those ranges. A fit counts as valid when R^2 >= 0.4; its size is (sigma_x + sigma_y) / 2 (cells 36/48).
 //!
-//! What differs, and why. The original runs scipy's L-BFGS-B to convergence from 100 unseeded starting points.
-//! Here the bounds become a change of variables (MINUIT's `p = lo + (hi - lo)(1 + sin u) / 2`) so that argmin's
-//! unconstrained L-BFGS can be used; starting points come from a seeded generator (one stream per filter), drawn
-//! from the original's distributions; and each start runs only a short L-BFGS (early stopping), after which the best
-//! start is refined to convergence. The pipeline fits conv1 at every checkpoint epoch, so the cost of a fit matters;
-//! the number of starts is a parameter ([`GaborConfig::restarts`]).
+//! What differs, and why. The original runs SciPy's L-BFGS-B with bounds from 100 unseeded starting points and keeps
+//! the best successful fit. Here the bounds become a change of variables (MINUIT's `p = lo + (hi - lo)(1 + sin u) /
+//! 2`) so that argmin's unconstrained L-BFGS can be used, and the starting points come from a seeded generator (one
+//! stream per filter), drawn from the original's distributions. How long each start searches is the profile's
+//! `analysis.gabor_start_budget`: [`TO_CONVERGENCE`] iterations (every start to convergence, as the original; the
+//! `paper` profiles) or a short budget, after which the best start is refined to convergence (cheaper: the pipeline
+//! fits conv1 at every checkpoint; the CPU profiles). The number of starts is [`GaborConfig::restarts`].
 use anyhow::Result;
 use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -32,12 +33,17 @@ use crate::vocab::{Layer, RfMeasure};
 /// A fit is valid from this R^2 on (`r_squared >= 0.4` in cells 3 and 32).
 pub const MIN_R_SQUARED: f64 = 0.4;
 
+/// A start's iteration budget that means "to convergence": SciPy's L-BFGS-B default `maxiter`, which a fit of 121
+/// pixels and 9 parameters never reaches before its tolerances stop it.
+pub const TO_CONVERGENCE: u64 = 15_000;
+
 /// How the fits are searched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GaborConfig {
     /// Random starting points per filter (the original: 100).
     pub restarts: usize,
-    /// L-BFGS iterations of each start before the best one is refined.
+    /// L-BFGS iterations of each start before the best one is refined ([`TO_CONVERGENCE`]: every start runs to
+    /// convergence, as the original's).
     pub start_iterations: u64,
     /// L-BFGS iterations of the final refinement.
     pub refine_iterations: u64,
@@ -47,7 +53,23 @@ pub struct GaborConfig {
 
 impl Default for GaborConfig {
     fn default() -> Self {
-        GaborConfig { restarts: 100, start_iterations: 12, refine_iterations: 300, seed: 0 }
+        GaborConfig {
+            restarts: 100,
+            start_iterations: crate::protocol::DEFAULT_GABOR_START_ITERATIONS,
+            refine_iterations: 300,
+            seed: 0,
+        }
+    }
+}
+
+impl GaborConfig {
+    /// The search a profile's analysis settings ask for, with starting points seeded by `seed`.
+    pub fn for_profile(spec: &crate::protocol::AnalysisSpec, seed: u64) -> GaborConfig {
+        let start_iterations = match spec.gabor_start_budget {
+            crate::protocol::GaborStartBudget::Converge => TO_CONVERGENCE,
+            crate::protocol::GaborStartBudget::Iterations(n) => n,
+        };
+        GaborConfig { restarts: spec.gabor_restarts as usize, start_iterations, seed, ..GaborConfig::default() }
     }
 }
 
