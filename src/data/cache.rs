@@ -16,7 +16,9 @@
 //! whose support widens with the scale factor), done by `image::imageops::resize(.., FilterType::Triangle)`, which
 //! is the same filter; results agree with PIL to rounding (about 1 grey level). Batches need one size, so a
 //! non-square image is then centre-cropped to a square, with torchvision's `CenterCrop` offsets. The original
-//! had no crop; its images are square crops, where the crop does nothing.
+//! had no crop (its images are square crops, where the crop does nothing), so a profile with
+//! `non_square_test_images = "refuse"` (`paper`, `paper-uniform`) stops at a non-square val or test image instead,
+//! naming the file and its shape.
 //!
 //! **Placement.** A split whose images take at most [`DEVICE_DATA_LIMIT`] bytes is moved whole onto the device (an
 //! H200 holds ImageNet-100's 26 GB training split at 256 px); a larger one stays in CPU memory, and the training
@@ -36,7 +38,7 @@ use super::layout::{self, DatasetInfo, Row};
 use super::manifest;
 use super::synthetic::{self, SynthRequest};
 use super::{par_map, Split, SplitName};
-use crate::protocol::{DataSource, DatasetId, DatasetSpec, Profile, Subsample, TestResize};
+use crate::protocol::{DataSource, DatasetId, DatasetSpec, NonSquarePolicy, Profile, Subsample, TestResize};
 
 /// Version of the cache's content and format: bump it whenever decoding, resizing or the file layout changes, so
 /// that every existing cache becomes stale.
@@ -237,7 +239,7 @@ fn load_real(profile: &Profile, dataset: DatasetId, split: SplitName, root: &Pat
         Err(reason) if path.exists() => tracing::warn!("rebuilding the cache {}: {reason:#}", path.display()),
         Err(_) => tracing::info!("building the cache {} (decoded once, then reused)", path.display()),
     }
-    let built = build(root, dataset, &key, spec)?;
+    let built = build(root, dataset, &key, spec, profile.non_square_test_images)?;
     write_cache(&path, &hash, &built)?;
     Ok(built)
 }
@@ -288,7 +290,13 @@ fn write_cache(path: &Path, hash: &str, split: &Split) -> Result<()> {
 }
 
 /// Decode, resize and stack one split, checking every file against the manifest as it is read.
-fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) -> Result<Split> {
+fn build(
+    root: &Path,
+    dataset: DatasetId,
+    key: &CacheKey,
+    spec: &DatasetSpec,
+    non_square: NonSquarePolicy,
+) -> Result<Split> {
     let mut rows = layout::read_split(root, dataset, key.split)?;
     if let Some(subsample) = key.subsample {
         rows = subsample_per_class(&rows, subsample)?;
@@ -314,7 +322,7 @@ fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) ->
     let images = Tensor::zeros([rows.len() as i64, 3, side, side], (Kind::Uint8, Device::Cpu));
     const CHUNK: usize = 2048;
     for (chunk_index, chunk) in rows.chunks(CHUNK).enumerate() {
-        let decoded = par_map(chunk, |row| decode_row(root, row, &hashes, key));
+        let decoded = par_map(chunk, |row| decode_row(root, row, &hashes, key, non_square));
         let mut pixels = Vec::with_capacity(chunk.len() * 3 * (side * side) as usize);
         for result in decoded {
             pixels.extend(result?);
@@ -328,7 +336,13 @@ fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) ->
 }
 
 /// One image as CHW bytes at the key's side.
-fn decode_row(root: &Path, row: &Row, hashes: &BTreeMap<String, String>, key: &CacheKey) -> Result<Vec<u8>> {
+fn decode_row(
+    root: &Path,
+    row: &Row,
+    hashes: &BTreeMap<String, String>,
+    key: &CacheKey,
+    non_square: NonSquarePolicy,
+) -> Result<Vec<u8>> {
     let path = layout::resolve(root, &row.path).with_context(|| {
         format!("refusing an image of split '{}' of {} (check the root with `data verify`)", key.split, root.display())
     })?;
@@ -337,6 +351,19 @@ fn decode_row(root: &Path, row: &Row, hashes: &BTreeMap<String, String>, key: &C
         bail!("{} does not match the dataset's SHA256SUMS; run `blurry-to-clear data verify`", path.display());
     }
     let image = layout::decode_rgb(&bytes).with_context(|| format!("{}", path.display()))?;
+    let (width, height) = image.dimensions();
+    if key.transform == Transform::ShorterSideThenCrop && width != height && non_square == NonSquarePolicy::Refuse {
+        let (resized_width, resized_height) = shorter_side_size(width, height, key.side);
+        bail!(
+            "{}: a {width}x{height} image in split '{}'. The original's test transform, Resize({}) on the shorter \
+             side, makes it {resized_width}x{resized_height} and never crops, which this artifact cannot batch; crop \
+             the dataset's images to squares, or set `non_square_test_images = \"centre_crop\"` in the profile (a \
+             deviation: paper/DEVIATIONS.md)",
+            path.display(),
+            key.split,
+            key.side,
+        );
+    }
     let resized = resize(&image, key.side, key.transform);
     let (w, h) = resized.dimensions();
     let plane = (w * h) as usize;
@@ -355,17 +382,22 @@ fn resize(image: &image::RgbImage, side: u32, transform: Transform) -> image::Rg
     match transform {
         Transform::BothSides => imageops::resize(image, side, side, FilterType::Triangle),
         Transform::ShorterSideThenCrop => {
-            // torchvision: the longer side becomes int(side * long / short), truncated.
-            let (rw, rh) = if w <= h {
-                (side, (u64::from(side) * u64::from(h) / u64::from(w)) as u32)
-            } else {
-                ((u64::from(side) * u64::from(w) / u64::from(h)) as u32, side)
-            };
+            let (rw, rh) = shorter_side_size(w, h, side);
             let resized =
                 if (rw, rh) == (w, h) { image.clone() } else { imageops::resize(image, rw, rh, FilterType::Triangle) };
             let (left, top) = (center_offset(rw, side), center_offset(rh, side));
             imageops::crop_imm(&resized, left, top, side, side).to_image()
         }
+    }
+}
+
+/// The size `Resize(side)` gives a `w x h` image: torchvision makes the shorter side `side` and the longer
+/// `int(side * long / short)`, truncated.
+fn shorter_side_size(w: u32, h: u32, side: u32) -> (u32, u32) {
+    if w <= h {
+        (side, (u64::from(side) * u64::from(h) / u64::from(w)) as u32)
+    } else {
+        ((u64::from(side) * u64::from(w) / u64::from(h)) as u32, side)
     }
 }
 
@@ -381,32 +413,66 @@ fn center_offset(size: u32, crop: u32) -> u32 {
 }
 
 /// The original's per-class sub-sample of Toybox's training split (`ToyboxDataset.set_train_indices` with
-/// `num_images_per_class = 3000`): within each class, the objects are put in a random order, each gets
-/// `per_class / objects` images and the first `per_class % objects` of them one more; an object with fewer rows
-/// than its quota contributes all of them as often as they fit, and the rest are drawn without replacement.
+/// `num_images_per_class = 3000`, `num_instances = -1` and its default `views`):
 ///
-/// The structure is the original's; the random stream is not: the original draws with numpy's `rng.choice`
-/// (seed 5) and this draws with ChaCha8 seeded by the same number, so the chosen images differ from the
-/// original's while every class gets the same number of images, spread over its objects the same way.
+/// - every class uses as many objects as the first class (the original's `airplane`) has, drawn at random without
+///   replacement (a class with fewer is an error, as numpy's `choice` would raise);
+/// - in the drawn order, each object gets `per_class / objects` images and the first `per_class % objects` one more;
+/// - an object's images come only from its rows whose `video` is one of `videos` (the original's `Transformation`
+///   in its `views`, the six rotation videos); it contributes all of them as often as they fit its quota, and the
+///   rest are drawn without replacement.
+///
+/// Objects are counted from all of a class's rows, whatever their video, as the original's `obj_dict` is.
+///
+/// The structure is the original's; the random stream is not: the original draws with numpy's `Generator.choice`
+/// (seed 5) and this draws with ChaCha8 seeded by the same number, so the chosen objects and images differ from the
+/// original's while every class gets the same number of images, spread over as many objects the same way.
 fn subsample_per_class(rows: &[Row], subsample: &Subsample) -> Result<Vec<Row>> {
     let mut rng = ChaCha8Rng::seed_from_u64(subsample.seed);
+    let allowed = |row: &Row| match &subsample.videos {
+        Some(videos) => row.field("video").is_some_and(|v| videos.iter().any(|w| w == v)),
+        None => true,
+    };
+    // Per class, in label order: its objects in order of first appearance, each with its rows of the allowed videos.
     let mut classes: BTreeMap<i64, Vec<(String, Vec<usize>)>> = BTreeMap::new();
     for (index, row) in rows.iter().enumerate() {
         let objects = classes.entry(row.label).or_default();
         let object = row.field("object").unwrap_or("").to_owned();
-        match objects.iter_mut().find(|(o, _)| *o == object) {
-            Some((_, indices)) => indices.push(index),
-            None => objects.push((object, vec![index])),
+        let at = match objects.iter().position(|(o, _)| *o == object) {
+            Some(at) => at,
+            None => {
+                objects.push((object, Vec::new()));
+                objects.len() - 1
+            }
+        };
+        if allowed(row) {
+            objects[at].1.push(index);
         }
     }
+    let Some(objects_per_class) = classes.values().next().map(Vec::len) else { return Ok(Vec::new()) };
     let per_class = subsample.per_class as usize;
     let mut selected = Vec::with_capacity(classes.len() * per_class);
-    for objects in classes.values_mut() {
+    for (label, objects) in &mut classes {
+        if objects.len() < objects_per_class {
+            bail!(
+                "the sub-sample uses {objects_per_class} objects per class (as many as the first class has, as the \
+                 original's set_train_indices does), but class {label} has only {}",
+                objects.len()
+            );
+        }
         objects.shuffle(&mut rng);
-        let (quota, extra) = (per_class / objects.len(), per_class % objects.len());
-        for (position, (_, indices)) in objects.iter().enumerate() {
+        objects.truncate(objects_per_class);
+        let (quota, extra) = (per_class / objects_per_class, per_class % objects_per_class);
+        for (position, (object, indices)) in objects.iter().enumerate() {
             let mut wanted = quota + usize::from(position < extra);
-            while wanted >= indices.len() {
+            if indices.is_empty() && wanted > 0 {
+                bail!(
+                    "object {object} of class {label} has no training image of the videos {:?}; the sub-sample cannot \
+                     give it its {wanted} images",
+                    subsample.videos.as_deref().unwrap_or_default()
+                );
+            }
+            while wanted >= indices.len() && !indices.is_empty() {
                 selected.extend(indices.iter().copied());
                 wanted -= indices.len();
             }
@@ -466,6 +532,8 @@ mod tests {
         let subsample = toml::Table::from_iter([("per_class".to_owned(), 3.into()), ("seed".to_owned(), 5.into())]);
         let toybox = datasets.get_mut("toybox_category").unwrap().as_table_mut().unwrap();
         toybox.insert("train_subsample".into(), subsample.into());
+        // The fixtures' 40x32 faces exercise the crop; refusing it has its own test.
+        profile.insert("non_square_test_images".into(), "centre_crop".into());
         let path = dir.join("real.toml");
         fs::write(&path, toml::to_string(&profile).unwrap()).unwrap();
         for &dataset in DatasetId::ALL {
@@ -608,19 +676,33 @@ mod tests {
     }
 
     fn row(label: i64, object: &str) -> Row {
-        Row { path: String::new(), label, fields: vec![("object".into(), object.into())] }
+        video_row(label, object, "rxplus")
+    }
+
+    fn video_row(label: i64, object: &str, video: &str) -> Row {
+        Row {
+            path: String::new(),
+            label,
+            fields: vec![("object".into(), object.into()), ("video".into(), video.into())],
+        }
+    }
+
+    fn numbered(mut rows: Vec<Row>) -> Vec<Row> {
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.path = i.to_string();
+        }
+        rows
     }
 
     #[test]
     fn subsample_balances_classes_and_objects_and_is_deterministic() {
-        // Class 0: objects a (5 rows) and b (2 rows); class 1: object c (3 rows).
+        // Class 0: objects a (5 rows) and b (2 rows); class 1: objects c (3 rows) and d (4 rows).
         let mut rows: Vec<Row> = (0..5).map(|_| row(0, "a")).collect();
         rows.extend((0..2).map(|_| row(0, "b")));
         rows.extend((0..3).map(|_| row(1, "c")));
-        for (i, r) in rows.iter_mut().enumerate() {
-            r.path = i.to_string();
-        }
-        let subsample = Subsample { per_class: 7, seed: 5 };
+        rows.extend((0..4).map(|_| row(1, "d")));
+        let rows = numbered(rows);
+        let subsample = Subsample { per_class: 7, seed: 5, videos: None };
         let picked = subsample_per_class(&rows, &subsample).unwrap();
         let count = |label, object: &str| {
             picked.iter().filter(|r| r.label == label && r.field("object") == Some(object)).count()
@@ -628,10 +710,52 @@ mod tests {
         assert_eq!(count(0, "a") + count(0, "b"), 7);
         // 7 over 2 objects: 3 and 4, in a random order.
         assert!([(3, 4), (4, 3)].contains(&(count(0, "a"), count(0, "b"))));
-        // Object c has 3 rows for a quota of 7: twice all of them, then one more.
-        assert_eq!(count(1, "c"), 7);
+        assert_eq!(count(1, "c") + count(1, "d"), 7);
         let paths = |p: &[Row]| p.iter().map(|r| r.path.clone()).collect::<Vec<_>>();
         assert_eq!(paths(&picked), paths(&subsample_per_class(&rows, &subsample).unwrap()));
+    }
+
+    #[test]
+    fn subsample_uses_the_first_classs_object_count_and_only_the_rotation_videos() {
+        // Class 0 (the original's airplane) has one object; class 1 has three: one of them is drawn. Object a has
+        // 3 rotation frames and 2 of another video: its quota of 7 is twice the 3, then one more of them.
+        let mut rows: Vec<Row> = (0..3).map(|_| video_row(0, "a", "rxplus")).collect();
+        rows.extend((0..2).map(|_| video_row(0, "a", "hodgepodge")));
+        for object in ["b", "c", "d"] {
+            rows.extend((0..2).map(|_| video_row(1, object, "rzminus")));
+            rows.push(video_row(1, object, "tx"));
+        }
+        let rows = numbered(rows);
+        let videos: Vec<String> = crate::protocol::TOYBOX_ROTATION_VIDEOS.iter().map(|v| v.to_string()).collect();
+        let subsample = Subsample { per_class: 7, seed: 5, videos: Some(videos) };
+        let picked = subsample_per_class(&rows, &subsample).unwrap();
+        assert_eq!(picked.len(), 14);
+        assert!(picked.iter().all(|r| r.field("video") != Some("hodgepodge") && r.field("video") != Some("tx")));
+        let class_a: Vec<&Row> = picked.iter().filter(|r| r.label == 0).collect();
+        assert_eq!(class_a.len(), 7);
+        let objects_1: std::collections::BTreeSet<&str> =
+            picked.iter().filter(|r| r.label == 1).filter_map(|r| r.field("object")).collect();
+        assert_eq!(objects_1.len(), 1, "class 1 uses one object, as many as class 0 has: {objects_1:?}");
+        // A class with fewer objects than the first, or an object without a rotation frame, is an error.
+        let few = numbered(vec![video_row(0, "a", "rxplus"), video_row(0, "b", "rxplus"), video_row(1, "c", "rxplus")]);
+        let err = subsample_per_class(&few, &subsample).unwrap_err().to_string();
+        assert!(err.contains("class 1 has only 1"), "{err}");
+        let none = numbered(vec![video_row(0, "a", "tx"), video_row(1, "b", "rxplus")]);
+        let err = subsample_per_class(&none, &subsample).unwrap_err().to_string();
+        assert!(err.contains("object a of class 0 has no training image"), "{err}");
+    }
+
+    #[test]
+    fn a_non_square_test_image_stops_a_profile_that_refuses_the_crop_naming_file_and_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut profile, source) = real_setup(dir.path());
+        profile.non_square_test_images = NonSquarePolicy::Refuse;
+        // The faces fixture's test images are 40x32; its training images are resized on both sides and pass.
+        load_split(&profile, DatasetId::Faces, SplitName::Train, &source, Device::Cpu).unwrap();
+        let err = load_split(&profile, DatasetId::Faces, SplitName::Test, &source, Device::Cpu).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("faces/test/") && text.contains("a 40x32 image") && text.contains("80x64"), "{text}");
+        assert!(text.contains("non_square_test_images"), "{text}");
     }
 
     #[test]
