@@ -659,4 +659,26 @@ mod tests {
         let err = format!("{:#}", Selection::parse(&["mnist".to_owned()]).unwrap_err());
         assert!(err.contains("toybox_instance"), "{err}");
     }
+
+    #[test]
+    fn a_profiles_variants_are_selected_with_their_dataset_and_regime() {
+        let paper = Profile::load("paper").unwrap();
+        let options = |only: &[&str]| ReproduceOptions {
+            profile: "paper".into(),
+            only: only.iter().map(|s| s.to_string()).collect(),
+            seeds: 1,
+            device: DeviceChoice::Cpu,
+            data_root: None,
+            out: PathBuf::from("runs"),
+            threads: None,
+            figures: false,
+            code: CodeHashes::compiled(),
+        };
+        let selected = |only: &[&str]| select_runs(&paper, &options(only)).unwrap();
+        assert_eq!(selected(&[]).len(), 16, "15 runs and the IN12_full_blur_2 variant");
+        let in12_blurry = selected(&["in12/blurry"]);
+        let variants: Vec<Option<&str>> = in12_blurry.iter().map(|r| r.variant.as_deref()).collect();
+        assert_eq!(variants, [None, Some("IN12_full_blur_2")]);
+        assert!(selected(&["in12/clear"]).iter().all(|r| r.variant.is_none()));
+    }
 }

@@ -921,6 +921,70 @@ mod tests {
     }
 
     #[test]
+    fn toybox_videos_robustness_order_and_variant_names_are_checked() {
+        use ProtocolError as E;
+        let subsample = |videos: Vec<&'static str>| {
+            move |t: &mut toml::Table| {
+                let subsample = toml::Table::from_iter([
+                    ("per_class".to_owned(), toml::Value::from(3)),
+                    ("seed".to_owned(), toml::Value::from(5)),
+                    ("videos".to_owned(), toml::Value::from(videos)),
+                ]);
+                table(t, &["datasets", "toybox_category"]).insert("train_subsample".into(), subsample.into());
+            }
+        };
+        assert!(matches!(refused(subsample(vec!["rxplus", "rx"])), E::UnknownVideo { video, .. } if video == "rx"));
+        assert!(matches!(refused(subsample(vec![])), E::UnknownVideo { .. }));
+        assert!(load_edited(subsample(vec!["rxplus", "rzminus"])).is_ok());
+        let order = toml::Table::from_iter([("per_object_seed".to_owned(), toml::Value::from(5))]);
+        let on = |dataset: &'static str, order: toml::Table| {
+            move |t: &mut toml::Table| {
+                table(t, &["datasets", dataset]).insert("robustness_test_order".into(), order.into());
+            }
+        };
+        assert!(matches!(
+            refused(on("in12", order.clone())),
+            E::RobustnessOrderNeedsObjects { dataset: DatasetId::In12 }
+        ));
+        assert!(load_edited(on("toybox_instance", order)).is_ok());
+        let variant = |name: &str, run: &str| {
+            let variant = toml::Table::from_iter([("run".to_owned(), toml::Value::from(run))]);
+            toml::Table::from_iter([(name.to_owned(), toml::Value::from(variant))])
+        };
+        assert!(matches!(refused(set("variants", variant("../x", "in12/blurry"))), E::VariantName { .. }));
+        assert!(matches!(refused(set("variants", variant("x", "in12/fuzzy"))), E::Unresolvable { .. }));
+        let budget = |value: toml::Value| {
+            move |t: &mut toml::Table| {
+                table(t, &["analysis"]).insert("gabor_start_budget".into(), value);
+            }
+        };
+        let iterations = toml::Table::from_iter([("iterations".to_owned(), toml::Value::from(5))]);
+        assert_eq!(
+            load_edited(budget(iterations.into())).unwrap().analysis.gabor_start_budget,
+            GaborStartBudget::Iterations(5)
+        );
+        assert!(load_edited(budget("until_bored".into())).is_err());
+    }
+
+    #[test]
+    fn paper_trains_the_stage_figures_in12_blurry_model_as_a_variant() {
+        let paper = Profile::load("paper").unwrap();
+        let variants = paper.variant_runs(1).unwrap();
+        assert_eq!(variants.len(), 1);
+        let variant = &variants[0];
+        let run = paper.run(DatasetId::In12, Regime::Blurry, 0, None).unwrap();
+        assert_eq!((variant.key(), variant.variant.as_deref()), (run.key(), Some("IN12_full_blur_2")));
+        // The dataset's regular recipe, not the run's resumed schedule.
+        assert_eq!(variant.lr_schedule, paper.dataset(DatasetId::In12).unwrap().lr_schedule);
+        assert_ne!(variant.lr_schedule, run.lr_schedule);
+        let dir = crate::run_dir::RunDir::new(Path::new("runs/paper"), variant);
+        assert_eq!(dir.root, Path::new("runs/paper/variants/IN12_full_blur_2/in12/blurry/seed-0"));
+        // A run without a variant is written as before, so that its stage hashes stay.
+        assert!(!serde_json::to_string(&run).unwrap().contains("variant"));
+        assert!(Profile::load("paper-uniform").unwrap().variant_runs(1).unwrap().is_empty());
+    }
+
+    #[test]
     fn unknown_names_list_the_valid_ones() {
         let err = "cats".parse::<DatasetId>().unwrap_err().to_string();
         assert!(err.contains("faces, toybox_instance, toybox_category, in12, in100"), "{err}");

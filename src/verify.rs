@@ -108,6 +108,56 @@ impl Tolerances {
 mod tests {
     use super::*;
 
+    /// A run whose own rows and whose variant's rows are the original's preferred numbers, marked as a run's.
+    fn run_with_variant(dir: &Path, variant_of: impl Fn(&Record) -> bool) -> PathBuf {
+        let schema = SCHEMAS[1];
+        let expected = crate::provenance::project_path("expected/paper");
+        let records = results::read_records(&schema.csv_path(&expected), schema, &[]).unwrap();
+        let (mut own, mut variant) = (Vec::new(), Vec::new());
+        for record in results::preferred(schema, &records) {
+            let mut record = record.clone();
+            record.insert("source".into(), Value::from("run:paper seed 0"));
+            if variant_of(&record) {
+                variant.push(record)
+            } else {
+                own.push(record)
+            }
+        }
+        let run = dir.join("run");
+        results::write_records(&results::results_dir(&run), schema, &own).unwrap();
+        let variant_dir = results::results_dir(&run).join("variants").join("IN12_full_blur_2");
+        results::write_records(&variant_dir, schema, &variant).unwrap();
+        run
+    }
+
+    #[test]
+    fn a_variants_rows_are_compared_with_the_expected_rows_of_its_model_and_every_row_is_accounted_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let in12_blurry = |r: &Record| r["dataset"] == "in12" && r["regime"] == "blurry";
+        let run = run_with_variant(dir.path(), in12_blurry);
+        let verification = verify(&run, &crate::provenance::project_path("expected/paper")).unwrap();
+        let stage = &verification.tables[1];
+        assert_eq!(stage.schema.name, "accuracy_by_stage");
+        assert_eq!((stage.expected_rows, stage.rows_compared, stage.superseded, stage.missing), (799, 675, 124, 0));
+        assert_eq!((stage.rows_failed, stage.unmatched, stage.not_comparable_rows()), (0, 0, 0));
+        let variant = stage.comparisons.iter().filter(|c| c.variant.as_deref() == Some("IN12_full_blur_2")).count();
+        assert_eq!(variant, 45, "5 stages x 9 sigmas of IN12_full_blur_2");
+        assert!(verification.passed());
+
+        // The same rows as the run's own in12/blurry run: another model than the stage figure's, so not compared.
+        let dir = tempfile::tempdir().unwrap();
+        let run = run_with_variant(dir.path(), |_| false);
+        let stage = verify(&run, &crate::provenance::project_path("expected/paper")).unwrap().tables[1].clone();
+        assert_eq!((stage.rows_compared, stage.missing, stage.unmatched), (630, 45, 45));
+        let text = summary(&verify(&run, &crate::provenance::project_path("expected/paper")).unwrap());
+        assert!(
+            text.contains(
+                "accuracy_by_stage             799      630    630      0        124        0         45       45"
+            ),
+            "{text}"
+        );
+    }
+
     #[test]
     fn tolerances_naming_something_unknown_fail_to_load_with_that_name() {
         let dir = tempfile::tempdir().unwrap();
