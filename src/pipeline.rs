@@ -411,7 +411,7 @@ impl<'a> RunStages<'a> {
             None => evaluate::evaluate_run(&self.key, &plan, model_at, &data.test, &augment, &loader)?,
             // The final model across test blur on the robustness notebook's order, the stages on the split's own.
             Some(order) => {
-                let reordered = data::object_order::per_object(&data.test, order.per_object_seed)?;
+                let reordered = data::object_order::per_object(&data.test, order)?;
                 let robustness = EvaluationPlan { stage_epochs: &[], ..plan };
                 let (final_rows, _) =
                     evaluate::evaluate_run(&self.key, &robustness, &mut model_at, &reordered, &augment, &loader)?;

@@ -124,8 +124,8 @@ pub struct RegimeSpec {
 pub const TOYBOX_ROTATION_VIDEOS: [&str; 6] = ["rxplus", "rxminus", "ryplus", "ryminus", "rzplus", "rzminus"];
 
 /// The original's sub-sampling of a training split (Toybox category-level: `ToyboxDataset.set_train_indices` with
-/// 3000 images per class, rng seed 5): as many objects per class as the first class has, each object's quota drawn
-/// from its rows of `videos` (see `data::cache`).
+/// 3000 images per class, numpy's `default_rng(5)`): as many objects per class as the first class has, each object's
+/// quota drawn from its rows of `videos` (see `data::cache`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Subsample {
@@ -172,13 +172,16 @@ pub struct DatasetSpec {
 
 /// The test split of the original's Toybox instance-level robustness evaluation (robustness_results cell 11): built
 /// with `num_images_per_object = 150`, which keeps every image (no object has 150) but puts them object by object, in
-/// order of each object's first row, each object's images shuffled (`rng.choice(..., replace=False)`, numpy seed 5).
-/// With `drop_last`, the images left out are then some of the last object's, not the split's last four.
+/// order of each object's first row, each object's images drawn without replacement (`rng.choice`, numpy's
+/// `default_rng(5)`). With `drop_last`, the images left out are then some of the last object's, not the split's last
+/// four (see `data::object_order`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RobustnessOrder {
-    /// Seed of the shuffle within each object (the original's: 5, for numpy's generator).
+    /// Seed of numpy's generator (the original's: 5).
     pub per_object_seed: u64,
+    /// Images kept per object (the original's `num_images_per_object`: 150).
+    pub images_per_object: u64,
 }
 
 /// What a `paper` profile does with a val or test image that is not square (`non_square_test_images`).
@@ -936,7 +939,10 @@ mod tests {
         assert!(matches!(refused(subsample(vec!["rxplus", "rx"])), E::UnknownVideo { video, .. } if video == "rx"));
         assert!(matches!(refused(subsample(vec![])), E::UnknownVideo { .. }));
         assert!(load_edited(subsample(vec!["rxplus", "rzminus"])).is_ok());
-        let order = toml::Table::from_iter([("per_object_seed".to_owned(), toml::Value::from(5))]);
+        let order = toml::Table::from_iter([
+            ("per_object_seed".to_owned(), toml::Value::from(5)),
+            ("images_per_object".to_owned(), toml::Value::from(150)),
+        ]);
         let on = |dataset: &'static str, order: toml::Table| {
             move |t: &mut toml::Table| {
                 table(t, &["datasets", dataset]).insert("robustness_test_order".into(), order.into());

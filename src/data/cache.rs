@@ -28,14 +28,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use image::imageops::{self, FilterType};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use super::layout::{self, DatasetInfo, Row};
 use super::manifest;
+use super::numpy_random::NumpyGenerator;
 use super::synthetic::{self, SynthRequest};
 use super::{par_map, Split, SplitName};
 use crate::protocol::{DataSource, DatasetId, DatasetSpec, NonSquarePolicy, Profile, Subsample, TestResize};
@@ -75,7 +73,15 @@ struct CacheKey<'a> {
     side: u32,
     transform: Transform,
     subsample: Option<&'a Subsample>,
+    /// How a sub-sample is drawn ([`SUBSAMPLE_DRAWS`]); absent without a sub-sample, so that the other splits keep
+    /// their keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subsample_draws: Option<&'static str>,
 }
+
+/// The version of [`subsample_per_class`]'s algorithm, in the key of every sub-sampled split: a change to how the
+/// images are chosen must make the caches stale, even where the profile's `train_subsample` is unchanged.
+const SUBSAMPLE_DRAWS: &str = "set_train_indices with numpy default_rng, objects of the first class (2)";
 
 impl CacheKey<'_> {
     fn hash(&self) -> Result<String> {
@@ -175,6 +181,7 @@ fn real_key<'a>(profile: &'a Profile, dataset: DatasetId, split: SplitName, root
         side: side(profile, split),
         transform: transform(spec, split),
         subsample: spec.train_subsample.as_ref().filter(|_| split == SplitName::Train),
+        subsample_draws: spec.train_subsample.as_ref().filter(|_| split == SplitName::Train).map(|_| SUBSAMPLE_DRAWS),
     })
 }
 
@@ -413,35 +420,42 @@ fn center_offset(size: u32, crop: u32) -> u32 {
 }
 
 /// The original's per-class sub-sample of Toybox's training split (`ToyboxDataset.set_train_indices` with
-/// `num_images_per_class = 3000`, `num_instances = -1` and its default `views`):
+/// `num_images_per_class = 3000`, `num_instances = -1` and its default `views`), with its random draws:
 ///
-/// - every class uses as many objects as the first class (the original's `airplane`) has, drawn at random without
-///   replacement (a class with fewer is an error, as numpy's `choice` would raise);
+/// - every class, in the order of its first row, uses as many objects as the first class (the original's
+///   `airplane`) has, drawn without replacement (`rng.choice`; a class with fewer is an error, as numpy's would be);
 /// - in the drawn order, each object gets `per_class / objects` images and the first `per_class % objects` one more;
-/// - an object's images come only from its rows whose `video` is one of `videos` (the original's `Transformation`
-///   in its `views`, the six rotation videos); it contributes all of them as often as they fit its quota, and the
-///   rest are drawn without replacement.
+/// - an object's images come only from its rows whose `video` is one of `videos` (the original's `Transformation` in
+///   its `views`, the six rotation videos), in file order; it contributes all of them as often as they fit its quota,
+///   and the rest are drawn without replacement (`rng.choice`).
 ///
-/// Objects are counted from all of a class's rows, whatever their video, as the original's `obj_dict` is.
-///
-/// The structure is the original's; the random stream is not: the original draws with numpy's `Generator.choice`
-/// (seed 5) and this draws with ChaCha8 seeded by the same number, so the chosen objects and images differ from the
-/// original's while every class gets the same number of images, spread over as many objects the same way.
+/// Objects are counted from all of a class's rows, whatever their video, as the original's `obj_dict` is. The draws
+/// come from numpy's `default_rng(seed)` reproduced bit for bit ([`super::numpy_random`]), so, with the original's
+/// rows in the original's order (the importers keep it), the selected images are the original's.
 fn subsample_per_class(rows: &[Row], subsample: &Subsample) -> Result<Vec<Row>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(subsample.seed);
+    let mut rng = NumpyGenerator::new(subsample.seed);
     let allowed = |row: &Row| match &subsample.videos {
         Some(videos) => row.field("video").is_some_and(|v| videos.iter().any(|w| w == v)),
         None => true,
     };
-    // Per class, in label order: its objects in order of first appearance, each with its rows of the allowed videos.
-    let mut classes: BTreeMap<i64, Vec<(String, Vec<usize>)>> = BTreeMap::new();
+    // The classes in order of first appearance, each with its objects in order of first appearance, each with its
+    // rows of the allowed videos.
+    type Objects = Vec<(String, Vec<usize>)>;
+    let mut classes: Vec<(i64, Objects)> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
-        let objects = classes.entry(row.label).or_default();
-        let object = row.field("object").unwrap_or("").to_owned();
-        let at = match objects.iter().position(|(o, _)| *o == object) {
+        let class = match classes.iter().position(|(label, _)| *label == row.label) {
             Some(at) => at,
             None => {
-                objects.push((object, Vec::new()));
+                classes.push((row.label, Vec::new()));
+                classes.len() - 1
+            }
+        };
+        let objects = &mut classes[class].1;
+        let object = row.field("object").unwrap_or("");
+        let at = match objects.iter().position(|(o, _)| o == object) {
+            Some(at) => at,
+            None => {
+                objects.push((object.to_owned(), Vec::new()));
                 objects.len() - 1
             }
         };
@@ -449,10 +463,11 @@ fn subsample_per_class(rows: &[Row], subsample: &Subsample) -> Result<Vec<Row>> 
             objects[at].1.push(index);
         }
     }
-    let Some(objects_per_class) = classes.values().next().map(Vec::len) else { return Ok(Vec::new()) };
+    let Some(objects_per_class) = classes.first().map(|(_, objects)| objects.len()) else { return Ok(Vec::new()) };
     let per_class = subsample.per_class as usize;
+    let (quota, extra) = (per_class / objects_per_class, per_class % objects_per_class);
     let mut selected = Vec::with_capacity(classes.len() * per_class);
-    for (label, objects) in &mut classes {
+    for (label, objects) in &classes {
         if objects.len() < objects_per_class {
             bail!(
                 "the sub-sample uses {objects_per_class} objects per class (as many as the first class has, as the \
@@ -460,26 +475,20 @@ fn subsample_per_class(rows: &[Row], subsample: &Subsample) -> Result<Vec<Row>> 
                 objects.len()
             );
         }
-        objects.shuffle(&mut rng);
-        objects.truncate(objects_per_class);
-        let (quota, extra) = (per_class / objects_per_class, per_class % objects_per_class);
-        for (position, (object, indices)) in objects.iter().enumerate() {
-            let mut wanted = quota + usize::from(position < extra);
-            if indices.is_empty() && wanted > 0 {
+        for (position, (object, indices)) in rng.choose(objects, objects_per_class).iter().enumerate() {
+            if indices.is_empty() {
                 bail!(
                     "object {object} of class {label} has no training image of the videos {:?}; the sub-sample cannot \
-                     give it its {wanted} images",
+                     draw its images",
                     subsample.videos.as_deref().unwrap_or_default()
                 );
             }
-            while wanted >= indices.len() && !indices.is_empty() {
+            let mut wanted = quota + usize::from(position < extra);
+            while wanted >= indices.len() {
                 selected.extend(indices.iter().copied());
                 wanted -= indices.len();
             }
-            let mut drawn: Vec<usize> =
-                rand::seq::index::sample(&mut rng, indices.len(), wanted).into_iter().map(|i| indices[i]).collect();
-            drawn.sort_unstable();
-            selected.extend(drawn);
+            selected.extend(rng.choose(indices, wanted));
         }
     }
     Ok(selected.into_iter().map(|i| rows[i].clone()).collect())
@@ -743,6 +752,29 @@ mod tests {
         let none = numbered(vec![video_row(0, "a", "tx"), video_row(1, "b", "rxplus")]);
         let err = subsample_per_class(&none, &subsample).unwrap_err().to_string();
         assert!(err.contains("object a of class 0 has no training image"), "{err}");
+    }
+
+    /// `set_train_indices` re-enacted in numpy on a small table (`tests/fixtures/numpy_random/make_reference.py`):
+    /// the same rows, in the same order.
+    #[test]
+    fn subsample_selects_the_rows_numpy_selects() {
+        let line = crate::data::numpy_random::tests::reference("subsample").remove(0);
+        let labels = ["airplane", "ball", "car"];
+        let rows: Vec<Row> = line[0]
+            .split(';')
+            .enumerate()
+            .map(|(i, row)| {
+                let cells: Vec<&str> = row.split(',').collect();
+                let label = labels.iter().position(|l| *l == cells[0]).unwrap() as i64;
+                let mut row = video_row(label, cells[1], cells[2]);
+                row.path = i.to_string();
+                row
+            })
+            .collect();
+        let videos: Vec<String> = crate::protocol::TOYBOX_ROTATION_VIDEOS.iter().map(|v| v.to_string()).collect();
+        let picked = subsample_per_class(&rows, &Subsample { per_class: 7, seed: 5, videos: Some(videos) }).unwrap();
+        let got: Vec<&str> = picked.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(got, line[1..].iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     #[test]
