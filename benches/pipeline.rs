@@ -34,7 +34,7 @@ use blurry_to_clear::device::DeviceChoice;
 use blurry_to_clear::draws::Draws;
 use blurry_to_clear::evaluate::{self, EvalLoader};
 use blurry_to_clear::model::AlexNet;
-use blurry_to_clear::optim::{Adam, AdamConfig};
+use blurry_to_clear::optim::{AdamConfig, AdamSet};
 use blurry_to_clear::protocol::Profile;
 use blurry_to_clear::train::{self, Learner, Precision};
 use blurry_to_clear::{blur, preflight};
@@ -208,7 +208,7 @@ fn fresh_model(device: Device) -> (nn::VarStore, AlexNet) {
 /// `pure_compute`, `pipeline` and `pipeline_sigma0` at one size and precision.
 fn training(opts: &Options, device: Device, size: Size, precision: Precision) -> Result<Value> {
     let (vs, model) = fresh_model(device);
-    let mut adam = Adam::new(&vs, AdamConfig::pytorch_default(1e-5));
+    let mut adam = AdamSet::new(&vs, AdamConfig::pytorch_default(1e-5));
     let mut learner = Learner { model: &model, adam: &mut adam, precision };
     let batch = opts.batch;
     let lr = 1e-4;
@@ -217,7 +217,7 @@ fn training(opts: &Options, device: Device, size: Size, precision: Precision) ->
     let input = augment::test_batch(&resident.images, &spec(size.side))?.to_device(device);
     let labels = resident.labels.to_device(device);
     let pure = measure(opts.budget(), device, batch as f64, || {
-        let _ = learner.step(&input, &labels, lr);
+        let _ = learner.step(&input, &labels, lr, 1);
         Ok(())
     })?;
 
@@ -233,7 +233,7 @@ fn training(opts: &Options, device: Device, size: Size, precision: Precision) ->
             let (images, labels) = train::batch_at(&split, &order, step % 4, batch, device);
             step += 1;
             let input = train::training_input(&images, &augment_spec, sigma_px, &mut draws)?;
-            let _ = learner.step(&input, &labels, lr);
+            let _ = learner.step(&input, &labels, lr, 1);
             Ok(())
         })
     };

@@ -137,6 +137,21 @@ pub struct RunEvaluation {
     pub predictions: Vec<TestPredictions>,
 }
 
+impl RunEvaluation {
+    /// This evaluation of the final model with the stage rows of `stages` (an evaluation of the same run on another
+    /// image order); per-image records of a checkpoint and sigma scored in both are kept from this one.
+    pub fn with_stages_of(mut self, stages: RunEvaluation) -> RunEvaluation {
+        self.accuracy_by_stage = stages.accuracy_by_stage;
+        let scored: std::collections::BTreeSet<(u32, u64)> =
+            self.predictions.iter().map(|p| (p.epoch, p.test_sigma.to_bits())).collect();
+        self.predictions.extend(
+            stages.predictions.into_iter().filter(|p| !scored.contains(&(p.epoch, p.test_sigma.to_bits()))),
+        );
+        self.predictions.sort_by(|a, b| (a.epoch, a.test_sigma).partial_cmp(&(b.epoch, b.test_sigma)).unwrap());
+        self
+    }
+}
+
 /// Evaluate `run`, with `model_at(epoch)` loading a checkpoint: each checkpoint once, at every sigma either table
 /// needs of it (the final checkpoint is usually also the last stage's).
 pub fn evaluate_run(

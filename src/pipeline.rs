@@ -80,7 +80,8 @@ impl Selection {
 }
 
 /// The runs `reproduce` (and `--preflight`) would do: every run of the profile for `--seeds` seeds that `--only`
-/// selects, in the profile's order. An `--only` that selects nothing is an error.
+/// selects, in the profile's order, then its variants (`[variants.<name>]`) that it selects. An `--only` that
+/// selects nothing is an error.
 pub fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<RunSpec>> {
     if opts.seeds == 0 {
         bail!("--seeds must be at least 1");
@@ -89,11 +90,9 @@ pub fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<Run
         bail!("--seed-index {index} names no seed: with --seeds {} they are 0 to {}", opts.seeds, opts.seeds - 1);
     }
     let selection = Selection::parse(&opts.only)?;
-    let runs: Vec<RunSpec> = profile
-        .runs(opts.seeds)?
-        .into_iter()
-        .filter(|r| selection.includes(r) && opts.seed_index.is_none_or(|i| i == r.seed_index))
-        .collect();
+    let all = profile.runs(opts.seeds)?.into_iter().chain(profile.variant_runs(opts.seeds)?);
+    let runs: Vec<RunSpec> =
+        all.filter(|r| selection.includes(r) && opts.seed_index.is_none_or(|i| i == r.seed_index)).collect();
     if runs.is_empty() {
         bail!("--only {} selects none of profile '{}''s runs", opts.only.join(" "), profile.name);
     }
@@ -144,6 +143,7 @@ struct AnalyseInputs<'a> {
     code: &'a str,
     train: &'a str,
     analysis: &'a crate::protocol::AnalysisSpec,
+    stage_epochs: &'a [u32],
 }
 
 /// What `run.json` says about a run: its resolved spec and the input hash of its training.
@@ -235,12 +235,15 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     crate::interrupt::check()?;
     let _lock = crate::lock::Lock::wait_for(&profile_dir, std::time::Duration::from_secs(600))?;
     let all_runs = profile.runs(opts.seeds)?;
+    let variant_runs = profile.variant_runs(opts.seeds)?;
     gather_tables(&profile, &opts.profile, &profile_dir, &all_runs, &opts.code)?;
+    gather_variant_tables(&profile, &profile_dir, &variant_runs, &opts.code)?;
+    let every_run: Vec<RunSpec> = all_runs.into_iter().chain(variant_runs).collect();
     // The manifest first (the report says what the run is from it), then again with the figures and the report.
-    write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts)?;
+    write_manifest(&profile, &opts.profile, &profile_dir, &every_run, device, opts)?;
     if opts.figures {
         draw_and_report(&profile_dir, &opts.code)?;
-        write_manifest(&profile, &opts.profile, &profile_dir, &all_runs, device, opts)?;
+        write_manifest(&profile, &opts.profile, &profile_dir, &every_run, device, opts)?;
     }
     tracing::info!(
         "profile {} done in {:.0} s; results in {}",
@@ -429,9 +432,21 @@ impl<'a> RunStages<'a> {
             stage_test_sigmas: &p.stage_test_sigmas,
             sigma_scale: self.run.sigma_scale(),
         };
-        let model_at = |epoch| Ok(model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?.1);
-        let evaluation =
-            evaluate::evaluate_run(&self.key, &plan, model_at, &data.test, &self.augment_spec()?, &loader)?;
+        let mut model_at = |epoch| Ok(model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?.1);
+        let augment = self.augment_spec()?;
+        let evaluation = match &p.dataset(self.run.dataset)?.robustness_test_order {
+            None => evaluate::evaluate_run(&self.key, &plan, model_at, &data.test, &augment, &loader)?,
+            // The final model across test blur on the robustness notebook's order, the stages on the split's own.
+            Some(order) => {
+                let reordered = data::object_order::per_object(&data.test, order)?;
+                let robustness = EvaluationPlan { stage_epochs: &[], ..plan };
+                let final_model =
+                    evaluate::evaluate_run(&self.key, &robustness, &mut model_at, &reordered, &augment, &loader)?;
+                let stages = EvaluationPlan { test_sigmas: &[], ..plan };
+                let by_stage = evaluate::evaluate_run(&self.key, &stages, model_at, &data.test, &augment, &loader)?;
+                final_model.with_stages_of(by_stage)
+            }
+        };
         let mut outputs = Vec::from(self.write_rows(&evaluation.accuracy_vs_blur)?);
         outputs.extend(self.write_rows(&evaluation.accuracy_by_stage)?);
         outputs.extend(self.write_rows(&evaluation.predictions)?);
@@ -441,8 +456,12 @@ impl<'a> RunStages<'a> {
 
     fn analyse(&self, cache: &mut DataCache) -> Result<()> {
         let spec = &self.profile.analysis;
-        let hash =
-            stage::hash_inputs(&AnalyseInputs { code: &self.code.analyse, train: &self.train_hash, analysis: spec })?;
+        let hash = stage::hash_inputs(&AnalyseInputs {
+            code: &self.code.analyse,
+            train: &self.train_hash,
+            analysis: spec,
+            stage_epochs: &self.profile.stage_epochs,
+        })?;
         let stage = self.stage("analyse");
         if stage.done(&hash).is_some() {
             return Ok(());
@@ -462,6 +481,13 @@ impl<'a> RunStages<'a> {
             let (vs, model) = model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?;
             tables.append(analysis::analyse_checkpoint(&self.key, epoch, &vs, &model, &inputs)?);
         }
+        let stages = &self.profile.stage_epochs;
+        tables.rf_size.extend(analysis::across_epochs::gabor_counts(
+            &self.key,
+            &tables.gabor_filters,
+            stages,
+            self.run.epochs,
+        ));
         let mut outputs = Vec::new();
         outputs.extend(self.write_rows(&tables.rf_size)?);
         outputs.extend(self.write_rows(&tables.gabor_filters)?);
@@ -500,6 +526,48 @@ fn gather_tables(
     let protocol_path = crate::protocol::protocol_file(profile_arg);
     let protocol = std::fs::read(&protocol_path)
         .with_context(|| format!("cannot read the protocol file {}", protocol_path.display()))?;
+    let inputs = run_table_hashes(profile_dir, runs)?;
+    let hash = stage::hash_inputs(&(&code.gather, crate::provenance::sha256_bytes(&protocol), &inputs))?;
+    let results_dir = results::results_dir(profile_dir);
+    let stage = Stage::new("gather", profile_dir.join("stages").join("gather.json"), profile_dir);
+    if stage.done(&hash).is_some() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let mut outputs = write_gathered(profile, profile_dir, &results_dir, runs)?;
+    let copy = results_dir.join(crate::protocol::PROFILE_COPY);
+    stage::write_if_changed(&copy, &protocol)?;
+    outputs.push(copy);
+    stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), "cpu")?;
+    Ok(())
+}
+
+/// Gather each variant's finished runs into `runs/<profile>/results/variants/<name>/`, apart from the profile's own
+/// runs (which the figures and claims read); skipped per variant when unchanged.
+fn gather_variant_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec], code: &CodeHashes) -> Result<()> {
+    let mut by_variant: BTreeMap<&str, Vec<RunSpec>> = BTreeMap::new();
+    for run in runs {
+        if let Some(name) = &run.variant {
+            by_variant.entry(name).or_default().push(run.clone());
+        }
+    }
+    for (name, runs) in by_variant {
+        let hash = stage::hash_inputs(&(&code.gather, &run_table_hashes(profile_dir, &runs)?))?;
+        let record = profile_dir.join("stages").join(format!("gather-variant-{name}.json"));
+        let stage = Stage::new(&format!("gather-variant-{name}"), record, profile_dir);
+        if stage.done(&hash).is_some() {
+            continue;
+        }
+        let started = Instant::now();
+        let results_dir = results::results_dir(profile_dir).join("variants").join(name);
+        let outputs = write_gathered(profile, profile_dir, &results_dir, &runs)?;
+        stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), "cpu")?;
+    }
+    Ok(())
+}
+
+/// The SHA-256 of every table the finished `runs` wrote, by path under the profile's directory.
+fn run_table_hashes(profile_dir: &Path, runs: &[RunSpec]) -> Result<BTreeMap<String, String>> {
     let mut inputs = BTreeMap::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run).tables();
@@ -511,35 +579,27 @@ fn gather_tables(
             }
         }
     }
-    let hash = stage::hash_inputs(&(&code.gather, crate::provenance::sha256_bytes(&protocol), &inputs))?;
-    let results_dir = results::results_dir(profile_dir);
-    let stage = Stage::new("gather", profile_dir.join("stages").join("gather.json"), profile_dir);
-    if stage.done(&hash).is_some() {
-        return Ok(());
-    }
-    let started = Instant::now();
+    Ok(inputs)
+}
+
+/// Write the rows of `runs` into one set of tables in `results_dir`; returns the files written.
+fn write_gathered(profile: &Profile, profile_dir: &Path, results_dir: &Path, runs: &[RunSpec]) -> Result<Vec<PathBuf>> {
     let stage_rows: Vec<AccuracyByStage> = run_rows(profile_dir, runs)?;
     let steps = |dataset| profile.steps_per_epoch(dataset).unwrap_or(0);
     let ratios = AccuracyRatioByStage::from_stages(&stage_rows, profile.blurry_sigma(), steps);
-    results::write_table(&results_dir, &run_rows::<AccuracyVsBlur>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &stage_rows)?;
-    results::write_table(&results_dir, &ratios)?;
-    results::write_table(&results_dir, &run_rows::<TrainingLog>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<RfSize>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<RfGaborFilter>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<SpatialFrequency>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<Erf>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<ErfProfile>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<ErfMapPixel>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<Conv1Weight>(profile_dir, runs)?)?;
-    results::write_table(&results_dir, &run_rows::<TestPredictions>(profile_dir, runs)?)?;
-    let copy = results_dir.join(crate::protocol::PROFILE_COPY);
-    stage::write_if_changed(&copy, &protocol)?;
-    let mut outputs: Vec<PathBuf> =
-        results::SCHEMAS.iter().flat_map(|s| [s.csv_path(&results_dir), s.parquet_path(&results_dir)]).collect();
-    outputs.push(copy);
-    stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), "cpu")?;
-    Ok(())
+    results::write_table(results_dir, &run_rows::<AccuracyVsBlur>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &stage_rows)?;
+    results::write_table(results_dir, &ratios)?;
+    results::write_table(results_dir, &run_rows::<TrainingLog>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<RfSize>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<RfGaborFilter>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<SpatialFrequency>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<Erf>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<ErfProfile>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<ErfMapPixel>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<Conv1Weight>(profile_dir, runs)?)?;
+    results::write_table(results_dir, &run_rows::<TestPredictions>(profile_dir, runs)?)?;
+    Ok(results::SCHEMAS.iter().flat_map(|s| [s.csv_path(results_dir), s.parquet_path(results_dir)]).collect())
 }
 
 /// `runs/<profile>/manifest.json`: every artifact with its SHA-256, and how it was made.
@@ -582,7 +642,8 @@ fn write_manifest(
             }
         }
     }
-    for name in ["gather", "figures"] {
+    let variants = profile.variants.keys().map(|v| format!("gather-variant-{v}"));
+    for name in ["gather".to_owned(), "figures".to_owned()].into_iter().chain(variants) {
         let path = profile_dir.join("stages").join(format!("{name}.json"));
         if let Ok(bytes) = std::fs::read(&path) {
             stages.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", path.display()))?);
@@ -627,5 +688,29 @@ mod tests {
         assert!(err.contains("blurry_to_clear"), "{err}");
         let err = format!("{:#}", Selection::parse(&["mnist".to_owned()]).unwrap_err());
         assert!(err.contains("toybox_instance"), "{err}");
+    }
+
+    #[test]
+    fn a_profiles_variants_are_selected_with_their_dataset_and_regime() {
+        let paper = Profile::load("paper").unwrap();
+        let options = |only: &[&str]| ReproduceOptions {
+            profile: "paper".into(),
+            only: only.iter().map(|s| s.to_string()).collect(),
+            seeds: 1,
+            seed_index: None,
+            device: DeviceChoice::Cpu,
+            data_root: None,
+            out: PathBuf::from("runs"),
+            threads: None,
+            precision: crate::train::Precision::Fp32,
+            figures: false,
+            code: CodeHashes::compiled(),
+        };
+        let selected = |only: &[&str]| select_runs(&paper, &options(only)).unwrap();
+        assert_eq!(selected(&[]).len(), 16, "15 runs and the IN12_full_blur_2 variant");
+        let in12_blurry = selected(&["in12/blurry"]);
+        let variants: Vec<Option<&str>> = in12_blurry.iter().map(|r| r.variant.as_deref()).collect();
+        assert_eq!(variants, [None, Some("IN12_full_blur_2")]);
+        assert!(selected(&["in12/clear"]).iter().all(|r| r.variant.is_none()));
     }
 }

@@ -16,7 +16,7 @@ use crate::data::{self, SplitName};
 use crate::device::describe;
 use crate::draws::Draws;
 use crate::evaluate::{self, EvalLoader};
-use crate::optim::{Adam, AdamConfig};
+use crate::optim::{AdamConfig, AdamSet};
 use crate::pipeline::{datasets_of, select_runs, ReproduceOptions};
 use crate::protocol::{DataSource, Profile, RunSpec};
 use crate::schedule::lr_at;
@@ -55,7 +55,7 @@ fn try_run(
     let train = data::cache::load_split(profile, run.dataset, SplitName::Train, data, device)?;
     let test = data::cache::load_split(profile, run.dataset, SplitName::Test, data, device)?;
     let (vs, model) = train::init_model(run, spec.classes as i64, device);
-    let mut adam = Adam::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
+    let mut adam = AdamSet::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
     let n = train.labels.size()[0].min(run.batch_size as i64);
     let sigma = run.train_sigmas.iter().cloned().fold(0.0, f64::max) * run.sigma_scale();
     let mut draws = Draws::named(run.seed, &[run.dataset.name(), "preflight"]);
@@ -66,7 +66,8 @@ fn try_run(
         let labels = train.labels.narrow(0, 0, n).to_device(device);
         let input = train::training_input(&images, &augment, sigma, &mut draws)?;
         let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, 0);
-        let (_, loss) = learner.step(&input, &labels, lr);
+        let updates = crate::schedule::optimiser_steps_at(&run.lr_schedule, 1);
+        let (_, loss) = learner.step(&input, &labels, lr, updates);
         let value = loss.double_value(&[]);
         if !value.is_finite() {
             bail!("{}: the first training step gave a loss of {value}", run.key());

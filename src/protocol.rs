@@ -49,6 +49,33 @@ fn default_erf_inputs() -> u64 {
     64
 }
 
+/// How long each random start of a conv1 Gabor fit searches (`analysis.gabor_start_budget`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GaborStartBudget {
+    /// Every start runs L-BFGS to convergence and the best is kept, as the original's SciPy L-BFGS-B did
+    /// (`"converge"`; the `paper` profiles).
+    Converge,
+    /// Every start runs at most this many L-BFGS iterations, then the best start is refined to convergence
+    /// (`{ iterations = 12 }`, the default: cheaper, for the CPU profiles).
+    Iterations(u64),
+}
+
+/// The default budget: 12 iterations per start.
+pub const DEFAULT_GABOR_START_ITERATIONS: u64 = 12;
+
+impl Default for GaborStartBudget {
+    fn default() -> Self {
+        GaborStartBudget::Iterations(DEFAULT_GABOR_START_ITERATIONS)
+    }
+}
+
+impl GaborStartBudget {
+    fn is_default(&self) -> bool {
+        *self == GaborStartBudget::default()
+    }
+}
+
 /// Settings of the receptive-field and spatial-frequency analyses run on every checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +83,10 @@ pub struct AnalysisSpec {
     /// Random restarts per conv1 Gabor fit (the original: 100).
     #[serde(default = "default_gabor_restarts")]
     pub gabor_restarts: u32,
+    /// How long each restart searches. Not written when it is the default, so that the profiles without it keep
+    /// their stage hashes.
+    #[serde(default, skip_serializing_if = "GaborStartBudget::is_default")]
+    pub gabor_start_budget: GaborStartBudget,
     /// Test images whose input gradients are averaged into each effective receptive field.
     #[serde(default = "default_erf_inputs")]
     pub erf_images: u64,
@@ -71,6 +102,7 @@ impl Default for AnalysisSpec {
     fn default() -> Self {
         AnalysisSpec {
             gabor_restarts: default_gabor_restarts(),
+            gabor_start_budget: GaborStartBudget::default(),
             erf_images: default_erf_inputs(),
             erf_noise: default_erf_inputs(),
             epochs: None,
@@ -87,12 +119,22 @@ pub struct RegimeSpec {
     pub val_sigma: f64,
 }
 
-/// The original's sub-sampling of a training split (Toybox category-level: 3000 images per class, rng seed 5).
+/// The videos of Toybox's rotation views (the original's `TOYBOX_VIDEOS`): the only ones its category-level
+/// training set drew from.
+pub const TOYBOX_ROTATION_VIDEOS: [&str; 6] = ["rxplus", "rxminus", "ryplus", "ryminus", "rzplus", "rzminus"];
+
+/// The original's sub-sampling of a training split (Toybox category-level: `ToyboxDataset.set_train_indices` with
+/// 3000 images per class, numpy's `default_rng(5)`): as many objects per class as the first class has, each object's
+/// quota drawn from its rows of `videos` (see `data::cache`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Subsample {
     pub per_class: u64,
     pub seed: u64,
+    /// Draw only from rows whose `video` is one of these (the original: the six rotation videos, its default
+    /// `views`); absent, every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub videos: Option<Vec<String>>,
 }
 
 /// Everything a profile says about one dataset.
@@ -122,6 +164,36 @@ pub struct DatasetSpec {
     pub weight_decay: f64,
     /// The learning-rate schedule, as segments (see [`LrSegment`]).
     pub lr_schedule: Vec<LrSegment>,
+    /// The order of the test split in the final model's evaluation across test blur; absent, the split's own order
+    /// (see [`RobustnessOrder`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robustness_test_order: Option<RobustnessOrder>,
+}
+
+/// The test split of the original's Toybox instance-level robustness evaluation (robustness_results cell 11): built
+/// with `num_images_per_object = 150`, which keeps every image (no object has 150) but puts them object by object, in
+/// order of each object's first row, each object's images drawn without replacement (`rng.choice`, numpy's
+/// `default_rng(5)`). With `drop_last`, the images left out are then some of the last object's, not the split's last
+/// four (see `data::object_order`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobustnessOrder {
+    /// Seed of numpy's generator (the original's: 5).
+    pub per_object_seed: u64,
+    /// Images kept per object (the original's `num_images_per_object`: 150).
+    pub images_per_object: u64,
+}
+
+/// What a `paper` profile does with a val or test image that is not square (`non_square_test_images`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonSquarePolicy {
+    /// Crop it to the centre square after the shorter-side resize (batches need one size). The original's test
+    /// transform has no crop; the stand-ins are square, so this does nothing for them.
+    #[default]
+    CentreCrop,
+    /// Stop, naming the file and its shape: the original's `Resize(224)` would have kept the image non-square.
+    Refuse,
 }
 
 /// A per-run override, `[runs."<dataset>/<regime>"]`: the original's irregular runs.
@@ -177,6 +249,27 @@ pub struct Profile {
     pub datasets: BTreeMap<DatasetId, DatasetSpec>,
     #[serde(default)]
     pub runs: BTreeMap<String, RunOverride>,
+    /// Val and test images that are not square, under a shorter-side test resize: cropped (the default) or refused.
+    #[serde(default)]
+    pub non_square_test_images: NonSquarePolicy,
+    /// Second runs of a dataset and regime under another recipe, `[variants.<name>]` (see [`Variant`]).
+    #[serde(default)]
+    pub variants: BTreeMap<String, Variant>,
+}
+
+/// A second model of one dataset and regime that the original trained under another recipe, and whose numbers some
+/// of its figures show (reference README, irregularity 1: `IN12_full_blur_2` beside `IN12_full_blur`). It is trained,
+/// evaluated and analysed like a run, in `runs/<profile>/variants/<name>/`, and its rows are gathered into
+/// `results/variants/<name>/`, apart from the run's, so that every figure and claim reads one model per run; `verify`
+/// compares them with the expected rows that `expected/<profile>/models.toml` assigns to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// The run it is a second model of, `dataset/regime`.
+    pub run: String,
+    /// Its recipe, over the dataset's (the run's own `[runs."..."]` override does not apply).
+    #[serde(default)]
+    pub recipe: RunOverride,
 }
 
 /// Most epochs a profile may ask for: ten times the paper's 100. More is a typo, not a protocol: the paper's 100
@@ -246,6 +339,21 @@ pub enum ProtocolError {
     LearningRate { field: String, value: f64 },
     #[error("{field} = {value}; a weight decay is a finite number >= 0 (the paper: 1e-5 or 1e-4)")]
     WeightDecay { field: String, value: f64 },
+    #[error(
+        "datasets.{dataset}.train_subsample.videos holds '{video}'; the videos are Toybox's rotation videos: {}",
+        TOYBOX_ROTATION_VIDEOS.join(", ")
+    )]
+    UnknownVideo { dataset: DatasetId, video: String },
+    #[error(
+        "datasets.{dataset}.robustness_test_order orders the test images object by object, which needs labels that \
+         are objects: only toybox_instance has them"
+    )]
+    RobustnessOrderNeedsObjects { dataset: DatasetId },
+    #[error(
+        "[variants.\"{name}\"]: a variant's name becomes a directory name; use letters, digits, '_' and '-' only \
+         (the original's checkpoint directory, e.g. IN12_full_blur_2)"
+    )]
+    VariantName { name: String },
     #[error("[runs.\"{key}\"] does not name a run")]
     UnknownRun { key: String, source: anyhow::Error },
     #[error("run {run} cannot be resolved")]
@@ -256,6 +364,18 @@ pub enum ProtocolError {
 fn check_dataset(dataset: DatasetId, spec: &DatasetSpec) -> std::result::Result<(), ProtocolError> {
     if spec.classes == 0 {
         return Err(ProtocolError::NoClasses { dataset });
+    }
+    if spec.robustness_test_order.is_some() && dataset != DatasetId::ToyboxInstance {
+        return Err(ProtocolError::RobustnessOrderNeedsObjects { dataset });
+    }
+    let videos = spec.train_subsample.as_ref().and_then(|s| s.videos.as_ref());
+    if let Some(videos) = videos {
+        if let Some(video) = videos.iter().find(|v| !TOYBOX_ROTATION_VIDEOS.contains(&v.as_str())) {
+            return Err(ProtocolError::UnknownVideo { dataset, video: video.clone() });
+        }
+        if videos.is_empty() {
+            return Err(ProtocolError::UnknownVideo { dataset, video: String::new() });
+        }
     }
     if let Some(&value) = spec.std.iter().find(|v| !v.is_finite() || **v <= 0.0) {
         return Err(ProtocolError::NormalisationStd { dataset, value });
@@ -303,6 +423,10 @@ pub struct RunSpec {
     pub train_sigmas: Vec<f64>,
     pub val_sigma: f64,
     pub note: Option<String>,
+    /// The variant this run trains (`[variants.<name>]`), `None` for the profile's own run. Not written when `None`,
+    /// so that the runs keep their stage hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl RunSpec {
@@ -429,6 +553,20 @@ impl Profile {
             parse_run_key(key).map_err(|source| E::UnknownRun { key: key.clone(), source })?;
             check_rates(&format!("runs.\"{key}\""), run.lr, run.weight_decay, run.lr_schedule.as_deref())?;
         }
+        for (name, variant) in &self.variants {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                return Err(E::VariantName { name: name.clone() });
+            }
+            let recipe = &variant.recipe;
+            check_rates(
+                &format!("variants.{name}.recipe"),
+                recipe.lr,
+                recipe.weight_decay,
+                recipe.lr_schedule.as_deref(),
+            )?;
+            self.variant_run(name, 0, None)
+                .map_err(|source| E::Unresolvable { run: format!("variant {name}"), source })?;
+        }
         for dataset in self.datasets.keys() {
             for &regime in Regime::ALL {
                 self.run(*dataset, regime, 0, None)
@@ -521,10 +659,32 @@ impl Profile {
         seed_index: u64,
         steps_per_epoch: Option<u64>,
     ) -> Result<RunSpec> {
+        let overrides = self.runs.get(&format!("{dataset}/{regime}")).cloned().unwrap_or_default();
+        self.resolve(dataset, regime, seed_index, steps_per_epoch, overrides, None)
+    }
+
+    /// Resolve the variant `name` (`[variants.<name>]`) for seed index `seed_index`.
+    pub fn variant_run(&self, name: &str, seed_index: u64, steps_per_epoch: Option<u64>) -> Result<RunSpec> {
+        let variant = self.variants.get(name).with_context(|| {
+            let have: Vec<&str> = self.variants.keys().map(String::as_str).collect();
+            format!("profile '{}' has no variant '{name}'; it has: {}", self.name, have.join(", "))
+        })?;
+        let (dataset, regime) = parse_run_key(&variant.run)?;
+        self.resolve(dataset, regime, seed_index, steps_per_epoch, variant.recipe.clone(), Some(name.to_owned()))
+    }
+
+    fn resolve(
+        &self,
+        dataset: DatasetId,
+        regime: Regime,
+        seed_index: u64,
+        steps_per_epoch: Option<u64>,
+        overrides: RunOverride,
+        variant: Option<String>,
+    ) -> Result<RunSpec> {
         let spec = self.dataset(dataset)?;
         let regime_spec =
             self.regimes.get(&regime).with_context(|| format!("profile '{}' has no regime '{regime}'", self.name))?;
-        let overrides = self.runs.get(&format!("{dataset}/{regime}")).cloned().unwrap_or_default();
         let steps_per_epoch = match steps_per_epoch {
             Some(0) => bail!("--steps-per-epoch must be positive"),
             Some(steps) => steps,
@@ -549,7 +709,19 @@ impl Profile {
             train_sigmas: regime_spec.train_sigmas.clone(),
             val_sigma: regime_spec.val_sigma,
             note: overrides.note,
+            variant,
         })
+    }
+
+    /// Every variant run of the profile for `seeds` seeds, by variant name, then seed.
+    pub fn variant_runs(&self, seeds: u64) -> Result<Vec<RunSpec>> {
+        let mut runs = Vec::new();
+        for name in self.variants.keys() {
+            for seed_index in 0..seeds {
+                runs.push(self.variant_run(name, seed_index, None)?);
+            }
+        }
+        Ok(runs)
     }
 
     /// Every run of the profile for `seeds` seeds, datasets in the paper's order, then regimes.
@@ -749,6 +921,73 @@ mod tests {
             t.insert("runs".into(), runs);
         }));
         assert!(err.contains("unknown field `learning_rate`"), "{err}");
+    }
+
+    #[test]
+    fn toybox_videos_robustness_order_and_variant_names_are_checked() {
+        use ProtocolError as E;
+        let subsample = |videos: Vec<&'static str>| {
+            move |t: &mut toml::Table| {
+                let subsample = toml::Table::from_iter([
+                    ("per_class".to_owned(), toml::Value::from(3)),
+                    ("seed".to_owned(), toml::Value::from(5)),
+                    ("videos".to_owned(), toml::Value::from(videos)),
+                ]);
+                table(t, &["datasets", "toybox_category"]).insert("train_subsample".into(), subsample.into());
+            }
+        };
+        assert!(matches!(refused(subsample(vec!["rxplus", "rx"])), E::UnknownVideo { video, .. } if video == "rx"));
+        assert!(matches!(refused(subsample(vec![])), E::UnknownVideo { .. }));
+        assert!(load_edited(subsample(vec!["rxplus", "rzminus"])).is_ok());
+        let order = toml::Table::from_iter([
+            ("per_object_seed".to_owned(), toml::Value::from(5)),
+            ("images_per_object".to_owned(), toml::Value::from(150)),
+        ]);
+        let on = |dataset: &'static str, order: toml::Table| {
+            move |t: &mut toml::Table| {
+                table(t, &["datasets", dataset]).insert("robustness_test_order".into(), order.into());
+            }
+        };
+        assert!(matches!(
+            refused(on("in12", order.clone())),
+            E::RobustnessOrderNeedsObjects { dataset: DatasetId::In12 }
+        ));
+        assert!(load_edited(on("toybox_instance", order)).is_ok());
+        let variant = |name: &str, run: &str| {
+            let variant = toml::Table::from_iter([("run".to_owned(), toml::Value::from(run))]);
+            toml::Table::from_iter([(name.to_owned(), toml::Value::from(variant))])
+        };
+        assert!(matches!(refused(set("variants", variant("../x", "in12/blurry"))), E::VariantName { .. }));
+        assert!(matches!(refused(set("variants", variant("x", "in12/fuzzy"))), E::Unresolvable { .. }));
+        let budget = |value: toml::Value| {
+            move |t: &mut toml::Table| {
+                table(t, &["analysis"]).insert("gabor_start_budget".into(), value);
+            }
+        };
+        let iterations = toml::Table::from_iter([("iterations".to_owned(), toml::Value::from(5))]);
+        assert_eq!(
+            load_edited(budget(iterations.into())).unwrap().analysis.gabor_start_budget,
+            GaborStartBudget::Iterations(5)
+        );
+        assert!(load_edited(budget("until_bored".into())).is_err());
+    }
+
+    #[test]
+    fn paper_trains_the_stage_figures_in12_blurry_model_as_a_variant() {
+        let paper = Profile::load("paper").unwrap();
+        let variants = paper.variant_runs(1).unwrap();
+        assert_eq!(variants.len(), 1);
+        let variant = &variants[0];
+        let run = paper.run(DatasetId::In12, Regime::Blurry, 0, None).unwrap();
+        assert_eq!((variant.key(), variant.variant.as_deref()), (run.key(), Some("IN12_full_blur_2")));
+        // The dataset's regular recipe, not the run's resumed schedule.
+        assert_eq!(variant.lr_schedule, paper.dataset(DatasetId::In12).unwrap().lr_schedule);
+        assert_ne!(variant.lr_schedule, run.lr_schedule);
+        let dir = crate::run_dir::RunDir::new(Path::new("runs/paper"), variant);
+        assert_eq!(dir.root, Path::new("runs/paper/variants/IN12_full_blur_2/in12/blurry/seed-0"));
+        // A run without a variant is written as before, so that its stage hashes stay.
+        assert!(!serde_json::to_string(&run).unwrap().contains("variant"));
+        assert!(Profile::load("paper-uniform").unwrap().variant_runs(1).unwrap().is_empty());
     }
 
     #[test]

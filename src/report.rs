@@ -87,27 +87,47 @@ pub fn render(verification: &Verification, claims: &Claims, evidence: &Evidence,
     );
     let _ = writeln!(
         out,
-        "| table | compared | hold | fail | mean abs difference | max abs difference | run only | not in run |"
+        "Every expected row is accounted for: compared with the run that trains the model it was measured on \
+         (`models.toml` beside the expected tables), superseded by a more trusted source of the same number, not \
+         comparable (reasons below), or not in the run.\n"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| table | expected rows | compared | hold | fail | superseded | not comparable | not in run | run only | \
+         numbers | mean abs difference | max abs difference |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for t in &verification.tables {
-        if !t.in_run || !t.in_expected {
-            let why = if t.in_run { "no expected numbers" } else { "not produced by the run" };
-            let _ = writeln!(out, "| {} | {why} | | | | | | |", t.schema.name);
+        if !t.in_expected {
+            let why = if t.in_run { "no expected numbers" } else { "neither side has it" };
+            let _ = writeln!(out, "| {} | {why} | | | | | | | | | | |", t.schema.name);
             continue;
         }
         let (mean, max) = abs_differences(t.comparisons.iter());
-        let failed = t.failures().count();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {mean:.4} | {max:.4} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {mean:.4} | {max:.4} |",
             t.schema.name,
-            t.comparisons.len(),
-            t.comparisons.len() - failed,
-            failed,
+            t.expected_rows,
+            t.rows_compared,
+            t.rows_compared - t.rows_failed,
+            t.rows_failed,
+            t.superseded,
+            t.not_comparable_rows(),
+            t.missing,
             t.unmatched,
-            t.missing
+            t.comparisons.len()
         );
+    }
+    let not_comparable: Vec<&TableOutcome> =
+        verification.tables.iter().filter(|t| !t.not_comparable.is_empty()).collect();
+    if !not_comparable.is_empty() {
+        let _ = writeln!(out, "\nNot comparable:\n");
+        for t in not_comparable {
+            for (reason, rows) in &t.not_comparable {
+                let _ = writeln!(out, "- `{}`, {rows} rows: {reason}", t.schema.name);
+            }
+        }
     }
     for t in verification.tables.iter().filter(|t| !t.comparisons.is_empty()) {
         table_section(&mut out, t);

@@ -1,4 +1,5 @@
-//! Where a run's outputs live: `runs/<profile>/<dataset>/<regime>/seed-<n>/`.
+//! Where a run's outputs live: `runs/<profile>/<dataset>/<regime>/seed-<n>/` (a variant's:
+//! `runs/<profile>/variants/<name>/<dataset>/<regime>/seed-<n>/`).
 //!
 //! ```text
 //! run.json                         the resolved RunSpec and the input hash of its training
@@ -21,8 +22,11 @@ pub struct RunDir {
 impl RunDir {
     /// The run directory of `spec` under the profile's output directory `profile_dir` (`runs/<profile>`).
     pub fn new(profile_dir: &Path, spec: &RunSpec) -> RunDir {
-        let root =
-            profile_dir.join(spec.dataset.name()).join(spec.regime.name()).join(format!("seed-{}", spec.seed_index));
+        let base = match &spec.variant {
+            Some(name) => profile_dir.join("variants").join(name),
+            None => profile_dir.to_path_buf(),
+        };
+        let root = base.join(spec.dataset.name()).join(spec.regime.name()).join(format!("seed-{}", spec.seed_index));
         RunDir { root }
     }
 

@@ -41,6 +41,13 @@ fn two() -> u32 {
     2
 }
 
+fn is_one(value: &u32) -> bool {
+    *value == 1
+}
+
+/// Most optimiser updates a batch may get: the original's worst case is 2; more is taken for a typo.
+pub const MAX_OPTIMISER_STEPS_PER_BATCH: u32 = 4;
+
 /// One piece of a run's learning-rate schedule, governing epochs `from_epoch..` up to the next segment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +74,12 @@ pub struct LrSegment {
     /// `warmup_cosine` only: warm-up length in epochs (the original: 2).
     #[serde(default = "two")]
     pub warmup_epochs: u32,
+    /// Adam updates per batch during this segment, each by its own Adam state from the same gradients and at the
+    /// same rate (default 1). The original's ImageNet-100 blurry-to-clear run took 2 in epochs 1-50: a second
+    /// `torch.optim.Adam` was built on the same parameters, with a scheduler identical to the first's (see
+    /// [`crate::optim::AdamSet`]). Not written when 1, so that the runs without it keep their stage hashes.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub optimiser_steps_per_batch: u32,
 }
 
 /// Check that `segments` form a schedule for a run of `epochs` epochs.
@@ -108,8 +121,20 @@ pub fn check_segments(segments: &[LrSegment], epochs: u32) -> Result<()> {
         if segment.kind == LrKind::Cosine && over == 0 {
             bail!("a cosine segment needs over_epochs > 0");
         }
+        if !(1..=MAX_OPTIMISER_STEPS_PER_BATCH).contains(&segment.optimiser_steps_per_batch) {
+            bail!(
+                "optimiser_steps_per_batch = {} is outside 1..={MAX_OPTIMISER_STEPS_PER_BATCH} (the original: 1, and 2 \
+                 in the first 50 epochs of ImageNet-100 blurry-to-clear)",
+                segment.optimiser_steps_per_batch
+            );
+        }
     }
     Ok(())
+}
+
+/// Adam updates per batch in `epoch` (counting from 1): the `optimiser_steps_per_batch` of the segment governing it.
+pub fn optimiser_steps_at(segments: &[LrSegment], epoch: u32) -> u32 {
+    segments.iter().rev().find(|s| s.from_epoch <= epoch).map_or(1, |s| s.optimiser_steps_per_batch)
 }
 
 /// Learning rate used by the optimiser step of global iteration `iteration` (counting from 0) of a run with
@@ -190,6 +215,7 @@ mod tests {
             lr: None,
             warmup_from_carried: false,
             warmup_epochs: 2,
+            optimiser_steps_per_batch: 1,
         }
     }
 
@@ -260,5 +286,26 @@ mod tests {
         short.over_epochs = Some(2);
         assert!(check_segments(&[short], 100).is_err());
         assert!(check_segments(&[warmup_cosine()], 100).is_ok());
+        let mut none = warmup_cosine();
+        none.optimiser_steps_per_batch = 0;
+        assert!(check_segments(&[none], 100).is_err());
+    }
+
+    #[test]
+    fn imagenet_100_blurry_to_clear_takes_two_steps_per_batch_until_epoch_50_only_in_paper() {
+        let paper = Profile::load("paper").unwrap().run(DatasetId::In100, Regime::BlurryToClear, 0, None).unwrap();
+        let steps = |e| optimiser_steps_at(&paper.lr_schedule, e);
+        assert_eq!([steps(1), steps(50), steps(51), steps(100)], [2, 2, 1, 1]);
+        // The rate is the regular recipe's throughout: the resumed half fast-forwards its new scheduler 50 epochs.
+        let uniform = Profile::load("paper-uniform").unwrap();
+        let regular = uniform.run(DatasetId::In100, Regime::BlurryToClear, 0, None).unwrap();
+        for iteration in [0, 1013, 1014, 25_349, 25_350, 25_351, 50_699] {
+            let at = |r: &crate::protocol::RunSpec| lr_at(&r.lr_schedule, r.epochs, r.steps_per_epoch, r.lr, iteration);
+            assert_eq!(at(&paper), at(&regular), "iteration {iteration}");
+        }
+        assert!((1..=100).all(|e| optimiser_steps_at(&regular.lr_schedule, e) == 1));
+        // A segment left at one update is written as before, so the other runs keep their hashes.
+        let text = serde_json::to_string(&regular.lr_schedule).unwrap();
+        assert!(!text.contains("optimiser_steps_per_batch"), "{text}");
     }
 }

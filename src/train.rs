@@ -24,10 +24,10 @@ use crate::data::Split;
 use crate::draws::{upload, Draws};
 use crate::evaluate::{self, EvalLoader};
 use crate::model::{self, AlexNet};
-use crate::optim::{Adam, AdamConfig};
+use crate::optim::{AdamConfig, AdamSet};
 use crate::protocol::{Profile, RunSpec, TrainMetrics};
 use crate::run_dir::RunDir;
-use crate::schedule::{lr_at, sigma_at};
+use crate::schedule::{lr_at, optimiser_steps_at, sigma_at};
 
 /// One line of the training log. Epoch 0 is the evaluation before training, as in the original's logs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,19 +103,20 @@ pub fn training_input(images: &Tensor, augment: &AugmentSpec, sigma_px: f64, dra
 /// The optimisation side of a training step: forward, cross-entropy, backward and Adam.
 pub struct Learner<'a> {
     pub model: &'a AlexNet,
-    pub adam: &'a mut Adam,
+    pub adam: &'a mut AdamSet,
     pub precision: Precision,
 }
 
 impl Learner<'_> {
-    /// One step on the network's `input` (from [`training_input`]) at learning rate `lr`; returns the logits and
-    /// the loss, left on the device for the epoch's running metrics.
-    pub fn step(&mut self, input: &Tensor, labels: &Tensor, lr: f64) -> (Tensor, Tensor) {
+    /// One step on the network's `input` (from [`training_input`]) at learning rate `lr`, with `updates` Adam
+    /// updates from its gradients (1, or 2 where the original stepped two optimisers, see [`AdamSet`]); returns the
+    /// logits and the loss, left on the device for the epoch's running metrics.
+    pub fn step(&mut self, input: &Tensor, labels: &Tensor, lr: f64, updates: u32) -> (Tensor, Tensor) {
         let logits = self.model.forward_as(input, self.precision.kind());
         let loss = logits.cross_entropy_for_logits(labels);
         self.adam.zero_grad();
         loss.backward();
-        self.adam.step(lr);
+        self.adam.step(lr, updates);
         (logits, loss)
     }
 }
@@ -172,7 +173,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     let TrainContext { profile, run, dir, data, device, .. } = ctx;
     let classes = profile.dataset(run.dataset)?.classes as i64;
     let (mut vs, model) = init_model(run, classes, *device);
-    let mut adam = Adam::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
+    let mut adam = AdamSet::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
     let mut log_file = RunLog::open(dir)?;
     let mut log = Vec::new();
     let start = match last_complete_checkpoint(profile, dir) {
@@ -216,7 +217,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             let input = training_input(&images, ctx.augment, sigma * run.sigma_scale(), &mut draws)?;
             let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step;
             let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration);
-            let (logits, loss) = learner.step(&input, &labels, lr);
+            let (logits, loss) = learner.step(&input, &labels, lr, optimiser_steps_at(&run.lr_schedule, epoch));
             running.add(&logits, &labels, &loss);
             ctx.progress.inc(labels.size()[0] as u64);
         }

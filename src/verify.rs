@@ -5,6 +5,16 @@
 //! and derived numbers to their printed precision, digitized ones by their stated uncertainty. Both sides are first
 //! reduced to one number per observation ([`crate::results::preferred`], then the mean over seeds), so a run with
 //! several seeds is judged by its mean, as the figures show it.
+//!
+//! Like is compared with like: `models.toml` beside the expected tables ([`models`]) says which of the original's
+//! models each expected row was measured on and which run of the profile trains it (its own run of the dataset and
+//! regime, or a variant's, gathered into `results/variants/<name>/`), or why none can. Every expected row is
+//! accounted for, per table: compared (and whether it holds), superseded (a more trusted source of the same number
+//! was compared), not comparable (with the reason), or not in the run.
+mod models;
+
+pub use models::{Assignment, Models, Target, MODELS_FILE};
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +29,7 @@ use crate::results::{self, cell_text, record_key, source_quality, Record, Schema
 pub const TOLERANCES_FILE: &str = "tolerances.toml";
 
 /// One tolerance rule. A rule applies to a row of `table` when every given matcher agrees; the first rule that
-/// applies wins. `skip` rules exclude rows from comparison (with the reason in `why`).
+/// applies wins. `skip` rules exclude rows from comparison, counted as not comparable with the reason in `why`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -98,6 +108,56 @@ impl Tolerances {
 mod tests {
     use super::*;
 
+    /// A run whose own rows and whose variant's rows are the original's preferred numbers, marked as a run's.
+    fn run_with_variant(dir: &Path, variant_of: impl Fn(&Record) -> bool) -> PathBuf {
+        let schema = SCHEMAS[1];
+        let expected = crate::provenance::project_path("expected/paper");
+        let records = results::read_records(&schema.csv_path(&expected), schema, &[]).unwrap();
+        let (mut own, mut variant) = (Vec::new(), Vec::new());
+        for record in results::preferred(schema, &records) {
+            let mut record = record.clone();
+            record.insert("source".into(), Value::from("run:paper seed 0"));
+            if variant_of(&record) {
+                variant.push(record)
+            } else {
+                own.push(record)
+            }
+        }
+        let run = dir.join("run");
+        results::write_records(&results::results_dir(&run), schema, &own).unwrap();
+        let variant_dir = results::results_dir(&run).join("variants").join("IN12_full_blur_2");
+        results::write_records(&variant_dir, schema, &variant).unwrap();
+        run
+    }
+
+    #[test]
+    fn a_variants_rows_are_compared_with_the_expected_rows_of_its_model_and_every_row_is_accounted_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let in12_blurry = |r: &Record| r["dataset"] == "in12" && r["regime"] == "blurry";
+        let run = run_with_variant(dir.path(), in12_blurry);
+        let verification = verify(&run, &crate::provenance::project_path("expected/paper")).unwrap();
+        let stage = &verification.tables[1];
+        assert_eq!(stage.schema.name, "accuracy_by_stage");
+        assert_eq!((stage.expected_rows, stage.rows_compared, stage.superseded, stage.missing), (799, 675, 124, 0));
+        assert_eq!((stage.rows_failed, stage.unmatched, stage.not_comparable_rows()), (0, 0, 0));
+        let variant = stage.comparisons.iter().filter(|c| c.variant.as_deref() == Some("IN12_full_blur_2")).count();
+        assert_eq!(variant, 45, "5 stages x 9 sigmas of IN12_full_blur_2");
+        assert!(verification.passed());
+
+        // The same rows as the run's own in12/blurry run: another model than the stage figure's, so not compared.
+        let dir = tempfile::tempdir().unwrap();
+        let run = run_with_variant(dir.path(), |_| false);
+        let stage = verify(&run, &crate::provenance::project_path("expected/paper")).unwrap().tables[1].clone();
+        assert_eq!((stage.rows_compared, stage.missing, stage.unmatched), (630, 45, 45));
+        let text = summary(&verify(&run, &crate::provenance::project_path("expected/paper")).unwrap());
+        assert!(
+            text.contains(
+                "accuracy_by_stage             799      630    630      0        124        0         45       45"
+            ),
+            "{text}"
+        );
+    }
+
     #[test]
     fn tolerances_naming_something_unknown_fail_to_load_with_that_name() {
         let dir = tempfile::tempdir().unwrap();
@@ -135,22 +195,12 @@ pub struct Observation {
     pub seeds: usize,
 }
 
-/// Reduce records of `schema` to one [`Observation`] per key, in first-seen order, leaving out rows a skip rule
-/// excludes.
-pub fn observations(schema: &Schema, records: &[Record], tolerances: Option<&Tolerances>) -> Vec<Observation> {
-    let kept: Vec<Record> = records
-        .iter()
-        .filter(|r| !tolerances.and_then(|t| t.rule_for(schema, r)).is_some_and(|rule| rule.skip))
-        .cloned()
-        .collect();
-    let mut by_seed: BTreeMap<i64, Vec<Record>> = BTreeMap::new();
-    for record in kept {
-        by_seed.entry(record.get("seed").and_then(Value::as_i64).unwrap_or(0)).or_default().push(record);
-    }
+/// Reduce records of `schema` to one [`Observation`] per key, in first-seen order.
+pub fn observations(schema: &Schema, records: &[Record]) -> Vec<Observation> {
     let mut out: Vec<Observation> = Vec::new();
     let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     let mut sums: Vec<BTreeMap<&'static str, (f64, usize)>> = Vec::new();
-    for seed_records in by_seed.values() {
+    for seed_records in by_seed(records).values() {
         for record in results::preferred(schema, seed_records) {
             let key = record_key(schema, record);
             let at = *index.entry(key.clone()).or_insert_with(|| {
@@ -174,12 +224,28 @@ pub fn observations(schema: &Schema, records: &[Record], tolerances: Option<&Tol
     out
 }
 
+fn by_seed(records: &[Record]) -> BTreeMap<i64, Vec<Record>> {
+    let mut by_seed: BTreeMap<i64, Vec<Record>> = BTreeMap::new();
+    for record in records {
+        by_seed.entry(record.get("seed").and_then(Value::as_i64).unwrap_or(0)).or_default().push(record.clone());
+    }
+    by_seed
+}
+
+/// Records of `records` that [`results::preferred`] passes over: another record of the same observation and seed
+/// has a more trusted source.
+fn superseded(schema: &Schema, records: &[Record]) -> usize {
+    by_seed(records).values().map(|seed| seed.len() - results::preferred(schema, seed).len()).sum()
+}
+
 /// One number of a run against its expected value.
 #[derive(Clone, Debug)]
 pub struct Comparison {
     pub table: &'static str,
     pub key: Vec<String>,
     pub column: &'static str,
+    /// The variant whose run was compared, `None` for the profile's own run.
+    pub variant: Option<String>,
     pub run: f64,
     pub expected: f64,
     pub tolerance: f64,
@@ -197,30 +263,64 @@ impl Comparison {
         self.difference().abs() <= self.tolerance + 1e-9 * self.expected.abs().max(1.0)
     }
 
-    /// `dataset=faces regime=clear test_sigma=8 accuracy_pct`, naming the row.
+    /// `dataset=faces regime=clear test_sigma=8 accuracy_pct`, naming the row (and the variant, when one was
+    /// compared).
     pub fn describe(&self, schema: &Schema) -> String {
         let key: Vec<String> = schema.keys().zip(&self.key).map(|(c, v)| format!("{}={v}", c.name)).collect();
-        format!("{} {} {}", self.table, key.join(" "), self.column)
+        let variant = self.variant.as_ref().map_or(String::new(), |v| format!(" (variant {v})"));
+        format!("{} {} {}{variant}", self.table, key.join(" "), self.column)
     }
 }
 
-/// What one table's comparison found.
+/// What one table's comparison found. Every expected row is counted once: `rows_compared + superseded +
+/// not_comparable + missing == expected_rows`.
 #[derive(Clone, Debug)]
 pub struct TableOutcome {
     pub schema: &'static Schema,
     pub comparisons: Vec<Comparison>,
     /// Run observations with no expected counterpart.
     pub unmatched: usize,
-    /// Expected observations the run did not produce.
+    /// Expected rows (preferred records) the run did not produce.
     pub missing: usize,
     /// Whether the run produced this table and whether expected numbers exist for it.
     pub in_run: bool,
     pub in_expected: bool,
+    /// Rows of the expected table.
+    pub expected_rows: usize,
+    /// Expected rows compared with a run's row (one per observation and seed), and those with a number outside its
+    /// tolerance.
+    pub rows_compared: usize,
+    pub rows_failed: usize,
+    /// Expected rows passed over for a more trusted source of the same number (printed over derived over digitized).
+    pub superseded: usize,
+    /// Expected rows left out, by reason (`models.toml`, or a `skip` rule's `why`).
+    pub not_comparable: BTreeMap<String, usize>,
 }
 
 impl TableOutcome {
+    fn new(schema: &'static Schema, in_run: bool, in_expected: bool) -> TableOutcome {
+        TableOutcome {
+            schema,
+            comparisons: Vec::new(),
+            unmatched: 0,
+            missing: 0,
+            in_run,
+            in_expected,
+            expected_rows: 0,
+            rows_compared: 0,
+            rows_failed: 0,
+            superseded: 0,
+            not_comparable: BTreeMap::new(),
+        }
+    }
+
     pub fn failures(&self) -> impl Iterator<Item = &Comparison> {
         self.comparisons.iter().filter(|c| !c.holds())
+    }
+
+    /// Expected rows left out, whatever the reason.
+    pub fn not_comparable_rows(&self) -> usize {
+        self.not_comparable.values().sum()
     }
 }
 
@@ -288,22 +388,55 @@ pub fn tables_dir(dir: &Path) -> PathBuf {
     }
 }
 
-/// Compare every number of `run_dir`'s tables with `expected_dir`'s.
+/// Compare every number of `run_dir`'s tables with `expected_dir`'s, each expected row with the run that trains the
+/// model it was measured on (see the module doc).
 pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
     let tolerances = Tolerances::load(expected_dir)?;
+    let models = Models::load(expected_dir)?;
+    let profile = run_profile(run_dir)?;
     let run_tables = tables_dir(run_dir);
+    // What to do with an expected row: a skip rule's reason first, then its model's run.
+    let assign = |schema: &Schema, record: &Record| match tolerances.rule_for(schema, record).filter(|r| r.skip) {
+        Some(rule) => Assignment::NotComparable(rule.why.clone()),
+        None => models.assign(&profile, schema, record),
+    };
     let mut tables = Vec::new();
     for schema in SCHEMAS {
         let run_path = schema.csv_path(&run_tables);
         let expected_path = schema.csv_path(expected_dir);
         let (in_run, in_expected) = (run_path.exists(), expected_path.exists());
-        let mut outcome =
-            TableOutcome { schema, comparisons: Vec::new(), unmatched: 0, missing: 0, in_run, in_expected };
-        if in_run && in_expected {
-            let run = observations(schema, &results::read_records(&run_path, schema, &[])?, None);
-            let expected =
-                observations(schema, &results::read_records(&expected_path, schema, &[])?, Some(&tolerances));
-            compare_table(schema, &run, &expected, &tolerances, &mut outcome)
+        let mut outcome = TableOutcome::new(schema, in_run, in_expected);
+        if !in_expected {
+            tables.push(outcome);
+            continue;
+        }
+        let expected = results::read_records(&expected_path, schema, &[])?;
+        outcome.expected_rows = expected.len();
+        let mut parts: BTreeMap<Target, (Vec<Record>, Vec<Record>)> = BTreeMap::new();
+        for record in expected {
+            match assign(schema, &record) {
+                Assignment::Compare(target) => parts.entry(target).or_default().1.push(record),
+                Assignment::NotComparable(reason) => *outcome.not_comparable.entry(reason).or_default() += 1,
+            }
+        }
+        for (target, records) in run_records(&run_tables, schema)? {
+            for record in records {
+                // A run's own rows belong to the run that wrote them; the original's numbers (a copy of the expected
+                // tables verified as a run) to the model that models.toml says they were measured on.
+                let assignment = match (&target, SourceKind::of(source_of(&record))) {
+                    (Target::Run, kind) if kind != SourceKind::Run => assign(schema, &record),
+                    _ => Assignment::Compare(target.clone()),
+                };
+                if let Assignment::Compare(target) = assignment {
+                    parts.entry(target).or_default().0.push(record);
+                }
+            }
+        }
+        for (target, (run, expected)) in parts {
+            outcome.superseded += superseded(schema, &expected);
+            let run = observations(schema, &run);
+            let expected = observations(schema, &expected);
+            compare_table(schema, target.variant(), &run, &expected, &tolerances, &mut outcome)
                 .with_context(|| format!("comparing {} with {}", run_path.display(), expected_path.display()))?;
         }
         tables.push(outcome);
@@ -311,81 +444,130 @@ pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
     Ok(Verification { run_dir: run_dir.to_path_buf(), expected_dir: expected_dir.to_path_buf(), tables })
 }
 
+fn source_of(record: &Record) -> &str {
+    record.get("source").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The run's records of `schema`: the profile's own runs' from `run_tables`, each variant's from
+/// `run_tables/variants/<name>/`.
+fn run_records(run_tables: &Path, schema: &Schema) -> Result<Vec<(Target, Vec<Record>)>> {
+    let mut out = Vec::new();
+    let path = schema.csv_path(run_tables);
+    if path.exists() {
+        out.push((Target::Run, results::read_records(&path, schema, &[])?));
+    }
+    let variants = run_tables.join("variants");
+    if let Ok(entries) = std::fs::read_dir(&variants) {
+        let mut names: Vec<String> =
+            entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned)).collect();
+        names.sort();
+        for name in names {
+            let path = schema.csv_path(&variants.join(&name));
+            if path.exists() {
+                out.push((Target::Variant(name), results::read_records(&path, schema, &[])?));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn compare_table(
     schema: &'static Schema,
+    variant: Option<&str>,
     run: &[Observation],
     expected: &[Observation],
     tolerances: &Tolerances,
     outcome: &mut TableOutcome,
 ) -> Result<()> {
-    let expected_by_key: BTreeMap<&Vec<String>, &Observation> = expected.iter().map(|o| (&o.key, o)).collect();
-    let mut matched = 0;
-    for observation in run {
-        let Some(want) = expected_by_key.get(&observation.key) else {
-            outcome.unmatched += 1;
+    let run_by_key: BTreeMap<&Vec<String>, &Observation> = run.iter().map(|o| (&o.key, o)).collect();
+    let expected_keys: std::collections::BTreeSet<&Vec<String>> = expected.iter().map(|o| &o.key).collect();
+    outcome.unmatched += run.iter().filter(|o| !expected_keys.contains(&o.key)).count();
+    for want in expected {
+        let Some(observation) = run_by_key.get(&want.key) else {
+            outcome.missing += want.seeds;
             continue;
         };
-        matched += 1;
         let rule = tolerances.rule_for(schema, &want.record).with_context(|| {
             format!(
                 "no rule in {} applies to {} row {} (source {:?})",
                 TOLERANCES_FILE,
                 schema.name,
                 want.key.join("/"),
-                want.record.get("source").map(cell_text).unwrap_or_default()
+                source_of(&want.record)
             )
         })?;
         let tolerance = rule.abs.unwrap_or(0.0);
+        let mut row_holds = true;
         for column in schema.values() {
             if let (Some(&run_value), Some(&expected_value)) =
                 (observation.values.get(column.name), want.values.get(column.name))
             {
-                outcome.comparisons.push(Comparison {
+                let comparison = Comparison {
                     table: schema.name,
-                    key: observation.key.clone(),
+                    key: want.key.clone(),
                     column: column.name,
+                    variant: variant.map(str::to_owned),
                     run: run_value,
                     expected: expected_value,
                     tolerance,
-                    expected_kind: SourceKind::of(want.record.get("source").and_then(Value::as_str).unwrap_or("")),
+                    expected_kind: SourceKind::of(source_of(&want.record)),
                     seeds: observation.seeds,
-                });
+                };
+                row_holds &= comparison.holds();
+                outcome.comparisons.push(comparison);
             }
         }
+        outcome.rows_compared += want.seeds;
+        outcome.rows_failed += if row_holds { 0 } else { want.seeds };
     }
-    outcome.missing = expected.len() - matched;
     Ok(())
 }
 
-/// The verification as text: one line per table, then every failing row.
+/// The verification as text: one line per table accounting for every expected row, the reasons rows were not
+/// comparable, then every failing number.
 pub fn summary(verification: &Verification) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "verify {} against {}", verification.run_dir.display(), verification.expected_dir.display());
     let _ = writeln!(
         out,
-        "{:<26} {:>9} {:>7} {:>7} {:>10} {:>8}",
-        "table", "compared", "hold", "fail", "unmatched", "missing"
+        "{:<24} {:>8} {:>8} {:>6} {:>6} {:>10} {:>8} {:>10} {:>8} {:>8}",
+        "table", "expected", "compared", "hold", "fail", "superseded", "not-comp", "not-in-run", "run-only", "numbers"
     );
     for table in &verification.tables {
-        if !table.in_run {
-            let _ = writeln!(out, "{:<26} (not produced by the run)", table.schema.name);
-            continue;
-        }
         if !table.in_expected {
-            let _ = writeln!(out, "{:<26} (no expected numbers)", table.schema.name);
+            let what = if table.in_run { "no expected numbers" } else { "neither side has it" };
+            let _ = writeln!(out, "{:<24} ({what})", table.schema.name);
             continue;
         }
-        let failed = table.failures().count();
         let _ = writeln!(
             out,
-            "{:<26} {:>9} {:>7} {:>7} {:>10} {:>8}",
+            "{:<24} {:>8} {:>8} {:>6} {:>6} {:>10} {:>8} {:>10} {:>8} {:>8}{}",
             table.schema.name,
-            table.comparisons.len(),
-            table.comparisons.len() - failed,
-            failed,
+            table.expected_rows,
+            table.rows_compared,
+            table.rows_compared - table.rows_failed,
+            table.rows_failed,
+            table.superseded,
+            table.not_comparable_rows(),
+            table.missing,
             table.unmatched,
-            table.missing
+            table.comparisons.len(),
+            if table.in_run { "" } else { "  (not produced by the run)" }
         );
+    }
+    let _ = writeln!(
+        out,
+        "\nrows: compared + superseded (a more trusted source of the same number was compared) + not comparable + not \
+         in the run = expected"
+    );
+    let reasons: Vec<_> = verification.tables.iter().filter(|t| !t.not_comparable.is_empty()).collect();
+    if !reasons.is_empty() {
+        let _ = writeln!(out, "\nnot comparable:");
+    }
+    for table in reasons {
+        for (reason, rows) in &table.not_comparable {
+            let _ = writeln!(out, "  {} ({rows} rows): {reason}", table.schema.name);
+        }
     }
     let failures: Vec<_> = verification.tables.iter().flat_map(|t| t.failures().map(move |c| (t.schema, c))).collect();
     if !failures.is_empty() {

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use tch::{nn, Device, Tensor};
 
-use super::{erf, gabor, rf_moments, spatial_frequency};
+use super::{erf, gabor, normalised_kernels, rf_moments, spatial_frequency};
 use crate::model::AlexNet;
 use crate::protocol::AnalysisSpec;
 use crate::results::{Conv1Weight, Erf, ErfMapPixel, ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency};
@@ -52,8 +52,8 @@ impl CheckpointAnalysis {
 }
 
 /// Moment sizes and Gabor fits of conv1 (receptive_fields.ipynb), peak spatial frequencies of every conv layer
-/// (spatial_frequency.ipynb), effective receptive fields (Luo et al. 2016) and, for blurry-to-clear runs, the conv1
-/// kernels, of the checkpoint of `run` at `epoch` loaded in `vs`/`model`. Every random choice (Gabor starts, ERF
+/// (spatial_frequency.ipynb), effective receptive fields (Luo et al. 2016) and, for blurry-to-clear runs (the models
+/// whose kernels the original shows), the conv1 kernels and their normalised contrast, of the checkpoint of `run` at `epoch` loaded in `vs`/`model`. Every random choice (Gabor starts, ERF
 /// noise) is seeded from the run's seed, so the rows are the same whenever the checkpoint is analysed.
 pub fn analyse_checkpoint(
     run: &RunKey,
@@ -63,14 +63,14 @@ pub fn analyse_checkpoint(
     inputs: &AnalysisInputs,
 ) -> Result<CheckpointAnalysis> {
     let source = run.source();
-    let gabor_config = gabor::GaborConfig {
-        restarts: inputs.spec.gabor_restarts as usize,
-        seed: crate::seeds::derive(run.seed, &[run.dataset.name(), run.regime.name(), "gabor"]) as u64,
-        ..Default::default()
-    };
+    let seed = crate::seeds::derive(run.seed, &[run.dataset.name(), run.regime.name(), "gabor"]) as u64;
+    let gabor_config = gabor::GaborConfig::for_profile(inputs.spec, seed);
     let fits = gabor::fit_conv1(vs, &gabor_config)?;
     let mut measures = rf_moments::moment_sizes(vs)?;
     measures.extend(gabor::summary(&fits));
+    if run.regime == Regime::BlurryToClear {
+        measures.extend(normalised_kernels::conv1_statistics(vs)?);
+    }
     let rf_size = measures
         .into_iter()
         .map(|m| RfSize {

@@ -10,12 +10,14 @@
 //! ([0, 2 pi]) only pick one period of a periodic model, so here they are left free and the result is mapped back
 //! into those ranges. A fit counts as valid when R^2 >= 0.4; its size is (sigma_x + sigma_y) / 2 (cells 36/48).
 //!
-//! What differs, and why. The original runs scipy's L-BFGS-B to convergence from 100 unseeded starting points.
-//! Here the bounds become a change of variables (MINUIT's `p = lo + (hi - lo)(1 + sin u) / 2`) so that argmin's
-//! unconstrained L-BFGS can be used; starting points come from a seeded generator (one stream per filter), drawn
-//! from the original's distributions; and each start runs only a short L-BFGS (early stopping), after which the best
-//! start is refined to convergence. The pipeline fits conv1 at every checkpoint epoch, so the cost of a fit matters;
-//! the number of starts is a parameter ([`GaborConfig::restarts`]).
+//! What differs, and why. The original runs SciPy's L-BFGS-B with bounds from 100 unseeded starting points and keeps
+//! the best successful fit. Here the bounds become a change of variables (MINUIT's `p = lo + (hi - lo)(1 + sin u) /
+//! 2`) so that argmin's unconstrained L-BFGS can be used, and the starting points come from a seeded generator (one
+//! stream per filter), drawn from the original's distributions. How long each start searches is the profile's
+//! `analysis.gabor_start_budget` ([`StartBudget`]): every start to convergence under SciPy's L-BFGS-B stopping rules,
+//! the best kept, as the original (the `paper` profiles); or a short budget, after which the best start is refined
+//! to a tighter convergence (cheaper, since the pipeline fits conv1 at every checkpoint: the CPU profiles). The number
+//! of starts is [`GaborConfig::restarts`]. Filters are fitted in parallel, each from its own seeded stream.
 use anyhow::Result;
 use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -32,14 +34,32 @@ use crate::vocab::{Layer, RfMeasure};
 /// A fit is valid from this R^2 on (`r_squared >= 0.4` in cells 3 and 32).
 pub const MIN_R_SQUARED: f64 = 0.4;
 
+/// SciPy's L-BFGS-B defaults, which the original's `opt.minimize(..., method='L-BFGS-B')` used: at most `maxiter`
+/// iterations; stop when the cost falls by at most `ftol * max(|f|, 1)` in an iteration (`factr = 1e7` times the
+/// machine epsilon) or the largest projected gradient is at most `gtol`.
+const SCIPY_MAXITER: u64 = 15_000;
+const SCIPY_FTOL: f64 = 2.220446049250313e-9;
+const SCIPY_GTOL: f64 = 1e-5;
+
+/// How long each random start searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartBudget {
+    /// Every start to convergence under SciPy's stopping rules, the best start kept, as the original. The gradient
+    /// rule is applied to the L2 norm in the optimiser's free coordinates (argmin's) rather than to the largest
+    /// projected component in the bounded ones (SciPy's); the cost rule takes `max(|f|, 1)` at the kernel's total sum
+    /// of squares, which bounds every cost of the search.
+    Converge,
+    /// At most this many iterations per start under tight tolerances, then the best start refined.
+    Iterations(u64),
+}
+
 /// How the fits are searched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GaborConfig {
     /// Random starting points per filter (the original: 100).
     pub restarts: usize,
-    /// L-BFGS iterations of each start before the best one is refined.
-    pub start_iterations: u64,
-    /// L-BFGS iterations of the final refinement.
+    pub budget: StartBudget,
+    /// L-BFGS iterations of the final refinement (after a short budget only).
     pub refine_iterations: u64,
     /// Seed of the starting points; filter `i` draws from stream `i`, so a filter's fit does not depend on the others.
     pub seed: u64,
@@ -47,7 +67,23 @@ pub struct GaborConfig {
 
 impl Default for GaborConfig {
     fn default() -> Self {
-        GaborConfig { restarts: 100, start_iterations: 12, refine_iterations: 300, seed: 0 }
+        GaborConfig {
+            restarts: 100,
+            budget: StartBudget::Iterations(crate::protocol::DEFAULT_GABOR_START_ITERATIONS),
+            refine_iterations: 300,
+            seed: 0,
+        }
+    }
+}
+
+impl GaborConfig {
+    /// The search a profile's analysis settings ask for, with starting points seeded by `seed`.
+    pub fn for_profile(spec: &crate::protocol::AnalysisSpec, seed: u64) -> GaborConfig {
+        let budget = match spec.gabor_start_budget {
+            crate::protocol::GaborStartBudget::Converge => StartBudget::Converge,
+            crate::protocol::GaborStartBudget::Iterations(n) => StartBudget::Iterations(n),
+        };
+        GaborConfig { restarts: spec.gabor_restarts as usize, budget, seed, ..GaborConfig::default() }
     }
 }
 
@@ -228,12 +264,34 @@ impl Gradient for GaborProblem<'_> {
     }
 }
 
-/// Run L-BFGS from `start` for at most `iterations`; `None` when the line search fails (the original skips starts
-/// whose `res.success` is false).
-fn minimise(problem: GaborProblem<'_>, start: Vec<f64>, iterations: u64, scale: f64) -> Option<(Vec<f64>, f64)> {
+/// When L-BFGS stops: at most `iterations`, or when an iteration lowers the cost by less than `cost` or the
+/// gradient's norm falls below `grad`.
+#[derive(Clone, Copy, Debug)]
+struct Stopping {
+    iterations: u64,
+    cost: f64,
+    grad: f64,
+}
+
+impl Stopping {
+    /// SciPy's L-BFGS-B rules (see [`StartBudget::Converge`]) for a kernel whose total sum of squares is `scale`.
+    fn scipy(scale: f64) -> Stopping {
+        Stopping { iterations: SCIPY_MAXITER, cost: SCIPY_FTOL * scale.max(1.0), grad: SCIPY_GTOL }
+    }
+
+    /// Tight tolerances relative to the kernel's scale, for `iterations` at most.
+    fn tight(iterations: u64, scale: f64) -> Stopping {
+        Stopping { iterations, cost: 1e-12 * scale, grad: 1e-9 * scale.sqrt() }
+    }
+}
+
+/// Run L-BFGS from `start` until `stopping` says; `None` when the line search fails (the original skips starts whose
+/// `res.success` is false).
+fn minimise(problem: GaborProblem<'_>, start: Vec<f64>, stopping: Stopping) -> Option<(Vec<f64>, f64)> {
+    let Stopping { iterations, cost, grad } = stopping;
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
-        .with_tolerance_cost(1e-12 * scale)
-        .and_then(|s| s.with_tolerance_grad(1e-9 * scale.sqrt()))
+        .with_tolerance_cost(cost)
+        .and_then(|s| s.with_tolerance_grad(grad))
         .ok()?;
     let mut result = Executor::new(problem, solver).configure(|s| s.param(start).max_iters(iterations)).run().ok()?;
     let cost = result.state().get_best_cost();
@@ -276,16 +334,26 @@ pub fn fit_gabor(kernel: &[f64], side: usize, config: &GaborConfig, rng: &mut im
         let phase = rng.random_range(0.0..2.0 * PI);
         let start = [amplitude, centre, centre, sigma_x, sigma_y, theta, frequency, phase, mean];
         let start = problem().to_free(&start);
-        if let Some((u, cost)) = minimise(problem(), start, config.start_iterations, scale) {
+        let stopping = match config.budget {
+            StartBudget::Converge => Stopping::scipy(scale),
+            StartBudget::Iterations(n) => Stopping::tight(n, scale),
+        };
+        if let Some((u, cost)) = minimise(problem(), start, stopping) {
             if best.as_ref().is_none_or(|(_, c)| cost < *c) {
                 best = Some((u, cost));
             }
         }
     }
     let (u, cost) = best?;
-    let (u, _) = match minimise(problem(), u.clone(), config.refine_iterations, scale) {
-        Some((refined, refined_cost)) if refined_cost <= cost => (refined, refined_cost),
-        _ => (u, cost),
+    let u = match config.budget {
+        // Every start converged already: the best is the fit, as in the original.
+        StartBudget::Converge => u,
+        StartBudget::Iterations(_) => {
+            match minimise(problem(), u.clone(), Stopping::tight(config.refine_iterations, scale)) {
+                Some((refined, refined_cost)) if refined_cost <= cost => refined,
+                _ => u,
+            }
+        }
     };
     let p = problem().to_params(&u).0;
     let residual_ss = problem().loss(&p, None);
@@ -294,19 +362,16 @@ pub fn fit_gabor(kernel: &[f64], side: usize, config: &GaborConfig, rng: &mut im
     Some(GaborFit { params: canonical(p), r_squared })
 }
 
-/// Fit every conv1 filter of the model in `vs` (channel-averaged kernels), filter 0 first.
+/// Fit every conv1 filter of the model in `vs` (channel-averaged kernels), filter 0 first, on all CPU cores: each
+/// filter draws from its own stream, so the fits do not depend on how they are spread over threads.
 pub fn fit_conv1(vs: &nn::VarStore, config: &GaborConfig) -> Result<Vec<FilterFit>> {
     let conv1 = &CONV_LAYERS[0];
-    let kernels = conv_layer_kernels(vs, conv1)?;
-    Ok(kernels
-        .iter()
-        .enumerate()
-        .map(|(filter, kernel)| {
-            let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-            rng.set_stream(filter as u64);
-            FilterFit { filter, fit: fit_gabor(kernel, conv1.kernel as usize, config, &mut rng) }
-        })
-        .collect())
+    let kernels: Vec<(usize, Vec<f64>)> = conv_layer_kernels(vs, conv1)?.into_iter().enumerate().collect();
+    Ok(crate::data::par_map(&kernels, |(filter, kernel)| {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        rng.set_stream(*filter as u64);
+        FilterFit { filter: *filter, fit: fit_gabor(kernel, conv1.kernel as usize, config, &mut rng) }
+    }))
 }
 
 /// The layer summary of conv1's fits: `gabor_n_valid`, and over the valid fits `gabor_size_mean_valid` (cells

@@ -16,7 +16,9 @@
 //! whose support widens with the scale factor), done by `image::imageops::resize(.., FilterType::Triangle)`, which
 //! is the same filter; results agree with PIL to rounding (about 1 grey level). Batches need one size, so a
 //! non-square image is then centre-cropped to a square, with torchvision's `CenterCrop` offsets. The original
-//! had no crop; its images are square crops, where the crop does nothing.
+//! had no crop (its images are square crops, where the crop does nothing), so a profile with
+//! `non_square_test_images = "refuse"` (`paper`, `paper-uniform`) stops at a non-square val or test image instead,
+//! naming the file and its shape.
 //!
 //! **Placement.** A split whose images take at most [`DEVICE_DATA_LIMIT`] bytes is moved whole onto the device (an
 //! H200 holds ImageNet-100's 26 GB training split at 256 px); a larger one stays in CPU memory, and the training
@@ -27,18 +29,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use image::imageops::{self, FilterType};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
 use super::layout::{self, DatasetInfo, Row};
 use super::manifest;
+use super::numpy_random::NumpyGenerator;
 use super::synthetic::{self, SynthRequest};
 use super::{par_map, Split, SplitName};
-use crate::protocol::{DataSource, DatasetId, DatasetSpec, Profile, Subsample, TestResize};
+use crate::protocol::{DataSource, DatasetId, DatasetSpec, NonSquarePolicy, Profile, Subsample, TestResize};
 
 /// Version of the cache's content and format: bump it whenever decoding, resizing or the file layout changes, so
 /// that every existing cache becomes stale.
@@ -75,7 +75,15 @@ struct CacheKey<'a> {
     side: u32,
     transform: Transform,
     subsample: Option<&'a Subsample>,
+    /// How a sub-sample is drawn ([`SUBSAMPLE_DRAWS`]); absent without a sub-sample, so that the other splits keep
+    /// their keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subsample_draws: Option<&'static str>,
 }
+
+/// The version of [`subsample_per_class`]'s algorithm, in the key of every sub-sampled split: a change to how the
+/// images are chosen must make the caches stale, even where the profile's `train_subsample` is unchanged.
+const SUBSAMPLE_DRAWS: &str = "set_train_indices with numpy default_rng, objects of the first class (2)";
 
 impl CacheKey<'_> {
     fn hash(&self) -> Result<String> {
@@ -175,6 +183,7 @@ fn real_key<'a>(profile: &'a Profile, dataset: DatasetId, split: SplitName, root
         side: side(profile, split),
         transform: transform(spec, split),
         subsample: spec.train_subsample.as_ref().filter(|_| split == SplitName::Train),
+        subsample_draws: spec.train_subsample.as_ref().filter(|_| split == SplitName::Train).map(|_| SUBSAMPLE_DRAWS),
     })
 }
 
@@ -239,7 +248,7 @@ fn load_real(profile: &Profile, dataset: DatasetId, split: SplitName, root: &Pat
         Err(reason) if path.exists() => tracing::warn!("rebuilding: {reason:#}"),
         Err(_) => tracing::info!("building the cache {} (decoded once, then reused)", path.display()),
     }
-    let built = build(root, dataset, &key, spec)?;
+    let built = build(root, dataset, &key, spec, profile.non_square_test_images)?;
     write_cache(&path, &hash, &built)?;
     Ok(built)
 }
@@ -454,7 +463,13 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 /// Decode, resize and stack one split, checking every file against the manifest as it is read.
-fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) -> Result<Split> {
+fn build(
+    root: &Path,
+    dataset: DatasetId,
+    key: &CacheKey,
+    spec: &DatasetSpec,
+    non_square: NonSquarePolicy,
+) -> Result<Split> {
     let mut rows = layout::read_split(root, dataset, key.split)?;
     if let Some(subsample) = key.subsample {
         rows = subsample_per_class(&rows, subsample)?;
@@ -480,7 +495,7 @@ fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) ->
     let images = Tensor::zeros([rows.len() as i64, 3, side, side], (Kind::Uint8, Device::Cpu));
     const CHUNK: usize = 2048;
     for (chunk_index, chunk) in rows.chunks(CHUNK).enumerate() {
-        let decoded = par_map(chunk, |row| decode_row(root, row, &hashes, key));
+        let decoded = par_map(chunk, |row| decode_row(root, row, &hashes, key, non_square));
         let mut pixels = Vec::with_capacity(chunk.len() * 3 * (side * side) as usize);
         for result in decoded {
             pixels.extend(result?);
@@ -494,7 +509,13 @@ fn build(root: &Path, dataset: DatasetId, key: &CacheKey, spec: &DatasetSpec) ->
 }
 
 /// One image as CHW bytes at the key's side.
-fn decode_row(root: &Path, row: &Row, hashes: &BTreeMap<String, String>, key: &CacheKey) -> Result<Vec<u8>> {
+fn decode_row(
+    root: &Path,
+    row: &Row,
+    hashes: &BTreeMap<String, String>,
+    key: &CacheKey,
+    non_square: NonSquarePolicy,
+) -> Result<Vec<u8>> {
     let path = layout::resolve(root, &row.path).with_context(|| {
         format!("refusing an image of split '{}' of {} (check the root with `data verify`)", key.split, root.display())
     })?;
@@ -503,6 +524,19 @@ fn decode_row(root: &Path, row: &Row, hashes: &BTreeMap<String, String>, key: &C
         bail!("{} does not match the dataset's SHA256SUMS; run `blurry-to-clear data verify`", path.display());
     }
     let image = layout::decode_rgb(&bytes).with_context(|| format!("{}", path.display()))?;
+    let (width, height) = image.dimensions();
+    if key.transform == Transform::ShorterSideThenCrop && width != height && non_square == NonSquarePolicy::Refuse {
+        let (resized_width, resized_height) = shorter_side_size(width, height, key.side);
+        bail!(
+            "{}: a {width}x{height} image in split '{}'. The original's test transform, Resize({}) on the shorter \
+             side, makes it {resized_width}x{resized_height} and never crops, which this artifact cannot batch; crop \
+             the dataset's images to squares, or set `non_square_test_images = \"centre_crop\"` in the profile (a \
+             deviation: paper/DEVIATIONS.md)",
+            path.display(),
+            key.split,
+            key.side,
+        );
+    }
     let resized = resize(&image, key.side, key.transform);
     let (w, h) = resized.dimensions();
     let plane = (w * h) as usize;
@@ -521,17 +555,22 @@ fn resize(image: &image::RgbImage, side: u32, transform: Transform) -> image::Rg
     match transform {
         Transform::BothSides => imageops::resize(image, side, side, FilterType::Triangle),
         Transform::ShorterSideThenCrop => {
-            // torchvision: the longer side becomes int(side * long / short), truncated.
-            let (rw, rh) = if w <= h {
-                (side, (u64::from(side) * u64::from(h) / u64::from(w)) as u32)
-            } else {
-                ((u64::from(side) * u64::from(w) / u64::from(h)) as u32, side)
-            };
+            let (rw, rh) = shorter_side_size(w, h, side);
             let resized =
                 if (rw, rh) == (w, h) { image.clone() } else { imageops::resize(image, rw, rh, FilterType::Triangle) };
             let (left, top) = (center_offset(rw, side), center_offset(rh, side));
             imageops::crop_imm(&resized, left, top, side, side).to_image()
         }
+    }
+}
+
+/// The size `Resize(side)` gives a `w x h` image: torchvision makes the shorter side `side` and the longer
+/// `int(side * long / short)`, truncated.
+fn shorter_side_size(w: u32, h: u32, side: u32) -> (u32, u32) {
+    if w <= h {
+        (side, (u64::from(side) * u64::from(h) / u64::from(w)) as u32)
+    } else {
+        ((u64::from(side) * u64::from(w) / u64::from(h)) as u32, side)
     }
 }
 
@@ -547,39 +586,75 @@ fn center_offset(size: u32, crop: u32) -> u32 {
 }
 
 /// The original's per-class sub-sample of Toybox's training split (`ToyboxDataset.set_train_indices` with
-/// `num_images_per_class = 3000`): within each class, the objects are put in a random order, each gets
-/// `per_class / objects` images and the first `per_class % objects` of them one more; an object with fewer rows
-/// than its quota contributes all of them as often as they fit, and the rest are drawn without replacement.
+/// `num_images_per_class = 3000`, `num_instances = -1` and its default `views`), with its random draws:
 ///
-/// The structure is the original's; the random stream is not: the original draws with numpy's `rng.choice`
-/// (seed 5) and this draws with ChaCha8 seeded by the same number, so the chosen images differ from the
-/// original's while every class gets the same number of images, spread over its objects the same way.
+/// - every class, in the order of its first row, uses as many objects as the first class (the original's
+///   `airplane`) has, drawn without replacement (`rng.choice`; a class with fewer is an error, as numpy's would be);
+/// - in the drawn order, each object gets `per_class / objects` images and the first `per_class % objects` one more;
+/// - an object's images come only from its rows whose `video` is one of `videos` (the original's `Transformation` in
+///   its `views`, the six rotation videos), in file order; it contributes all of them as often as they fit its quota,
+///   and the rest are drawn without replacement (`rng.choice`).
+///
+/// Objects are counted from all of a class's rows, whatever their video, as the original's `obj_dict` is. The draws
+/// come from numpy's `default_rng(seed)` reproduced bit for bit ([`super::numpy_random`]), so, with the original's
+/// rows in the original's order (the importers keep it), the selected images are the original's.
 fn subsample_per_class(rows: &[Row], subsample: &Subsample) -> Result<Vec<Row>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(subsample.seed);
-    let mut classes: BTreeMap<i64, Vec<(String, Vec<usize>)>> = BTreeMap::new();
+    let mut rng = NumpyGenerator::new(subsample.seed);
+    let allowed = |row: &Row| match &subsample.videos {
+        Some(videos) => row.field("video").is_some_and(|v| videos.iter().any(|w| w == v)),
+        None => true,
+    };
+    // The classes in order of first appearance, each with its objects in order of first appearance, each with its
+    // rows of the allowed videos.
+    type Objects = Vec<(String, Vec<usize>)>;
+    let mut classes: Vec<(i64, Objects)> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
-        let objects = classes.entry(row.label).or_default();
-        let object = row.field("object").unwrap_or("").to_owned();
-        match objects.iter_mut().find(|(o, _)| *o == object) {
-            Some((_, indices)) => indices.push(index),
-            None => objects.push((object, vec![index])),
+        let class = match classes.iter().position(|(label, _)| *label == row.label) {
+            Some(at) => at,
+            None => {
+                classes.push((row.label, Vec::new()));
+                classes.len() - 1
+            }
+        };
+        let objects = &mut classes[class].1;
+        let object = row.field("object").unwrap_or("");
+        let at = match objects.iter().position(|(o, _)| o == object) {
+            Some(at) => at,
+            None => {
+                objects.push((object.to_owned(), Vec::new()));
+                objects.len() - 1
+            }
+        };
+        if allowed(row) {
+            objects[at].1.push(index);
         }
     }
+    let Some(objects_per_class) = classes.first().map(|(_, objects)| objects.len()) else { return Ok(Vec::new()) };
     let per_class = subsample.per_class as usize;
+    let (quota, extra) = (per_class / objects_per_class, per_class % objects_per_class);
     let mut selected = Vec::with_capacity(classes.len() * per_class);
-    for objects in classes.values_mut() {
-        objects.shuffle(&mut rng);
-        let (quota, extra) = (per_class / objects.len(), per_class % objects.len());
-        for (position, (_, indices)) in objects.iter().enumerate() {
+    for (label, objects) in &classes {
+        if objects.len() < objects_per_class {
+            bail!(
+                "the sub-sample uses {objects_per_class} objects per class (as many as the first class has, as the \
+                 original's set_train_indices does), but class {label} has only {}",
+                objects.len()
+            );
+        }
+        for (position, (object, indices)) in rng.choose(objects, objects_per_class).iter().enumerate() {
+            if indices.is_empty() {
+                bail!(
+                    "object {object} of class {label} has no training image of the videos {:?}; the sub-sample cannot \
+                     draw its images",
+                    subsample.videos.as_deref().unwrap_or_default()
+                );
+            }
             let mut wanted = quota + usize::from(position < extra);
             while wanted >= indices.len() {
                 selected.extend(indices.iter().copied());
                 wanted -= indices.len();
             }
-            let mut drawn: Vec<usize> =
-                rand::seq::index::sample(&mut rng, indices.len(), wanted).into_iter().map(|i| indices[i]).collect();
-            drawn.sort_unstable();
-            selected.extend(drawn);
+            selected.extend(rng.choose(indices, wanted));
         }
     }
     Ok(selected.into_iter().map(|i| rows[i].clone()).collect())
@@ -632,6 +707,8 @@ mod tests {
         let subsample = toml::Table::from_iter([("per_class".to_owned(), 3.into()), ("seed".to_owned(), 5.into())]);
         let toybox = datasets.get_mut("toybox_category").unwrap().as_table_mut().unwrap();
         toybox.insert("train_subsample".into(), subsample.into());
+        // The fixtures' 40x32 faces exercise the crop; refusing it has its own test.
+        profile.insert("non_square_test_images".into(), "centre_crop".into());
         let path = dir.join("real.toml");
         fs::write(&path, toml::to_string(&profile).unwrap()).unwrap();
         for &dataset in DatasetId::ALL {
@@ -841,19 +918,33 @@ mod tests {
     }
 
     fn row(label: i64, object: &str) -> Row {
-        Row { path: String::new(), label, fields: vec![("object".into(), object.into())] }
+        video_row(label, object, "rxplus")
+    }
+
+    fn video_row(label: i64, object: &str, video: &str) -> Row {
+        Row {
+            path: String::new(),
+            label,
+            fields: vec![("object".into(), object.into()), ("video".into(), video.into())],
+        }
+    }
+
+    fn numbered(mut rows: Vec<Row>) -> Vec<Row> {
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.path = i.to_string();
+        }
+        rows
     }
 
     #[test]
     fn subsample_balances_classes_and_objects_and_is_deterministic() {
-        // Class 0: objects a (5 rows) and b (2 rows); class 1: object c (3 rows).
+        // Class 0: objects a (5 rows) and b (2 rows); class 1: objects c (3 rows) and d (4 rows).
         let mut rows: Vec<Row> = (0..5).map(|_| row(0, "a")).collect();
         rows.extend((0..2).map(|_| row(0, "b")));
         rows.extend((0..3).map(|_| row(1, "c")));
-        for (i, r) in rows.iter_mut().enumerate() {
-            r.path = i.to_string();
-        }
-        let subsample = Subsample { per_class: 7, seed: 5 };
+        rows.extend((0..4).map(|_| row(1, "d")));
+        let rows = numbered(rows);
+        let subsample = Subsample { per_class: 7, seed: 5, videos: None };
         let picked = subsample_per_class(&rows, &subsample).unwrap();
         let count = |label, object: &str| {
             picked.iter().filter(|r| r.label == label && r.field("object") == Some(object)).count()
@@ -861,10 +952,75 @@ mod tests {
         assert_eq!(count(0, "a") + count(0, "b"), 7);
         // 7 over 2 objects: 3 and 4, in a random order.
         assert!([(3, 4), (4, 3)].contains(&(count(0, "a"), count(0, "b"))));
-        // Object c has 3 rows for a quota of 7: twice all of them, then one more.
-        assert_eq!(count(1, "c"), 7);
+        assert_eq!(count(1, "c") + count(1, "d"), 7);
         let paths = |p: &[Row]| p.iter().map(|r| r.path.clone()).collect::<Vec<_>>();
         assert_eq!(paths(&picked), paths(&subsample_per_class(&rows, &subsample).unwrap()));
+    }
+
+    #[test]
+    fn subsample_uses_the_first_classs_object_count_and_only_the_rotation_videos() {
+        // Class 0 (the original's airplane) has one object; class 1 has three: one of them is drawn. Object a has
+        // 3 rotation frames and 2 of another video: its quota of 7 is twice the 3, then one more of them.
+        let mut rows: Vec<Row> = (0..3).map(|_| video_row(0, "a", "rxplus")).collect();
+        rows.extend((0..2).map(|_| video_row(0, "a", "hodgepodge")));
+        for object in ["b", "c", "d"] {
+            rows.extend((0..2).map(|_| video_row(1, object, "rzminus")));
+            rows.push(video_row(1, object, "tx"));
+        }
+        let rows = numbered(rows);
+        let videos: Vec<String> = crate::protocol::TOYBOX_ROTATION_VIDEOS.iter().map(|v| v.to_string()).collect();
+        let subsample = Subsample { per_class: 7, seed: 5, videos: Some(videos) };
+        let picked = subsample_per_class(&rows, &subsample).unwrap();
+        assert_eq!(picked.len(), 14);
+        assert!(picked.iter().all(|r| r.field("video") != Some("hodgepodge") && r.field("video") != Some("tx")));
+        let class_a: Vec<&Row> = picked.iter().filter(|r| r.label == 0).collect();
+        assert_eq!(class_a.len(), 7);
+        let objects_1: std::collections::BTreeSet<&str> =
+            picked.iter().filter(|r| r.label == 1).filter_map(|r| r.field("object")).collect();
+        assert_eq!(objects_1.len(), 1, "class 1 uses one object, as many as class 0 has: {objects_1:?}");
+        // A class with fewer objects than the first, or an object without a rotation frame, is an error.
+        let few = numbered(vec![video_row(0, "a", "rxplus"), video_row(0, "b", "rxplus"), video_row(1, "c", "rxplus")]);
+        let err = subsample_per_class(&few, &subsample).unwrap_err().to_string();
+        assert!(err.contains("class 1 has only 1"), "{err}");
+        let none = numbered(vec![video_row(0, "a", "tx"), video_row(1, "b", "rxplus")]);
+        let err = subsample_per_class(&none, &subsample).unwrap_err().to_string();
+        assert!(err.contains("object a of class 0 has no training image"), "{err}");
+    }
+
+    /// `set_train_indices` re-enacted in numpy on a small table (`tests/fixtures/numpy_random/make_reference.py`):
+    /// the same rows, in the same order.
+    #[test]
+    fn subsample_selects_the_rows_numpy_selects() {
+        let line = crate::data::numpy_random::tests::reference("subsample").remove(0);
+        let labels = ["airplane", "ball", "car"];
+        let rows: Vec<Row> = line[0]
+            .split(';')
+            .enumerate()
+            .map(|(i, row)| {
+                let cells: Vec<&str> = row.split(',').collect();
+                let label = labels.iter().position(|l| *l == cells[0]).unwrap() as i64;
+                let mut row = video_row(label, cells[1], cells[2]);
+                row.path = i.to_string();
+                row
+            })
+            .collect();
+        let videos: Vec<String> = crate::protocol::TOYBOX_ROTATION_VIDEOS.iter().map(|v| v.to_string()).collect();
+        let picked = subsample_per_class(&rows, &Subsample { per_class: 7, seed: 5, videos: Some(videos) }).unwrap();
+        let got: Vec<&str> = picked.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(got, line[1..].iter().map(String::as_str).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_non_square_test_image_stops_a_profile_that_refuses_the_crop_naming_file_and_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut profile, source) = real_setup(dir.path());
+        profile.non_square_test_images = NonSquarePolicy::Refuse;
+        // The faces fixture's test images are 40x32; its training images are resized on both sides and pass.
+        load_split(&profile, DatasetId::Faces, SplitName::Train, &source, Device::Cpu).unwrap();
+        let err = load_split(&profile, DatasetId::Faces, SplitName::Test, &source, Device::Cpu).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("faces/test/") && text.contains("a 40x32 image") && text.contains("80x64"), "{text}");
+        assert!(text.contains("non_square_test_images"), "{text}");
     }
 
     #[test]

@@ -4,6 +4,8 @@ pub mod cache;
 pub mod import;
 pub mod layout;
 pub mod manifest;
+pub mod numpy_random;
+pub mod object_order;
 pub mod stand_in;
 pub mod synthetic;
 pub mod verify;

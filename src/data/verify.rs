@@ -73,6 +73,10 @@ pub struct Report {
     pub images: BTreeMap<SplitName, usize>,
     /// Files whose hash was checked.
     pub files_hashed: usize,
+    /// Val and test images that are not square, per on-disk split. Not a problem of the root: the original's test
+    /// transform (`Resize(224)` on the shorter side, no crop) would keep them non-square, which the `paper` profiles
+    /// refuse and the others crop (`non_square_test_images`); ImageNet-100 resizes both sides and is unaffected.
+    pub non_square: BTreeMap<SplitName, usize>,
     pub problems: Vec<Problem>,
 }
 
@@ -128,11 +132,13 @@ pub fn verify(dataset: DatasetId, root: &Path) -> Result<Report> {
             classes: None,
             images: BTreeMap::new(),
             files_hashed: 0,
+            non_square: BTreeMap::new(),
             problems,
         });
     }
     let files_hashed = check_manifest(&mut check);
     let mut images = BTreeMap::new();
+    let mut non_square = BTreeMap::new();
     let mut referenced = BTreeSet::new();
     let mut listed_splits = Vec::new();
     for &split in layout::splits_on_disk(dataset) {
@@ -151,7 +157,10 @@ pub fn verify(dataset: DatasetId, root: &Path) -> Result<Report> {
         if rows.is_empty() {
             check.problem(ProblemKind::EmptySplit, format!("{split}.csv"), "lists no images", REIMPORT);
         }
-        check_rows(&mut check, dataset, info.as_ref(), split, &rows);
+        let not_square = check_rows(&mut check, dataset, info.as_ref(), split, &rows);
+        if split != SplitName::Train {
+            non_square.insert(split, not_square);
+        }
         if split == SplitName::Train {
             if let Some(info) = &info {
                 check_every_class_present(&mut check, info, &rows);
@@ -167,6 +176,7 @@ pub fn verify(dataset: DatasetId, root: &Path) -> Result<Report> {
         classes: info.map(|i| i.classes),
         images,
         files_hashed,
+        non_square,
         problems: check.problems,
     })
 }
@@ -222,8 +232,15 @@ fn check_manifest(check: &mut Checker) -> usize {
     entries.len()
 }
 
-/// Labels in range and consistent with the dataset's fields; every image present and decodable.
-fn check_rows(check: &mut Checker, dataset: DatasetId, info: Option<&DatasetInfo>, split: SplitName, rows: &[Row]) {
+/// Labels in range and consistent with the dataset's fields; every image present and decodable. Returns how many of
+/// the decoded images are not square.
+fn check_rows(
+    check: &mut Checker,
+    dataset: DatasetId,
+    info: Option<&DatasetInfo>,
+    split: SplitName,
+    rows: &[Row],
+) -> usize {
     let csv = format!("{split}.csv");
     for (index, row) in rows.iter().enumerate() {
         let line = index + 2;
@@ -253,11 +270,12 @@ fn check_rows(check: &mut Checker, dataset: DatasetId, info: Option<&DatasetInfo
     let decoded = par_map(rows, |row| {
         let path = layout::resolve(&root, &row.path).map_err(Unusable::Path)?;
         let bytes = std::fs::read(&path).map_err(|e| Unusable::Unreadable(e.to_string()))?;
-        layout::decode_rgb(&bytes).map(drop).map_err(Unusable::Image)
+        layout::decode_rgb(&bytes).map(|image| image.width() != image.height()).map_err(Unusable::Image)
     });
+    let mut not_square = 0;
     for (index, (row, result)) in rows.iter().zip(decoded).enumerate() {
         match result {
-            Ok(()) => {}
+            Ok(non_square) => not_square += usize::from(non_square),
             // The path is the CSV's fault, and may name nothing: report it against the CSV's line.
             Err(Unusable::Path(err @ PathError::EscapesRoot { .. })) => check.problem(
                 ProblemKind::PathEscapesRoot,
@@ -269,6 +287,7 @@ fn check_rows(check: &mut Checker, dataset: DatasetId, info: Option<&DatasetInfo
             Err(unusable) => check.path_problem(&row.path, unusable, &csv),
         }
     }
+    not_square
 }
 
 /// Why a listed file cannot be used.
@@ -387,5 +406,43 @@ pub fn run(dataset: DatasetId, root: &Path) -> Result<()> {
         counts.join(", "),
         report.files_hashed
     );
+    println!("{}", non_square_summary(dataset, &report.non_square));
     Ok(())
+}
+
+/// The summary line on non-square val and test images: how many, and what the profiles do with them.
+fn non_square_summary(dataset: DatasetId, counts: &BTreeMap<SplitName, usize>) -> String {
+    let total: usize = counts.values().sum();
+    let per_split: Vec<String> = counts.iter().map(|(split, n)| format!("{split} {n}")).collect();
+    let what = if total == 0 {
+        "all square".to_owned()
+    } else if dataset == DatasetId::In100 {
+        "resized on both sides by the test transform, as the original's Resize((224, 224)) does".to_owned()
+    } else {
+        "the original's Resize(224) keeps them non-square: the paper profiles refuse them, the others crop them to \
+         the centre square (profile field non_square_test_images)"
+            .to_owned()
+    };
+    format!("non-square val/test images: {total} ({}): {what}", per_split.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_square_val_and_test_images_are_counted_and_summarised() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/faces/canonical");
+        let report = verify(DatasetId::Faces, &root).unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+        // The faces fixture's val and test images are 40x32; training images are not counted.
+        assert_eq!(report.non_square, BTreeMap::from([(SplitName::Val, 3), (SplitName::Test, 3)]));
+        let line = non_square_summary(DatasetId::Faces, &report.non_square);
+        assert!(
+            line.starts_with("non-square val/test images: 6 (val 3, test 3): ") && line.contains("refuse"),
+            "{line}"
+        );
+        let square = BTreeMap::from([(SplitName::Val, 0), (SplitName::Test, 0)]);
+        assert!(non_square_summary(DatasetId::In12, &square).ends_with("all square"));
+    }
 }
