@@ -101,7 +101,8 @@ mod tests {
     #[test]
     fn tolerances_naming_something_unknown_fail_to_load_with_that_name() {
         let dir = tempfile::tempdir().unwrap();
-        let paper = std::fs::read_to_string(crate::provenance::project_path("expected/paper/tolerances.toml")).unwrap();
+        let paper = std::fs::read_to_string(crate::provenance::project_path("expected/paper/tolerances.toml").unwrap())
+            .unwrap();
         std::fs::write(dir.path().join(TOLERANCES_FILE), &paper).unwrap();
         assert!(Tolerances::load(dir.path()).is_ok());
         let rule = |table: &str, cell: &str| {
@@ -253,11 +254,11 @@ pub const ORIGINAL_STUDY_PROFILES: [&str; 2] = ["paper", "paper-uniform"];
 /// of [`ORIGINAL_STUDY_PROFILES`] without a directory of its own, the original's `expected/paper/`.
 pub fn default_expected_dir(run_dir: &Path) -> Result<PathBuf> {
     let profile = run_profile(run_dir)?;
-    let own = crate::provenance::project_path("expected").join(&profile);
+    let own = crate::provenance::project_path("expected")?.join(&profile);
     if own.is_dir() || !ORIGINAL_STUDY_PROFILES.contains(&profile.as_str()) {
         Ok(own)
     } else {
-        Ok(crate::provenance::project_path("expected/paper"))
+        crate::provenance::project_path("expected/paper")
     }
 }
 
