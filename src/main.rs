@@ -12,8 +12,8 @@ use clap::{Parser, Subcommand};
     about = "Reproduce 'Learning from Faces and Favourite Toys' (ICDL 2025): train, evaluate, analyse, draw."
 )]
 struct Cli {
-    /// The project directory (holding paper/protocol/ and expected/); default: the working directory or the nearest
-    /// directory above it that is one.
+    /// The project: a clone of the artifact, holding paper/ and expected/ (default: found from the working
+    /// directory upwards).
     #[arg(long, global = true, value_name = "DIR")]
     project: Option<PathBuf>,
     #[command(subcommand)]
