@@ -161,15 +161,8 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             ctx.progress.inc(labels.size()[0] as u64);
         }
         let entry = evaluate_epoch(ctx, &model, epoch, Some(running))?;
-        let lr = |step| {
-            lr_at(
-                &run.lr_schedule,
-                run.epochs,
-                run.steps_per_epoch,
-                run.lr,
-                u64::from(epoch - 1) * run.steps_per_epoch + step,
-            )
-        };
+        let first = u64::from(epoch - 1) * run.steps_per_epoch;
+        let lr = |step| lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, first + step);
         log_file.line(&format!(
             "{}, lr {:.3e} to {:.3e}, {:.1} s",
             describe(&entry),
