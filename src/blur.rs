@@ -107,8 +107,23 @@ pub fn blur_uniform(images: &Tensor, sigma: f64) -> Result<Tensor> {
 
 /// `blurry-to-clear blur`: read a PNG or JPEG (decoded as the datasets are, by [`crate::data::layout::decode_rgb`],
 /// so an oversized or 16-bit image is refused), blur it in [0, 1] with `sigma` (pixels of that image), round back
-/// to 8 bits and write a PNG.
+/// to 8 bits and write it as the output's extension says: `.png` (lossless, the exact blurred pixels) or `.jpg` /
+/// `.jpeg` (JPEG quality 95, lossy). Any other extension is refused, and so is an output directory that does not
+/// exist (a typo in it should not create a tree of directories).
 pub fn blur_file(sigma: f64, input: &Path, output: &Path) -> Result<()> {
+    let extension = output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let format = match extension.as_deref() {
+        Some("png") => image::ImageFormat::Png,
+        Some("jpg" | "jpeg") => image::ImageFormat::Jpeg,
+        _ => bail!(
+            "cannot write {}: the format is chosen from the extension, which must be .png, .jpg or .jpeg",
+            output.display()
+        ),
+    };
+    let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!("cannot write {}: the directory {} does not exist; create it first", output.display(), dir.display());
+    }
     let bytes = std::fs::read(input).with_context(|| format!("cannot read image {}", input.display()))?;
     let image = crate::data::layout::decode_rgb(&bytes)
         .with_context(|| format!("cannot use image {} (expected an 8-bit PNG or JPEG file)", input.display()))?;
@@ -120,7 +135,16 @@ pub fn blur_file(sigma: f64, input: &Path, output: &Path) -> Result<()> {
     let bytes = Vec::<u8>::try_from(bytes.to_device(Device::Cpu).flatten(0, -1))?;
     let out = image::RgbImage::from_raw(width, height, bytes).context("blurred image has the wrong size")?;
     crate::atomic::write_with(output, |tmp| {
-        out.save_with_format(tmp, image::ImageFormat::Png).with_context(|| format!("cannot write {}", tmp.display()))
+        let written = match format {
+            image::ImageFormat::Jpeg => std::fs::File::create(tmp).map_err(image::ImageError::IoError).and_then(|f| {
+                out.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+                    std::io::BufWriter::new(f),
+                    95,
+                ))
+            }),
+            _ => out.save_with_format(tmp, format),
+        };
+        written.with_context(|| format!("cannot write {}", tmp.display()))
     })
 }
 

@@ -36,7 +36,9 @@ use crate::results::{self, cell_text, Record, Schema};
 use crate::stats::{self, Resamples, REPLICATES};
 use crate::vocab::{DatasetId, Layer, Regime};
 
-/// The claims, embedded at build time.
+/// The claims, embedded at build time: the binary carries `paper/claims.toml` as it was when it was built, and a
+/// project's edited copy takes effect only after a rebuild (unlike the protocols and expected numbers, which are read
+/// from the project at run time).
 pub const CLAIMS_TOML: &str = include_str!("../paper/claims.toml");
 
 /// Seed of every draw behind the intervals.

@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -12,6 +12,10 @@ use clap::{Parser, Subcommand};
     about = "Reproduce 'Learning from Faces and Favourite Toys' (ICDL 2025): train, evaluate, analyse, draw."
 )]
 struct Cli {
+    /// The project: a clone of the artifact, holding paper/ and expected/ (default: found from the working
+    /// directory upwards).
+    #[arg(long, global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,15 +29,16 @@ enum Command {
         sigma: f64,
         /// A PNG or JPEG image.
         input: PathBuf,
-        /// Where to write the blurred image (PNG).
+        /// Where to write the blurred image: .png, or .jpg/.jpeg (quality 95); its directory must exist.
         output: PathBuf,
     },
     /// Train, evaluate and analyse every run of a profile, then gather its tables into runs/<profile>/results/.
     /// Finished stages are skipped; interrupted runs resume from their last checkpoint.
     Reproduce {
-        /// Profile name: a file paper/protocol/<PROFILE>.toml (paper, paper-uniform, mini, tiny).
-        #[arg(long, default_value = "paper")]
-        profile: String,
+        /// Profile name: a file paper/protocol/<PROFILE>.toml (paper, paper-uniform, mini, tiny), or the path of
+        /// a profile .toml file.
+        #[arg(long)]
+        profile: Option<String>,
         /// Only these runs: a dataset (`faces`) or a run (`faces/blurry`); repeatable.
         #[arg(long)]
         only: Vec<String>,
@@ -51,8 +56,9 @@ enum Command {
         /// Where runs are written: <OUT>/<profile>/...
         #[arg(long, default_value = "runs")]
         out: PathBuf,
-        /// libtorch CPU threads (default: libtorch's choice, one per core). Pin it for bit-identical CPU reruns.
-        #[arg(long)]
+        /// libtorch CPU threads, at least 1 (default: libtorch's choice, one per core). Pin it for bit-identical
+        /// CPU reruns.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
         threads: Option<i32>,
         /// Arithmetic of the training steps: fp32 (the original's; TF32 convolutions on CUDA, as PyTorch's default)
         /// or bf16 (conv and linear layers in bfloat16, as CUDA autocast; a deviation, see paper/DEVIATIONS.md).
@@ -157,9 +163,10 @@ enum Command {
     SpatialFrequency {
         /// A safetensors checkpoint with torchvision's AlexNet names.
         checkpoint: PathBuf,
-        /// Input resolution the checkpoint was trained at (it cannot be read from the file).
-        #[arg(long, default_value_t = 224)]
-        resolution: i64,
+        /// Input resolution in px, at most 1024 (default: the run's, from run.json beside the checkpoints/
+        /// directory holding CHECKPOINT; else 224).
+        #[arg(long)]
+        resolution: Option<i64>,
         /// Where to run the network.
         #[arg(long, value_enum, default_value_t)]
         device: blurry_to_clear::device::DeviceChoice,
@@ -168,9 +175,10 @@ enum Command {
     Erf {
         /// A safetensors checkpoint with torchvision's AlexNet names.
         checkpoint: PathBuf,
-        /// Input resolution the checkpoint was trained at (it cannot be read from the file).
-        #[arg(long, default_value_t = 224)]
-        resolution: i64,
+        /// Input resolution in px, at most 1024 (default: the run's, from run.json beside the checkpoints/
+        /// directory holding CHECKPOINT; else 224).
+        #[arg(long)]
+        resolution: Option<i64>,
         /// Number of noise images averaged over.
         #[arg(long, default_value_t = 32)]
         noise_images: usize,
@@ -227,6 +235,13 @@ enum DataCommand {
 }
 
 fn main() -> ExitCode {
+    // Die quietly of SIGPIPE when the reader of stdout goes away (`verify ... | head`), as Unix tools do; Rust
+    // ignores the signal by default, and every later write would then fail or panic with "Broken pipe".
+    // SAFETY: called first, before any other thread exists; SIG_DFL is a valid disposition for SIGPIPE.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     blurry_to_clear::logging::init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -244,6 +259,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Some(project) = &cli.project {
+        blurry_to_clear::provenance::use_project(project)?;
+    }
     match cli.command {
         Command::Reproduce {
             profile,
@@ -260,6 +278,14 @@ fn run(cli: Cli) -> Result<()> {
             executor,
             slurm,
         } => {
+            let Some(profile) = profile else {
+                let dir = blurry_to_clear::protocol::protocol_dir()?;
+                bail!(
+                    "reproduce needs --profile: one of {} (the files of {}), or the path of a profile .toml file",
+                    blurry_to_clear::protocol::profile_names().join(", "),
+                    dir.display()
+                );
+            };
             slurm.require_slurm(executor)?;
             let options = blurry_to_clear::pipeline::ReproduceOptions {
                 profile,
@@ -303,12 +329,14 @@ fn run(cli: Cli) -> Result<()> {
             blurry_to_clear::analysis::print_receptive_fields(&checkpoint, &gabor, &mut std::io::stdout().lock())
         }
         Command::SpatialFrequency { checkpoint, resolution, device } => {
+            let resolution = blurry_to_clear::analysis::resolution_for(&checkpoint, resolution)?;
             let device = device.resolve()?;
             let mut out = std::io::stdout().lock();
             blurry_to_clear::analysis::print_spatial_frequency(&checkpoint, resolution, device, &mut out)
         }
         Command::Erf { checkpoint, resolution, noise_images, seed, device } => {
             let erf = blurry_to_clear::analysis::erf::ErfConfig { noise_images, seed, ..Default::default() };
+            let resolution = blurry_to_clear::analysis::resolution_for(&checkpoint, resolution)?;
             let device = device.resolve()?;
             blurry_to_clear::analysis::print_erf(&checkpoint, resolution, device, &erf, &mut std::io::stdout().lock())
         }

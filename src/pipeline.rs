@@ -9,7 +9,7 @@
 //! checkpoint. Re-running a finished profile therefore does no work and rewrites no file.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -188,12 +188,16 @@ impl DataCache<'_> {
 /// Run the stage graph of a profile.
 pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
     let profile = Profile::load(&opts.profile)?;
     let device = opts.device.resolve()?;
     if let Some(threads) = opts.threads {
         tch::set_num_threads(threads);
     }
     let runs = select_runs(&profile, opts)?;
+    if let Some(warning) = crate::preflight::cpu_fallback_warning(&profile, &runs, opts.device, device)? {
+        tracing::warn!("{warning}");
+    }
     let profile_dir = opts.out.join(&profile.name);
     for run in &runs {
         crate::lock::Lock::check_free(&RunDir::new(&profile_dir, run).root)?;
@@ -240,10 +244,12 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     gather_variant_tables(&profile, &profile_dir, &variant_runs, &opts.code)?;
     let every_run: Vec<RunSpec> = all_runs.into_iter().chain(variant_runs).collect();
     // The manifest first (the report says what the run is from it), then again with the figures and the report.
-    write_manifest(&profile, &opts.profile, &profile_dir, &every_run, device, opts)?;
+    let session = Session::ending_now(started_at, started);
+    write_manifest(&profile, &opts.profile, &profile_dir, &every_run, device, opts, session)?;
     if opts.figures {
         draw_and_report(&profile_dir, &opts.code)?;
-        write_manifest(&profile, &opts.profile, &profile_dir, &every_run, device, opts)?;
+        let session = Session::ending_now(started_at, started);
+        write_manifest(&profile, &opts.profile, &profile_dir, &every_run, device, opts, session)?;
     }
     tracing::info!(
         "profile {} done in {:.0} s; results in {}",
@@ -523,7 +529,7 @@ fn gather_tables(
     runs: &[RunSpec],
     code: &CodeHashes,
 ) -> Result<()> {
-    let protocol_path = crate::protocol::protocol_file(profile_arg);
+    let protocol_path = crate::protocol::protocol_file(profile_arg)?;
     let protocol = std::fs::read(&protocol_path)
         .with_context(|| format!("cannot read the protocol file {}", protocol_path.display()))?;
     let inputs = run_table_hashes(profile_dir, runs)?;
@@ -615,7 +621,34 @@ struct Manifest<'a> {
     libtorch_version: &'static str,
     device: String,
     seeds: u64,
+    /// Sum of the stages' wall times, in seconds: what the results cost, over every invocation that made them.
+    stages_wall_s: f64,
+    /// The latest invocation that changed the manifest.
+    session: Session,
     stages: Vec<StageRecord>,
+}
+
+/// When and where an invocation of `reproduce` ran. A rerun that finds everything done keeps the previous session's
+/// record, so that it rewrites no file.
+#[derive(Serialize)]
+struct Session {
+    /// ISO 8601, UTC.
+    started: String,
+    finished: String,
+    wall_s: f64,
+    host: crate::provenance::Host,
+}
+
+impl Session {
+    /// The session that started at `started` (wall clock) and `clock` (monotonic), ending now.
+    fn ending_now(started: SystemTime, clock: Instant) -> Session {
+        Session {
+            started: crate::provenance::iso8601(started),
+            finished: crate::provenance::iso8601(SystemTime::now()),
+            wall_s: clock.elapsed().as_secs_f64(),
+            host: crate::provenance::Host::this(),
+        }
+    }
 }
 
 fn write_manifest(
@@ -625,8 +658,9 @@ fn write_manifest(
     runs: &[RunSpec],
     device: Device,
     opts: &ReproduceOptions,
+    session: Session,
 ) -> Result<()> {
-    let protocol = crate::protocol::protocol_file(profile_arg);
+    let protocol = crate::protocol::protocol_file(profile_arg)?;
     let mut stages = Vec::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run);
@@ -649,11 +683,12 @@ fn write_manifest(
             stages.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", path.display()))?);
         }
     }
+    let project = crate::provenance::project_dir().ok();
     let manifest = Manifest {
         profile: profile.name.clone(),
-        protocol_file: protocol
-            .strip_prefix(crate::provenance::project_path(""))
-            .unwrap_or(&protocol)
+        protocol_file: project
+            .and_then(|project| protocol.strip_prefix(project).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| protocol.clone())
             .display()
             .to_string(),
         protocol_sha256: crate::provenance::sha256_file(&protocol)?,
@@ -663,9 +698,21 @@ fn write_manifest(
         libtorch_version: env!("LIBTORCH_VERSION"),
         device: describe(device),
         seeds: opts.seeds,
+        stages_wall_s: stages.iter().map(|s| s.wall_s).sum(),
+        session,
         stages,
     };
-    stage::write_if_changed(&profile_dir.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;
+    let path = profile_dir.join("manifest.json");
+    let without_session = |mut value: serde_json::Value| {
+        value.as_object_mut().map(|fields| fields.remove("session"));
+        value
+    };
+    let previous = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let current = without_session(serde_json::to_value(&manifest)?);
+    if previous.is_some_and(|p| without_session(p) == current) {
+        return Ok(());
+    }
+    stage::write_if_changed(&path, &serde_json::to_vec_pretty(&manifest)?)?;
     Ok(())
 }
 

@@ -1,10 +1,16 @@
 //! `reproduce --preflight`: everything a week-long `paper` run needs, checked in minutes before it starts.
 //!
 //! The data of every selected dataset is verified (layout, labels, hashes) and its caches are built; every run
-//! takes one real training step (augmentation, blur at its strongest training sigma, forward, backward, Adam) and
-//! one evaluation batch at the strongest test sigma on the chosen device; the disk must hold every checkpoint; and
-//! the measured step times give an estimate of the whole profile's wall time. Nothing is written to the run
-//! directories.
+//! takes real training steps (augmentation, blur at its strongest training sigma, forward, backward, Adam) and
+//! evaluation batches at the strongest test sigma on the chosen device; the disk must hold every checkpoint; and
+//! the measured steady-state step times give an estimate of the whole profile's wall time. Nothing is written to
+//! the run directories.
+//!
+//! It tells the whole truth at once: every problem found (every missing or broken dataset, every run that cannot
+//! step, too little disk) is listed before it fails, so that one preflight shows everything to fix. A profile meant
+//! for a GPU that `--device auto` would run on the CPU gets a warning with the projected slowdown, here and in
+//! `reproduce` ([`cpu_fallback_warning`]).
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
@@ -13,22 +19,97 @@ use tch::Device;
 
 use crate::augment::AugmentSpec;
 use crate::data::{self, SplitName};
-use crate::device::describe;
+use crate::device::{describe, DeviceChoice};
 use crate::draws::Draws;
 use crate::evaluate::{self, EvalLoader};
+use crate::model::CONV_LAYERS;
 use crate::optim::{AdamConfig, AdamSet};
 use crate::pipeline::{datasets_of, select_runs, ReproduceOptions};
-use crate::protocol::{DataSource, Profile, RunSpec};
+use crate::protocol::{DataSource, DatasetId, Profile, RunSpec, TrainMetrics};
 use crate::schedule::lr_at;
 use crate::train::{self, Precision};
 
+/// Training steps timed per run after [`WARM_UP_STEPS`]; the median is extrapolated (the first steps pay for
+/// allocation and kernel selection, and single steps jitter).
+const TIMED_STEPS: usize = 5;
+const WARM_UP_STEPS: usize = 2;
+/// Evaluation batches timed per run, after one warm-up batch.
+const TIMED_EVAL_BATCHES: usize = 3;
+
+/// What CPU cores sustain on this network's training step, in FLOP/s per core: 2 cores of the x86-64 machines this
+/// artifact was built on ran the 224-px step at 260 to 375 GFLOP/s (67 to 85 images/s, PyTorch 2.11). Only used
+/// to project a slowdown before anything is measured; `--preflight` measures.
+const CPU_FLOP_PER_S_PER_CORE: f64 = 150e9;
+/// What one data-centre GPU (A100, H100, H200) is assumed to sustain on it with TF32 convolutions, in FLOP/s: an
+/// assumption, not a measurement of this artifact, stated wherever it is used.
+const GPU_FLOP_PER_S: f64 = 50e12;
+
 /// Bytes of one checkpoint of a model with `classes` outputs (float32 weights; safetensors adds a small header).
 fn checkpoint_bytes(classes: u64) -> u64 {
-    let convs: u64 = crate::model::CONV_LAYERS
-        .iter()
-        .map(|l| (l.out_channels * (l.in_channels * l.kernel * l.kernel + 1)) as u64)
-        .sum();
+    let convs: u64 =
+        CONV_LAYERS.iter().map(|l| (l.out_channels * (l.in_channels * l.kernel * l.kernel + 1)) as u64).sum();
     (convs + classes * (9216 + 1)) * 4 + 4096
+}
+
+/// FLOP (two per multiply-add) of the paper's AlexNet forward pass on one `resolution`-px image with `classes`
+/// outputs: the five convolutions at their output sizes (max-pooling after conv1, conv2 and conv5) and the head on
+/// the 6x6 average-pooled features. 1.31 GFLOP at 224 px.
+pub fn forward_flop(resolution: u32, classes: u64) -> f64 {
+    let mut side = i64::from(resolution);
+    let mut multiply_adds = 0i64;
+    for layer in &CONV_LAYERS {
+        side = (side + 2 * layer.padding - layer.kernel) / layer.stride + 1;
+        multiply_adds += side * side * layer.out_channels * layer.in_channels * layer.kernel * layer.kernel;
+        if layer.pooled {
+            side = (side - 3) / 2 + 1;
+        }
+    }
+    2.0 * (multiply_adds as f64 + 9216.0 * classes as f64)
+}
+
+/// FLOP of a run's training: forward and backward (about three forward passes) of every training image of every
+/// epoch, and the second, forward-only pass over them under `train_metrics = "eval_pass"`.
+fn training_flop(profile: &Profile, run: &RunSpec) -> Result<f64> {
+    let forward = forward_flop(profile.resolution, profile.dataset(run.dataset)?.classes);
+    let images = (run.steps_per_epoch * run.batch_size * u64::from(run.epochs)) as f64;
+    let passes = match profile.train_metrics {
+        TrainMetrics::EvalPass => 4.0,
+        TrainMetrics::Running => 3.0,
+    };
+    Ok(forward * images * passes)
+}
+
+/// The warning for a profile meant for CUDA (`device = "cuda"` in its protocol) that `--device auto` would run on
+/// the CPU because libtorch sees no GPU, with the projected slowdown; `None` otherwise (`--device cpu` is a choice,
+/// and `--device cuda` without a GPU is already an error).
+pub fn cpu_fallback_warning(
+    profile: &Profile,
+    runs: &[RunSpec],
+    choice: DeviceChoice,
+    device: Device,
+) -> Result<Option<String>> {
+    if profile.device != "cuda" || choice != DeviceChoice::Auto || device != Device::Cpu {
+        return Ok(None);
+    }
+    let flop: f64 = runs.iter().map(|run| training_flop(profile, run)).sum::<Result<f64>>()?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cpu_s = flop / (CPU_FLOP_PER_S_PER_CORE * cores as f64);
+    let gpu_s = flop / GPU_FLOP_PER_S;
+    Ok(Some(format!(
+        "profile '{}' is meant for a CUDA GPU (device = \"cuda\" in its protocol), but libtorch sees none, so \
+         --device auto runs it on the CPU. Its {} runs train on about {:.0} PFLOP: about {:.0} days on this \
+         machine's {cores} cores at about {:.0} GFLOP/s each, against about {:.1} h on one data-centre GPU at an \
+         assumed {:.0} TFLOP/s, a slowdown of about {:.0}x. `reproduce --preflight` measures this machine; pass \
+         --device cpu to run on the CPU deliberately, or run where `nvidia-smi` lists a GPU",
+        profile.name,
+        runs.len(),
+        flop / 1e15,
+        cpu_s / 86_400.0,
+        CPU_FLOP_PER_S_PER_CORE / 1e9,
+        gpu_s / 3600.0,
+        GPU_FLOP_PER_S / 1e12,
+        cpu_s / gpu_s
+    )))
 }
 
 /// Free bytes on the file system holding `dir` (or its nearest existing ancestor).
@@ -37,7 +118,13 @@ fn free_bytes(dir: &Path) -> Result<u64> {
     fs4::available_space(probe).with_context(|| format!("cannot read the free space of {}", probe.display()))
 }
 
-/// Seconds for one training step and one evaluation batch of `run`.
+/// The median of some timings, in seconds.
+fn median(mut seconds: Vec<f64>) -> f64 {
+    seconds.sort_by(f64::total_cmp);
+    seconds.get(seconds.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Seconds for one full training step and one full evaluation batch of `run`, in the steady state.
 struct Timing {
     step_s: f64,
     eval_batch_s: f64,
@@ -70,20 +157,25 @@ fn try_run(
         let (_, loss) = learner.step(&input, &labels, lr, updates);
         let value = loss.double_value(&[]);
         if !value.is_finite() {
-            bail!("{}: the first training step gave a loss of {value}", run.key());
+            bail!("{}: a training step gave a loss of {value}", run.key());
         }
         Ok(started.elapsed().as_secs_f64() * run.batch_size as f64 / n as f64)
     };
-    // The first step pays for allocation and kernel selection; the second is the one to extrapolate from.
-    step()?;
-    let step_s = step()?;
+    for _ in 0..WARM_UP_STEPS {
+        step()?;
+    }
+    let step_s = median((0..TIMED_STEPS).map(|_| step()).collect::<Result<_>>()?);
     let batch = (profile.eval_batch_size as i64).min(test.labels.size()[0]);
     let loader = EvalLoader { batch_size: batch, drop_last: false, device };
     let one_batch = data::Split { images: test.images.narrow(0, 0, batch), labels: test.labels.narrow(0, 0, batch) };
     let strongest = profile.test_sigmas.iter().cloned().fold(0.0, f64::max);
-    let started = Instant::now();
-    evaluate::scores(&model, &one_batch, &[strongest], run.sigma_scale(), &augment, &loader)?;
-    let eval_batch_s = started.elapsed().as_secs_f64() * profile.eval_batch_size as f64 / batch as f64;
+    let evaluate_batch = || -> Result<f64> {
+        let started = Instant::now();
+        evaluate::scores(&model, &one_batch, &[strongest], run.sigma_scale(), &augment, &loader)?;
+        Ok(started.elapsed().as_secs_f64() * profile.eval_batch_size as f64 / batch as f64)
+    };
+    evaluate_batch()?;
+    let eval_batch_s = median((0..TIMED_EVAL_BATCHES).map(|_| evaluate_batch()).collect::<Result<_>>()?);
     Ok(Timing { step_s, eval_batch_s })
 }
 
@@ -116,7 +208,53 @@ pub fn estimate_run(
     Ok(RunEstimate { train_s: train_images * passes / step_images_per_s, eval_s: eval_images / eval_images_per_s })
 }
 
-/// Run every check and print a report; fails when any check fails.
+/// Verify `dataset`'s data and build its caches; every problem found is added to `problems`. True when the runs of
+/// `dataset` can be tried.
+fn check_dataset(
+    profile: &Profile,
+    dataset: DatasetId,
+    sources: &data::cache::DataSourceArgs,
+    problems: &mut Vec<String>,
+) -> bool {
+    if profile.data == DataSource::Real {
+        let report = data::cache::dataset_root(dataset, sources)
+            .and_then(|root| Ok((data::verify::verify(dataset, &root)?, root)));
+        match report {
+            Err(err) => {
+                problems.push(format!("data {dataset}: {err:#}"));
+                return false;
+            }
+            Ok((report, root)) if !report.is_ok() => {
+                const SHOWN: usize = 20;
+                for problem in report.problems.iter().take(SHOWN) {
+                    problems.push(format!("data {dataset}: {problem}"));
+                }
+                if report.problems.len() > SHOWN {
+                    problems.push(format!(
+                        "data {dataset}: ... and {} more problems; `data verify --dataset {dataset} --root {}` lists \
+                         them all",
+                        report.problems.len() - SHOWN,
+                        root.display()
+                    ));
+                }
+                return false;
+            }
+            Ok((_, root)) => println!("  data   {dataset}: {} verified", root.display()),
+        }
+    } else {
+        println!("  data   {dataset}: embedded stand-in");
+    }
+    for split in SplitName::ALL {
+        if let Err(err) = data::cache::load_split(profile, dataset, split, sources, Device::Cpu) {
+            problems.push(format!("cache {dataset}: cannot build the {split} cache: {err:#}"));
+            return false;
+        }
+    }
+    println!("  cache  {dataset}: train, val and test built");
+    true
+}
+
+/// Run every check and print a report; fails, listing every problem, when any check fails.
 pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
     let profile = Profile::load(&opts.profile)?;
     let device = opts.device.resolve()?;
@@ -126,36 +264,43 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
     let runs = select_runs(&profile, opts)?;
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
     println!("preflight of profile {} ({} runs) on {}", profile.name, runs.len(), describe(device));
-
-    for dataset in &datasets_of(&runs) {
-        match profile.data {
-            DataSource::Real => {
-                let root = data::cache::dataset_root(*dataset, &sources)?;
-                let report = data::verify::verify(*dataset, &root)?;
-                if !report.is_ok() {
-                    data::verify::run(*dataset, &root)?;
-                }
-                println!("  data   {dataset}: {} verified", root.display());
-            }
-            DataSource::Synthetic => println!("  data   {dataset}: embedded stand-in"),
-        }
-        for split in SplitName::ALL {
-            data::cache::load_split(&profile, *dataset, split, &sources, Device::Cpu)
-                .with_context(|| format!("cannot build the {dataset} {split} cache"))?;
-        }
-        println!("  cache  {dataset}: train, val and test built");
+    let fallback = cpu_fallback_warning(&profile, &runs, opts.device, device)?;
+    if let Some(warning) = &fallback {
+        println!("  warning: {warning}");
     }
 
+    let mut problems = Vec::new();
+    let datasets = datasets_of(&runs);
+    let usable: BTreeSet<DatasetId> = match (profile.data, &sources.data_root) {
+        (DataSource::Real, None) => {
+            problems.push(format!(
+                "data: profile '{}' reads the real datasets ({}), and no --data-root was given: pass --data-root DIR, \
+                 where DIR/<dataset>/ holds each in the canonical layout (paper/DATA.md)",
+                profile.name,
+                datasets.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+            ));
+            BTreeSet::new()
+        }
+        _ => datasets.into_iter().filter(|d| check_dataset(&profile, *d, &sources, &mut problems)).collect(),
+    };
+
     let mut total_s = 0.0;
-    for run in &runs {
-        let timing = try_run(&profile, run, &sources, device, opts.precision)
-            .with_context(|| format!("preflight of {}", run.key()))?;
+    let mut measured_flop = 0.0;
+    for run in runs.iter().filter(|r| usable.contains(&r.dataset)) {
+        let timing = match try_run(&profile, run, &sources, device, opts.precision) {
+            Ok(timing) => timing,
+            Err(err) => {
+                problems.push(format!("run {}: {err:#}", run.key()));
+                continue;
+            }
+        };
         let step_rate = run.batch_size as f64 / timing.step_s;
         let eval_rate = profile.eval_batch_size as f64 / timing.eval_batch_s;
         let RunEstimate { train_s, eval_s } = estimate_run(&profile, run, step_rate, eval_rate)?;
         total_s += train_s + eval_s;
+        measured_flop += training_flop(&profile, run)?;
         println!(
-            "  run    {:<32} step {:>7.3} s, eval batch {:>7.3} s: about {:>6.1} h",
+            "  run    {:<32} step {:>7.3} s, eval batch {:>7.3} s (medians): about {:>6.1} h",
             run.key(),
             timing.step_s,
             timing.eval_batch_s,
@@ -176,12 +321,34 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         opts.out.display()
     );
     if needed > free {
-        bail!(
-            "not enough disk under {}: {needed} bytes needed, {free} free; free space or pass --out elsewhere",
+        problems.push(format!(
+            "disk: not enough under {}: {needed} bytes needed, {free} free; free space or pass --out elsewhere",
             opts.out.display()
-        );
+        ));
     }
-    println!("  time   about {:.1} h for training and evaluation on this device (analyses extra)", total_s / 3600.0);
+    if total_s > 0.0 {
+        println!(
+            "  time   about {:.1} h for training and evaluation on this device (analyses extra), from the runs above",
+            total_s / 3600.0
+        );
+        if fallback.is_some() {
+            let gpu_s = measured_flop / GPU_FLOP_PER_S;
+            println!(
+                "  time   about {:.1} h of it would be training on one GPU at an assumed {:.0} TFLOP/s: this CPU is \
+                 about {:.0}x slower",
+                gpu_s / 3600.0,
+                GPU_FLOP_PER_S / 1e12,
+                total_s / gpu_s
+            );
+        }
+    }
+    if !problems.is_empty() {
+        println!("preflight found {} problem(s):", problems.len());
+        for problem in &problems {
+            println!("  problem: {problem}");
+        }
+        bail!("preflight failed: {} problem(s), each listed above; fix them and run it again", problems.len());
+    }
     println!("preflight passed");
     Ok(())
 }
@@ -195,5 +362,36 @@ mod tests {
         // torchvision AlexNet features: 2,469,696 parameters; the head 9217 per class.
         assert_eq!(checkpoint_bytes(0), 2_469_696 * 4 + 4096);
         assert_eq!(checkpoint_bytes(10) - checkpoint_bytes(0), 10 * 9217 * 4);
+    }
+
+    #[test]
+    fn forward_flop_counts_every_convolution_at_its_output_size() {
+        // At 224 px the conv outputs are 55, 27, 13, 13 and 13 px: 70,276,800 + 223,948,800 + 112,140,288 +
+        // 149,520,384 + 99,680,256 = 655,566,528 multiply-adds, plus 9216 per class in the head.
+        assert_eq!(forward_flop(224, 0), 2.0 * 655_566_528.0);
+        assert_eq!(forward_flop(224, 10) - forward_flop(224, 0), 2.0 * 92_160.0);
+        // At 64 px: 15, 7, 3, 3, 3 px.
+        let at_64 = 15 * 15 * 64 * 3 * 121 + 7 * 7 * 192 * 64 * 25 + 9 * (3 * 3) * (384 * 192 + 256 * 384 + 256 * 256);
+        assert_eq!(forward_flop(64, 0), 2.0 * at_64 as f64);
+    }
+
+    #[test]
+    fn median_is_the_middle_timing() {
+        assert_eq!(median(vec![5.0, 1.0, 3.0, 100.0, 2.0]), 3.0);
+        assert!(median(Vec::new()).is_nan());
+    }
+
+    #[test]
+    fn only_a_cuda_profile_on_auto_without_a_gpu_is_warned_about() {
+        let paper = Profile::load("paper").unwrap();
+        let runs = paper.runs(1).unwrap();
+        let warning = cpu_fallback_warning(&paper, &runs, DeviceChoice::Auto, Device::Cpu).unwrap().unwrap();
+        assert!(warning.contains("'paper'") && warning.contains("--device cpu"), "{warning}");
+        // 15 runs: 34,048,000 training images per regime, 4 passes of 1.31 GFLOP (plus the heads): 537.2 PFLOP.
+        assert!(warning.contains("about 537 PFLOP"), "{warning}");
+        assert_eq!(cpu_fallback_warning(&paper, &runs, DeviceChoice::Cpu, Device::Cpu).unwrap(), None);
+        assert_eq!(cpu_fallback_warning(&paper, &runs, DeviceChoice::Auto, Device::Cuda(0)).unwrap(), None);
+        let mini = Profile::load("mini").unwrap();
+        assert_eq!(cpu_fallback_warning(&mini, &mini.runs(1).unwrap(), DeviceChoice::Auto, Device::Cpu).unwrap(), None);
     }
 }

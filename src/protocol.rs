@@ -445,22 +445,23 @@ impl RunSpec {
 /// what reads the tables (claims, figures) knows the profile that made them, a reviewer's own variant included.
 pub const PROFILE_COPY: &str = "profile.toml";
 
-/// The directory holding the profiles: `paper/protocol/` of this crate.
-pub fn protocol_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("paper").join("protocol")
+/// The directory holding the profiles: `paper/protocol/` of the project ([`crate::provenance::project_dir`]).
+pub fn protocol_dir() -> Result<PathBuf> {
+    crate::provenance::project_path("paper/protocol")
 }
 
 /// The file a profile argument names: `paper/protocol/<name>.toml`, or the path itself when it ends in `.toml`.
-pub fn protocol_file(name: &str) -> PathBuf {
+pub fn protocol_file(name: &str) -> Result<PathBuf> {
     match name.ends_with(".toml") {
-        true => PathBuf::from(name),
-        false => protocol_dir().join(format!("{name}.toml")),
+        true => Ok(PathBuf::from(name)),
+        false => Ok(protocol_dir()?.join(format!("{name}.toml"))),
     }
 }
 
 /// Names of every profile in [`protocol_dir`], sorted.
 pub fn profile_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(protocol_dir())
+    let mut names: Vec<String> = protocol_dir()
+        .and_then(|dir| Ok(std::fs::read_dir(dir)?))
         .map(|dir| {
             dir.filter_map(|e| e.ok())
                 .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(str::to_owned))
@@ -478,7 +479,7 @@ impl Profile {
         if name.ends_with(".toml") {
             return Profile::from_file(Path::new(name));
         }
-        let path = protocol_dir().join(format!("{name}.toml"));
+        let path = protocol_dir()?.join(format!("{name}.toml"));
         if !path.exists() {
             bail!(
                 "unknown profile '{name}': no file {}; valid profiles: {}",
@@ -771,7 +772,7 @@ mod tests {
 
     /// `tiny.toml` with `edit` applied, loaded from a file as a reviewer's profile would be.
     fn load_edited(edit: impl FnOnce(&mut toml::Table)) -> Result<Profile> {
-        let text = std::fs::read_to_string(protocol_dir().join("tiny.toml")).unwrap();
+        let text = std::fs::read_to_string(protocol_dir().unwrap().join("tiny.toml")).unwrap();
         let mut table: toml::Table = text.parse().unwrap();
         edit(&mut table);
         let dir = tempfile::tempdir().unwrap();

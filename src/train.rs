@@ -138,9 +138,10 @@ impl RunLog {
         Ok(RunLog { file })
     }
 
+    /// Append `text` after the time, ISO 8601 in UTC (`2026-11-29T17:40:03Z`).
     pub fn line(&mut self, text: &str) -> Result<()> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        writeln!(self.file, "[{now}] {text}").context("cannot write the run log")
+        let now = crate::provenance::iso8601(std::time::SystemTime::now());
+        writeln!(self.file, "{now} {text}").context("cannot write the run log")
     }
 }
 
@@ -206,6 +207,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     ctx.progress.reset_eta();
     let mut learner = Learner { model: &model, adam: &mut adam, precision: ctx.precision };
     for epoch in start + 1..=run.epochs {
+        let epoch_started = std::time::Instant::now();
         let sigma = sigma_at(&run.train_sigmas, run.epochs, epoch);
         ctx.progress.set_message(format!("{} epoch {epoch}/{} sigma {sigma}", run.key(), run.epochs));
         let mut draws = epoch_draws(run, "epoch", epoch);
@@ -222,7 +224,15 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             ctx.progress.inc(labels.size()[0] as u64);
         }
         let entry = evaluate_epoch(ctx, &model, epoch, Some(running))?;
-        log_file.line(&describe(&entry))?;
+        let first = u64::from(epoch - 1) * run.steps_per_epoch;
+        let lr = |step| lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, first + step);
+        log_file.line(&format!(
+            "{}, lr {:.3e} to {:.3e}, {:.1} s",
+            describe(&entry),
+            lr(0),
+            lr(run.steps_per_epoch.saturating_sub(1)),
+            epoch_started.elapsed().as_secs_f64()
+        ))?;
         log.push(entry);
         if checkpoint_epochs(profile).contains(&epoch) {
             // Log and optimiser first, weights last: a checkpoint counts only when all three exist.

@@ -111,7 +111,7 @@ mod tests {
     /// A run whose own rows and whose variant's rows are the original's preferred numbers, marked as a run's.
     fn run_with_variant(dir: &Path, variant_of: impl Fn(&Record) -> bool) -> PathBuf {
         let schema = SCHEMAS[1];
-        let expected = crate::provenance::project_path("expected/paper");
+        let expected = crate::provenance::project_path("expected/paper").unwrap();
         let records = results::read_records(&schema.csv_path(&expected), schema, &[]).unwrap();
         let (mut own, mut variant) = (Vec::new(), Vec::new());
         for record in results::preferred(schema, &records) {
@@ -135,7 +135,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let in12_blurry = |r: &Record| r["dataset"] == "in12" && r["regime"] == "blurry";
         let run = run_with_variant(dir.path(), in12_blurry);
-        let verification = verify(&run, &crate::provenance::project_path("expected/paper")).unwrap();
+        let verification = verify(&run, &crate::provenance::project_path("expected/paper").unwrap()).unwrap();
         let stage = &verification.tables[1];
         assert_eq!(stage.schema.name, "accuracy_by_stage");
         assert_eq!((stage.expected_rows, stage.rows_compared, stage.superseded, stage.missing), (799, 675, 124, 0));
@@ -147,9 +147,9 @@ mod tests {
         // The same rows as the run's own in12/blurry run: another model than the stage figure's, so not compared.
         let dir = tempfile::tempdir().unwrap();
         let run = run_with_variant(dir.path(), |_| false);
-        let stage = verify(&run, &crate::provenance::project_path("expected/paper")).unwrap().tables[1].clone();
+        let stage = verify(&run, &crate::provenance::project_path("expected/paper").unwrap()).unwrap().tables[1].clone();
         assert_eq!((stage.rows_compared, stage.missing, stage.unmatched), (630, 45, 45));
-        let text = summary(&verify(&run, &crate::provenance::project_path("expected/paper")).unwrap());
+        let text = summary(&verify(&run, &crate::provenance::project_path("expected/paper").unwrap()).unwrap());
         assert!(
             text.contains(
                 "accuracy_by_stage             799      630    630      0        124        0         45       45"
@@ -161,7 +161,8 @@ mod tests {
     #[test]
     fn tolerances_naming_something_unknown_fail_to_load_with_that_name() {
         let dir = tempfile::tempdir().unwrap();
-        let paper = std::fs::read_to_string(crate::provenance::project_path("expected/paper/tolerances.toml")).unwrap();
+        let paper = std::fs::read_to_string(crate::provenance::project_path("expected/paper/tolerances.toml").unwrap())
+            .unwrap();
         std::fs::write(dir.path().join(TOLERANCES_FILE), &paper).unwrap();
         assert!(Tolerances::load(dir.path()).is_ok());
         let rule = |table: &str, cell: &str| {
@@ -353,11 +354,11 @@ pub const ORIGINAL_STUDY_PROFILES: [&str; 2] = ["paper", "paper-uniform"];
 /// of [`ORIGINAL_STUDY_PROFILES`] without a directory of its own, the original's `expected/paper/`.
 pub fn default_expected_dir(run_dir: &Path) -> Result<PathBuf> {
     let profile = run_profile(run_dir)?;
-    let own = crate::provenance::project_path("expected").join(&profile);
+    let own = crate::provenance::project_path("expected")?.join(&profile);
     if own.is_dir() || !ORIGINAL_STUDY_PROFILES.contains(&profile.as_str()) {
         Ok(own)
     } else {
-        Ok(crate::provenance::project_path("expected/paper"))
+        crate::provenance::project_path("expected/paper")
     }
 }
 

@@ -162,3 +162,224 @@ fn help_of_every_command_matches_its_snapshot() {
         }
     });
 }
+
+/// A command's stderr, for messages.
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn threads_below_one_are_refused_with_a_message_not_a_panic() {
+    let out = binary().args(["reproduce", "--profile", "tiny", "--threads", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("--threads") && err.contains("'0'") && !err.contains("panicked"), "{err}");
+}
+
+/// `plan ... | head -1`: the reader goes away after one line, and the command ends quietly (killed by SIGPIPE, as
+/// Unix tools are, or exiting 0), printing neither a panic nor "Broken pipe".
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = binary()
+        .args(["plan", "--profile", "paper", "--dataset", "faces", "--regime", "clear"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert_eq!(first, "epoch,iteration,sigma,lr\n");
+    // The reader is dropped here: 9,100 rows (about 300 kB) cannot all fit in the pipe.
+    let out = child.wait_with_output().unwrap();
+    let err = stderr_of(&out);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(out.status.success() || out.status.signal() == Some(13), "{:?}: {err}", out.status);
+}
+
+#[test]
+fn reproduce_without_a_profile_lists_the_profiles() {
+    let out = binary().arg("reproduce").output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(err.contains("--profile") && err.contains("mini, paper, paper-uniform, tiny"), "{err}");
+}
+
+#[test]
+fn analysis_resolution_is_bounded_and_read_from_the_runs_record() {
+    let checkpoint = fixture("analysis/alexnet-seed0.safetensors");
+    let out = binary().arg("erf").arg(&checkpoint).args(["--resolution", "100000"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("limit of 1024 px"), "{}", stderr_of(&out));
+
+    // The same checkpoint inside a run directory whose run.json records 64 px.
+    let dir = tempfile::tempdir().unwrap();
+    let in_run = dir.path().join("seed-0/checkpoints/epoch-010.safetensors");
+    std::fs::create_dir_all(in_run.parent().unwrap()).unwrap();
+    std::fs::copy(&checkpoint, &in_run).unwrap();
+    std::fs::write(dir.path().join("seed-0/run.json"), r#"{"train_hash": "x", "run": {"resolution": 64}}"#).unwrap();
+    let erf = |path: &Path, extra: &[&str]| {
+        let out = binary().arg("erf").arg(path).args(["--noise-images", "2"]).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        (String::from_utf8_lossy(&out.stdout).into_owned(), stderr_of(&out))
+    };
+    let (at_64, _) = erf(&checkpoint, &["--resolution", "64"]);
+    let (from_record, _) = erf(&in_run, &[]);
+    assert_eq!(from_record, at_64, "without --resolution, the run's 64 px");
+    let (at_80, warning) = erf(&in_run, &["--resolution", "80"]);
+    assert_ne!(at_80, at_64, "--resolution wins");
+    assert!(warning.contains("differs") && warning.contains("run.json"), "{warning}");
+}
+
+#[test]
+fn blur_writes_the_format_of_the_extension_into_an_existing_directory_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let blur = |output: &Path| {
+        let mut command = binary();
+        command.args(["blur", "--sigma", "1.5"]).arg(fixture("blur/input.png")).arg(output);
+        command
+    };
+
+    let missing = dir.path().join("no/such/dir/out.png");
+    let out = blur(&missing).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("no/such/dir") && stderr_of(&out).contains("does not exist"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!dir.path().join("no").exists(), "blur created the missing directory");
+
+    let out = blur(&dir.path().join("out.gif")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains(".png, .jpg or .jpeg"), "{}", stderr_of(&out));
+
+    let (png, jpg) = (dir.path().join("out.png"), dir.path().join("out.JPG"));
+    assert!(blur(&png).status().unwrap().success());
+    assert!(blur(&jpg).status().unwrap().success());
+    assert_eq!(std::fs::read(&jpg).unwrap()[..2], [0xFF, 0xD8], "a .jpg holds a JPEG");
+    assert_eq!(image::ImageFormat::from_path(&png).unwrap(), image::ImageFormat::Png);
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    // JPEG at quality 95 stays close to the exact blurred pixels.
+    let (exact, lossy) = (pixels(&png), pixels(&jpg));
+    let mean_error = exact.iter().zip(&lossy).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / exact.len() as f64;
+    assert!(mean_error < 3.0, "mean JPEG error {mean_error}");
+}
+
+/// The binary reads `paper/` from the project it is run in (or `--project`), not from where it was built: a copy of
+/// it, run in a copy of the project holding a profile only the copy has, finds that profile; with no project, it
+/// says what it looked for.
+#[test]
+fn the_project_is_found_from_the_working_directory_or_project_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("blurry-to-clear");
+    std::fs::copy(env!("CARGO_BIN_EXE_blurry-to-clear"), &bin).unwrap();
+    let project = dir.path().join("clone");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(project.join("paper/protocol")).unwrap();
+    std::fs::create_dir_all(project.join("expected")).unwrap();
+    std::fs::copy(root.join("Cargo.toml"), project.join("Cargo.toml")).unwrap();
+    let tiny = std::fs::read_to_string(root.join("paper/protocol/tiny.toml")).unwrap();
+    let only_here = tiny.replacen("name = \"tiny\"", "name = \"only-here\"", 1);
+    std::fs::write(project.join("paper/protocol/only-here.toml"), only_here).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+
+    let plan = |cwd: &Path, extra: &[&str]| {
+        std::process::Command::new(&bin)
+            .current_dir(cwd)
+            .args(extra)
+            .args(["plan", "--profile", "only-here", "--dataset", "faces", "--regime", "clear"])
+            .output()
+            .unwrap()
+    };
+    let last_epoch = |out: &std::process::Output| {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        String::from_utf8_lossy(&out.stdout).lines().last().unwrap().split(',').next().unwrap().to_owned()
+    };
+    assert_eq!(last_epoch(&plan(&project.join("paper"), &[])), "5", "found from a subdirectory of the project");
+    assert_eq!(last_epoch(&plan(&elsewhere, &["--project", project.to_str().unwrap()])), "5");
+
+    let out = plan(&elsewhere, &[]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(err.contains("no blurry-to-clear project found") && err.contains("paper/protocol/"), "{err}");
+    assert!(err.contains("--project") && err.contains(elsewhere.to_str().unwrap()), "{err}");
+    let out = plan(&elsewhere, &["--project", elsewhere.to_str().unwrap()]);
+    assert!(
+        stderr_of(&out).contains("is not a blurry-to-clear project: no directory paper/protocol/"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A command that needs no project runs anywhere.
+    let out = std::process::Command::new(&bin)
+        .current_dir(&elsewhere)
+        .args(["blur", "--sigma", "1"])
+        .arg(fixture("blur/input.png"))
+        .arg(elsewhere.join("out.png"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+/// Preflight lists every problem before failing: here two missing datasets, while the run whose data exists is
+/// still tried.
+#[test]
+fn preflight_lists_every_missing_dataset() {
+    use blurry_to_clear::protocol::{DatasetId, Profile};
+    let dir = tempfile::tempdir().unwrap();
+    let mut profile = Profile::load("paper").unwrap();
+    profile.name = "paper-fixtures".into();
+    (profile.batch_size, profile.eval_batch_size) = (4, 4);
+    let faces = profile.datasets.get_mut(&DatasetId::Faces).unwrap();
+    (faces.classes, faces.train_images, faces.val_images, faces.test_images) = (3, 6, 3, 3);
+    std::os::unix::fs::symlink(fixture("faces/canonical"), dir.path().join("faces")).unwrap();
+    let profile_file = dir.path().join("paper-fixtures.toml");
+    std::fs::write(&profile_file, toml::to_string(&profile).unwrap()).unwrap();
+    let out = binary()
+        .args(["reproduce", "--preflight", "--device", "cpu", "--profile"])
+        .arg(&profile_file)
+        .args(["--only", "faces/clear", "--only", "in12/clear", "--only", "in100/clear", "--data-root"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("runs"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("preflight found 2 problem(s)"), "{stdout}");
+    for missing in ["in12", "in100"] {
+        let root = dir.path().join(missing);
+        assert!(stdout.contains(&format!("problem: data {missing}: dataset root {}", root.display())), "{stdout}");
+    }
+    assert!(stdout.lines().any(|l| l.trim_start().starts_with("run    faces/clear")), "{stdout}");
+    assert!(stderr_of(&out).contains("2 problem(s)"), "{}", stderr_of(&out));
+}
+
+/// A profile meant for CUDA that `--device auto` would run on the CPU is warned about, and the log on a pipe (as in
+/// a file) carries no colour codes.
+#[test]
+fn a_cuda_profile_on_the_cpu_is_warned_about_in_plain_text() {
+    if tch::Cuda::is_available() {
+        return; // the warning is for machines without a GPU
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("paper/protocol/tiny.toml")).unwrap();
+    let profile_file = dir.path().join("cuda-tiny.toml");
+    // Real data and no --data-root: the command stops right after the warning, before anything is trained.
+    let cuda_tiny = tiny.replacen("device = \"cpu\"", "device = \"cuda\"", 1).replacen("\"synthetic\"", "\"real\"", 1);
+    std::fs::write(&profile_file, cuda_tiny).unwrap();
+    let out = binary()
+        .args(["reproduce", "--profile"])
+        .arg(&profile_file)
+        .arg("--out")
+        .arg(dir.path().join("runs"))
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(!out.status.success() && err.contains("--data-root"), "{err}");
+    assert!(err.contains("meant for a CUDA GPU") && err.contains("--device cpu"), "{err}");
+    assert!(!err.contains('\u{1b}'), "colour codes in a log that is not a terminal: {err:?}");
+}

@@ -96,6 +96,59 @@ fn write_rows(
     csv.flush().context("cannot write the CSV to the output")
 }
 
+/// The input resolution to analyse `checkpoint` at, for the `spatial-frequency` and `erf` commands: `explicit`
+/// (`--resolution`) when given, with a warning when the run that wrote the checkpoint says otherwise; else the run's
+/// own resolution, from the `run.json` of the run directory when the checkpoint lies in its `checkpoints/` (a
+/// `mini` checkpoint analysed at 224 px gives other numbers, 9x slower); else the paper's 224 px.
+pub fn resolution_for(checkpoint: &Path, explicit: Option<i64>) -> Result<i64> {
+    let recorded = recorded_resolution(checkpoint);
+    let resolution = match (explicit, recorded) {
+        (Some(explicit), Ok(Some((recorded, file)))) if explicit != recorded => {
+            tracing::warn!(
+                "--resolution {explicit} differs from the {recorded} px the checkpoint was trained at ({});                  analysing at {explicit} px as asked",
+                file.display()
+            );
+            explicit
+        }
+        (Some(explicit), _) => explicit,
+        (None, recorded) => match recorded? {
+            Some((recorded, file)) => {
+                tracing::info!("analysing at {recorded} px, the resolution the run trained at ({})", file.display());
+                recorded
+            }
+            None => spatial_frequency::PAPER_RESOLUTION,
+        },
+    };
+    check_resolution(resolution)?;
+    Ok(resolution)
+}
+
+/// The resolution recorded in the `run.json` of the run directory holding `checkpoint`
+/// (`<run>/checkpoints/<file>`), with that file; `None` for a checkpoint outside a run directory.
+fn recorded_resolution(checkpoint: &Path) -> Result<Option<(i64, std::path::PathBuf)>> {
+    let run_dir =
+        checkpoint.parent().filter(|d| d.file_name().is_some_and(|n| n == "checkpoints")).and_then(Path::parent);
+    let Some(file) = run_dir.map(|d| d.join("run.json")).filter(|f| f.is_file()) else { return Ok(None) };
+    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let record: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!("{} is not valid JSON; pass --resolution to analyse the checkpoint", file.display())
+    })?;
+    let resolution = record.pointer("/run/resolution").and_then(serde_json::Value::as_i64).with_context(|| {
+        format!("{} records no run.resolution; pass --resolution to analyse the checkpoint", file.display())
+    })?;
+    Ok(Some((resolution, file)))
+}
+
+/// The analyses' inputs are at most the protocol's largest image ([`crate::protocol::MAX_RESOLUTION`]): a larger
+/// grating or noise batch would only exhaust memory.
+fn check_resolution(resolution: i64) -> Result<()> {
+    let max = i64::from(crate::protocol::MAX_RESOLUTION);
+    if resolution > max {
+        bail!("--resolution {resolution} px is above the limit of {max} px (the protocol's largest image; the paper: 224)");
+    }
+    Ok(())
+}
+
 /// `blurry-to-clear receptive-fields`: moment sizes of the five conv layers and the conv1 Gabor summary of the
 /// checkpoint at `checkpoint`, as CSV `layer,measure,value`.
 pub fn print_receptive_fields(checkpoint: &Path, gabor: &gabor::GaborConfig, out: &mut impl Write) -> Result<()> {
@@ -108,6 +161,7 @@ pub fn print_receptive_fields(checkpoint: &Path, gabor: &gabor::GaborConfig, out
 /// `blurry-to-clear spatial-frequency`: peak spatial-frequency statistics of every conv layer and of all of them
 /// pooled, gratings at `resolution` px, as CSV `layer,statistic,value` (frequencies in cycles/image at 224 px).
 pub fn print_spatial_frequency(checkpoint: &Path, resolution: i64, device: Device, out: &mut impl Write) -> Result<()> {
+    check_resolution(resolution)?;
     let (_vs, model) = model::from_checkpoint(checkpoint, device)?;
     let peaks = spatial_frequency::peak_frequencies(&model, device, resolution)?;
     let rows = spatial_frequency::statistics(&peaks);
@@ -123,6 +177,7 @@ pub fn print_erf(
     config: &erf::ErfConfig,
     out: &mut impl Write,
 ) -> Result<()> {
+    check_resolution(resolution)?;
     let (_vs, model) = model::from_checkpoint(checkpoint, device)?;
     let result = erf::effective_receptive_fields(&model, device, resolution, None, config)?;
     let rows = result.statistics.iter().map(|s| (s.layer, format!("{}_{}", s.input, s.statistic), s.value));
@@ -255,6 +310,26 @@ mod tests {
     #[test]
     fn spatial_frequency_at_64_px_matches_the_originals_definition() {
         assert_spatial_frequency_matches(64);
+    }
+
+    #[test]
+    fn the_resolution_comes_from_the_flag_then_the_runs_record_then_the_paper() {
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoint = dir.path().join("seed-0/checkpoints/epoch-010.safetensors");
+        std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
+        assert_eq!(resolution_for(&checkpoint, None).unwrap(), 224, "no run.json: the paper's resolution");
+        let record = dir.path().join("seed-0/run.json");
+        std::fs::write(&record, r#"{"train_hash": "x", "run": {"resolution": 64}}"#).unwrap();
+        assert_eq!(resolution_for(&checkpoint, None).unwrap(), 64);
+        assert_eq!(resolution_for(&checkpoint, Some(96)).unwrap(), 96, "the flag wins (with a warning)");
+        let beside = dir.path().join("seed-0/epoch-010.safetensors");
+        assert_eq!(resolution_for(&beside, None).unwrap(), 224, "only a checkpoint in checkpoints/ belongs to the run");
+        std::fs::write(&record, "{").unwrap();
+        let err = format!("{:#}", resolution_for(&checkpoint, None).unwrap_err());
+        assert!(err.contains("run.json") && err.contains("--resolution"), "{err}");
+        assert_eq!(resolution_for(&checkpoint, Some(64)).unwrap(), 64, "the flag needs no readable record");
+        let err = format!("{:#}", resolution_for(&checkpoint, Some(100_000)).unwrap_err());
+        assert!(err.contains("1024"), "{err}");
     }
 
     /// The original's exact setting; about a minute of CPU, so run it with `cargo test -- --ignored`.

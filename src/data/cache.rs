@@ -685,7 +685,7 @@ mod tests {
     /// copies of the fixtures.
     fn real_setup(dir: &Path) -> (Profile, DataSourceArgs) {
         let mut profile: toml::Table =
-            fs::read_to_string(crate::protocol::protocol_dir().join("paper.toml")).unwrap().parse().unwrap();
+            fs::read_to_string(crate::protocol::protocol_dir().unwrap().join("paper.toml")).unwrap().parse().unwrap();
         profile.insert("resolution".into(), 64.into());
         profile.insert("stored_resolution".into(), 72.into());
         profile.insert("batch_size".into(), 2.into());

@@ -207,7 +207,7 @@ impl Source {
         if source == "paper" {
             return Ok(Source {
                 name: "paper".into(),
-                tables_dir: crate::provenance::project_path(PAPER_DIR),
+                tables_dir: crate::provenance::project_path(PAPER_DIR)?,
                 profile: "paper".into(),
                 protocol: Some(Profile::load("paper")?),
                 original: true,
@@ -239,7 +239,8 @@ impl Source {
     pub fn default_out_dir(&self) -> PathBuf {
         match &self.run_dir {
             Some(run) => run.join("figures"),
-            None => crate::provenance::project_path("figures").join(&self.name),
+            // The project was found when `paper` resolved; `figures/` of the working directory is never reached.
+            None => crate::provenance::project_path("figures").unwrap_or_else(|_| "figures".into()).join(&self.name),
         }
     }
 
@@ -266,12 +267,12 @@ impl Source {
     /// `runs/mini`), else by its own name; never an absolute path, so that the sidecar is the same on every machine.
     pub fn shown_dir(&self) -> String {
         let dir = self.dir().canonicalize().unwrap_or_else(|_| self.dir().to_path_buf());
-        let project = crate::provenance::project_path("");
-        let project = project.canonicalize().unwrap_or(project);
-        match dir.strip_prefix(&project) {
-            Ok(relative) => relative.display().to_string(),
-            Err(_) => dir.file_name().map_or_else(|| self.name.clone(), |n| n.to_string_lossy().into_owned()),
-        }
+        let inside = crate::provenance::project_dir().ok().and_then(|project| {
+            let project = project.canonicalize().unwrap_or(project);
+            dir.strip_prefix(&project).ok().map(|relative| relative.display().to_string())
+        });
+        inside
+            .unwrap_or_else(|| dir.file_name().map_or_else(|| self.name.clone(), |n| n.to_string_lossy().into_owned()))
     }
 
     /// The source, and the SHA-256 of each of `tables` it has, named relative to the source's directory.

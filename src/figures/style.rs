@@ -8,7 +8,9 @@ use serde::{Deserialize, Deserializer};
 use crate::protocol::{DataSource, Profile};
 use crate::vocab::{DatasetId, Layer, Regime};
 
-/// The catalogue, embedded at build time so that the binary draws the same figures wherever it runs.
+/// The catalogue, embedded at build time so that the binary draws the same figures wherever it runs: the binary
+/// carries `paper/figures.toml` as it was when it was built, and a project's edited copy takes effect only after a
+/// rebuild (unlike the protocols and expected numbers, which are read from the project at run time).
 pub const CATALOGUE_TOML: &str = include_str!("../../paper/figures.toml");
 
 /// An sRGB colour, written `#rrggbb` in the catalogue.

@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_originals_second_models_are_assigned_by_profile() {
-        let models = Models::load(&crate::provenance::project_path("expected/paper")).unwrap();
+        let models = Models::load(&crate::provenance::project_path("expected/paper").unwrap()).unwrap();
         let stage = record(&[("dataset", "in12".into()), ("regime", "blurry".into()), ("epoch", 20.into())]);
         let schema = &AccuracyByStage::SCHEMA;
         assert_eq!(
