@@ -97,6 +97,21 @@ fn cause(err: &anyhow::Error) -> Cause {
 }
 
 /// Add to `err` what the reviewer needs: the target, and for a full disk the space needed and free.
+/// `fs::create_dir_all`, explained as a failed write is: a read-only or full file system is named as such, with
+/// what to do.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    let Err(err) = fs::create_dir_all(dir) else { return Ok(()) };
+    let err = anyhow::Error::new(err);
+    let why = match cause(&err) {
+        Cause::NoSpace => "the file system is full; free some space or choose another output directory, then rerun",
+        Cause::Unwritable => {
+            "it is read-only or not writable; choose a writable output directory or fix its permissions, then rerun"
+        }
+        Cause::Other => return Err(err.context(format!("cannot create {}", dir.display()))),
+    };
+    Err(err.context(format!("cannot create {}: {why}", dir.display())))
+}
+
 fn explain(err: anyhow::Error, path: &Path, dir: &Path, size: Option<u64>, written: u64) -> anyhow::Error {
     match cause(&err) {
         Cause::NoSpace => {

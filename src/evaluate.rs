@@ -144,9 +144,8 @@ impl RunEvaluation {
         self.accuracy_by_stage = stages.accuracy_by_stage;
         let scored: std::collections::BTreeSet<(u32, u64)> =
             self.predictions.iter().map(|p| (p.epoch, p.test_sigma.to_bits())).collect();
-        self.predictions.extend(
-            stages.predictions.into_iter().filter(|p| !scored.contains(&(p.epoch, p.test_sigma.to_bits()))),
-        );
+        self.predictions
+            .extend(stages.predictions.into_iter().filter(|p| !scored.contains(&(p.epoch, p.test_sigma.to_bits()))));
         self.predictions.sort_by(|a, b| (a.epoch, a.test_sigma).partial_cmp(&(b.epoch, b.test_sigma)).unwrap());
         self
     }

@@ -11,8 +11,9 @@
 //!   |  data: real datasets (data::layout, data::import, data::verify) or stand-ins (data::synthetic),
 //!   |        decoded once into uint8 tensors (data::cache)
 //!   v
-//! train: per batch, augment::train_batch, then blur::blur_uniform at schedule::sigma_at(epoch),
-//!        then model::AlexNet forward/backward and optim::Adam at schedule::lr_at(iteration)
+//! train: per batch, train::training_input (augment::train_batch, then blur::blur_uniform at
+//!        schedule::sigma_at(epoch)), then train::Learner::step: model::AlexNet forward/backward and
+//!        optim::AdamSet at schedule::lr_at(iteration); random draws from draws::Draws (seeded, on the CPU)
 //!   |    --> checkpoints (model::save), the training log
 //!   v
 //! evaluate: each checkpoint on the test split at every test sigma (evaluate::evaluate_run)
@@ -32,10 +33,10 @@
 //! stage by its inputs and the hash of its own sources). The names every file and table uses (datasets, regimes,
 //! layers, measures, statistics) are defined once, in [`vocab`].
 //!
-//! Where sigma is applied in training: `train::train`, right after `augment::train_batch`, with the epoch's sigma
-//! from `schedule::sigma_at` (in 224-px pixels, scaled to the run's resolution by `RunSpec::sigma_scale`). Where a
-//! figure gets its numbers: `figures::Tables::load` on the source's `results/` (or `expected/paper/`), passed to the
-//! figure's function in `figures::*`.
+//! Where sigma is applied in training: `train::training_input`, right after `augment::train_batch`, with the
+//! epoch's sigma from `schedule::sigma_at` (in 224-px pixels, scaled to the run's resolution by
+//! `RunSpec::sigma_scale`). Where a figure gets its numbers: `figures::Tables::load` on the source's `results/`
+//! (or `expected/paper/`), passed to the figure's function in `figures::*`.
 pub mod analysis;
 pub mod atomic;
 pub mod augment;

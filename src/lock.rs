@@ -188,7 +188,7 @@ impl Lock {
     /// Lock `dir` (created if missing) for this process, or fail at once naming the holder. A dead holder's lock
     /// is taken over, with a warning.
     pub fn acquire(dir: &Path) -> Result<Lock> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::atomic::create_dir_all(dir)?;
         let path = dir.join(LOCK_FILE);
         let record = serde_json::to_vec_pretty(&Holder::current())?;
         for _ in 0..100 {

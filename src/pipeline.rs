@@ -223,7 +223,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
         crate::interrupt::check()?;
         let data_hash = data::cache::dataset_hash(&profile, run.dataset, &sources)?;
         let stages = RunStages::new(&profile, run, &profile_dir, device, opts, &data_hash)?;
-        bars.suspend(|| tracing::info!("run {} seed {}", run.key(), run.seed));
+        bars.suspend(|| tracing::info!("run {} seed {}", run.name(), run.seed));
         let _lock = crate::lock::Lock::acquire(&stages.dir.root)?;
         let outcome = stages
             .train(&mut cache, &per_run)
@@ -620,6 +620,8 @@ struct Manifest<'a> {
     code: &'a CodeHashes,
     libtorch_version: &'static str,
     device: String,
+    /// The training steps' arithmetic (`--precision`; fp32 unless asked otherwise).
+    precision: Precision,
     seeds: u64,
     /// Sum of the stages' wall times, in seconds: what the results cost, over every invocation that made them.
     stages_wall_s: f64,
@@ -697,6 +699,7 @@ fn write_manifest(
         code: &opts.code,
         libtorch_version: env!("LIBTORCH_VERSION"),
         device: describe(device),
+        precision: opts.precision,
         seeds: opts.seeds,
         stages_wall_s: stages.iter().map(|s| s.wall_s).sum(),
         session,

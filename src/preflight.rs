@@ -290,7 +290,7 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         let timing = match try_run(&profile, run, &sources, device, opts.precision) {
             Ok(timing) => timing,
             Err(err) => {
-                problems.push(format!("run {}: {err:#}", run.key()));
+                problems.push(format!("run {}: {err:#}", run.name()));
                 continue;
             }
         };
@@ -301,7 +301,7 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         measured_flop += training_flop(&profile, run)?;
         println!(
             "  run    {:<32} step {:>7.3} s, eval batch {:>7.3} s (medians): about {:>6.1} h",
-            run.key(),
+            run.name(),
             timing.step_s,
             timing.eval_batch_s,
             (train_s + eval_s) / 3600.0

@@ -435,6 +435,15 @@ impl RunSpec {
         format!("{}/{}", self.dataset, self.regime)
     }
 
+    /// The run's name in logs and reports: its key, and its variant's name for a variant (`in12/blurry
+    /// (IN12_full_blur_2)`).
+    pub fn name(&self) -> String {
+        match &self.variant {
+            Some(variant) => format!("{} ({variant})", self.key()),
+            None => self.key(),
+        }
+    }
+
     /// Factor from 224-px protocol pixels to pixels of this run's images.
     pub fn sigma_scale(&self) -> f64 {
         f64::from(self.resolution) / 224.0

@@ -99,11 +99,11 @@ fn progress(dir: &RunDir, run: &RunSpec, log: &str) -> String {
     format!("epoch {} of {}", epoch.unwrap_or(0), run.epochs)
 }
 
-/// A `run.log` line without its `[unix time] ` prefix.
+/// A `run.log` line without its ISO 8601 time stamp (`2026-11-29T18:53:23Z `, see [`crate::train::RunLog`]).
 fn without_time(line: &str) -> &str {
-    match line.strip_prefix('[').and_then(|rest| rest.split_once("] ")) {
-        Some((_, text)) => text,
-        None => line,
+    match line.split_once(' ') {
+        Some((stamp, text)) if stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T' => text,
+        _ => line,
     }
 }
 
@@ -245,15 +245,24 @@ mod tests {
         let failed = run(DatasetId::Faces, Regime::Blurry);
         write(
             &RunDir::new(root, &failed).log_file(),
-            "[1] starting faces/blurry (seed 0): 5 epochs x 3 iterations\n[2] epoch 0: x\n[3] failed: loss is NaN\n",
+            "2026-11-29T18:00:01Z starting faces/blurry (seed 0): 5 epochs x 3 iterations\n2026-11-29T18:00:02Z epoch 0: x\n2026-11-29T18:00:03Z failed: loss is NaN\n",
         );
         let stopped = run(DatasetId::Faces, Regime::BlurryToClear);
-        write(&RunDir::new(root, &stopped).log_file(), "[1] epoch 0: x\n[2] epoch 1: x\n[3] epoch 2: x\n");
+        write(
+            &RunDir::new(root, &stopped).log_file(),
+            "2026-11-29T18:00:01Z epoch 0: x\n2026-11-29T18:00:02Z epoch 1: x\n2026-11-29T18:00:03Z epoch 2: x\n",
+        );
         let running = run(DatasetId::In12, Regime::Clear);
-        write(&RunDir::new(root, &running).log_file(), "[1] epoch 0: x\n[2] epoch 1: x\n");
+        write(
+            &RunDir::new(root, &running).log_file(),
+            "2026-11-29T18:00:01Z epoch 0: x\n2026-11-29T18:00:02Z epoch 1: x\n",
+        );
         let _lock = lock::Lock::acquire(&RunDir::new(root, &running).root).unwrap();
         let resumed_after_failure = run(DatasetId::In12, Regime::Blurry);
-        write(&RunDir::new(root, &resumed_after_failure).log_file(), "[1] failed: disk full\n[2] resuming\n");
+        write(
+            &RunDir::new(root, &resumed_after_failure).log_file(),
+            "2026-11-29T18:00:01Z failed: disk full\n2026-11-29T18:00:02Z resuming\n",
+        );
         write(&RunDir::new(root, &resumed_after_failure).stage_record("train"), "{}");
 
         assert_eq!(run_state(root, &done).unwrap(), State::Done);

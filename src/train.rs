@@ -129,7 +129,7 @@ pub struct RunLog {
 impl RunLog {
     pub fn open(dir: &RunDir) -> Result<RunLog> {
         let path = dir.log_file();
-        std::fs::create_dir_all(&dir.root).with_context(|| format!("cannot create {}", dir.root.display()))?;
+        crate::atomic::create_dir_all(&dir.root)?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -147,7 +147,8 @@ mod tests {
         // The same rows as the run's own in12/blurry run: another model than the stage figure's, so not compared.
         let dir = tempfile::tempdir().unwrap();
         let run = run_with_variant(dir.path(), |_| false);
-        let stage = verify(&run, &crate::provenance::project_path("expected/paper").unwrap()).unwrap().tables[1].clone();
+        let stage =
+            verify(&run, &crate::provenance::project_path("expected/paper").unwrap()).unwrap().tables[1].clone();
         assert_eq!((stage.rows_compared, stage.missing, stage.unmatched), (630, 45, 45));
         let text = summary(&verify(&run, &crate::provenance::project_path("expected/paper").unwrap()).unwrap());
         assert!(
