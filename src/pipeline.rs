@@ -219,6 +219,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
 
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
     let mut cache = DataCache { profile: &profile, sources: sources.clone(), device, loaded: None };
+    let mut failed = Vec::new();
     for run in &runs {
         crate::interrupt::check()?;
         let data_hash = data::cache::dataset_hash(&profile, run.dataset, &sources)?;
@@ -230,11 +231,30 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
             .and_then(|()| stages.evaluate(&mut cache))
             .and_then(|()| stages.analyse(&mut cache));
         crate::status::record_outcome(&stages.dir, &outcome);
-        outcome?;
+        // A failed run does not stop the others (a diverged run says nothing about the next one); what stops every
+        // run (a signal, a full disk) does.
+        match outcome {
+            Err(err) if stops_every_run(&err) => return Err(err),
+            Err(err) => {
+                bars.suspend(|| tracing::error!("run {} seed {} failed: {err:#}", run.key(), run.seed));
+                failed.push(format!("{} seed {}: {err:#}", run.key(), run.seed));
+            }
+            Ok(()) => {}
+        }
         overall.inc(1);
     }
     per_run.finish_and_clear();
     overall.finish_and_clear();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} runs failed, listed below; the other runs finished. The profile's tables, figures and manifest \
+             are made once every run has finished: fix what each error says, then rerun the same command (finished \
+             stages are skipped, failed runs resume from their last good checkpoint).\n  {}",
+            failed.len(),
+            runs.len(),
+            failed.join("\n  ")
+        );
+    }
 
     crate::interrupt::check()?;
     let _lock = crate::lock::Lock::wait_for(&profile_dir, std::time::Duration::from_secs(600))?;
@@ -258,6 +278,18 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
         results::results_dir(&profile_dir).display()
     );
     Ok(())
+}
+
+/// Whether a run's error stops the whole profile rather than that run: an interruption (a signal asked to stop), or
+/// a full disk (every later run would fill it again after hours of training).
+fn stops_every_run(err: &anyhow::Error) -> bool {
+    let full =
+        |e: &std::io::Error| matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded);
+    let text = format!("{err:#}");
+    crate::interrupt::interruption(err).is_some()
+        || err.chain().filter_map(|e| e.downcast_ref::<std::io::Error>()).any(full)
+        || text.contains("No space left on device")
+        || text.contains("Disk quota exceeded")
 }
 
 /// The figures of the run (`runs/<profile>/figures/`) and its report against the profile's expected
@@ -348,7 +380,7 @@ impl<'a> RunStages<'a> {
     }
 
     fn stage(&self, name: &str) -> Stage {
-        Stage::new(name, self.dir.stage_record(name), &self.dir.root)
+        Stage::of_run(name, &self.dir)
     }
 
     fn augment_spec(&self) -> Result<AugmentSpec> {
@@ -507,6 +539,29 @@ impl<'a> RunStages<'a> {
     }
 }
 
+/// Refuse to gather a run's tables when a stage record of the run, or a table it lists, is damaged: the runs this
+/// `reproduce` did not select were not checked on the way.
+fn check_run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<()> {
+    for run in runs {
+        let dir = RunDir::new(profile_dir, run);
+        for name in ["train", "evaluate", "analyse"] {
+            let stage = Stage::of_run(name, &dir);
+            if !stage.record.exists() {
+                continue;
+            }
+            if let Some(damage) = stage.check_outputs(|path| path.starts_with("tables/")).err().and_then(|e| e.damage())
+            {
+                bail!(
+                    "{damage}: the tables of {} are not gathered; rerun `reproduce` with `--only {}` to recompute them",
+                    run.key(),
+                    run.key()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One table's rows of every finished run, in the profile's run order.
 fn run_rows<T: Table>(profile_dir: &Path, runs: &[RunSpec]) -> Result<Vec<T>> {
     let mut rows = Vec::new();
@@ -574,6 +629,7 @@ fn gather_variant_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec]
 
 /// The SHA-256 of every table the finished `runs` wrote, by path under the profile's directory.
 fn run_table_hashes(profile_dir: &Path, runs: &[RunSpec]) -> Result<BTreeMap<String, String>> {
+    check_run_tables(profile_dir, runs)?;
     let mut inputs = BTreeMap::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run).tables();
@@ -668,8 +724,14 @@ fn write_manifest(
         let dir = RunDir::new(profile_dir, run);
         for name in ["train", "evaluate", "analyse"] {
             if let Ok(bytes) = std::fs::read(dir.stage_record(name)) {
-                let mut record: StageRecord = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{} is corrupt", dir.stage_record(name).display()))?;
+                let mut record = StageRecord::unseal(&bytes).with_context(|| {
+                    format!(
+                        "{} is damaged; rerun `reproduce --only {}` to recompute it",
+                        dir.stage_record(name).display(),
+                        run.key()
+                    )
+                })?;
+                record.record_sha256 = String::new();
                 let prefix = dir.root.strip_prefix(profile_dir).unwrap_or(&dir.root).to_path_buf();
                 record.stage = format!("{}/{}", prefix.display(), record.stage);
                 record.outputs =
@@ -682,7 +744,9 @@ fn write_manifest(
     for name in ["gather".to_owned(), "figures".to_owned()].into_iter().chain(variants) {
         let path = profile_dir.join("stages").join(format!("{name}.json"));
         if let Ok(bytes) = std::fs::read(&path) {
-            stages.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", path.display()))?);
+            let record = StageRecord::unseal(&bytes)
+                .with_context(|| format!("{} is damaged; rerun `reproduce` to recompute it", path.display()))?;
+            stages.push(StageRecord { record_sha256: String::new(), ..record });
         }
     }
     let project = crate::provenance::project_dir().ok();
@@ -715,8 +779,34 @@ fn write_manifest(
     if previous.is_some_and(|p| without_session(p) == current) {
         return Ok(());
     }
-    stage::write_if_changed(&path, &serde_json::to_vec_pretty(&manifest)?)?;
+    let bytes = serde_json::to_vec_pretty(&manifest)?;
+    if let Some(changed) = manifest_changes(&path, &bytes) {
+        tracing::info!("{} rewritten from the stage records: {changed}", path.display());
+    }
+    stage::write_if_changed(&path, &bytes)?;
     Ok(())
+}
+
+/// What differs between the manifest at `path` and `bytes`, the one made from the stage records: `None` when
+/// nothing does or there was none. The manifest is never read back (it is remade from the verified records every
+/// time), so a damaged one is not used; this names what was damaged or out of date.
+fn manifest_changes(path: &Path, bytes: &[u8]) -> Option<String> {
+    let old = std::fs::read(path).ok().filter(|old| old != bytes)?;
+    let Ok(old) = serde_json::from_slice::<serde_json::Value>(&old) else {
+        return Some("the old one was damaged (not valid JSON)".to_owned());
+    };
+    let new: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let stages = |v: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
+        let all = v.get("stages").and_then(|s| s.as_array()).cloned().unwrap_or_default();
+        all.into_iter().map(|s| (s.get("stage").and_then(|n| n.as_str()).unwrap_or("?").to_owned(), s)).collect()
+    };
+    let (old_stages, new_stages) = (stages(&old), stages(&new));
+    let names: BTreeSet<&String> = old_stages.keys().chain(new_stages.keys()).collect();
+    let mut changed: Vec<String> =
+        names.into_iter().filter(|n| old_stages.get(*n) != new_stages.get(*n)).map(|n| format!("stage {n}")).collect();
+    let fields = new.as_object().map(|f| f.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    changed.extend(fields.into_iter().filter(|f| f != "stages" && old.get(f) != new.get(f)));
+    Some(format!("it differed in {}", if changed.is_empty() { "its layout".to_owned() } else { changed.join(", ") }))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! checkpoints/epoch-010.safetensors  model weights, torchvision names (loads in PyTorch)
 //! checkpoints/epoch-010.adam.safetensors  optimiser state, to resume
 //! checkpoints/epoch-010.log.json   the training log up to that epoch, to resume
+//! checkpoints/epoch-010.sha256.json  the checkpoint's record: the SHA-256 of its files, written last
 //! stages/<stage>.json              a finished stage: its input hash and the SHA-256 of its outputs
 //! tables/<table>.csv, .parquet     the run's rows of each results table (gathered into runs/<profile>/results/)
 //! ```
@@ -48,6 +49,11 @@ impl RunDir {
 
     pub fn log_snapshot(&self, epoch: u32) -> PathBuf {
         self.root.join("checkpoints").join(format!("epoch-{epoch:03}.log.json"))
+    }
+
+    /// The record of a checkpoint's files and their SHA-256 (see [`crate::train`]).
+    pub fn checkpoint_record(&self, epoch: u32) -> PathBuf {
+        self.root.join("checkpoints").join(format!("epoch-{epoch:03}.sha256.json"))
     }
 
     pub fn stage_record(&self, stage: &str) -> PathBuf {

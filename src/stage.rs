@@ -1,17 +1,22 @@
 //! Stages that are skipped when done: a finished stage leaves a record of the hash of its inputs and the SHA-256 of
 //! every output. A stage counts as done only when its record names the current input hash and every output still
 //! hashes to what was recorded; anything less (a crash mid-write, a changed protocol, a corrupted file) reruns it.
-//! Records are written last and atomically, so a partial output is never taken for a finished one.
+//! Records are written last and atomically, so a partial output is never taken for a finished one. A record also
+//! carries the SHA-256 of its own other fields (its seal), so that a damaged record (a flipped digit in a hash, in
+//! its wall time) is told from a finished one instead of being believed; [`Stage::check`] says which file was bad.
+//!
+//! Training's checkpoints are recorded the same way (`checkpoints/epoch-NNN.sha256.json`, see [`crate::train`]).
 //!
 //! A stage's inputs include the hash of the source files it depends on ([`CodeHashes`], computed by `build.rs` from
 //! a declared list per stage), so changing analysis code reruns the analyses and not the training.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::provenance::{sha256_bytes, sha256_file};
+use crate::run_dir::RunDir;
 
 /// The SHA-256 of the sources each stage depends on (see `STAGE_SOURCES` in `build.rs`). A stage's input hash includes
 /// its entry, so that a change to its code reruns it. Tests replace an entry to see what reruns.
@@ -47,6 +52,71 @@ pub struct StageRecord {
     /// Wall time of the run that produced the outputs, in seconds.
     pub wall_s: f64,
     pub device: String,
+    /// The seal: SHA-256 of the record's JSON without this field ([`StageRecord::sealed`]). Empty where the record
+    /// is copied with other paths (the manifest), where the seal would no longer hold.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub record_sha256: String,
+}
+
+/// The field of a record that holds its seal.
+const SEAL: &str = "record_sha256";
+
+impl StageRecord {
+    /// The record with its seal set. The seal is taken over the record as it will read back (written as JSON and
+    /// parsed again), since a float need not parse back to the very bits it was written from.
+    pub fn sealed(mut self) -> Result<StageRecord> {
+        self.record_sha256 = String::new();
+        let value: serde_json::Value = serde_json::from_slice(&serde_json::to_vec(&self)?)?;
+        self.record_sha256 = seal_of(value)?;
+        Ok(self)
+    }
+
+    /// Parse a record file's bytes, refusing a record whose seal is missing or does not match its content.
+    pub fn unseal(bytes: &[u8]) -> Result<StageRecord> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).context("not JSON")?;
+        let seal = value.get(SEAL).and_then(|s| s.as_str()).unwrap_or_default().to_owned();
+        if seal.is_empty() {
+            bail!("it has no seal ({SEAL})");
+        }
+        if seal_of(value.clone())? != seal {
+            bail!("its SHA-256 seal does not match its content");
+        }
+        serde_json::from_value(value).context("not a stage record")
+    }
+}
+
+/// SHA-256 of a record's JSON without its seal.
+fn seal_of(mut value: serde_json::Value) -> Result<String> {
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove(SEAL);
+    }
+    hash_inputs(&value)
+}
+
+/// Why a stage is not done ([`Stage::check`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NotDone {
+    /// No record: the stage never finished (or was stopped before it did).
+    NoRecord,
+    /// The record is for other inputs (a changed protocol, code or data).
+    InputsChanged,
+    /// The record itself cannot be believed: unreadable, not a record, or its seal disagrees.
+    DamagedRecord { record: PathBuf, reason: String },
+    /// An output is missing or no longer hashes to what the record says.
+    DamagedOutput { output: PathBuf, reason: String },
+}
+
+impl NotDone {
+    /// For a damaged record or output, what to tell the reviewer: the file and what was wrong with it.
+    pub fn damage(&self) -> Option<String> {
+        match self {
+            NotDone::NoRecord | NotDone::InputsChanged => None,
+            NotDone::DamagedRecord { record, reason } => {
+                Some(format!("the stage record {} is damaged ({reason})", record.display()))
+            }
+            NotDone::DamagedOutput { output, reason } => Some(format!("{} is damaged ({reason})", output.display())),
+        }
+    }
 }
 
 /// SHA-256 of a value's JSON form: the input hash of a stage.
@@ -61,23 +131,72 @@ pub struct Stage {
     pub name: String,
     pub record: PathBuf,
     pub base: PathBuf,
+    /// The run whose `run.log` also names what [`Stage::done`] found damaged (a run's stages).
+    pub run: Option<RunDir>,
 }
 
 impl Stage {
     pub fn new(name: &str, record: PathBuf, base: &Path) -> Stage {
-        Stage { name: name.to_owned(), record, base: base.to_path_buf() }
+        Stage { name: name.to_owned(), record, base: base.to_path_buf(), run: None }
     }
 
-    /// The stage's record when it is done for `input_hash` and every output verifies.
-    pub fn done(&self, input_hash: &str) -> Option<StageRecord> {
-        let bytes = std::fs::read(&self.record).ok()?;
-        let record: StageRecord = serde_json::from_slice(&bytes).ok()?;
-        if record.input_hash != input_hash {
-            return None;
+    /// The stage of a run: damage is named in the run's log too.
+    pub fn of_run(name: &str, dir: &RunDir) -> Stage {
+        Stage { run: Some(dir.clone()), ..Stage::new(name, dir.stage_record(name), &dir.root) }
+    }
+
+    /// The stage's record when it is done for `input_hash` and every output verifies; otherwise why not.
+    pub fn check(&self, input_hash: &str) -> Result<StageRecord, NotDone> {
+        self.verify(Some(input_hash), |_| true)
+    }
+
+    /// The stage's record when its seal holds and the outputs `wanted` selects (by relative path) verify, whatever
+    /// inputs it was made for: what reads another run's finished outputs checks them with this.
+    pub fn check_outputs(&self, wanted: impl Fn(&str) -> bool) -> Result<StageRecord, NotDone> {
+        self.verify(None, wanted)
+    }
+
+    fn verify(&self, input_hash: Option<&str>, wanted: impl Fn(&str) -> bool) -> Result<StageRecord, NotDone> {
+        let damaged = |reason: String| NotDone::DamagedRecord { record: self.record.clone(), reason };
+        let bytes = match std::fs::read(&self.record) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(NotDone::NoRecord),
+            Err(err) => return Err(damaged(format!("cannot read it: {err}"))),
+        };
+        let record = StageRecord::unseal(&bytes).map_err(|err| damaged(format!("{err:#}")))?;
+        if input_hash.is_some_and(|hash| hash != record.input_hash) {
+            return Err(NotDone::InputsChanged);
         }
-        let intact =
-            record.outputs.iter().all(|(path, sha)| sha256_file(&self.base.join(path)).ok().as_ref() == Some(sha));
-        intact.then_some(record)
+        for (path, sha) in record.outputs.iter().filter(|(path, _)| wanted(path)) {
+            let output = self.base.join(path);
+            let reason = match sha256_file(&output) {
+                Ok(actual) if actual == *sha => continue,
+                Ok(actual) => format!("its SHA-256 is {actual}, the record {} says {sha}", self.record.display()),
+                Err(_) if !output.exists() => "missing".to_owned(),
+                Err(err) => format!("{err:#}"),
+            };
+            return Err(NotDone::DamagedOutput { output, reason });
+        }
+        Ok(record)
+    }
+
+    /// [`Stage::check`] for callers that only rerun: a damaged record or output is named on stderr and, for a run's
+    /// stage, in its log (best effort: the rerun matters more than the line).
+    pub fn done(&self, input_hash: &str) -> Option<StageRecord> {
+        let why = match self.check(input_hash) {
+            Ok(record) => return Some(record),
+            Err(why) => why,
+        };
+        if let Some(damage) = why.damage() {
+            let line = format!("damaged: {damage}; not used, the {} stage is recomputed", self.name);
+            tracing::warn!("{line}");
+            if let Some(run) = &self.run {
+                if let Err(err) = crate::train::RunLog::open(run).and_then(|mut log| log.line(&line)) {
+                    tracing::warn!("cannot write to {}: {err:#}", run.log_file().display());
+                }
+            }
+        }
+        None
     }
 
     /// Record the stage as done: hash every output (paths relative to the base) and write the record atomically.
@@ -93,7 +212,9 @@ impl Stage {
             outputs: hashed,
             wall_s,
             device: device.to_owned(),
-        };
+            record_sha256: String::new(),
+        }
+        .sealed()?;
         crate::atomic::write(&self.record, &serde_json::to_vec_pretty(&record)?)?;
         Ok(record)
     }

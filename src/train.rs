@@ -9,6 +9,19 @@
 //! weights, the optimiser state and the log so far; an interrupted run resumes from its last complete checkpoint
 //! and, because every epoch draws from its own random stream, ends with the numbers of an uninterrupted run.
 //!
+//! **A damaged checkpoint is never used.** Each checkpoint's files are written, then hashed into a record
+//! (`checkpoints/epoch-NNN.sha256.json`, a sealed [`StageRecord`]) written last and atomically. Resume takes the
+//! newest checkpoint whose record, weights, optimiser state and log snapshot all verify and whose earlier checkpoints'
+//! weights verify too (evaluation and the analyses read them); every damaged file met is named in the run log and on
+//! stderr, and the run falls back to the checkpoint before it. Optimiser states are the only large files a fallback
+//! needs that a finished run does not: the newest two are kept (the older ones are removed, and their records
+//! rewritten without them), so a damaged newest checkpoint costs one checkpoint interval of training, never the
+//! whole run, while the disk holds two optimiser states instead of one.
+//!
+//! **A loss that is not a number stops the run** ([`Diverged`]): the losses of an epoch's steps stay on the device
+//! (no step waits for the CPU) and are checked together at the end of the epoch, before anything of that epoch is
+//! logged or checkpointed, so the last good checkpoint stays the newest.
+//!
 //! Every random number (initial weights, each epoch's order and augmentation, the training-metrics pass) is drawn
 //! on the CPU from a [`Draws`] stream named after the run's seed, so a run draws the same numbers on every device.
 use std::io::Write;
@@ -28,6 +41,7 @@ use crate::optim::{AdamConfig, AdamSet};
 use crate::protocol::{Profile, RunSpec, TrainMetrics};
 use crate::run_dir::RunDir;
 use crate::schedule::{lr_at, optimiser_steps_at, sigma_at};
+use crate::stage::{NotDone, Stage, StageRecord};
 
 /// One line of the training log. Epoch 0 is the evaluation before training, as in the original's logs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -161,12 +175,75 @@ pub fn checkpoint_epochs(profile: &Profile) -> Vec<u32> {
     epochs
 }
 
-/// The latest checkpoint whose weights, optimiser state and log snapshot all exist.
-fn last_complete_checkpoint(profile: &Profile, dir: &RunDir) -> Option<u32> {
-    checkpoint_epochs(profile)
-        .into_iter()
-        .rev()
-        .find(|e| dir.checkpoint(*e).is_file() && dir.optimizer_state(*e).is_file() && dir.log_snapshot(*e).is_file())
+/// The record of a checkpoint: its files and their SHA-256, keyed by the run and the epoch.
+fn checkpoint_stage(run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<(Stage, String)> {
+    let stage = Stage::new(&format!("checkpoint-{epoch:03}"), dir.checkpoint_record(epoch), &dir.root);
+    Ok((stage, crate::stage::hash_inputs(&(run, epoch))?))
+}
+
+/// Record the checkpoint of `epoch` (its weights and log snapshot, and its optimiser state when kept), hashing the
+/// files as they are on disk. Written last: a checkpoint without a record is not used.
+fn record_checkpoint(dir: &RunDir, run: &RunSpec, epoch: u32, with_optimizer: bool, made: (f64, &str)) -> Result<()> {
+    let (stage, key) = checkpoint_stage(run, dir, epoch)?;
+    let mut files = vec![dir.checkpoint(epoch), dir.log_snapshot(epoch)];
+    if with_optimizer {
+        files.push(dir.optimizer_state(epoch));
+    }
+    stage.finish(&key, &files, made.0, made.1)?;
+    Ok(())
+}
+
+/// Whether a checkpoint's record lists its optimiser state, i.e. whether training can resume from it.
+fn resumable(record: &StageRecord, dir: &RunDir, epoch: u32) -> bool {
+    let optimizer = dir.optimizer_state(epoch);
+    let relative = optimizer.strip_prefix(&dir.root).unwrap_or(&optimizer);
+    record.outputs.contains_key(&relative.to_string_lossy().into_owned())
+}
+
+/// Where training resumes, and what was wrong on the way.
+#[derive(Debug, Default, PartialEq)]
+struct ResumePoint {
+    /// The newest checkpoint that verifies whole, after earlier checkpoints whose weights all verify; `None`: epoch 0.
+    epoch: Option<u32>,
+    /// Each damaged file or record met, named, for the run log and stderr.
+    damage: Vec<String>,
+}
+
+/// Walk the checkpoints from the first: each must verify against its record; the first that does not (missing,
+/// damaged, made for other inputs) ends the walk, and training resumes from the newest one before it that kept its
+/// optimiser state. A checkpoint without a record after which none has one was being written when the run stopped:
+/// that is not damage.
+fn resume_point(profile: &Profile, run: &RunSpec, dir: &RunDir) -> Result<ResumePoint> {
+    let epochs = checkpoint_epochs(profile);
+    let mut point = ResumePoint::default();
+    for (i, &epoch) in epochs.iter().enumerate() {
+        let (stage, key) = checkpoint_stage(run, dir, epoch)?;
+        let why = match stage.check(&key) {
+            Ok(record) => {
+                if resumable(&record, dir, epoch) {
+                    point.epoch = Some(epoch);
+                }
+                continue;
+            }
+            Err(why) => why,
+        };
+        let later_recorded = epochs[i + 1..].iter().any(|e| dir.checkpoint_record(*e).exists());
+        let problem = match why {
+            NotDone::NoRecord if !later_recorded => None,
+            NotDone::NoRecord => Some(format!("the checkpoint record {} is missing", stage.record.display())),
+            NotDone::InputsChanged => Some(format!("{} was made for other inputs", stage.record.display())),
+            damaged => damaged.damage(),
+        };
+        if let Some(problem) = problem {
+            let fallback = match point.epoch {
+                Some(earlier) => format!("resuming from the checkpoint of epoch {earlier}"),
+                None => "no earlier checkpoint kept its optimiser state: training restarts from epoch 0".to_owned(),
+            };
+            point.damage.push(format!("damaged checkpoint of epoch {epoch}: {problem}; not used, {fallback}"));
+        }
+        break;
+    }
+    Ok(point)
 }
 
 /// Train one run to its last epoch (resuming if checkpoints exist) and return its training log.
@@ -177,7 +254,12 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     let mut adam = AdamSet::new(&vs, AdamConfig::pytorch_default(run.weight_decay));
     let mut log_file = RunLog::open(dir)?;
     let mut log = Vec::new();
-    let start = match last_complete_checkpoint(profile, dir) {
+    let resume = resume_point(profile, run, dir)?;
+    for damage in &resume.damage {
+        tracing::warn!("{}: {damage}", run.key());
+        log_file.line(damage)?;
+    }
+    let start = match resume.epoch {
         Some(epoch) => {
             model::load(&mut vs, &dir.checkpoint(epoch))?;
             adam.load(&dir.optimizer_state(epoch))?;
@@ -206,6 +288,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     ctx.progress.set_position(u64::from(start) * run.steps_per_epoch * run.batch_size);
     ctx.progress.reset_eta();
     let mut learner = Learner { model: &model, adam: &mut adam, precision: ctx.precision };
+    let started = std::time::Instant::now();
     for epoch in start + 1..=run.epochs {
         let epoch_started = std::time::Instant::now();
         let sigma = sigma_at(&run.train_sigmas, run.epochs, epoch);
@@ -223,6 +306,12 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             running.add(&logits, &labels, &loss);
             ctx.progress.inc(labels.size()[0] as u64);
         }
+        if let Some((step, loss)) = running.first_non_finite_loss() {
+            let kept = resume_point(profile, run, dir)?.epoch;
+            let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step as u64;
+            let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration);
+            return Err(Diverged { run: run.key(), epoch, step, iteration, loss, lr, kept }.into());
+        }
         let entry = evaluate_epoch(ctx, &model, epoch, Some(running))?;
         let first = u64::from(epoch - 1) * run.steps_per_epoch;
         let lr = |step| lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, first + step);
@@ -235,25 +324,59 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
         ))?;
         log.push(entry);
         if checkpoint_epochs(profile).contains(&epoch) {
-            // Log and optimiser first, weights last: a checkpoint counts only when all three exist.
+            // Log, optimiser, weights, then the record: a checkpoint counts only once its record names all three.
             crate::atomic::write(&dir.log_snapshot(epoch), &serde_json::to_vec_pretty(&log)?)?;
             learner.adam.save(&dir.optimizer_state(epoch))?;
             model::save(&vs, &dir.checkpoint(epoch))?;
-            discard_older_optimizer_states(profile, dir, epoch)?;
+            let made = (started.elapsed().as_secs_f64(), crate::device::describe(*device));
+            record_checkpoint(dir, run, epoch, true, (made.0, &made.1))?;
+            retire_older_optimizer_states(profile, run, dir, epoch)?;
         }
     }
     Ok(log)
 }
 
-/// Only the newest optimiser state is needed (to resume); older ones would double the disk a run needs.
-fn discard_older_optimizer_states(profile: &Profile, dir: &RunDir, epoch: u32) -> Result<()> {
-    for earlier in checkpoint_epochs(profile).into_iter().filter(|e| *e < epoch) {
-        let path = dir.optimizer_state(earlier);
+/// Keep the optimiser states of the newest two checkpoints (`epoch` and the one before: the fallback when the newest
+/// turns out damaged) and remove older ones, which would otherwise triple the disk a run needs. A retired state's
+/// checkpoint is recorded again without it first, so that no record names a file that is gone.
+fn retire_older_optimizer_states(profile: &Profile, run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<()> {
+    let earlier: Vec<u32> = checkpoint_epochs(profile).into_iter().filter(|e| *e < epoch).collect();
+    for &old in earlier.iter().rev().skip(1) {
+        let path = dir.optimizer_state(old);
+        let (stage, key) = checkpoint_stage(run, dir, old)?;
+        if let Ok(record) = stage.check(&key) {
+            if resumable(&record, dir, old) {
+                record_checkpoint(dir, run, old, false, (record.wall_s, &record.device))?;
+            }
+        }
         if path.exists() {
             std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
     Ok(())
+}
+
+/// A training loss that is NaN or infinite: the run stops, naming where, and keeps its last good checkpoint.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{run}: the training loss became {loss} at epoch {epoch}, iteration {iteration} (step {step} of the epoch, learning \
+     rate {lr:e}); the run stopped {kept_text}. Remedies: a lower learning rate (`lr` of the dataset or run in the \
+     protocol file), `--precision fp32` if it trained in bf16, and a check of the data (`blurry-to-clear data verify`)",
+    kept_text = match kept {
+        Some(epoch) => format!("and keeps its last good checkpoint, of epoch {epoch}"),
+        None => "before its first checkpoint".to_owned(),
+    }
+)]
+pub struct Diverged {
+    pub run: String,
+    pub epoch: u32,
+    /// The step within the epoch (from 0) and the iteration since training began (from 0).
+    pub step: usize,
+    pub iteration: u64,
+    pub loss: f64,
+    pub lr: f64,
+    /// The newest checkpoint a rerun would resume from.
+    pub kept: Option<u32>,
 }
 
 /// The random stream of an epoch's `pass` ("epoch" for training, "train-metrics" for the metrics pass), named
@@ -284,12 +407,15 @@ struct Running {
     correct: Option<Tensor>,
     loss_sum: Option<Tensor>,
     images: i64,
+    /// Each batch's loss, in order, for [`Running::first_non_finite_loss`].
+    losses: Vec<Tensor>,
 }
 
 impl Running {
     fn add(&mut self, logits: &Tensor, labels: &Tensor, loss: &Tensor) {
         let n = labels.size()[0];
         let correct = logits.argmax(1, false).eq_tensor(labels).sum(Kind::Int64);
+        self.losses.push(loss.detach());
         let loss = loss.detach().to_kind(Kind::Double) * n as f64;
         self.correct = Some(match self.correct.take() {
             Some(sum) => sum + correct,
@@ -300,6 +426,16 @@ impl Running {
             None => loss,
         });
         self.images += n;
+    }
+
+    /// The first batch (from 0) whose loss is NaN or infinite, with that loss: one transfer from the device.
+    fn first_non_finite_loss(&self) -> Option<(usize, f64)> {
+        if self.losses.is_empty() {
+            return None;
+        }
+        let losses = Tensor::stack(&self.losses, 0).to_kind(Kind::Double).to_device(Device::Cpu);
+        let losses = Vec::<f64>::try_from(&losses).ok()?;
+        losses.into_iter().enumerate().find(|(_, loss)| !loss.is_finite())
     }
 
     /// Accuracy (%) and mean loss.
@@ -371,4 +507,129 @@ fn describe(entry: &EpochLog) -> String {
         "epoch {}: {train} (sigma {}), val acc {:.2}% loss {:.4} (sigma {})",
         entry.epoch, entry.train_sigma, entry.val_acc_pct, entry.val_loss, entry.val_sigma
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{DatasetId, Regime};
+
+    /// A `tiny` run's directory with checkpoints 1 to `last` written as training writes them (stand-in bytes).
+    fn checkpointed(last: u32) -> (tempfile::TempDir, Profile, RunSpec, RunDir) {
+        let profile = Profile::load("tiny").unwrap();
+        let run = profile.run(DatasetId::Faces, Regime::Clear, 0, None).unwrap();
+        let temp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(temp.path(), &run);
+        for epoch in 1..=last {
+            for (path, text) in [
+                (dir.log_snapshot(epoch), format!("[{epoch}]")),
+                (dir.optimizer_state(epoch), format!("adam {epoch}")),
+                (dir.checkpoint(epoch), format!("weights {epoch}")),
+            ] {
+                crate::atomic::write(&path, text.as_bytes()).unwrap();
+            }
+            record_checkpoint(&dir, &run, epoch, true, (1.0, "cpu")).unwrap();
+            retire_older_optimizer_states(&profile, &run, &dir, epoch).unwrap();
+        }
+        (temp, profile, run, dir)
+    }
+
+    fn flip_middle_byte(path: &std::path::Path) {
+        let mut bytes = std::fs::read(path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn only_the_newest_two_optimiser_states_are_kept_and_the_records_say_so() {
+        let (_temp, profile, run, dir) = checkpointed(4);
+        let kept: Vec<u32> = (1..=4).filter(|e| dir.optimizer_state(*e).exists()).collect();
+        assert_eq!(kept, vec![3, 4]);
+        assert_eq!(resume_point(&profile, &run, &dir).unwrap(), ResumePoint { epoch: Some(4), damage: vec![] });
+    }
+
+    #[test]
+    fn a_damaged_newest_checkpoint_falls_back_to_the_one_before_naming_the_file() {
+        type Damage = fn(&RunDir, u32) -> std::path::PathBuf;
+        let cases: [(&str, Damage); 4] = [
+            ("weights", |dir, e| dir.checkpoint(e)),
+            ("optimiser state", |dir, e| dir.optimizer_state(e)),
+            ("log snapshot", |dir, e| dir.log_snapshot(e)),
+            ("record", |dir, e| dir.checkpoint_record(e)),
+        ];
+        for (what, file) in cases {
+            for truncate in [false, true] {
+                let (_temp, profile, run, dir) = checkpointed(3);
+                let path = file(&dir, 3);
+                match truncate {
+                    true => std::fs::write(&path, b"").unwrap(),
+                    false => flip_middle_byte(&path),
+                }
+                let point = resume_point(&profile, &run, &dir).unwrap();
+                assert_eq!(point.epoch, Some(2), "{what}, truncated: {truncate}");
+                assert_eq!(point.damage.len(), 1, "{what}: {:?}", point.damage);
+                let message = &point.damage[0];
+                assert!(message.contains(&path.display().to_string()), "{what}: {message}");
+                assert!(message.contains("resuming from the checkpoint of epoch 2"), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_earlier_weights_restart_from_the_last_checkpoint_before_them() {
+        // Epoch 1's optimiser state was retired: training restarts from scratch, and says so.
+        let (_temp, profile, run, dir) = checkpointed(4);
+        flip_middle_byte(&dir.checkpoint(2));
+        let point = resume_point(&profile, &run, &dir).unwrap();
+        assert_eq!(point.epoch, None);
+        assert!(point.damage[0].contains("epoch-002.safetensors is damaged"), "{:?}", point.damage);
+        assert!(point.damage[0].contains("training restarts from epoch 0"), "{:?}", point.damage);
+        // A missing record before a recorded checkpoint is damage; a missing last record is a stopped write.
+        let (_temp, profile, run, dir) = checkpointed(3);
+        std::fs::remove_file(dir.checkpoint_record(3)).unwrap();
+        assert_eq!(resume_point(&profile, &run, &dir).unwrap(), ResumePoint { epoch: Some(2), damage: vec![] });
+        std::fs::remove_file(dir.checkpoint_record(1)).unwrap();
+        let point = resume_point(&profile, &run, &dir).unwrap();
+        assert_eq!(point.epoch, None);
+        assert!(point.damage[0].contains("epoch-001.sha256.json is missing"), "{:?}", point.damage);
+    }
+
+    #[test]
+    fn the_first_non_finite_loss_of_an_epoch_is_found() {
+        let mut running = Running::default();
+        let labels = Tensor::from_slice(&[0i64, 1]);
+        let logits = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0]).view([2, 2]);
+        for loss in [0.5f32, 0.25, f32::INFINITY, f32::NAN] {
+            running.add(&logits, &labels, &Tensor::from(loss));
+        }
+        assert_eq!(running.first_non_finite_loss(), Some((2, f64::INFINITY)));
+        let mut finite = Running::default();
+        finite.add(&logits, &labels, &Tensor::from(0.5f32));
+        assert_eq!(finite.first_non_finite_loss(), None);
+    }
+
+    #[test]
+    fn a_diverged_run_names_where_and_what_to_try() {
+        let err = Diverged {
+            run: "faces/clear".into(),
+            epoch: 2,
+            step: 1,
+            iteration: 4,
+            loss: f64::NAN,
+            lr: 1e4,
+            kept: Some(1),
+        };
+        let text = err.to_string();
+        for needle in [
+            "faces/clear",
+            "NaN at epoch 2, iteration 4 (step 1",
+            "checkpoint, of epoch 1",
+            "lower learning rate",
+            "--precision fp32",
+            "data verify",
+        ] {
+            assert!(text.contains(needle), "'{needle}' missing: {text}");
+        }
+    }
 }
