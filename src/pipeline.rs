@@ -775,13 +775,18 @@ fn write_manifest(
         value
     };
     let previous = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let previous_damaged = previous.is_none() && path.exists();
     let current = without_session(serde_json::to_value(&manifest)?);
     if previous.is_some_and(|p| without_session(p) == current) {
         return Ok(());
     }
     let bytes = serde_json::to_vec_pretty(&manifest)?;
-    if let Some(changed) = manifest_changes(&path, &bytes) {
-        tracing::info!("{} rewritten from the stage records: {changed}", path.display());
+    match manifest_changes(&path, &bytes) {
+        Some(changed) if previous_damaged => {
+            tracing::warn!("{}: {changed}; remade from the stage records", path.display())
+        }
+        Some(changed) => tracing::debug!("{} rewritten from the stage records: {changed}", path.display()),
+        None => {}
     }
     stage::write_if_changed(&path, &bytes)?;
     Ok(())
@@ -812,6 +817,55 @@ fn manifest_changes(path: &Path, bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Flip the middle byte of `path`, or cut it to half its length.
+    fn damage(path: &Path, truncate: bool) {
+        let mut bytes = std::fs::read(path).unwrap();
+        let middle = bytes.len() / 2;
+        match truncate {
+            true => bytes.truncate(middle),
+            false => bytes[middle] ^= 0x01,
+        }
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_run_table_or_its_record_stops_the_gathering_naming_the_file_and_the_rerun() {
+        let profile = Profile::load("tiny").unwrap();
+        let runs = profile.runs(1).unwrap();
+        for (truncate, damaged) in [(false, "table"), (true, "table"), (false, "record"), (true, "record")] {
+            let temp = tempfile::tempdir().unwrap();
+            let dir = RunDir::new(temp.path(), &runs[0]);
+            let table = dir.tables().join("accuracy_vs_blur.csv");
+            std::fs::create_dir_all(dir.tables()).unwrap();
+            std::fs::write(&table, b"dataset,regime\nfaces,clear\n").unwrap();
+            let stage = Stage::of_run("evaluate", &dir);
+            stage.finish("h", std::slice::from_ref(&table), 1.0, "cpu").unwrap();
+            run_table_hashes(temp.path(), &runs).unwrap();
+            let file = if damaged == "table" { table } else { stage.record.clone() };
+            damage(&file, truncate);
+            let err = format!("{:#}", run_table_hashes(temp.path(), &runs).unwrap_err());
+            assert!(err.contains(&file.display().to_string()), "{damaged}, truncated {truncate}: {err}");
+            assert!(err.contains(&format!("--only {}", runs[0].key())), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_manifest_is_remade_saying_what_differed() {
+        let temp = tempfile::tempdir().unwrap();
+        let path = temp.path().join("manifest.json");
+        let manifest = serde_json::json!({ "profile": "tiny", "stages": [{ "stage": "train", "wall_s": 1.5 }] });
+        let bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+        assert_eq!(manifest_changes(&path, &bytes), None, "no manifest yet");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(manifest_changes(&path, &bytes), None, "unchanged");
+        damage(&path, true);
+        assert_eq!(manifest_changes(&path, &bytes).unwrap(), "the old one was damaged (not valid JSON)");
+        std::fs::write(&path, String::from_utf8(bytes.clone()).unwrap().replace("1.5", "1.4")).unwrap();
+        assert_eq!(manifest_changes(&path, &bytes).unwrap(), "it differed in stage train");
+        std::fs::write(&path, String::from_utf8(bytes.clone()).unwrap().replace("tiny", "tinz")).unwrap();
+        assert_eq!(manifest_changes(&path, &bytes).unwrap(), "it differed in profile");
+    }
 
     #[test]
     fn only_selects_datasets_and_runs_and_rejects_unknown_names() {

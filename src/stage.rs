@@ -249,6 +249,57 @@ mod tests {
         assert!(stage.done("h1").is_none(), "a changed output reruns the stage");
     }
 
+    /// Flip the middle byte of `path`, or cut it to half its length.
+    fn damage(path: &Path, truncate: bool) {
+        let mut bytes = std::fs::read(path).unwrap();
+        let middle = bytes.len() / 2;
+        match truncate {
+            true => bytes.truncate(middle),
+            false => bytes[middle] ^= 0x01,
+        }
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_record_or_output_is_named_and_never_taken_for_done() {
+        for truncate in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("tables/t.csv");
+            std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+            std::fs::write(&out, b"a,b\n1,2\n").unwrap();
+            let stage = Stage::new("demo", dir.path().join("stages/demo.json"), dir.path());
+            stage.finish("h1", std::slice::from_ref(&out), 1.5, "cpu").unwrap();
+            let written = std::fs::read(&stage.record).unwrap();
+
+            damage(&stage.record, truncate);
+            let why = stage.check("h1").unwrap_err();
+            assert!(matches!(why, NotDone::DamagedRecord { .. }), "truncated {truncate}: {why:?}");
+            assert!(why.damage().unwrap().contains(&stage.record.display().to_string()), "{why:?}");
+            assert!(stage.done("h1").is_none());
+
+            std::fs::write(&stage.record, &written).unwrap();
+            damage(&out, truncate);
+            let why = stage.check("h1").unwrap_err();
+            assert_eq!(why.damage().unwrap().split(" is damaged").next(), Some(out.display().to_string().as_str()));
+            assert!(stage.check_outputs(|path| path.starts_with("tables/")).is_err());
+            assert!(stage.check_outputs(|path| !path.starts_with("tables/")).is_ok(), "only the selected outputs");
+        }
+    }
+
+    #[test]
+    fn a_seal_covers_every_field_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let stage = Stage::new("demo", dir.path().join("demo.json"), dir.path());
+        let record = stage.finish("h1", &[], 0.1 + 0.2, "cpu").unwrap();
+        assert_eq!(StageRecord::unseal(&std::fs::read(&stage.record).unwrap()).unwrap().wall_s, record.wall_s);
+        let text = std::fs::read_to_string(&stage.record).unwrap();
+        let err = StageRecord::unseal(text.replace("\"cpu\"", "\"cuda\"").as_bytes()).unwrap_err();
+        assert!(format!("{err:#}").contains("seal does not match"), "{err:#}");
+        let unsealed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let unsealed = serde_json::json!({ "stage": unsealed["stage"], "input_hash": "h1" });
+        assert!(StageRecord::unseal(unsealed.to_string().as_bytes()).is_err(), "a record without a seal");
+    }
+
     #[test]
     fn every_stage_has_its_own_code_hash() {
         let code = CodeHashes::compiled();

@@ -360,7 +360,7 @@ fn retire_older_optimizer_states(profile: &Profile, run: &RunSpec, dir: &RunDir,
 #[derive(Debug, thiserror::Error)]
 #[error(
     "{run}: the training loss became {loss} at epoch {epoch}, iteration {iteration} (step {step} of the epoch, learning \
-     rate {lr:e}); the run stopped {kept_text}. Remedies: a lower learning rate (`lr` of the dataset or run in the \
+     rate {lr:.3e}); the run stopped {kept_text}. Remedies: a lower learning rate (`lr` of the dataset or run in the \
      protocol file), `--precision fp32` if it trained in bf16, and a check of the data (`blurry-to-clear data verify`)",
     kept_text = match kept {
         Some(epoch) => format!("and keeps its last good checkpoint, of epoch {epoch}"),
