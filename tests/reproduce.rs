@@ -132,7 +132,8 @@ fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
         }
     }
 
-    // A kill -9 after the first checkpoint: start the run and kill it as soon as a checkpoint exists.
+    // A kill -9 after the first checkpoint: start the run and kill it as soon as a checkpoint is recorded (its
+    // record, written after its files, is what makes it count).
     let killed = tempfile::tempdir().unwrap();
     let run_dir = killed.path().join("tiny/faces/blurry_to_clear/seed-0");
     let mut child = reproduce(killed.path(), &["--only", "faces/blurry_to_clear", "--no-figures"])
@@ -140,7 +141,7 @@ fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    while !run_dir.join("checkpoints/epoch-001.safetensors").exists() && child.try_wait().unwrap().is_none() {
+    while !run_dir.join("checkpoints/epoch-001.sha256.json").exists() && child.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
