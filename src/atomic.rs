@@ -3,7 +3,7 @@
 //! Every output of the artifact (tables, checkpoints, caches, figures, manifests) goes through here: the bytes land
 //! in a temporary file beside the target, are flushed to disk, and only then renamed over the target; then the
 //! directory is flushed too, so that the rename itself survives a power loss. A crash leaves at worst a `*.tmp`
-//! file, which nothing reads.
+//! file, which nothing reads and the next `reproduce` removes ([`remove_temporary_files`]).
 //!
 //! A write that fails (a full disk, a read-only or unwritable directory) removes its temporary file, leaves the
 //! target as it was, and returns an error that names the target and says what to do; on a full disk it also says
@@ -20,6 +20,20 @@ pub fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!(".{}.tmp", std::process::id()));
     path.with_file_name(name)
+}
+
+/// Remove the temporary files ([`temp_path`]) directly in `dir` that a killed process left behind: nothing reads
+/// them, but one can be as large as a checkpoint. Only for the holder of the lock that `dir` is written under: no
+/// other process writes there then.
+pub fn remove_temporary_files(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "tmp") && path.is_file() {
+            fs::remove_file(&path).with_context(|| format!("cannot remove the temporary file {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Write `bytes` to `path` atomically, creating parent directories as needed.
@@ -140,6 +154,18 @@ fn explain(err: anyhow::Error, path: &Path, dir: &Path, size: Option<u64>, writt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("epoch-002.safetensors");
+        write(&target, b"weights").unwrap();
+        let left = dir.path().join("epoch-003.safetensors.4242.tmp");
+        fs::write(&left, b"half").unwrap();
+        remove_temporary_files(dir.path()).unwrap();
+        assert!(target.exists() && !left.exists());
+        remove_temporary_files(&dir.path().join("absent")).unwrap();
+    }
 
     #[test]
     fn writes_whole_file_and_leaves_no_temporary() {

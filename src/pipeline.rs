@@ -258,6 +258,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
 
     crate::interrupt::check()?;
     let _lock = crate::lock::Lock::wait_for(&profile_dir, std::time::Duration::from_secs(600))?;
+    remove_temporary_files(&profile, &profile_dir)?;
     let all_runs = profile.runs(opts.seeds)?;
     let variant_runs = profile.variant_runs(opts.seeds)?;
     gather_tables(&profile, &opts.profile, &profile_dir, &all_runs, &opts.code)?;
@@ -277,6 +278,18 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
         started.elapsed().as_secs_f64(),
         results::results_dir(&profile_dir).display()
     );
+    Ok(())
+}
+
+/// Remove what a killed process left half-written among the profile's own files (its stage records, gathered
+/// tables, figures, report and manifest). Only under the profile's lock.
+fn remove_temporary_files(profile: &Profile, profile_dir: &Path) -> Result<()> {
+    let results_dir = results::results_dir(profile_dir);
+    let variants = profile.variants.keys().map(|name| results_dir.join("variants").join(name));
+    let own = [profile_dir.to_path_buf(), profile_dir.join("stages"), profile_dir.join("figures"), results_dir.clone()];
+    for dir in own.into_iter().chain(variants) {
+        crate::atomic::remove_temporary_files(&dir)?;
+    }
     Ok(())
 }
 
@@ -387,7 +400,10 @@ impl<'a> RunStages<'a> {
         Ok(AugmentSpec::for_dataset(self.profile.dataset(self.run.dataset)?, self.profile.resolution))
     }
 
+    /// Train the run, unless done. Called first, under the run's lock, so it also removes what a killed process
+    /// left half-written in the run's directory.
     fn train(&self, cache: &mut DataCache, bar: &ProgressBar) -> Result<()> {
+        self.dir.remove_temporary_files()?;
         let stage = self.stage("train");
         if stage.done(&self.train_hash).is_some() {
             return Ok(());

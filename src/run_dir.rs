@@ -56,6 +56,15 @@ impl RunDir {
         self.root.join("checkpoints").join(format!("epoch-{epoch:03}.sha256.json"))
     }
 
+    /// Remove what a killed process left half-written in the run's directory ([`crate::atomic`]). Only for the
+    /// holder of the run's lock.
+    pub fn remove_temporary_files(&self) -> anyhow::Result<()> {
+        for sub in ["", "checkpoints", "stages", "tables"] {
+            crate::atomic::remove_temporary_files(&self.root.join(sub))?;
+        }
+        Ok(())
+    }
+
     pub fn stage_record(&self, stage: &str) -> PathBuf {
         self.root.join("stages").join(format!("{stage}.json"))
     }

@@ -122,18 +122,22 @@ fn uninterrupted() -> &'static Path {
     })
 }
 
-/// Start `command` and SIGKILL it as soon as `reached` holds (checked every 2 ms). Panics when the command ends
-/// before that: the point was never reached.
-fn kill_when(mut command: Command, point: &str, reached: impl Fn() -> bool) {
+/// Start `command` and SIGKILL it as soon as `reached` says what it sees (checked every 2 ms); returns that. Panics
+/// when the command ends before: the point was never reached.
+fn kill_when<T>(mut command: Command, point: &str, reached: impl Fn() -> Option<T>) -> T {
     let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    while !reached() {
+    let seen = loop {
+        if let Some(seen) = reached() {
+            break seen;
+        }
         if let Some(status) = child.try_wait().unwrap() {
             panic!("reproduce ended ({status}) before the kill point: {point}");
         }
         std::thread::sleep(Duration::from_millis(2));
-    }
+    };
     child.kill().unwrap();
     child.wait().unwrap();
+    seen
 }
 
 /// Flip the middle byte of `path`, or cut it to half its length.
@@ -173,49 +177,54 @@ fn sigkill_anywhere_then_rerun_gives_the_tables_of_an_uninterrupted_run() {
     let checkpoint = |run: &str, epoch: u32, suffix: &str| {
         run_dir(&tiny, run).join(format!("checkpoints/epoch-{epoch:03}.{suffix}"))
     };
-    type Point<'a> = (&'a str, &'a str, Box<dyn Fn() -> bool + 'a>);
+    // Each kill point: its name, and what the run directory shows once it is reached (`None` before).
+    type Point<'a> = (&'a str, Box<dyn Fn() -> Option<String> + 'a>);
+    let last_line = |run: &str| {
+        let log = log_of(&tiny, run);
+        let line = log.lines().last().unwrap_or_default().split_once(' ').map_or("", |l| l.1);
+        format!("{run}, run.log's last line: {}", line.split(", lr").next().unwrap_or_default())
+    };
+    let written_not = |written: PathBuf, not: PathBuf| {
+        let short = |p: &Path| p.strip_prefix(&tiny).unwrap_or(p).display().to_string();
+        (exists(written.clone()) && !exists(not.clone()))
+            .then(|| format!("{} written, {} not", short(&written), short(&not)))
+    };
     let points: Vec<Point> = vec![
-        ("during training", "faces/clear", Box::new(|| log_of(&tiny, "faces/clear").contains(" epoch 2: "))),
+        (
+            "during training",
+            Box::new(|| log_of(&tiny, "faces/clear").contains(" epoch 2: ").then(|| last_line("faces/clear"))),
+        ),
         (
             "between a checkpoint's optimiser state and its weights",
-            "faces/blurry",
             Box::new(|| {
-                (2..=5).any(|e| {
-                    exists(checkpoint("faces/blurry", e, "adam.safetensors"))
-                        && !exists(checkpoint("faces/blurry", e, "safetensors"))
+                (2..=5).find_map(|e| {
+                    written_not(
+                        checkpoint("faces/blurry", e, "adam.safetensors"),
+                        checkpoint("faces/blurry", e, "safetensors"),
+                    )
                 })
             }),
         ),
         (
             "during evaluation",
-            "toybox_instance/clear",
             Box::new(|| {
-                exists(stage("toybox_instance/clear", "train")) && !exists(stage("toybox_instance/clear", "evaluate"))
+                written_not(stage("toybox_instance/clear", "train"), stage("toybox_instance/clear", "evaluate"))
             }),
         ),
         (
             "during the analyses",
-            "toybox_category/clear",
             Box::new(|| {
-                exists(stage("toybox_category/clear", "evaluate")) && !exists(stage("toybox_category/clear", "analyse"))
+                written_not(stage("toybox_category/clear", "evaluate"), stage("toybox_category/clear", "analyse"))
             }),
         ),
         (
             "during the figures, before the manifest",
-            "",
-            Box::new(|| exists(tiny.join("stages/gather.json")) && !exists(tiny.join("stages/figures.json"))),
+            Box::new(|| written_not(tiny.join("stages/gather.json"), tiny.join("stages/figures.json"))),
         ),
     ];
-    for (point, run, reached) in &points {
-        kill_when(reproduce("tiny", out.path(), &[]), point, reached);
-        let what = match *run {
-            "" => "figures".to_owned(),
-            run => format!(
-                "{run}: {}",
-                log_of(&tiny, run).lines().last().unwrap_or("no log yet").split_once(' ').map_or("", |l| l.1)
-            ),
-        };
-        report(&format!("SIGKILL {point}"), &format!("killed at: {what}"), "rerun");
+    for (point, reached) in &points {
+        let seen = kill_when(reproduce("tiny", out.path(), &[]), point, reached);
+        report(&format!("SIGKILL {point}"), &format!("killed when {seen}"), "rerun");
     }
     let rerun = run_ok(reproduce("tiny", out.path(), &[]));
     assert!(!rerun.stderr.contains("damaged"), "a stopped write was taken for damage:\n{}", rerun.stderr);
@@ -249,7 +258,7 @@ fn a_damaged_checkpoint_file_is_named_and_training_resumes_from_the_one_before()
             let out = tempfile::tempdir().unwrap();
             let dir = run_dir(&out.path().join("tiny"), run);
             let record = dir.join("checkpoints/epoch-003.sha256.json");
-            kill_when(reproduce("tiny", out.path(), &only), "the record of epoch 3", || record.exists());
+            kill_when(reproduce("tiny", out.path(), &only), "the record of epoch 3", || record.exists().then_some(()));
             let damaged = file(&dir, 3);
             damage(&damaged, truncate);
             let rerun = run_ok(reproduce("tiny", out.path(), &only));
