@@ -236,8 +236,8 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
         match outcome {
             Err(err) if stops_every_run(&err) => return Err(err),
             Err(err) => {
-                bars.suspend(|| tracing::error!("run {} seed {} failed: {err:#}", run.key(), run.seed));
-                failed.push(format!("{} seed {}: {err:#}", run.key(), run.seed));
+                bars.suspend(|| tracing::error!("run {} seed {} failed: {err:#}", run.name(), run.seed));
+                failed.push(format!("{} seed {}: {err:#}", run.name(), run.seed));
             }
             Ok(()) => {}
         }
@@ -245,14 +245,15 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     }
     per_run.finish_and_clear();
     overall.finish_and_clear();
-    if !failed.is_empty() {
+    if let Some((first, rest)) = failed.split_first() {
+        let others = if failed.len() < runs.len() { "The other runs finished. " } else { "" };
         bail!(
-            "{} of {} runs failed, listed below; the other runs finished. The profile's tables, figures and manifest \
-             are made once every run has finished: fix what each error says, then rerun the same command (finished \
-             stages are skipped, failed runs resume from their last good checkpoint).\n  {}",
+            "{} of {} runs failed: {first}{}\n{others}The profile's tables, figures and manifest are made once every \
+             run has finished: fix what each error says, then rerun the same command (finished stages are skipped, \
+             failed runs resume from their last good checkpoint).",
             failed.len(),
             runs.len(),
-            failed.join("\n  ")
+            rest.iter().map(|f| format!("\n  {f}")).collect::<String>()
         );
     }
 
@@ -569,7 +570,7 @@ fn check_run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<()> {
             {
                 bail!(
                     "{damage}: the tables of {} are not gathered; rerun `reproduce` with `--only {}` to recompute them",
-                    run.key(),
+                    run.name(),
                     run.key()
                 );
             }

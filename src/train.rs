@@ -256,7 +256,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     let mut log = Vec::new();
     let resume = resume_point(profile, run, dir)?;
     for damage in &resume.damage {
-        tracing::warn!("{}: {damage}", run.key());
+        tracing::warn!("{}: {damage}", run.name());
         log_file.line(damage)?;
     }
     let start = match resume.epoch {
@@ -310,7 +310,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             let kept = resume_point(profile, run, dir)?.epoch;
             let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step as u64;
             let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration);
-            return Err(Diverged { run: run.key(), epoch, step, iteration, loss, lr, kept }.into());
+            return Err(Diverged { run: run.name(), epoch, step, iteration, loss, lr, kept }.into());
         }
         let entry = evaluate_epoch(ctx, &model, epoch, Some(running))?;
         let first = u64::from(epoch - 1) * run.steps_per_epoch;

@@ -344,8 +344,8 @@ fn a_diverging_run_stops_naming_where_and_the_profiles_other_runs_finish() {
     assert_eq!(outcome.code, Some(1), "{stderr}");
     let error = &stderr[stderr.rfind("error: ").unwrap()..];
     for needle in [
-        "1 of 2 runs failed",
-        "faces/clear seed 0: faces/clear: the training loss became NaN at epoch 3, iteration ",
+        "1 of 2 runs failed: faces/clear seed 0: faces/clear: the training loss became NaN at epoch 3, iteration ",
+        "The other runs finished.",
         "keeps its last good checkpoint, of epoch 2",
         "a lower learning rate",
     ] {
@@ -363,7 +363,7 @@ fn a_diverging_run_stops_naming_where_and_the_profiles_other_runs_finish() {
     let status = binary().arg("status").arg(&tiny).args(["--only", "faces/clear"]).output().unwrap();
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("faces/clear  seed 0  failed"), "{status}");
-    let first = error.lines().nth(1).unwrap_or_default().trim();
+    let first = error.lines().next().unwrap_or_default().trim_start_matches("error: ");
     report(
         "NaN loss (lr 1e20 from epoch 3 of faces/clear)",
         first,
