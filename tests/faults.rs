@@ -8,7 +8,6 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 fn binary() -> Command {
@@ -112,16 +111,6 @@ fn same_tables(profile_dir: &Path, reference: &Path) -> usize {
     got.len()
 }
 
-/// The uninterrupted `tiny` run that the tests compare with, made once: `<dir>/tiny`.
-fn uninterrupted() -> &'static Path {
-    static RUN: OnceLock<PathBuf> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("b2c-faults-reference").tempdir().unwrap().keep();
-        run_ok(reproduce("tiny", &dir, &[]));
-        dir.join("tiny")
-    })
-}
-
 /// Start `command` and SIGKILL it as soon as `reached` says what it sees (checked every 2 ms); returns that. Panics
 /// when the command ends before: the point was never reached.
 fn kill_when<T>(mut command: Command, point: &str, reached: impl Fn() -> Option<T>) -> T {
@@ -169,7 +158,9 @@ fn log_of(profile_dir: &Path, run: &str) -> String {
 
 #[test]
 fn sigkill_anywhere_then_rerun_gives_the_tables_of_an_uninterrupted_run() {
-    let reference = uninterrupted();
+    let uninterrupted = tempfile::tempdir().unwrap();
+    run_ok(reproduce("tiny", uninterrupted.path(), &[]));
+    let reference = uninterrupted.path().join("tiny");
     let out = tempfile::tempdir().unwrap();
     let tiny = out.path().join("tiny");
     let exists = |path: PathBuf| path.exists();
@@ -234,7 +225,7 @@ fn sigkill_anywhere_then_rerun_gives_the_tables_of_an_uninterrupted_run() {
     }
     let leftovers: Vec<PathBuf> = walk(&tiny).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "temporary files left after the rerun: {leftovers:?}");
-    let count = same_tables(&tiny, reference);
+    let count = same_tables(&tiny, &reference);
     report(
         "rerun after the 5 kills",
         &format!("finished; {count} tables (results/ and every run's) byte-identical to an uninterrupted run's"),
@@ -244,9 +235,11 @@ fn sigkill_anywhere_then_rerun_gives_the_tables_of_an_uninterrupted_run() {
 
 #[test]
 fn a_damaged_checkpoint_file_is_named_and_training_resumes_from_the_one_before() {
-    let reference = uninterrupted();
     let run = "faces/blurry_to_clear";
     let only = ["--only", run, "--no-figures"];
+    let uninterrupted = tempfile::tempdir().unwrap();
+    run_ok(reproduce("tiny", uninterrupted.path(), &only));
+    let reference = uninterrupted.path().join("tiny");
     type File = fn(&Path, u32) -> PathBuf;
     let kinds: [(&str, File); 3] = [
         ("weights", |dir, e| dir.join(format!("checkpoints/epoch-{e:03}.safetensors"))),
@@ -269,7 +262,7 @@ fn a_damaged_checkpoint_file_is_named_and_training_resumes_from_the_one_before()
             assert!(log.contains(&warning.split_once(": ").unwrap().1.to_string()), "not in run.log:\n{log}");
             assert!(log.contains(&format!("resuming {run} from the checkpoint of epoch 2")), "{log}");
             for (name, bytes) in tables(&dir.join("tables")) {
-                let expected = fs::read(run_dir(reference, run).join("tables").join(&name)).unwrap();
+                let expected = fs::read(run_dir(&reference, run).join("tables").join(&name)).unwrap();
                 assert!(bytes == expected, "{} differs from the uninterrupted run's", name.display());
             }
             report(
