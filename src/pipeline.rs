@@ -220,11 +220,11 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
     let mut cache = DataCache { profile: &profile, sources: sources.clone(), device, loaded: None };
     let mut failed = Vec::new();
-    for run in &runs {
+    for (position, run) in runs.iter().enumerate() {
         crate::interrupt::check()?;
         let data_hash = data::cache::dataset_hash(&profile, run.dataset, &sources)?;
         let stages = RunStages::new(&profile, run, &profile_dir, device, opts, &data_hash)?;
-        bars.suspend(|| tracing::info!("run {} seed {}", run.name(), run.seed));
+        bars.suspend(|| tracing::info!("run {}/{}: {} seed {}", position + 1, runs.len(), run.name(), run.seed));
         let _lock = crate::lock::Lock::acquire(&stages.dir.root)?;
         let outcome = stages
             .train(&mut cache, &per_run)

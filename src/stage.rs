@@ -184,7 +184,10 @@ impl Stage {
     /// stage, in its log (best effort: the rerun matters more than the line).
     pub fn done(&self, input_hash: &str) -> Option<StageRecord> {
         let why = match self.check(input_hash) {
-            Ok(record) => return Some(record),
+            Ok(record) => {
+                tracing::info!("{} stage done, skipped", self.name);
+                return Some(record);
+            }
             Err(why) => why,
         };
         if let Some(damage) = why.damage() {
