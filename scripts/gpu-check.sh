@@ -157,6 +157,30 @@ table = "erf"
 kind = "run"
 abs = 6.0
 why = "effective receptive field radii in 224-px pixels"
+
+[[rule]]
+table = "erf_profiles"
+kind = "run"
+abs = 0.01
+why = "ring means of effective receptive field maps normalised to sum 1 (at most about 0.01 at the centre)"
+
+[[rule]]
+table = "erf_maps"
+kind = "run"
+skip = true
+why = "per-pixel gradients of trained models; erf and erf_profiles hold their summaries"
+
+[[rule]]
+table = "conv1_kernels"
+kind = "run"
+skip = true
+why = "per-weight values after chaotic training; rf_size holds their summaries"
+
+[[rule]]
+table = "test_predictions"
+kind = "run"
+skip = true
+why = "which test images each model got right: the accuracy tables compare their sums"
 EOF
   if "$bin" verify "$dir/device/tiny" --against "$expected" >"$dir/verify.log" 2>&1; then
     line tiny "device and reference agree within the tolerances ($((SECONDS - tiny_started)) s)"
