@@ -5,10 +5,12 @@
 //! the lines each test appends to `$B2C_FAULT_REPORT` (test, fault, what happened, outcome) once its checks pass.
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+#[path = "common/fault_report.rs"]
+mod fault_report;
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"));
@@ -46,26 +48,9 @@ fn run_ok(command: Command) -> Outcome {
     outcome
 }
 
-/// Append one row to the fault report, when one is being gathered: the test's name, the fault, what happened and
-/// the outcome, with the temporary directories cut from paths.
+/// A row of the fault report (see `tests/common/fault_report.rs`), what happened cut to 240 characters.
 fn report(fault: &str, happened: &str, outcome: &str) {
-    let Ok(path) = std::env::var("B2C_FAULT_REPORT") else { return };
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    let temp = format!("{}/.tmp", std::env::temp_dir().display());
-    let (mut short, mut rest) = (String::new(), happened);
-    while let Some(at) = rest.find(&temp) {
-        short.push_str(&rest[..at]);
-        let after = &rest[at + temp.len()..];
-        rest = after.find('/').map_or("", |slash| &after[slash + 1..]);
-    }
-    short.push_str(rest);
-    let mut short = short.replace(['\t', '\n'], " ");
-    if short.len() > 240 {
-        let cut = (0..=237).rev().find(|i| short.is_char_boundary(*i)).unwrap_or(0);
-        short = format!("{}...", &short[..cut]);
-    }
-    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-    writeln!(file, "{test}\t{fault}\t{short}\t{outcome}").unwrap();
+    fault_report::report(fault, happened, outcome, 240);
 }
 
 /// The line of `stderr` that holds `needle`, without its time and level, for the report.

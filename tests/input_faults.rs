@@ -7,13 +7,15 @@
 //! `scripts/test-faults.sh` (`just test-faults`) runs these and prints a table from the lines each test appends to
 //! `$B2C_FAULT_REPORT` (test, fault, what happened, outcome) once its assertions have passed.
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use blurry_to_clear::data::manifest;
 use blurry_to_clear::model::{self, AlexNet};
 use tch::{nn, Device, Kind, Tensor};
+
+#[path = "common/fault_report.rs"]
+mod fault_report;
 
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,26 +57,9 @@ fn refused(outcome: &Outcome, needles: &[&str]) -> String {
     }
 }
 
-/// Append one row to the fault report, when one is being gathered: the test's name, the fault, what happened and
-/// the outcome. Paths inside the tests' temporary directories are shortened to what follows the directory.
+/// A row of the fault report (see `tests/common/fault_report.rs`), what happened cut to 200 characters.
 fn report(fault: &str, happened: &str, outcome: &str) {
-    let Ok(path) = std::env::var("B2C_FAULT_REPORT") else { return };
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    let temp = format!("{}/.tmp", std::env::temp_dir().display());
-    let (mut short, mut rest) = (String::new(), happened);
-    while let Some(at) = rest.find(&temp) {
-        short.push_str(&rest[..at]);
-        let after = &rest[at + temp.len()..];
-        rest = after.find('/').map_or("", |slash| &after[slash + 1..]);
-    }
-    short.push_str(rest);
-    let mut short = short.replace(['\t', '\n'], " ");
-    if short.len() > 200 {
-        let cut = (0..=197).rev().find(|i| short.is_char_boundary(*i)).unwrap_or(0);
-        short = format!("{}...", &short[..cut]);
-    }
-    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-    writeln!(file, "{test}\t{fault}\t{short}\t{outcome}").unwrap();
+    fault_report::report(fault, happened, outcome, 200);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
