@@ -193,6 +193,12 @@ while [ "$status" -gt 128 ] && kill -0 "$child" 2>/dev/null; do
   wait "$child"
   status=$?
 done
+# `reproduce` may have exited between the trap and `kill -0`: bash keeps its exit status for one more `wait`.
+if [ "$status" -gt 128 ]; then
+  wait "$child"
+  last=$?
+  [ "$last" = 127 ] || status=$last
+fi
 if [ "$requeue" = 1 ] && [ "$status" = 143 ]; then
   echo "$(date -Is) stopped at a safe point before the time limit; requeueing"
   scontrol requeue "$SLURM_JOB_ID"
