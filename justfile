@@ -15,6 +15,10 @@ setup:
 build: setup
     cargo build --all-targets
 
+# Build the binary alone: what reproduce, figures and verify run (a fresh clone saves the tests' compile time).
+build-bin: setup
+    cargo build --bin blurry-to-clear
+
 # Run every test: unit, integration, the end-to-end `tiny` run and the insta snapshots; then format and lint checks.
 test: setup
     cargo test --no-fail-fast
@@ -27,17 +31,17 @@ test-faults: setup
 
 # Train, evaluate and analyse every run of a profile (paper, paper-uniform, mini or tiny), then draw its figures and
 # write its report (mini: the embedded stand-ins on a 2-core CPU in at most 20 minutes, set-up included).
-reproduce profile *args="": build
+reproduce profile *args="": build-bin
     {{bin}} reproduce --profile {{profile}} {{args}}
 
 # Redraw the figures of committed numbers (paper: into figures/paper) or of a run directory (runs/mini: into
 # runs/mini/figures; refresh the committed ones with `just figures runs/mini --out figures/mini`). Unchanged
 # figures are not rewritten.
-figures source="paper" *args="": build
+figures source="paper" *args="": build-bin
     {{bin}} figures {{source}} {{args}}
 
 # Compare a run's tables with the expected numbers under the declared tolerances.
-verify run: build
+verify run: build-bin
     {{bin}} verify {{run}}
 
 # Measure the training step against the compute limit and the original's pipeline, evaluation, the blur and peak
