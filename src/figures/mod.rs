@@ -335,27 +335,18 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     Ok(drawings.iter().map(|(drawing, ..)| drawing.id().to_owned()).collect())
 }
 
-/// Write every drawing, on as many threads as there are cores: rasterising the PNGs takes about a second a figure,
+/// Write every drawing on all cores ([`crate::data::par_map`]): rasterising the PNGs takes about a second a figure,
 /// and the figures are independent (each file's bytes are the same whichever thread writes it).
 fn write_drawings(
     drawings: &[(Drawing, &style::FigureEntry, Option<serde_json::Value>)],
     source: &Source,
     out_dir: &Path,
 ) -> Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(drawings.len()).max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let worker = || -> Result<()> {
-        while let Some((drawing, entry, overlay)) =
-            drawings.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-        {
-            write_drawing(drawing, entry, source, out_dir, overlay.clone())?;
-        }
-        Ok(())
-    };
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
-        workers.into_iter().try_for_each(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    crate::data::par_map(drawings, |(drawing, entry, overlay)| {
+        write_drawing(drawing, entry, source, out_dir, overlay.clone())
     })
+    .into_iter()
+    .collect()
 }
 
 /// Write a drawing and its provenance sidecar `<id>.json`.
