@@ -61,6 +61,7 @@ pub mod results;
 pub(crate) mod run_dir;
 pub mod schedule;
 pub(crate) mod seeds;
+pub mod selection;
 pub mod slurm;
 pub mod stage;
 pub mod stats;

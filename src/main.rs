@@ -202,7 +202,7 @@ enum DataCommand {
     Verify {
         /// faces, toybox_instance, toybox_category, in12 or in100.
         #[arg(long)]
-        dataset: blurry_to_clear::protocol::DatasetId,
+        dataset: blurry_to_clear::vocab::DatasetId,
         /// The dataset root (holding dataset.toml, <split>.csv and SHA256SUMS).
         #[arg(long)]
         root: PathBuf,
@@ -210,7 +210,7 @@ enum DataCommand {
     /// Write a profile's embedded stand-in of a dataset as PNG files in the canonical layout, then verify it.
     Synth {
         #[arg(long)]
-        dataset: blurry_to_clear::protocol::DatasetId,
+        dataset: blurry_to_clear::vocab::DatasetId,
         /// Profile name (paper/protocol/<PROFILE>.toml) or a path to a profile .toml file.
         #[arg(long)]
         profile: String,
@@ -221,7 +221,7 @@ enum DataCommand {
     /// Import a dataset into the canonical layout, then verify it.
     Import {
         #[arg(long)]
-        dataset: blurry_to_clear::protocol::DatasetId,
+        dataset: blurry_to_clear::vocab::DatasetId,
         /// Format of SOURCE.
         #[arg(long = "from", value_enum)]
         format: blurry_to_clear::data::import::SourceFormat,
@@ -287,7 +287,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             };
             slurm.require_slurm(executor)?;
-            let options = blurry_to_clear::pipeline::ReproduceOptions {
+            let options = blurry_to_clear::selection::ReproduceOptions {
                 profile,
                 only,
                 seeds,

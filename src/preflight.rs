@@ -24,10 +24,11 @@ use crate::draws::Draws;
 use crate::evaluate::{self, EvalLoader};
 use crate::model::CONV_LAYERS;
 use crate::optim::{AdamConfig, AdamSet};
-use crate::pipeline::{datasets_of, select_runs, ReproduceOptions};
-use crate::protocol::{DataSource, DatasetId, Profile, RunSpec, TrainMetrics};
+use crate::protocol::{DataSource, Profile, RunSpec, TrainMetrics};
 use crate::schedule::lr_at;
+use crate::selection::{datasets_of, select_runs, ReproduceOptions};
 use crate::train::{self, Precision};
+use crate::vocab::DatasetId;
 
 /// Training steps timed per run after [`WARM_UP_STEPS`]; the median is extrapolated (the first steps pay for
 /// allocation and kernel selection, and single steps jitter).
@@ -308,7 +309,7 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         );
     }
 
-    let checkpoints = train::checkpoint_epochs(&profile).len() as u64;
+    let checkpoints = profile.checkpoint_epochs().len() as u64;
     let needed: u64 = runs
         .iter()
         .map(|r| profile.dataset(r.dataset).map(|s| checkpoint_bytes(s.classes) * (checkpoints + 2)))

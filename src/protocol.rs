@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::LrSegment;
-pub use crate::vocab::{DatasetId, Regime};
+use crate::vocab::{DatasetId, Regime};
 
 /// Where a profile's images come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -541,7 +541,7 @@ impl Profile {
                 return Err(E::StageEpochOutsideRun { epoch, epochs: self.epochs, every: self.checkpoint_every });
             }
         }
-        let checkpoints = crate::train::checkpoint_epochs(self);
+        let checkpoints = self.checkpoint_epochs();
         for &epoch in self.analysis.epochs.iter().flatten() {
             if !checkpoints.contains(&epoch) {
                 return Err(E::AnalysisEpochNotCheckpoint { epoch, checkpoints });
@@ -654,6 +654,15 @@ impl Profile {
             bail!("dataset '{id}' has {images} training images, fewer than one batch of {}", self.batch_size);
         }
         Ok(steps)
+    }
+
+    /// Epochs with a checkpoint: every `checkpoint_every`, and the last.
+    pub fn checkpoint_epochs(&self) -> Vec<u32> {
+        let mut epochs: Vec<u32> = (1..=self.epochs).filter(|e| e % self.checkpoint_every == 0).collect();
+        if epochs.last() != Some(&self.epochs) {
+            epochs.push(self.epochs);
+        }
+        epochs
     }
 
     /// Seed of seed index `index`: the base seed for index 0, then consecutive values.
@@ -1010,5 +1019,49 @@ mod tests {
         assert!(err.contains("paper-uniform"), "{err}");
         assert!(parse_run_key("faces").is_err());
         assert_eq!(parse_run_key("faces/blurry").unwrap(), (DatasetId::Faces, Regime::Blurry));
+    }
+
+    fn assert_rel(actual: f64, expected: f64) {
+        let rel = ((actual - expected) / expected).abs();
+        assert!(rel <= 1e-6, "lr {actual:e} vs PyTorch {expected:e} (relative error {rel:e})");
+    }
+
+    #[test]
+    fn paper_runs_match_pytorch_at_every_iteration() {
+        // tests/fixtures/lr/reference.csv re-enacts the original's regular and irregular runs in PyTorch 2.11 with
+        // 7 iterations per epoch; the `paper` profile must reproduce every rate.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lr/reference.csv");
+        let text = std::fs::read_to_string(path).unwrap();
+        let paper = Profile::load("paper").unwrap();
+        let mut checked = std::collections::BTreeMap::new();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let (dataset, regime) = parse_run_key(fields[0]).unwrap();
+            let run = paper.run(dataset, regime, 0, Some(7)).unwrap();
+            let iteration: u64 = fields[1].parse().unwrap();
+            let expected: f64 = fields[2].parse().unwrap();
+            assert_rel(crate::schedule::lr_at(&run.lr_schedule, run.epochs, 7, run.lr, iteration), expected);
+            *checked.entry(fields[0].to_owned()).or_insert(0) += 1;
+        }
+        assert_eq!(checked.len(), 6);
+        assert!(checked.values().all(|n| *n == 700), "{checked:?}");
+    }
+
+    #[test]
+    fn imagenet_100_blurry_to_clear_takes_two_steps_per_batch_until_epoch_50_only_in_paper() {
+        let paper = Profile::load("paper").unwrap().run(DatasetId::In100, Regime::BlurryToClear, 0, None).unwrap();
+        let steps = |e| crate::schedule::optimiser_steps_at(&paper.lr_schedule, e);
+        assert_eq!([steps(1), steps(50), steps(51), steps(100)], [2, 2, 1, 1]);
+        // The rate is the regular recipe's throughout: the resumed half fast-forwards its new scheduler 50 epochs.
+        let uniform = Profile::load("paper-uniform").unwrap();
+        let regular = uniform.run(DatasetId::In100, Regime::BlurryToClear, 0, None).unwrap();
+        for iteration in [0, 1013, 1014, 25_349, 25_350, 25_351, 50_699] {
+            let at = |r: &RunSpec| crate::schedule::lr_at(&r.lr_schedule, r.epochs, r.steps_per_epoch, r.lr, iteration);
+            assert_eq!(at(&paper), at(&regular), "iteration {iteration}");
+        }
+        assert!((1..=100).all(|e| crate::schedule::optimiser_steps_at(&regular.lr_schedule, e) == 1));
+        // A segment left at one update is written as before, so the other runs keep their hashes.
+        let text = serde_json::to_string(&regular.lr_schedule).unwrap();
+        assert!(!text.contains("optimiser_steps_per_batch"), "{text}");
     }
 }

@@ -11,7 +11,10 @@
 //! stages/<stage>.json              a finished stage: its input hash and the SHA-256 of its outputs
 //! tables/<table>.csv, .parquet     the run's rows of each results table (gathered into runs/<profile>/results/)
 //! ```
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
 
 use crate::protocol::RunSpec;
 
@@ -58,7 +61,7 @@ impl RunDir {
 
     /// Remove what a killed process left half-written in the run's directory ([`crate::atomic`]). Only for the
     /// holder of the run's lock.
-    pub fn remove_temporary_files(&self) -> anyhow::Result<()> {
+    pub fn remove_temporary_files(&self) -> Result<()> {
         for sub in ["", "checkpoints", "stages", "tables"] {
             crate::atomic::remove_temporary_files(&self.root.join(sub))?;
         }
@@ -72,5 +75,54 @@ impl RunDir {
     /// The directory of the run's own rows of the results tables.
     pub fn tables(&self) -> PathBuf {
         self.root.join("tables")
+    }
+}
+
+/// A readable per-run log file, appended to as the run goes.
+pub struct RunLog {
+    file: std::fs::File,
+}
+
+impl RunLog {
+    pub fn open(dir: &RunDir) -> Result<RunLog> {
+        let path = dir.log_file();
+        crate::atomic::create_dir_all(&dir.root)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot open log {}", path.display()))?;
+        Ok(RunLog { file })
+    }
+
+    /// Append `text` after the time, ISO 8601 in UTC (`2026-11-29T17:40:03Z`).
+    pub fn line(&mut self, text: &str) -> Result<()> {
+        let now = crate::provenance::iso8601(std::time::SystemTime::now());
+        writeln!(self.file, "{now} {text}").context("cannot write the run log")
+    }
+}
+
+/// The prefix of the `run.log` line that records a failed run.
+pub const FAILED: &str = "failed: ";
+
+/// Record in the run's log how its stages ended, so that `status` can tell a failed run from a stopped one:
+/// nothing when they finished, the signal when interrupted, the error otherwise. Best effort: the error that is
+/// being reported matters more than a log line that cannot be written.
+pub fn record_outcome(dir: &RunDir, outcome: &Result<()>) {
+    let Err(err) = outcome else { return };
+    let line = match crate::interrupt::interruption(err) {
+        Some(_) => format!("{err:#}; rerun the same command to resume"),
+        None => format!("{FAILED}{}", format!("{err:#}").replace('\n', " ")),
+    };
+    if let Err(log_err) = RunLog::open(dir).and_then(|mut log| log.line(&line)) {
+        tracing::warn!("cannot record the outcome in {}: {log_err:#}", dir.log_file().display());
+    }
+}
+
+/// A `run.log` line without its ISO 8601 time stamp (`2026-11-29T18:53:23Z `, see [`RunLog::line`]).
+pub fn without_time(line: &str) -> &str {
+    match line.split_once(' ') {
+        Some((stamp, text)) if stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T' => text,
+        _ => line,
     }
 }

@@ -22,8 +22,8 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceChoice;
-use crate::pipeline::{ReproduceOptions, Selection};
 use crate::protocol::Profile;
+use crate::selection::{ReproduceOptions, Selection};
 use crate::status::{self, State};
 
 /// Where `reproduce` runs the profile's runs.

@@ -194,7 +194,7 @@ impl Stage {
             let line = format!("damaged: {damage}; not used, the {} stage is recomputed", self.name);
             tracing::warn!("{line}");
             if let Some(run) = &self.run {
-                if let Err(err) = crate::train::RunLog::open(run).and_then(|mut log| log.line(&line)) {
+                if let Err(err) = crate::run_dir::RunLog::open(run).and_then(|mut log| log.line(&line)) {
                     tracing::warn!("cannot write to {}: {err:#}", run.log_file().display());
                 }
             }

@@ -11,12 +11,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::lock::{self, Holder, Liveness};
-use crate::pipeline::Selection;
 use crate::protocol::{Profile, RunSpec};
-use crate::run_dir::RunDir;
-
-/// The prefix of the `run.log` line that records a failed run.
-const FAILED: &str = "failed: ";
+use crate::run_dir::{without_time, RunDir, FAILED};
+use crate::selection::Selection;
 
 /// Where one run stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,28 +94,6 @@ fn progress(dir: &RunDir, run: &RunSpec, log: &str) -> String {
         .rev()
         .find_map(|line| without_time(line).strip_prefix("epoch ")?.split(':').next()?.parse::<u32>().ok());
     format!("epoch {} of {}", epoch.unwrap_or(0), run.epochs)
-}
-
-/// A `run.log` line without its ISO 8601 time stamp (`2026-11-29T18:53:23Z `, see [`crate::train::RunLog`]).
-fn without_time(line: &str) -> &str {
-    match line.split_once(' ') {
-        Some((stamp, text)) if stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T' => text,
-        _ => line,
-    }
-}
-
-/// Record in the run's log how its stages ended, so that `status` can tell a failed run from a stopped one:
-/// nothing when they finished, the signal when interrupted, the error otherwise. Best effort: the error that is
-/// being reported matters more than a log line that cannot be written.
-pub fn record_outcome(dir: &RunDir, outcome: &Result<()>) {
-    let Err(err) = outcome else { return };
-    let line = match crate::interrupt::interruption(err) {
-        Some(_) => format!("{err:#}; rerun the same command to resume"),
-        None => format!("{FAILED}{}", format!("{err:#}").replace('\n', " ")),
-    };
-    if let Err(log_err) = crate::train::RunLog::open(dir).and_then(|mut log| log.line(&line)) {
-        tracing::warn!("cannot record the outcome in {}: {log_err:#}", dir.log_file().display());
-    }
 }
 
 /// The runs `status` reports: the profile's runs for `seeds` seeds (default: as many as the directory has), those
@@ -220,7 +195,8 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DatasetId, Regime};
+    use crate::run_dir::record_outcome;
+    use crate::vocab::{DatasetId, Regime};
 
     fn tiny_run(profile: &Profile, dataset: DatasetId, regime: Regime) -> RunSpec {
         profile.run(dataset, regime, 0, None).unwrap()

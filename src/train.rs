@@ -24,8 +24,6 @@
 //!
 //! Every random number (initial weights, each epoch's order and augmentation, the training-metrics pass) is drawn
 //! on the CPU from a [`Draws`] stream named after the run's seed, so a run draws the same numbers on every device.
-use std::io::Write;
-
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -39,23 +37,10 @@ use crate::evaluate::{self, EvalLoader};
 use crate::model::{self, AlexNet};
 use crate::optim::{AdamConfig, AdamSet};
 use crate::protocol::{Profile, RunSpec, TrainMetrics};
-use crate::run_dir::RunDir;
+use crate::results::EpochLog;
+use crate::run_dir::{RunDir, RunLog};
 use crate::schedule::{lr_at, optimiser_steps_at, sigma_at};
 use crate::stage::{NotDone, Stage, StageRecord};
-
-/// One line of the training log. Epoch 0 is the evaluation before training, as in the original's logs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochLog {
-    pub epoch: u32,
-    /// Not measured at epoch 0 under `train_metrics = "running"`.
-    pub train_acc_pct: Option<f64>,
-    pub train_loss: Option<f64>,
-    pub val_acc_pct: f64,
-    pub val_loss: f64,
-    /// Sigmas in 224-px protocol pixels.
-    pub train_sigma: f64,
-    pub val_sigma: f64,
-}
 
 /// What a run trains on, already loaded (on the device or on the CPU).
 pub struct RunData<'a> {
@@ -135,44 +120,11 @@ impl Learner<'_> {
     }
 }
 
-/// A readable per-run log file, appended to as the run goes.
-pub struct RunLog {
-    file: std::fs::File,
-}
-
-impl RunLog {
-    pub fn open(dir: &RunDir) -> Result<RunLog> {
-        let path = dir.log_file();
-        crate::atomic::create_dir_all(&dir.root)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot open log {}", path.display()))?;
-        Ok(RunLog { file })
-    }
-
-    /// Append `text` after the time, ISO 8601 in UTC (`2026-11-29T17:40:03Z`).
-    pub fn line(&mut self, text: &str) -> Result<()> {
-        let now = crate::provenance::iso8601(std::time::SystemTime::now());
-        writeln!(self.file, "{now} {text}").context("cannot write the run log")
-    }
-}
-
 /// Build the run's model with its seeded initialisation (shared by the three regimes of a dataset).
 pub fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
     let vs = nn::VarStore::new(device);
     let model = AlexNet::new(&vs.root(), classes, &mut Draws::named(run.seed, &[run.dataset.name(), "init"]));
     (vs, model)
-}
-
-/// Epochs with a checkpoint: every `checkpoint_every`, and the last.
-pub fn checkpoint_epochs(profile: &Profile) -> Vec<u32> {
-    let mut epochs: Vec<u32> = (1..=profile.epochs).filter(|e| e % profile.checkpoint_every == 0).collect();
-    if epochs.last() != Some(&profile.epochs) {
-        epochs.push(profile.epochs);
-    }
-    epochs
 }
 
 /// The record of a checkpoint: its files and their SHA-256, keyed by the run and the epoch.
@@ -214,7 +166,7 @@ struct ResumePoint {
 /// optimiser state. A checkpoint without a record after which none has one was being written when the run stopped:
 /// that is not damage.
 fn resume_point(profile: &Profile, run: &RunSpec, dir: &RunDir) -> Result<ResumePoint> {
-    let epochs = checkpoint_epochs(profile);
+    let epochs = profile.checkpoint_epochs();
     let mut point = ResumePoint::default();
     for (i, &epoch) in epochs.iter().enumerate() {
         let (stage, key) = checkpoint_stage(run, dir, epoch)?;
@@ -323,7 +275,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             epoch_started.elapsed().as_secs_f64()
         ))?;
         log.push(entry);
-        if checkpoint_epochs(profile).contains(&epoch) {
+        if profile.checkpoint_epochs().contains(&epoch) {
             // Log, optimiser, weights, then the record: a checkpoint counts only once its record names all three.
             crate::atomic::write(&dir.log_snapshot(epoch), &serde_json::to_vec_pretty(&log)?)?;
             learner.adam.save(&dir.optimizer_state(epoch))?;
@@ -340,7 +292,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
 /// turns out damaged) and remove older ones, which would otherwise triple the disk a run needs. A retired state's
 /// checkpoint is recorded again without it first, so that no record names a file that is gone.
 fn retire_older_optimizer_states(profile: &Profile, run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<()> {
-    let earlier: Vec<u32> = checkpoint_epochs(profile).into_iter().filter(|e| *e < epoch).collect();
+    let earlier: Vec<u32> = profile.checkpoint_epochs().into_iter().filter(|e| *e < epoch).collect();
     for &old in earlier.iter().rev().skip(1) {
         let path = dir.optimizer_state(old);
         let (stage, key) = checkpoint_stage(run, dir, old)?;
@@ -512,7 +464,7 @@ fn describe(entry: &EpochLog) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DatasetId, Regime};
+    use crate::vocab::{DatasetId, Regime};
 
     /// A `tiny` run's directory with checkpoints 1 to `last` written as training writes them (stand-in bytes).
     fn checkpointed(last: u32) -> (tempfile::TempDir, Profile, RunSpec, RunDir) {

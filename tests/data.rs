@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 
 use blurry_to_clear::data::manifest;
 use blurry_to_clear::data::verify::ProblemKind;
-use blurry_to_clear::protocol::DatasetId;
 use blurry_to_clear::provenance;
+use blurry_to_clear::vocab::DatasetId;
 
 const DATASETS: [&str; 5] = ["faces", "toybox_instance", "toybox_category", "in12", "in100"];
 

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use blurry_to_clear::protocol::{DatasetId, Regime};
 use blurry_to_clear::results::{self, AccuracyByStage, AccuracyVsBlur, TrainingLog};
+use blurry_to_clear::vocab::{DatasetId, Regime};
 
 fn reproduce(out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"));
@@ -165,7 +165,8 @@ fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
 /// analysis code hash, the analyses of the selected run rerun while its training and evaluation stay as they were.
 #[test]
 fn a_change_to_analysis_code_reruns_the_analyses_and_not_the_training() {
-    use blurry_to_clear::pipeline::{reproduce as run_profile, ReproduceOptions};
+    use blurry_to_clear::pipeline::reproduce as run_profile;
+    use blurry_to_clear::selection::ReproduceOptions;
     use blurry_to_clear::stage::CodeHashes;
     let dir = tempfile::tempdir().unwrap();
     let root = copy_of_tiny(dir.path());

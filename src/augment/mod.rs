@@ -256,12 +256,12 @@ mod tests {
     #[test]
     fn the_paper_profile_gives_imagenet_100_its_statistics_and_random_erasing() {
         let profile = crate::protocol::Profile::load("paper").unwrap();
-        let in100 = AugmentSpec::for_dataset(profile.dataset(crate::protocol::DatasetId::In100).unwrap(), 224);
+        let in100 = AugmentSpec::for_dataset(profile.dataset(crate::vocab::DatasetId::In100).unwrap(), 224);
         assert_eq!(
             in100,
             AugmentSpec { size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], random_erasing: true }
         );
-        let faces = AugmentSpec::for_dataset(profile.dataset(crate::protocol::DatasetId::Faces).unwrap(), 224);
+        let faces = AugmentSpec::for_dataset(profile.dataset(crate::vocab::DatasetId::Faces).unwrap(), 224);
         assert!(!faces.random_erasing);
     }
 

@@ -38,7 +38,8 @@ use super::manifest;
 use super::numpy_random::NumpyGenerator;
 use super::synthetic::{self, SynthRequest};
 use super::{par_map, Split, SplitName};
-use crate::protocol::{DataSource, DatasetId, DatasetSpec, NonSquarePolicy, Profile, Subsample, TestResize};
+use crate::protocol::{DataSource, DatasetSpec, NonSquarePolicy, Profile, Subsample, TestResize};
+use crate::vocab::DatasetId;
 
 /// Version of the cache's content and format: bump it whenever decoding, resizing or the file layout changes, so
 /// that every existing cache becomes stale.

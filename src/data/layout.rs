@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::{self, MANIFEST_FILE};
 use super::SplitName;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// File name of the dataset description at a root.
 pub const INFO_FILE: &str = "dataset.toml";

@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use super::layout::{self, DatasetInfo, DatasetWriter, TOYBOX_CATEGORIES};
 use super::synthetic::{self, imagenet, ImageMeta};
 use super::{cache, verify};
-use crate::protocol::{DatasetId, Profile};
+use crate::protocol::Profile;
+use crate::vocab::DatasetId;
 
 /// Write the stand-in of `dataset` under `profile` into the new root `out`, then verify it.
 pub fn write(dataset: DatasetId, profile: &str, out: &Path) -> Result<()> {

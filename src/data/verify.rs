@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use super::layout::{self, DatasetInfo, DecodeError, PathError, Row, INFO_FILE, TOYBOX_OBJECTS_PER_CATEGORY};
 use super::manifest::{self, MANIFEST_FILE};
 use super::{par_map, SplitName};
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// The kinds of problem `data verify` reports, so that callers and tests can tell them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

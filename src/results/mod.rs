@@ -278,6 +278,21 @@ impl AccuracyRatioByStage {
     }
 }
 
+/// One line of a run's training log, as training measures it (and keeps it in its checkpoints' log snapshots);
+/// [`TrainingLog::from_epoch`] makes it a row. Epoch 0 is the evaluation before training, as in the original's logs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: u32,
+    /// Not measured at epoch 0 under `train_metrics = "running"`.
+    pub train_acc_pct: Option<f64>,
+    pub train_loss: Option<f64>,
+    pub val_acc_pct: f64,
+    pub val_loss: f64,
+    /// Sigmas in 224-px protocol pixels.
+    pub train_sigma: f64,
+    pub val_sigma: f64,
+}
+
 /// Per-epoch training and validation accuracy and loss. Epoch 0 is the evaluation before training. The
 /// `checkpoint_dir`, `log_epoch_label` and `*_pkl` columns keep the original's record (training logs and
 /// `metrics.pkl`); a run leaves them empty. A metric is empty where the original's log lacks the line (and a run's
@@ -330,7 +345,7 @@ impl Table for TrainingLog {
 
 impl TrainingLog {
     /// A run's row for one epoch of its log: the original's record columns are left empty.
-    pub fn from_epoch(run: &RunKey, entry: &crate::train::EpochLog) -> TrainingLog {
+    pub fn from_epoch(run: &RunKey, entry: &EpochLog) -> TrainingLog {
         TrainingLog {
             run: run.clone(),
             checkpoint_dir: None,
@@ -852,7 +867,7 @@ mod tests {
             }],
         )
         .unwrap();
-        let entry = crate::train::EpochLog {
+        let entry = EpochLog {
             epoch: 1,
             train_acc_pct: Some(1.0),
             train_loss: None,

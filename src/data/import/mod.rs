@@ -17,7 +17,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use super::verify;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// The source formats `data import --from` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::Tensor;
 
 use super::SplitName;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 use raster::{sample, Canvas, Span};
 
 /// What to generate: one split of one dataset, at one stored size.
