@@ -299,16 +299,9 @@ fn findings_detail(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
     }
 }
 
-/// The `report` command. A run's manifest lists the report's SHA-256: rewriting the report updates it there.
-pub fn run(run_dir: &Path, against: Option<&Path>) -> Result<()> {
-    let path = write_report(run_dir, against)?;
-    update_manifest_hash(run_dir, &path)?;
-    println!("wrote {}", path.display());
-    Ok(())
-}
-
-/// Replace the SHA-256 the run's `manifest.json` records for `file` (in any stage's outputs) with its current one.
-fn update_manifest_hash(run_dir: &Path, file: &Path) -> Result<()> {
+/// Replace the SHA-256 the run's `manifest.json` records for `file` (in any stage's outputs) with its current one: a
+/// run's manifest lists the report's SHA-256, so a report rewritten by the `report` command updates it there.
+pub fn update_manifest_hash(run_dir: &Path, file: &Path) -> Result<()> {
     let manifest_path = run_dir.join("manifest.json");
     let Ok(bytes) = std::fs::read(&manifest_path) else { return Ok(()) };
     let mut manifest: Value = serde_json::from_slice(&bytes).map_err(|e| {

@@ -7,14 +7,9 @@
 //! 2.11 in `tests/fixtures/lr/`). The original's irregular runs (resumed with a new scheduler, a frozen rate, no
 //! schedule at all) are sequences of [`LrSegment`]s in the protocol, not special cases here.
 use std::f64::consts::PI;
-use std::io::Write;
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-
-use crate::protocol::Profile;
-
-use crate::vocab::{DatasetId, Regime};
 
 /// Start factor of the original's linear warm-up (`LinearLR(start_factor=0.01)`).
 pub const WARMUP_START_FACTOR: f64 = 0.01;
@@ -183,25 +178,6 @@ pub fn sigma_at(train_sigmas: &[f64], epochs: u32, epoch: u32) -> f64 {
     let stages = train_sigmas.len() as u64;
     let stage = (u64::from(epoch.clamp(1, epochs)) - 1) * stages / u64::from(epochs);
     train_sigmas[stage as usize]
-}
-
-/// `blurry-to-clear plan`: the resolved run as CSV `epoch,iteration,sigma,lr`, one row per iteration.
-pub fn print_plan(profile: &str, dataset: &str, regime: &str, steps: Option<u64>, out: &mut impl Write) -> Result<()> {
-    let dataset: DatasetId = dataset.parse()?;
-    let regime: Regime = regime.parse()?;
-    let run = Profile::load(profile)?.run(dataset, regime, 0, steps)?;
-    let mut csv = csv::Writer::from_writer(out);
-    csv.write_record(["epoch", "iteration", "sigma", "lr"])?;
-    for epoch in 1..=run.epochs {
-        let sigma = sigma_at(&run.train_sigmas, run.epochs, epoch);
-        for step in 0..run.steps_per_epoch {
-            let iteration = u64::from(epoch - 1) * run.steps_per_epoch + step;
-            let lr = lr_at(&run.lr_schedule, run.epochs, run.steps_per_epoch, run.lr, iteration);
-            csv.write_record([epoch.to_string(), iteration.to_string(), sigma.to_string(), format!("{lr:e}")])?;
-        }
-    }
-    csv.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ pub struct TrainContext<'a> {
 /// tch exposes none of libtorch's TF32 switches; libtorch's defaults are PyTorch's: cuDNN convolutions may use TF32,
 /// cuBLAS matmuls may not (unless `TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1` is set, which would also coarsen the blur,
 /// a matmul: leave it unset).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
     /// Float32 throughout, as the original. On CUDA, libtorch (like PyTorch) lets cuDNN run float32 convolutions
@@ -89,6 +89,26 @@ impl Precision {
 
     pub fn is_fp32(&self) -> bool {
         *self == Precision::Fp32
+    }
+
+    /// The precision as `--precision` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Precision> {
+        match text {
+            "fp32" => Ok(Precision::Fp32),
+            "bf16" => Ok(Precision::Bf16),
+            _ => anyhow::bail!("unknown precision '{text}'; valid: fp32, bf16"),
+        }
     }
 }
 

@@ -612,28 +612,3 @@ pub fn summary(verification: &Verification) -> String {
 
 /// Failing numbers listed per table; the rest are counted.
 const FAILURES_LISTED: usize = 40;
-
-/// The `verify` command: print the summary; an error (non-zero exit) names the failing rows.
-pub fn run(run_dir: &Path, against: Option<&Path>) -> Result<()> {
-    let expected_dir = match against {
-        Some(dir) => dir.to_path_buf(),
-        None => default_expected_dir(run_dir)?,
-    };
-    let verification = verify(run_dir, &expected_dir)?;
-    print!("{}", summary(&verification));
-    if verification.compared() == 0 {
-        bail!("no number of {} has an expected counterpart in {}", run_dir.display(), expected_dir.display());
-    }
-    let failed: Vec<String> =
-        verification.tables.iter().flat_map(|t| t.failures().map(move |c| c.describe(t.schema))).collect();
-    if !failed.is_empty() {
-        let shown = failed.iter().take(10).cloned().collect::<Vec<_>>().join("; ");
-        bail!(
-            "{} of {} numbers fall outside tolerance: {shown}{}",
-            failed.len(),
-            verification.compared(),
-            if failed.len() > 10 { "; ..." } else { "" }
-        );
-    }
-    Ok(())
-}

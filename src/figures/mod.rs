@@ -374,15 +374,3 @@ fn write_drawing(
     render::write_if_changed(&out_dir.join(format!("{}.json", drawing.id())), text.as_bytes())?;
     Ok(())
 }
-
-/// The `figures` command: draw `source` into `out` (default [`Source::default_out_dir`]).
-pub fn run(source: &str, out: Option<&Path>) -> Result<()> {
-    let source = Source::resolve(source)?;
-    let out_dir = out.map_or_else(|| source.default_out_dir(), Path::to_path_buf);
-    let written = draw_source(&source, &out_dir)?;
-    if written.is_empty() {
-        bail!("{} holds no table any figure draws", source.tables_dir.display());
-    }
-    println!("{} figures in {}: {}", written.len(), out_dir.display(), written.join(", "));
-    Ok(())
-}

@@ -818,14 +818,6 @@ pub fn import_reference(reference_dir: &Path, out_dir: &Path) -> Result<Vec<(&'s
     Ok(written)
 }
 
-/// The `import-reference` command: [`import_reference`], then one line per table written.
-pub fn print_import(reference_dir: &Path, out_dir: &Path) -> Result<()> {
-    for (name, rows) in import_reference(reference_dir, out_dir)? {
-        println!("{}: {rows} rows", out_dir.join(format!("{name}.csv")).display());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
