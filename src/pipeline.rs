@@ -29,7 +29,7 @@ use crate::results::{
 };
 use crate::run_dir::RunDir;
 use crate::selection::{select_runs, ReproduceOptions};
-use crate::stage::{self, CodeHashes, Stage, StageRecord};
+use crate::stage::{self, CodeHashes, RecordFile, Stage, StageRecord};
 use crate::train::{self, Precision, RunData, TrainContext};
 use crate::vocab::DatasetId;
 
@@ -252,8 +252,8 @@ fn draw_and_report(profile_dir: &Path, code: &CodeHashes) -> Result<()> {
             }
         }
     }
-    let hash = stage::hash_inputs(&(&code.report, &inputs))?;
-    let stage = Stage::new("figures", profile_dir.join("stages").join("figures.json"), profile_dir);
+    let hash = stage::hash_inputs(&(code.of(Stage::Figures), &inputs))?;
+    let stage = RecordFile::of_profile(Stage::Figures, None, profile_dir);
     if stage.done(&hash).is_some() {
         return Ok(());
     }
@@ -306,7 +306,7 @@ impl<'a> RunStages<'a> {
     ) -> Result<RunStages<'a>> {
         let code = &opts.code;
         let train_hash = stage::hash_inputs(&TrainInputs {
-            code: &code.train,
+            code: code.of(Stage::Train),
             run,
             dataset: profile.dataset(run.dataset)?,
             stored_resolution: profile.stored_resolution,
@@ -322,8 +322,8 @@ impl<'a> RunStages<'a> {
         Ok(RunStages { profile, run, key: run_key(run), dir, device, code, precision: opts.precision, train_hash })
     }
 
-    fn stage(&self, name: &str) -> Stage {
-        Stage::of_run(name, &self.dir)
+    fn stage(&self, stage: Stage) -> RecordFile {
+        RecordFile::of_run(stage, &self.dir)
     }
 
     fn augment_spec(&self) -> Result<AugmentSpec> {
@@ -334,7 +334,7 @@ impl<'a> RunStages<'a> {
     /// left half-written in the run's directory.
     fn train(&self, cache: &mut DataCache, bar: &ProgressBar) -> Result<()> {
         self.dir.remove_temporary_files()?;
-        let stage = self.stage("train");
+        let stage = self.stage(Stage::Train);
         if stage.done(&self.train_hash).is_some() {
             return Ok(());
         }
@@ -393,7 +393,7 @@ impl<'a> RunStages<'a> {
     fn evaluate(&self, cache: &mut DataCache) -> Result<()> {
         let p = self.profile;
         let hash = stage::hash_inputs(&EvaluateInputs {
-            code: &self.code.evaluate,
+            code: self.code.of(Stage::Evaluate),
             train: &self.train_hash,
             test_sigmas: &p.test_sigmas,
             stage_test_sigmas: &p.stage_test_sigmas,
@@ -401,7 +401,7 @@ impl<'a> RunStages<'a> {
             eval_batch_size: p.eval_batch_size,
             eval_drop_last: p.eval_drop_last,
         })?;
-        let stage = self.stage("evaluate");
+        let stage = self.stage(Stage::Evaluate);
         if stage.done(&hash).is_some() {
             return Ok(());
         }
@@ -441,12 +441,12 @@ impl<'a> RunStages<'a> {
     fn analyse(&self, cache: &mut DataCache) -> Result<()> {
         let spec = &self.profile.analysis;
         let hash = stage::hash_inputs(&AnalyseInputs {
-            code: &self.code.analyse,
+            code: self.code.of(Stage::Analyse),
             train: &self.train_hash,
             analysis: spec,
             stage_epochs: &self.profile.stage_epochs,
         })?;
-        let stage = self.stage("analyse");
+        let stage = self.stage(Stage::Analyse);
         if stage.done(&hash).is_some() {
             return Ok(());
         }
@@ -490,8 +490,8 @@ impl<'a> RunStages<'a> {
 fn check_run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<()> {
     for run in runs {
         let dir = RunDir::new(profile_dir, run);
-        for name in ["train", "evaluate", "analyse"] {
-            let stage = Stage::of_run(name, &dir);
+        for &input in Stage::Gather.inputs() {
+            let stage = RecordFile::of_run(input, &dir);
             if !stage.record.exists() {
                 continue;
             }
@@ -534,9 +534,9 @@ fn gather_tables(
     let protocol = std::fs::read(&protocol_path)
         .with_context(|| format!("cannot read the protocol file {}", protocol_path.display()))?;
     let inputs = run_table_hashes(profile_dir, runs)?;
-    let hash = stage::hash_inputs(&(&code.gather, crate::provenance::sha256_bytes(&protocol), &inputs))?;
+    let hash = stage::hash_inputs(&(code.of(Stage::Gather), crate::provenance::sha256_bytes(&protocol), &inputs))?;
     let results_dir = results::results_dir(profile_dir);
-    let stage = Stage::new("gather", profile_dir.join("stages").join("gather.json"), profile_dir);
+    let stage = RecordFile::of_profile(Stage::Gather, None, profile_dir);
     if stage.done(&hash).is_some() {
         return Ok(());
     }
@@ -559,9 +559,8 @@ fn gather_variant_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec]
         }
     }
     for (name, runs) in by_variant {
-        let hash = stage::hash_inputs(&(&code.gather, &run_table_hashes(profile_dir, &runs)?))?;
-        let record = profile_dir.join("stages").join(format!("gather-variant-{name}.json"));
-        let stage = Stage::new(&format!("gather-variant-{name}"), record, profile_dir);
+        let hash = stage::hash_inputs(&(code.of(Stage::Gather), &run_table_hashes(profile_dir, &runs)?))?;
+        let stage = RecordFile::of_profile(Stage::Gather, Some(name), profile_dir);
         if stage.done(&hash).is_some() {
             continue;
         }
@@ -668,12 +667,12 @@ fn write_manifest(
     let mut stages = Vec::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run);
-        for name in ["train", "evaluate", "analyse"] {
-            if let Ok(bytes) = std::fs::read(dir.stage_record(name)) {
+        for stage in Stage::OF_RUN {
+            if let Ok(bytes) = std::fs::read(dir.stage_record(stage)) {
                 let mut record = StageRecord::unseal(&bytes).with_context(|| {
                     format!(
                         "{} is damaged; rerun `reproduce --only {}` to recompute it",
-                        dir.stage_record(name).display(),
+                        dir.stage_record(stage).display(),
                         run.key()
                     )
                 })?;
@@ -686,9 +685,9 @@ fn write_manifest(
             }
         }
     }
-    let variants = profile.variants.keys().map(|v| format!("gather-variant-{v}"));
-    for name in ["gather".to_owned(), "figures".to_owned()].into_iter().chain(variants) {
-        let path = profile_dir.join("stages").join(format!("{name}.json"));
+    let variants = profile.variants.keys().map(|v| RecordFile::of_profile(Stage::Gather, Some(v), profile_dir));
+    let own = [Stage::Gather, Stage::Figures].map(|stage| RecordFile::of_profile(stage, None, profile_dir));
+    for path in own.into_iter().chain(variants).map(|file| file.record) {
         if let Ok(bytes) = std::fs::read(&path) {
             let record = StageRecord::unseal(&bytes)
                 .with_context(|| format!("{} is damaged; rerun `reproduce` to recompute it", path.display()))?;
@@ -785,7 +784,7 @@ mod tests {
             let table = dir.tables().join("accuracy_vs_blur.csv");
             std::fs::create_dir_all(dir.tables()).unwrap();
             std::fs::write(&table, b"dataset,regime\nfaces,clear\n").unwrap();
-            let stage = Stage::of_run("evaluate", &dir);
+            let stage = RecordFile::of_run(Stage::Evaluate, &dir);
             stage.finish("h", std::slice::from_ref(&table), 1.0, "cpu").unwrap();
             run_table_hashes(temp.path(), &runs).unwrap();
             let file = if damaged == "table" { table } else { stage.record.clone() };

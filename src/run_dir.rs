@@ -8,7 +8,7 @@
 //! checkpoints/epoch-010.adam.safetensors  optimiser state, to resume
 //! checkpoints/epoch-010.log.json   the training log up to that epoch, to resume
 //! checkpoints/epoch-010.sha256.json  the checkpoint's record: the SHA-256 of its files, written last
-//! stages/<stage>.json              a finished stage: its input hash and the SHA-256 of its outputs
+//! stages/<stage>.json              a finished stage (train, evaluate, analyse): its input hash, its outputs' SHA-256
 //! tables/<table>.csv, .parquet     the run's rows of each results table (gathered into runs/<profile>/results/)
 //! ```
 use std::io::Write;
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::protocol::RunSpec;
+use crate::stage::Stage;
 
 #[derive(Clone, Debug)]
 pub struct RunDir {
@@ -68,8 +69,9 @@ impl RunDir {
         Ok(())
     }
 
-    pub fn stage_record(&self, stage: &str) -> PathBuf {
-        self.root.join("stages").join(format!("{stage}.json"))
+    /// The record of one of the run's stages ([`Stage::OF_RUN`]).
+    pub fn stage_record(&self, stage: Stage) -> PathBuf {
+        self.root.join("stages").join(format!("{}.json", stage.name()))
     }
 
     /// The directory of the run's own rows of the results tables.

@@ -13,6 +13,7 @@ use crate::lock::{self, Holder, Liveness};
 use crate::protocol::{Profile, RunSpec};
 use crate::run_dir::{without_time, RunDir, FAILED};
 use crate::selection::Selection;
+use crate::stage::{profile_record, Stage};
 
 /// Where one run stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,7 +59,7 @@ pub fn run_id(run: &RunSpec) -> String {
 /// Where `run` (of the profile whose directory is `profile_dir`) stands.
 pub fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
     let dir = RunDir::new(profile_dir, run);
-    if ["train", "evaluate", "analyse"].iter().all(|stage| dir.stage_record(stage).is_file()) {
+    if Stage::OF_RUN.iter().all(|stage| dir.stage_record(*stage).is_file()) {
         return Ok(State::Done);
     }
     let log = match std::fs::read_to_string(dir.log_file()) {
@@ -80,12 +81,13 @@ pub fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
     })
 }
 
-/// What a run was doing, from its stage records and log: `epoch 3 of 5`, `evaluation`, `analyses`.
+/// What a run was doing, from its stage records and log: `analyses` after its evaluation, `evaluation` after its
+/// training, else the epoch of its training (`epoch 3 of 5`).
 fn progress(dir: &RunDir, run: &RunSpec, log: &str) -> String {
-    if dir.stage_record("evaluate").is_file() {
+    if dir.stage_record(Stage::Evaluate).is_file() {
         return "analyses".to_owned();
     }
-    if dir.stage_record("train").is_file() {
+    if dir.stage_record(Stage::Train).is_file() {
         return "evaluation".to_owned();
     }
     let epoch = log
@@ -166,10 +168,10 @@ pub struct CrossRun {
 
 impl CrossRun {
     pub fn of(profile_dir: &Path) -> CrossRun {
-        let stages = profile_dir.join("stages");
         CrossRun {
-            gathered: stages.join("gather.json").is_file() && profile_dir.join("manifest.json").is_file(),
-            drawn: stages.join("figures.json").is_file(),
+            gathered: profile_record(profile_dir, Stage::Gather.name()).is_file()
+                && profile_dir.join("manifest.json").is_file(),
+            drawn: profile_record(profile_dir, Stage::Figures.name()).is_file(),
         }
     }
 }
@@ -197,7 +199,7 @@ mod tests {
         let run = |d, r| tiny_run(&profile, d, r);
 
         let done = run(DatasetId::Faces, Regime::Clear);
-        for stage in ["train", "evaluate", "analyse"] {
+        for stage in Stage::OF_RUN {
             write(&RunDir::new(root, &done).stage_record(stage), "{}");
         }
         let failed = run(DatasetId::Faces, Regime::Blurry);
@@ -221,7 +223,7 @@ mod tests {
             &RunDir::new(root, &resumed_after_failure).log_file(),
             "2026-11-29T18:00:01Z failed: disk full\n2026-11-29T18:00:02Z resuming\n",
         );
-        write(&RunDir::new(root, &resumed_after_failure).stage_record("train"), "{}");
+        write(&RunDir::new(root, &resumed_after_failure).stage_record(Stage::Train), "{}");
 
         assert_eq!(run_state(root, &done).unwrap(), State::Done);
         assert_eq!(run_state(root, &failed).unwrap(), State::Failed { error: "loss is NaN".to_owned() });

@@ -40,7 +40,7 @@ use crate::protocol::{Profile, RunSpec, TrainMetrics};
 use crate::results::EpochLog;
 use crate::run_dir::{RunDir, RunLog};
 use crate::schedule::{lr_at, optimiser_steps_at, sigma_at};
-use crate::stage::{NotDone, Stage, StageRecord};
+use crate::stage::{NotDone, RecordFile, StageRecord};
 
 /// What a run trains on, already loaded (on the device or on the CPU).
 pub struct RunData<'a> {
@@ -148,8 +148,8 @@ pub fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore,
 }
 
 /// The record of a checkpoint: its files and their SHA-256, keyed by the run and the epoch.
-fn checkpoint_stage(run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<(Stage, String)> {
-    let stage = Stage::new(&format!("checkpoint-{epoch:03}"), dir.checkpoint_record(epoch), &dir.root);
+fn checkpoint_stage(run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<(RecordFile, String)> {
+    let stage = RecordFile::new(&format!("checkpoint-{epoch:03}"), dir.checkpoint_record(epoch), &dir.root);
     Ok((stage, crate::stage::hash_inputs(&(run, epoch))?))
 }
 

@@ -3,42 +3,61 @@
 //! hashes to what was recorded; anything less (a crash mid-write, a changed protocol, a corrupted file) reruns it.
 //! Records are written last and atomically, so a partial output is never taken for a finished one. A record also
 //! carries the SHA-256 of its own other fields (its seal), so that a damaged record (a flipped digit in a hash, in
-//! its wall time) is told from a finished one instead of being believed; [`Stage::check`] says which file was bad.
+//! its wall time) is told from a finished one instead of being believed; [`RecordFile::check`] says which file was
+//! bad.
 //!
 //! Training's checkpoints are recorded the same way (`checkpoints/epoch-NNN.sha256.json`, see [`crate::train`]).
 //!
-//! A stage's inputs include the hash of the source files it depends on ([`CodeHashes`], computed by `build.rs` from
-//! a declared list per stage), so changing analysis code reruns the analyses and not the training.
+//! The stages themselves ([`Stage`]: name, order, inputs, sources) are declared once, in `graph.rs`, which `build.rs`
+//! shares to hash each stage's sources. A stage's inputs include that hash ([`CodeHashes`]), so changing analysis code
+//! reruns the analyses and not the training.
+mod graph;
+
+pub use graph::{Stage, BOOKKEEPING};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::provenance::{sha256_bytes, sha256_file};
 use crate::run_dir::RunDir;
 
-/// The SHA-256 of the sources each stage depends on (see `STAGE_SOURCES` in `build.rs`). A stage's input hash includes
-/// its entry, so that a change to its code reruns it. Tests replace an entry to see what reruns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeHashes {
-    pub train: String,
-    pub evaluate: String,
-    pub analyse: String,
-    pub gather: String,
-    pub report: String,
+/// A stage is written by its name (in the manifest's code hashes).
+impl Serialize for Stage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The SHA-256 of each stage's sources ([`Stage::sources`], hashed by `build.rs`). A stage's input hash includes its
+/// own, so that a change to its code reruns it. Tests replace one to see what reruns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CodeHashes(BTreeMap<Stage, String>);
 
 impl CodeHashes {
     /// The hashes of the sources this binary was built from.
     pub fn compiled() -> CodeHashes {
-        CodeHashes {
-            train: env!("B2C_CODE_TRAIN").to_owned(),
-            evaluate: env!("B2C_CODE_EVALUATE").to_owned(),
-            analyse: env!("B2C_CODE_ANALYSE").to_owned(),
-            gather: env!("B2C_CODE_GATHER").to_owned(),
-            report: env!("B2C_CODE_REPORT").to_owned(),
-        }
+        const COMPILED: [&str; Stage::ALL.len()] = include!(concat!(env!("OUT_DIR"), "/stage_code.rs"));
+        CodeHashes(Stage::ALL.into_iter().zip(COMPILED.map(str::to_owned)).collect())
+    }
+
+    /// The hash of `stage`'s sources.
+    pub fn of(&self, stage: Stage) -> &str {
+        self.0.get(&stage).map_or("", String::as_str)
+    }
+
+    /// The same hashes with `stage`'s replaced by `hash` (a test's stand-in for a change to its code).
+    pub fn with(mut self, stage: Stage, hash: &str) -> CodeHashes {
+        self.0.insert(stage, hash.to_owned());
+        self
     }
 }
 
@@ -93,7 +112,7 @@ fn seal_of(mut value: serde_json::Value) -> Result<String> {
     hash_inputs(&value)
 }
 
-/// Why a stage is not done ([`Stage::check`]).
+/// Why a stage is not done ([`RecordFile::check`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum NotDone {
     /// No record: the stage never finished (or was stopped before it did).
@@ -125,24 +144,35 @@ pub fn hash_inputs(value: &impl Serialize) -> Result<String> {
     Ok(sha256_bytes(&json))
 }
 
-/// A stage's record file and the directory its outputs are named relative to.
+/// The record file of something done once and skipped after (a stage, or a training checkpoint), and the directory
+/// its outputs are named relative to.
 #[derive(Clone, Debug)]
-pub struct Stage {
+pub struct RecordFile {
     pub name: String,
     pub record: PathBuf,
     pub base: PathBuf,
-    /// The run whose `run.log` also names what [`Stage::done`] found damaged (a run's stages).
+    /// The run whose `run.log` also names what [`RecordFile::done`] found damaged (a run's stages).
     pub run: Option<RunDir>,
 }
 
-impl Stage {
-    pub fn new(name: &str, record: PathBuf, base: &Path) -> Stage {
-        Stage { name: name.to_owned(), record, base: base.to_path_buf(), run: None }
+impl RecordFile {
+    pub fn new(name: &str, record: PathBuf, base: &Path) -> RecordFile {
+        RecordFile { name: name.to_owned(), record, base: base.to_path_buf(), run: None }
     }
 
-    /// The stage of a run: damage is named in the run's log too.
-    pub fn of_run(name: &str, dir: &RunDir) -> Stage {
-        Stage { run: Some(dir.clone()), ..Stage::new(name, dir.stage_record(name), &dir.root) }
+    /// A stage of a run ([`Stage::OF_RUN`]): damage is named in the run's log too.
+    pub fn of_run(stage: Stage, dir: &RunDir) -> RecordFile {
+        RecordFile { run: Some(dir.clone()), ..RecordFile::new(stage.name(), dir.stage_record(stage), &dir.root) }
+    }
+
+    /// A stage of the profile whose directory is `profile_dir` (`Stage::Gather`, `Stage::Figures`), or, with
+    /// `variant`, the gathering of that variant's runs.
+    pub fn of_profile(stage: Stage, variant: Option<&str>, profile_dir: &Path) -> RecordFile {
+        let name = match variant {
+            Some(variant) => format!("{stage}-variant-{variant}"),
+            None => stage.name().to_owned(),
+        };
+        RecordFile::new(&name, profile_record(profile_dir, &name), profile_dir)
     }
 
     /// The stage's record when it is done for `input_hash` and every output verifies; otherwise why not.
@@ -180,7 +210,7 @@ impl Stage {
         Ok(record)
     }
 
-    /// [`Stage::check`] for callers that only rerun: a damaged record or output is named on stderr and, for a run's
+    /// [`RecordFile::check`] for callers that only rerun: a damaged record or output is named on stderr and, for a run's
     /// stage, in its log (best effort: the rerun matters more than the line).
     pub fn done(&self, input_hash: &str) -> Option<StageRecord> {
         let why = match self.check(input_hash) {
@@ -223,6 +253,11 @@ impl Stage {
     }
 }
 
+/// The record of a profile-level stage named `name` (`runs/<profile>/stages/<name>.json`).
+pub fn profile_record(profile_dir: &Path, name: &str) -> PathBuf {
+    profile_dir.join("stages").join(format!("{name}.json"))
+}
+
 /// Write `bytes` only when the file does not already hold exactly them, so that re-running a finished profile
 /// changes no file.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
@@ -242,7 +277,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.txt");
         std::fs::write(&out, b"42").unwrap();
-        let stage = Stage::new("demo", dir.path().join("stages/demo.json"), dir.path());
+        let stage = RecordFile::new("demo", dir.path().join("stages/demo.json"), dir.path());
         assert!(stage.done("h1").is_none());
         stage.finish("h1", std::slice::from_ref(&out), 1.5, "cpu").unwrap();
         let record = stage.done("h1").unwrap();
@@ -270,7 +305,7 @@ mod tests {
             let out = dir.path().join("tables/t.csv");
             std::fs::create_dir_all(out.parent().unwrap()).unwrap();
             std::fs::write(&out, b"a,b\n1,2\n").unwrap();
-            let stage = Stage::new("demo", dir.path().join("stages/demo.json"), dir.path());
+            let stage = RecordFile::new("demo", dir.path().join("stages/demo.json"), dir.path());
             stage.finish("h1", std::slice::from_ref(&out), 1.5, "cpu").unwrap();
             let written = std::fs::read(&stage.record).unwrap();
 
@@ -292,7 +327,7 @@ mod tests {
     #[test]
     fn a_seal_covers_every_field_and_reads_back() {
         let dir = tempfile::tempdir().unwrap();
-        let stage = Stage::new("demo", dir.path().join("demo.json"), dir.path());
+        let stage = RecordFile::new("demo", dir.path().join("demo.json"), dir.path());
         let record = stage.finish("h1", &[], 0.1 + 0.2, "cpu").unwrap();
         assert_eq!(StageRecord::unseal(&std::fs::read(&stage.record).unwrap()).unwrap().wall_s, record.wall_s);
         let text = std::fs::read_to_string(&stage.record).unwrap();
@@ -306,11 +341,23 @@ mod tests {
     #[test]
     fn every_stage_has_its_own_code_hash() {
         let code = CodeHashes::compiled();
-        let all = [&code.train, &code.evaluate, &code.analyse, &code.gather, &code.report];
+        let all: Vec<&str> = Stage::ALL.iter().map(|s| code.of(*s)).collect();
         assert!(all.iter().all(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())), "{code:?}");
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b), "two stages share a source hash: {code:?}");
         }
+        let manifest = serde_json::to_value(&code).unwrap();
+        let mut names: Vec<&String> = manifest.as_object().unwrap().keys().collect();
+        names.sort();
+        assert_eq!(names, ["analyse", "evaluate", "figures", "gather", "train"]);
+    }
+
+    #[test]
+    fn stages_are_ordered_after_their_inputs() {
+        for (i, stage) in Stage::ALL.iter().enumerate() {
+            assert!(stage.inputs().iter().all(|input| Stage::ALL[..i].contains(input)), "{stage}");
+        }
+        assert_eq!(Stage::OF_RUN, Stage::ALL[..3]);
     }
 
     #[test]
