@@ -16,17 +16,14 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use crate::analysis::{self, AnalysisInputs, CheckpointAnalysis};
+use crate::analysis::{self, AnalysisInputs};
 use crate::augment::AugmentSpec;
 use crate::data::{self, Split, SplitName};
 use crate::device::describe;
 use crate::evaluate::{self, EvalLoader, EvaluationPlan};
 use crate::model;
 use crate::protocol::{DatasetSpec, Profile, RunSpec};
-use crate::results::{self, AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur, Conv1Weight, Erf, ErfMapPixel};
-use crate::results::{
-    ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency, Table, TestPredictions, TrainingLog,
-};
+use crate::results::{self, AccuracyRatioByStage, RunKey, Tables, TrainingLog};
 use crate::run_dir::RunDir;
 use crate::selection::{select_runs, ReproduceOptions};
 use crate::stage::{self, CodeHashes, RecordFile, Stage, StageRecord};
@@ -353,10 +350,10 @@ impl<'a> RunStages<'a> {
             progress: bar,
         };
         let log = train::train(&ctx)?;
-        let rows: Vec<TrainingLog> = log.iter().map(|e| TrainingLog::from_epoch(&self.key, e)).collect();
+        let training_log: Vec<TrainingLog> = log.iter().map(|e| TrainingLog::from_epoch(&self.key, e)).collect();
         let mut outputs: Vec<PathBuf> =
             self.profile.checkpoint_epochs().iter().map(|e| self.dir.checkpoint(*e)).collect();
-        outputs.extend(self.write_rows(&rows)?);
+        outputs.extend(self.write_tables(Stage::Train, &Tables { training_log, ..Tables::default() })?);
         stage.finish(&self.train_hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
@@ -383,11 +380,10 @@ impl<'a> RunStages<'a> {
         Ok(())
     }
 
-    /// A run's rows of one table, in `tables/` (gathered into the profile's tables at the end): the files written.
-    fn write_rows<T: Table>(&self, rows: &[T]) -> Result<[PathBuf; 2]> {
-        let dir = self.dir.tables();
-        results::write_table(&dir, rows)?;
-        Ok([T::SCHEMA.csv_path(&dir), T::SCHEMA.parquet_path(&dir)])
+    /// The run's rows of every table `stage` makes, in `tables/` (gathered into the profile's tables at the end):
+    /// the files written.
+    fn write_tables(&self, stage: Stage, tables: &Tables) -> Result<Vec<PathBuf>> {
+        tables.write(&self.dir.tables(), |schema| schema.made_by == stage)
     }
 
     fn evaluate(&self, cache: &mut DataCache) -> Result<()> {
@@ -431,9 +427,13 @@ impl<'a> RunStages<'a> {
                 final_model.with_stages_of(by_stage)
             }
         };
-        let mut outputs = Vec::from(self.write_rows(&evaluation.accuracy_vs_blur)?);
-        outputs.extend(self.write_rows(&evaluation.accuracy_by_stage)?);
-        outputs.extend(self.write_rows(&evaluation.predictions)?);
+        let tables = Tables {
+            accuracy_vs_blur: evaluation.accuracy_vs_blur,
+            accuracy_by_stage: evaluation.accuracy_by_stage,
+            test_predictions: evaluation.predictions,
+            ..Tables::default()
+        };
+        let outputs = self.write_tables(Stage::Evaluate, &tables)?;
         stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
@@ -459,27 +459,20 @@ impl<'a> RunStages<'a> {
             device: self.device,
             erf_images: &erf_images,
         };
-        let mut tables = CheckpointAnalysis::default();
+        let mut tables = Tables::default();
         for epoch in spec.epochs.clone().unwrap_or_else(|| self.profile.checkpoint_epochs()) {
             crate::interrupt::check()?;
             let (vs, model) = model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?;
-            tables.append(analysis::analyse_checkpoint(&self.key, epoch, &vs, &model, &inputs)?);
+            tables.extend(analysis::analyse_checkpoint(&self.key, epoch, &vs, &model, &inputs)?);
         }
         let stages = &self.profile.stage_epochs;
         tables.rf_size.extend(analysis::across_epochs::gabor_counts(
             &self.key,
-            &tables.gabor_filters,
+            &tables.rf_gabor_filters,
             stages,
             self.run.epochs,
         ));
-        let mut outputs = Vec::new();
-        outputs.extend(self.write_rows(&tables.rf_size)?);
-        outputs.extend(self.write_rows(&tables.gabor_filters)?);
-        outputs.extend(self.write_rows(&tables.spatial_frequency)?);
-        outputs.extend(self.write_rows(&tables.erf)?);
-        outputs.extend(self.write_rows(&tables.erf_profiles)?);
-        outputs.extend(self.write_rows(&tables.erf_maps)?);
-        outputs.extend(self.write_rows(&tables.conv1_kernels)?);
+        let outputs = self.write_tables(Stage::Analyse, &tables)?;
         stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
@@ -508,17 +501,17 @@ fn check_run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<()> {
     Ok(())
 }
 
-/// One table's rows of every finished run, in the profile's run order.
-fn run_rows<T: Table>(profile_dir: &Path, runs: &[RunSpec]) -> Result<Vec<T>> {
-    let mut rows = Vec::new();
+/// Every table's rows of every finished run, in the profile's run order.
+fn run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<Tables> {
+    let mut tables = Tables::default();
     for run in runs {
         let dir = RunDir::new(profile_dir, run).tables();
-        let part = results::read_table_if_present::<T>(&dir).with_context(|| {
+        let part = Tables::read(&dir, |_| true).with_context(|| {
             format!("a table of {} is corrupt; delete its stages/ directory to recompute it", dir.display())
         })?;
-        rows.extend(part.unwrap_or_default());
+        tables.extend(part);
     }
-    Ok(rows)
+    Ok(tables)
 }
 
 /// Gather every finished run's rows into `runs/<profile>/results/` (CSV + Parquet), with a copy of the protocol
@@ -589,24 +582,14 @@ fn run_table_hashes(profile_dir: &Path, runs: &[RunSpec]) -> Result<BTreeMap<Str
     Ok(inputs)
 }
 
-/// Write the rows of `runs` into one set of tables in `results_dir`; returns the files written.
+/// Write the rows of `runs` into one set of tables in `results_dir`, with the tables the gathering makes from them
+/// (the accuracy ratios); returns the files written.
 fn write_gathered(profile: &Profile, profile_dir: &Path, results_dir: &Path, runs: &[RunSpec]) -> Result<Vec<PathBuf>> {
-    let stage_rows: Vec<AccuracyByStage> = run_rows(profile_dir, runs)?;
+    let mut tables = run_tables(profile_dir, runs)?;
     let steps = |dataset| profile.steps_per_epoch(dataset).unwrap_or(0);
-    let ratios = AccuracyRatioByStage::from_stages(&stage_rows, profile.blurry_sigma(), steps);
-    results::write_table(results_dir, &run_rows::<AccuracyVsBlur>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &stage_rows)?;
-    results::write_table(results_dir, &ratios)?;
-    results::write_table(results_dir, &run_rows::<TrainingLog>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<RfSize>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<RfGaborFilter>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<SpatialFrequency>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<Erf>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<ErfProfile>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<ErfMapPixel>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<Conv1Weight>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<TestPredictions>(profile_dir, runs)?)?;
-    Ok(results::SCHEMAS.iter().flat_map(|s| [s.csv_path(results_dir), s.parquet_path(results_dir)]).collect())
+    tables.accuracy_ratio_by_stage =
+        AccuracyRatioByStage::from_stages(&tables.accuracy_by_stage, profile.blurry_sigma(), steps);
+    tables.write(results_dir, |_| true)
 }
 
 /// `runs/<profile>/manifest.json`: every artifact with its SHA-256, and how it was made.

@@ -14,6 +14,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::claims::{self, Claim, ClaimOutcome, Claims, Evidence, Verdict};
+use crate::results::ResultsDir;
 use crate::verify::{self, Comparison, TableOutcome, Verification};
 
 /// The deviations listed per table.
@@ -27,8 +28,7 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
     };
     let verification = verify::verify(run_dir, &expected_dir)?;
     let claims = Claims::paper()?;
-    let tables = verify::tables_dir(run_dir);
-    let evidence = Evidence::load(&tables, &claims.tables(), claims::profile_of(&tables))?;
+    let evidence = Evidence::read(&ResultsDir::new(run_dir), &claims)?;
     let text = render(&verification, &claims, &evidence, &RunInfo::read(run_dir)?)?;
     let path = run_dir.join("report.md");
     crate::atomic::write(&path, text.as_bytes())?;
@@ -47,7 +47,7 @@ pub struct RunInfo {
 
 impl RunInfo {
     pub fn read(run_dir: &Path) -> Result<RunInfo> {
-        let profile = verify::run_profile(run_dir)?;
+        let profile = ResultsDir::new(run_dir).profile()?.name;
         let manifest: Option<Value> =
             std::fs::read(run_dir.join("manifest.json")).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
         let field = |name: &str| manifest.as_ref().and_then(|m| m.get(name)).cloned();
@@ -156,7 +156,7 @@ fn run_section(out: &mut String, evidence: &Evidence, run: &RunInfo, verificatio
     );
     let _ = writeln!(out, "- **Seeds:** {}", run.seeds.map_or_else(unknown, |s| s.to_string()));
     let _ = writeln!(out, "- **Made at commit:** `{}`", run.commit.clone().unwrap_or_else(unknown));
-    let _ = writeln!(out, "- **Tables:** `{}`\n", verify::tables_dir(&verification.run_dir).display());
+    let _ = writeln!(out, "- **Tables:** `{}`\n", ResultsDir::new(&verification.run_dir).tables_dir.display());
 }
 
 fn findings_summary(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 
 use crate::lock::{self, Holder, Liveness};
 use crate::protocol::{Profile, RunSpec};
+use crate::results::ResultsDir;
 use crate::run_dir::{without_time, RunDir, FAILED};
 use crate::selection::Selection;
 use crate::stage::{profile_record, Stage};
@@ -95,6 +96,21 @@ fn progress(dir: &RunDir, run: &RunSpec, log: &str) -> String {
         .rev()
         .find_map(|line| without_time(line).strip_prefix("epoch ")?.split(':').next()?.parse::<u32>().ok());
     format!("epoch {} of {}", epoch.unwrap_or(0), run.epochs)
+}
+
+/// The profile of the runs in `profile_dir`: `explicit` (`--profile`) when given; else the profile that made its
+/// gathered tables ([`ResultsDir::profile`]); else, before anything is gathered, the profile the directory is named
+/// after.
+pub fn profile_of(profile_dir: &Path, explicit: Option<&str>) -> Result<Profile> {
+    if let Some(name) = explicit {
+        return Profile::load(name);
+    }
+    if let Some(profile) = ResultsDir::new(profile_dir).profile().ok().and_then(|p| p.protocol) {
+        return Ok(profile);
+    }
+    let name = profile_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Profile::load(&name)
+        .with_context(|| format!("{}: pass --profile when the directory is not named after it", profile_dir.display()))
 }
 
 /// The runs `status` reports: the profile's runs for `seeds` seeds (default: as many as the directory has), those

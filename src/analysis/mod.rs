@@ -18,9 +18,7 @@ pub mod normalised_kernels;
 pub mod rf_moments;
 pub mod spatial_frequency;
 
-pub use checkpoint::{
-    analyse_checkpoint, AnalysisInputs, CheckpointAnalysis, ERF_MAP_INPUT, ERF_MAP_LAYER, ERF_MAP_MAX_SIDE,
-};
+pub use checkpoint::{analyse_checkpoint, AnalysisInputs, ERF_MAP_INPUT, ERF_MAP_LAYER, ERF_MAP_MAX_SIDE};
 
 use std::path::Path;
 

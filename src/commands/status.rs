@@ -2,10 +2,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use blurry_to_clear::protocol::Profile;
 use blurry_to_clear::slurm::{job_states, RecordedJobs};
+use blurry_to_clear::status;
 use blurry_to_clear::status::{run_id, Report};
 
 /// Print where every run stands; with `require_done`, fail unless every run is done.
@@ -19,13 +19,7 @@ pub fn run(
     if !profile_dir.is_dir() {
         bail!("{} is not a directory; give a profile's run directory, e.g. runs/mini", profile_dir.display());
     }
-    let name = match profile {
-        Some(name) => name.to_owned(),
-        None => profile_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-    };
-    let profile = Profile::load(&name).with_context(|| {
-        format!("{}: pass --profile when the directory is not named after it", profile_dir.display())
-    })?;
+    let profile = status::profile_of(profile_dir, profile)?;
     let report = Report::of(profile_dir, &profile, seeds, only)?;
     print!("{}", text(&report, &RecordedJobs::load(profile_dir)?)?);
     let not_done = report.not_done();
@@ -74,6 +68,7 @@ fn text(report: &Report, jobs: &RecordedJobs) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blurry_to_clear::protocol::Profile;
     use blurry_to_clear::status::{CrossRun, State};
     use blurry_to_clear::vocab::{DatasetId, Regime};
 

@@ -107,7 +107,15 @@ impl Stage {
                 "src/seeds.rs",
                 "src/vocab.rs",
             ],
-            Stage::Gather => &["src/draws.rs", "src/model.rs", "src/results", "src/seeds.rs", "src/vocab.rs"],
+            Stage::Gather => &[
+                "src/draws.rs",
+                "src/model.rs",
+                "src/protocol.rs",
+                "src/results",
+                "src/schedule.rs",
+                "src/seeds.rs",
+                "src/vocab.rs",
+            ],
             Stage::Figures => &[
                 "assets",
                 "paper/claims.toml",
