@@ -12,12 +12,12 @@ use tch::Tensor;
 use crate::draws::upload;
 
 /// Kernel side used by the original for `sigma`: `2*ceil(2*sigma) + 1` (1 for sigma 0).
-pub fn kernel_size(sigma: f64) -> usize {
+pub(crate) fn kernel_size(sigma: f64) -> usize {
     2 * (2.0 * sigma).ceil() as usize + 1
 }
 
 /// kornia's normalised 1-D Gaussian taps for `sigma` (a single 1 for sigma 0).
-pub fn gaussian_kernel1d(sigma: f64) -> Vec<f64> {
+pub(crate) fn gaussian_kernel1d(sigma: f64) -> Vec<f64> {
     let size = kernel_size(sigma);
     if sigma <= 0.0 {
         return vec![1.0];
@@ -31,7 +31,7 @@ pub fn gaussian_kernel1d(sigma: f64) -> Vec<f64> {
 /// Blur every image of `images` (`[N, C, H, W]`, floating point, any device) with its own sigma (in pixels of
 /// these images). Errors when a sigma is negative or not finite, or an image is too small for its kernel
 /// (reflect padding needs the border to be narrower than the image).
-pub fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
+pub(crate) fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
     let size = images.size();
     let [n, c, h, w] = size[..] else { bail!("blur expects a batch [N, C, H, W], got shape {size:?}") };
     if sigmas.len() as i64 != n {

@@ -43,14 +43,14 @@ use crate::vocab::{DatasetId, Regime, RfMeasure, SfStatistic};
 /// The claims, embedded at build time: the binary carries `paper/claims.toml` as it was when it was built, and a
 /// project's edited copy takes effect only after a rebuild (unlike the protocols and expected numbers, which are read
 /// from the project at run time).
-pub const CLAIMS_TOML: &str = include_str!("../paper/claims.toml");
+pub(crate) const CLAIMS_TOML: &str = include_str!("../paper/claims.toml");
 
 /// Seed of every draw behind the intervals.
 const BOOTSTRAP_SEED: u64 = 20_250_601;
 
 /// Column -> accepted cell values (numbers compared by value: `4` accepts a float cell `4.0`), or symbols of the
 /// protocol ([`EpochSymbol`], `blurry_sigma`).
-pub type Filter = BTreeMap<String, Vec<toml::Value>>;
+pub(crate) type Filter = BTreeMap<String, Vec<toml::Value>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,17 +115,9 @@ impl Claims {
         Claims::parse(CLAIMS_TOML)
     }
 
-    /// The tables the claims read.
-    pub fn tables(&self) -> Vec<&str> {
-        let mut tables: Vec<&str> = self.claim.iter().map(|c| c.table.as_str()).collect();
-        tables.sort();
-        tables.dedup();
-        tables
-    }
-
     /// Whether judging the claims reads the table of `schema`: the claims' own tables, and those their intervals
     /// draw on (per-image correctness, stage accuracies behind the ratios, Gabor fits behind their mean).
-    pub fn reads(&self, schema: &Schema) -> bool {
+    pub(crate) fn reads(&self, schema: &Schema) -> bool {
         let intervals = [&AccuracyByStage::SCHEMA, &RfGaborFilter::SCHEMA, &TestPredictions::SCHEMA];
         self.claim.iter().any(|c| c.table == schema.name) || intervals.iter().any(|s| s.name == schema.name)
     }
@@ -133,7 +125,7 @@ impl Claims {
 
 /// Epochs named by their place in the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EpochSymbol {
+pub(crate) enum EpochSymbol {
     /// The last epoch of the first blur stage of blurry-to-clear training (the paper's epoch 20).
     EndOfFirstStage,
     /// The last epoch (the paper's 100).
@@ -154,7 +146,7 @@ impl EpochSymbol {
     }
 
     /// The epoch this symbol names in `profile`.
-    pub fn resolve(self, profile: &Profile) -> u32 {
+    pub(crate) fn resolve(self, profile: &Profile) -> u32 {
         match self {
             EpochSymbol::EndOfTraining => profile.epochs,
             EpochSymbol::EndOfFirstStage => {
@@ -175,7 +167,7 @@ impl EpochSymbol {
 const BLURRY_SIGMA: &str = "blurry_sigma";
 
 /// A filter value as the tables print it: `4`, `0.5`, `faces`.
-pub fn value_text(value: &toml::Value) -> String {
+pub(crate) fn value_text(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),
@@ -268,7 +260,7 @@ impl Claim {
     }
 
     /// The relation in words, with the margin, e.g. `lhs - rhs > 10`.
-    pub fn relation_text(&self) -> String {
+    pub(crate) fn relation_text(&self) -> String {
         let m = self.margin;
         match self.relation {
             Relation::Greater => format!("lhs - rhs > {m}"),
@@ -494,7 +486,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
             Verdict::Fails => "fails",

@@ -14,7 +14,7 @@ pub enum DeviceChoice {
 
 impl DeviceChoice {
     /// The choice as `--device` spells it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             DeviceChoice::Auto => "auto",
             DeviceChoice::Cpu => "cpu",

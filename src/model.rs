@@ -18,7 +18,7 @@ use crate::draws::Draws;
 
 /// One conv layer of `features`: its module index and shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvLayer {
+pub(crate) struct ConvLayer {
     /// The layer's name in checkpoints and tables: torchvision's module path, e.g. `features.0`.
     pub name: &'static str,
     /// Index in torchvision's `features` Sequential (0, 3, 6, 8, 10).
@@ -33,7 +33,7 @@ pub struct ConvLayer {
 }
 
 /// torchvision's AlexNet conv layers, conv1 to conv5.
-pub const CONV_LAYERS: [ConvLayer; 5] = [
+pub(crate) const CONV_LAYERS: [ConvLayer; 5] = [
     ConvLayer {
         name: "features.0",
         index: 0,
@@ -87,7 +87,7 @@ pub const CONV_LAYERS: [ConvLayer; 5] = [
 ];
 
 /// Smallest input side the network accepts: conv1 and the three pools must leave at least one pixel.
-pub const MIN_INPUT: i64 = 63;
+pub(crate) const MIN_INPUT: i64 = 63;
 
 /// Features after the last pool are averaged to this grid before the classifier.
 const POOLED_GRID: i64 = 6;
@@ -150,7 +150,7 @@ impl AlexNet {
 
     /// The paper's initialisation, drawn from `draws`: each conv layer's weight then bias (conv1 first), then the
     /// classifier's weight and bias, each in row-major order.
-    pub fn initialise(&self, draws: &mut Draws) {
+    pub(crate) fn initialise(&self, draws: &mut Draws) {
         for (layer, conv) in CONV_LAYERS.iter().zip(&self.convs) {
             let receptive = layer.kernel * layer.kernel;
             let (fan_in, fan_out) = (layer.in_channels * receptive, layer.out_channels * receptive);
@@ -167,14 +167,14 @@ impl AlexNet {
     }
 
     /// Logits `[N, classes]` for images `[N, 3, H, W]` with H, W >= 63.
-    pub fn forward(&self, images: &Tensor) -> Tensor {
+    pub(crate) fn forward(&self, images: &Tensor) -> Tensor {
         self.forward_as(images, Kind::Float)
     }
 
     /// Logits (float32) with the conv and linear layers computed in `kind`: their inputs, weights and biases are
     /// cast to it, as CUDA autocast does for `--precision bf16`; the gradients flow back to the float32 weights.
     /// With `Kind::Float` every cast is a no-op and this is [`AlexNet::forward`].
-    pub fn forward_as(&self, images: &Tensor, kind: Kind) -> Tensor {
+    pub(crate) fn forward_as(&self, images: &Tensor, kind: Kind) -> Tensor {
         let features = self.features_as(images, kind, |_, _| {});
         let pooled = features.adaptive_avg_pool2d([POOLED_GRID, POOLED_GRID]).flatten(1, -1);
         let bias = self.classifier.bs.as_ref().map(|b| b.to_kind(kind));
@@ -182,7 +182,7 @@ impl AlexNet {
     }
 
     /// Run `features`, handing each conv layer's output (before its ReLU) to `visit` on the way.
-    pub fn features(&self, images: &Tensor, visit: impl FnMut(&ConvLayer, &Tensor)) -> Tensor {
+    pub(crate) fn features(&self, images: &Tensor, visit: impl FnMut(&ConvLayer, &Tensor)) -> Tensor {
         self.features_as(images, Kind::Float, visit)
     }
 
@@ -201,8 +201,9 @@ impl AlexNet {
         x
     }
 
+    #[cfg(test)]
     /// The five conv layers' outputs (before ReLU), conv1 first. The analyses hook in here.
-    pub fn conv_outputs(&self, images: &Tensor) -> Vec<Tensor> {
+    pub(crate) fn conv_outputs(&self, images: &Tensor) -> Vec<Tensor> {
         let mut outputs = Vec::with_capacity(CONV_LAYERS.len());
         let _pooled = self.features(images, |_, out| outputs.push(out.shallow_clone()));
         outputs
@@ -222,7 +223,7 @@ pub fn save(vs: &nn::VarStore, path: &Path) -> Result<()> {
 /// Load a safetensors checkpoint into `vs`, which must hold the paper's AlexNet: the file is first checked to be one
 /// (see `inspect`) with the class count of `vs`, so that a foreign, truncated or mismatched file is named as such
 /// rather than failing inside the safetensors reader.
-pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
+pub(crate) fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
     let mut variables = vs.variables();
     let expected = variables.get("classifier.bias").map(|b| b.size()[0]);
     let classes = inspect(path, expected)?;
@@ -252,12 +253,12 @@ pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
 }
 
 /// Number of classes of a checkpoint, read from its header (the classifier's shape) without loading it.
-pub fn classes_in(path: &Path) -> Result<i64> {
+pub(crate) fn classes_in(path: &Path) -> Result<i64> {
     inspect(path, None)
 }
 
 /// Build a model on `device` with the weights of the checkpoint at `path` (any torchvision-named AlexNet).
-pub fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore, AlexNet)> {
+pub(crate) fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore, AlexNet)> {
     let mut vs = nn::VarStore::new(device);
     let model = AlexNet::zeroed(&vs.root(), classes_in(path)?);
     load(&mut vs, path)?;

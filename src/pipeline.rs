@@ -31,7 +31,7 @@ use crate::train::{self, Precision, RunData, TrainContext};
 use crate::vocab::DatasetId;
 
 /// The key of a run's rows in the results tables.
-pub fn run_key(run: &RunSpec) -> RunKey {
+pub(crate) fn run_key(run: &RunSpec) -> RunKey {
     RunKey { profile: run.profile.clone(), seed: run.seed, dataset: run.dataset, regime: run.regime }
 }
 

@@ -55,7 +55,7 @@ fn checkpoint_bytes(classes: u64) -> u64 {
 /// FLOP (two per multiply-add) of the paper's AlexNet forward pass on one `resolution`-px image with `classes`
 /// outputs: the five convolutions at their output sizes (max-pooling after conv1, conv2 and conv5) and the head on
 /// the 6x6 average-pooled features. 1.31 GFLOP at 224 px.
-pub fn forward_flop(resolution: u32, classes: u64) -> f64 {
+pub(crate) fn forward_flop(resolution: u32, classes: u64) -> f64 {
     let mut side = i64::from(resolution);
     let mut multiply_adds = 0i64;
     for layer in &CONV_LAYERS {
@@ -83,7 +83,7 @@ fn training_flop(profile: &Profile, run: &RunSpec) -> Result<f64> {
 /// The warning for a profile meant for CUDA (`device = "cuda"` in its protocol) that `--device auto` would run on
 /// the CPU because libtorch sees no GPU, with the projected slowdown; `None` otherwise (`--device cpu` is a choice,
 /// and `--device cuda` without a GPU is already an error).
-pub fn cpu_fallback_warning(
+pub(crate) fn cpu_fallback_warning(
     profile: &Profile,
     runs: &[RunSpec],
     choice: DeviceChoice,

@@ -62,7 +62,7 @@ pub enum GaborStartBudget {
 }
 
 /// The default budget: 12 iterations per start.
-pub const DEFAULT_GABOR_START_ITERATIONS: u64 = 12;
+pub(crate) const DEFAULT_GABOR_START_ITERATIONS: u64 = 12;
 
 impl Default for GaborStartBudget {
     fn default() -> Self {
@@ -121,7 +121,7 @@ pub struct RegimeSpec {
 
 /// The videos of Toybox's rotation views (the original's `TOYBOX_VIDEOS`): the only ones its category-level
 /// training set drew from.
-pub const TOYBOX_ROTATION_VIDEOS: [&str; 6] = ["rxplus", "rxminus", "ryplus", "ryminus", "rzplus", "rzminus"];
+pub(crate) const TOYBOX_ROTATION_VIDEOS: [&str; 6] = ["rxplus", "rxminus", "ryplus", "ryminus", "rzplus", "rzminus"];
 
 /// The original's sub-sampling of a training split (Toybox category-level: `ToyboxDataset.set_train_indices` with
 /// 3000 images per class, numpy's `default_rng(5)`): as many objects per class as the first class has, each object's
@@ -274,16 +274,16 @@ pub struct Variant {
 
 /// Most epochs a profile may ask for: ten times the paper's 100. More is a typo, not a protocol: the paper's 100
 /// epochs of ImageNet-100 already take days of GPU time per run.
-pub const MAX_EPOCHS: u32 = 1000;
+pub(crate) const MAX_EPOCHS: u32 = 1000;
 
 /// Largest image side a profile may ask for: the paper trains at 224 px from 256-px images. At 1024 px
 /// ImageNet-100's training split alone would take 409 GB as decoded bytes (130,000 x 3 x 1024 x 1024).
-pub const MAX_RESOLUTION: u32 = 1024;
+pub(crate) const MAX_RESOLUTION: u32 = 1024;
 
 /// What is wrong with a profile: each variant names the field, the value and the allowed range, so that tests can
 /// tell the refusals apart and a reviewer can fix the file.
 #[derive(Debug, thiserror::Error)]
-pub enum ProtocolError {
+pub(crate) enum ProtocolError {
     #[error("epochs = {epochs} is outside 1..={MAX_EPOCHS} (the paper trains 100; more is taken for a typo)")]
     EpochsOutOfRange { epochs: u32 },
     #[error("{field} = 0: a batch needs at least one image (the paper: 256)")]
@@ -437,7 +437,7 @@ impl RunSpec {
 
     /// The run's name in logs and reports: its key, and its variant's name for a variant (`in12/blurry
     /// (IN12_full_blur_2)`).
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match &self.variant {
             Some(variant) => format!("{} ({variant})", self.key()),
             None => self.key(),
@@ -445,14 +445,14 @@ impl RunSpec {
     }
 
     /// Factor from 224-px protocol pixels to pixels of this run's images.
-    pub fn sigma_scale(&self) -> f64 {
+    pub(crate) fn sigma_scale(&self) -> f64 {
         f64::from(self.resolution) / 224.0
     }
 }
 
 /// The copy of the protocol file that `reproduce` keeps beside a run's tables (`runs/<profile>/results/`), so that
 /// what reads the tables (claims, figures) knows the profile that made them, a reviewer's own variant included.
-pub const PROFILE_COPY: &str = "profile.toml";
+pub(crate) const PROFILE_COPY: &str = "profile.toml";
 
 /// The directory holding the profiles: `paper/protocol/` of the project ([`crate::provenance::project_dir`]).
 pub fn protocol_dir() -> Result<PathBuf> {
@@ -460,7 +460,7 @@ pub fn protocol_dir() -> Result<PathBuf> {
 }
 
 /// The file a profile argument names: `paper/protocol/<name>.toml`, or the path itself when it ends in `.toml`.
-pub fn protocol_file(name: &str) -> Result<PathBuf> {
+pub(crate) fn protocol_file(name: &str) -> Result<PathBuf> {
     match name.ends_with(".toml") {
         true => Ok(PathBuf::from(name)),
         false => Ok(protocol_dir()?.join(format!("{name}.toml"))),
@@ -500,7 +500,7 @@ impl Profile {
     }
 
     /// Load and check a profile file.
-    pub fn from_file(path: &Path) -> Result<Profile> {
+    pub(crate) fn from_file(path: &Path) -> Result<Profile> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile {}", path.display()))?;
         let profile: Profile = toml::from_str(&text).with_context(|| {
             format!("profile {} is not a valid protocol file; see paper/protocol/paper.toml", path.display())
@@ -630,16 +630,16 @@ impl Profile {
 
     /// The blurry regime's training sigma (224-px pixels): where the paper reads off robustness (the ratio at
     /// sigma 8, and the blurry models' peak).
-    pub fn blurry_sigma(&self) -> f64 {
+    pub(crate) fn blurry_sigma(&self) -> f64 {
         self.regimes.get(&Regime::Blurry).map_or(0.0, |r| r.train_sigmas.iter().copied().fold(0.0, f64::max))
     }
 
     /// The datasets of this profile, in the paper's order.
-    pub fn dataset_ids(&self) -> Vec<DatasetId> {
+    pub(crate) fn dataset_ids(&self) -> Vec<DatasetId> {
         self.datasets.keys().copied().collect()
     }
 
-    pub fn dataset(&self, id: DatasetId) -> Result<&DatasetSpec> {
+    pub(crate) fn dataset(&self, id: DatasetId) -> Result<&DatasetSpec> {
         self.datasets.get(&id).with_context(|| {
             let have: Vec<_> = self.datasets.keys().map(|d| d.name()).collect();
             format!("profile '{}' has no dataset '{id}'; it has: {}", self.name, have.join(", "))
@@ -647,7 +647,7 @@ impl Profile {
     }
 
     /// Iterations per epoch: `train_images / batch_size`, rounded down under `drop_last`, up otherwise.
-    pub fn steps_per_epoch(&self, id: DatasetId) -> Result<u64> {
+    pub(crate) fn steps_per_epoch(&self, id: DatasetId) -> Result<u64> {
         let images = self.dataset(id)?.train_images;
         let steps = if self.drop_last { images / self.batch_size } else { images.div_ceil(self.batch_size) };
         if steps == 0 {
@@ -657,7 +657,7 @@ impl Profile {
     }
 
     /// Epochs with a checkpoint: every `checkpoint_every`, and the last.
-    pub fn checkpoint_epochs(&self) -> Vec<u32> {
+    pub(crate) fn checkpoint_epochs(&self) -> Vec<u32> {
         let mut epochs: Vec<u32> = (1..=self.epochs).filter(|e| e % self.checkpoint_every == 0).collect();
         if epochs.last() != Some(&self.epochs) {
             epochs.push(self.epochs);
@@ -666,7 +666,7 @@ impl Profile {
     }
 
     /// Seed of seed index `index`: the base seed for index 0, then consecutive values.
-    pub fn seed_value(&self, index: u64) -> u64 {
+    pub(crate) fn seed_value(&self, index: u64) -> u64 {
         self.seed + index
     }
 
@@ -683,7 +683,7 @@ impl Profile {
     }
 
     /// Resolve the variant `name` (`[variants.<name>]`) for seed index `seed_index`.
-    pub fn variant_run(&self, name: &str, seed_index: u64, steps_per_epoch: Option<u64>) -> Result<RunSpec> {
+    pub(crate) fn variant_run(&self, name: &str, seed_index: u64, steps_per_epoch: Option<u64>) -> Result<RunSpec> {
         let variant = self.variants.get(name).with_context(|| {
             let have: Vec<&str> = self.variants.keys().map(String::as_str).collect();
             format!("profile '{}' has no variant '{name}'; it has: {}", self.name, have.join(", "))
@@ -733,7 +733,7 @@ impl Profile {
     }
 
     /// Every variant run of the profile for `seeds` seeds, by variant name, then seed.
-    pub fn variant_runs(&self, seeds: u64) -> Result<Vec<RunSpec>> {
+    pub(crate) fn variant_runs(&self, seeds: u64) -> Result<Vec<RunSpec>> {
         let mut runs = Vec::new();
         for name in self.variants.keys() {
             for seed_index in 0..seeds {
@@ -758,7 +758,7 @@ impl Profile {
 }
 
 /// Parse `dataset/regime` (as in `--only` and `[runs."..."]`).
-pub fn parse_run_key(key: &str) -> Result<(DatasetId, Regime)> {
+pub(crate) fn parse_run_key(key: &str) -> Result<(DatasetId, Regime)> {
     let Some((dataset, regime)) = key.split_once('/') else {
         bail!("'{key}' is not of the form <dataset>/<regime>, e.g. faces/blurry");
     };

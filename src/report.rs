@@ -37,7 +37,7 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
 
 /// What a run is, from its manifest (`manifest.json`, written by `reproduce`) and its tables.
 #[derive(Clone, Debug, Default)]
-pub struct RunInfo {
+pub(crate) struct RunInfo {
     pub profile: String,
     pub commit: Option<String>,
     pub device: Option<String>,
@@ -46,7 +46,7 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    pub fn read(run_dir: &Path) -> Result<RunInfo> {
+    pub(crate) fn read(run_dir: &Path) -> Result<RunInfo> {
         let profile = ResultsDir::new(run_dir).profile()?.name;
         let manifest: Option<Value> =
             std::fs::read(run_dir.join("manifest.json")).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
@@ -63,7 +63,12 @@ impl RunInfo {
 }
 
 /// The report as Markdown.
-pub fn render(verification: &Verification, claims: &Claims, evidence: &Evidence, run: &RunInfo) -> Result<String> {
+pub(crate) fn render(
+    verification: &Verification,
+    claims: &Claims,
+    evidence: &Evidence,
+    run: &RunInfo,
+) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(out, "# Reproduction report: {}\n", run.profile);
     run_section(&mut out, evidence, run, verification);

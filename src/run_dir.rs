@@ -20,13 +20,13 @@ use crate::protocol::RunSpec;
 use crate::stage::Stage;
 
 #[derive(Clone, Debug)]
-pub struct RunDir {
+pub(crate) struct RunDir {
     pub root: PathBuf,
 }
 
 impl RunDir {
     /// The run directory of `spec` under the profile's output directory `profile_dir` (`runs/<profile>`).
-    pub fn new(profile_dir: &Path, spec: &RunSpec) -> RunDir {
+    pub(crate) fn new(profile_dir: &Path, spec: &RunSpec) -> RunDir {
         let base = match &spec.variant {
             Some(name) => profile_dir.join("variants").join(name),
             None => profile_dir.to_path_buf(),
@@ -35,34 +35,34 @@ impl RunDir {
         RunDir { root }
     }
 
-    pub fn spec_file(&self) -> PathBuf {
+    pub(crate) fn spec_file(&self) -> PathBuf {
         self.root.join("run.json")
     }
 
-    pub fn log_file(&self) -> PathBuf {
+    pub(crate) fn log_file(&self) -> PathBuf {
         self.root.join("run.log")
     }
 
-    pub fn checkpoint(&self, epoch: u32) -> PathBuf {
+    pub(crate) fn checkpoint(&self, epoch: u32) -> PathBuf {
         self.root.join("checkpoints").join(format!("epoch-{epoch:03}.safetensors"))
     }
 
-    pub fn optimizer_state(&self, epoch: u32) -> PathBuf {
+    pub(crate) fn optimizer_state(&self, epoch: u32) -> PathBuf {
         self.root.join("checkpoints").join(format!("epoch-{epoch:03}.adam.safetensors"))
     }
 
-    pub fn log_snapshot(&self, epoch: u32) -> PathBuf {
+    pub(crate) fn log_snapshot(&self, epoch: u32) -> PathBuf {
         self.root.join("checkpoints").join(format!("epoch-{epoch:03}.log.json"))
     }
 
     /// The record of a checkpoint's files and their SHA-256 (see [`crate::train`]).
-    pub fn checkpoint_record(&self, epoch: u32) -> PathBuf {
+    pub(crate) fn checkpoint_record(&self, epoch: u32) -> PathBuf {
         self.root.join("checkpoints").join(format!("epoch-{epoch:03}.sha256.json"))
     }
 
     /// Remove what a killed process left half-written in the run's directory ([`crate::atomic`]). Only for the
     /// holder of the run's lock.
-    pub fn remove_temporary_files(&self) -> Result<()> {
+    pub(crate) fn remove_temporary_files(&self) -> Result<()> {
         for sub in ["", "checkpoints", "stages", "tables"] {
             crate::atomic::remove_temporary_files(&self.root.join(sub))?;
         }
@@ -70,23 +70,23 @@ impl RunDir {
     }
 
     /// The record of one of the run's stages ([`Stage::OF_RUN`]).
-    pub fn stage_record(&self, stage: Stage) -> PathBuf {
+    pub(crate) fn stage_record(&self, stage: Stage) -> PathBuf {
         self.root.join("stages").join(format!("{}.json", stage.name()))
     }
 
     /// The directory of the run's own rows of the results tables.
-    pub fn tables(&self) -> PathBuf {
+    pub(crate) fn tables(&self) -> PathBuf {
         self.root.join("tables")
     }
 }
 
 /// A readable per-run log file, appended to as the run goes.
-pub struct RunLog {
+pub(crate) struct RunLog {
     file: std::fs::File,
 }
 
 impl RunLog {
-    pub fn open(dir: &RunDir) -> Result<RunLog> {
+    pub(crate) fn open(dir: &RunDir) -> Result<RunLog> {
         let path = dir.log_file();
         crate::atomic::create_dir_all(&dir.root)?;
         let file = std::fs::OpenOptions::new()
@@ -98,19 +98,19 @@ impl RunLog {
     }
 
     /// Append `text` after the time, ISO 8601 in UTC (`2026-11-29T17:40:03Z`).
-    pub fn line(&mut self, text: &str) -> Result<()> {
+    pub(crate) fn line(&mut self, text: &str) -> Result<()> {
         let now = crate::provenance::iso8601(std::time::SystemTime::now());
         writeln!(self.file, "{now} {text}").context("cannot write the run log")
     }
 }
 
 /// The prefix of the `run.log` line that records a failed run.
-pub const FAILED: &str = "failed: ";
+pub(crate) const FAILED: &str = "failed: ";
 
 /// Record in the run's log how its stages ended, so that `status` can tell a failed run from a stopped one:
 /// nothing when they finished, the signal when interrupted, the error otherwise. Best effort: the error that is
 /// being reported matters more than a log line that cannot be written.
-pub fn record_outcome(dir: &RunDir, outcome: &Result<()>) {
+pub(crate) fn record_outcome(dir: &RunDir, outcome: &Result<()>) {
     let Err(err) = outcome else { return };
     let line = match crate::interrupt::interruption(err) {
         Some(_) => format!("{err:#}; rerun the same command to resume"),
@@ -122,7 +122,7 @@ pub fn record_outcome(dir: &RunDir, outcome: &Result<()>) {
 }
 
 /// A `run.log` line without its ISO 8601 time stamp (`2026-11-29T18:53:23Z `, see [`RunLog::line`]).
-pub fn without_time(line: &str) -> &str {
+pub(crate) fn without_time(line: &str) -> &str {
     match line.split_once(' ') {
         Some((stamp, text)) if stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T' => text,
         _ => line,

@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 /// Start factor of the original's linear warm-up (`LinearLR(start_factor=0.01)`).
-pub const WARMUP_START_FACTOR: f64 = 0.01;
+pub(crate) const WARMUP_START_FACTOR: f64 = 0.01;
 
 /// How one segment of a run sets the learning rate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +43,7 @@ fn is_one(value: &u32) -> bool {
 }
 
 /// Most optimiser updates a batch may get: the original's worst case is 2; more is taken for a typo.
-pub const MAX_OPTIMISER_STEPS_PER_BATCH: u32 = 4;
+pub(crate) const MAX_OPTIMISER_STEPS_PER_BATCH: u32 = 4;
 
 /// One piece of a run's learning-rate schedule, governing epochs `from_epoch..` up to the next segment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,7 +80,7 @@ pub struct LrSegment {
 }
 
 /// Check that `segments` form a schedule for a run of `epochs` epochs.
-pub fn check_segments(segments: &[LrSegment], epochs: u32) -> Result<()> {
+pub(crate) fn check_segments(segments: &[LrSegment], epochs: u32) -> Result<()> {
     let Some(first) = segments.first() else { bail!("lr_schedule is empty") };
     if first.from_epoch != 1 {
         bail!("the first lr_schedule segment must start at epoch 1, not {}", first.from_epoch);
@@ -130,7 +130,7 @@ pub fn check_segments(segments: &[LrSegment], epochs: u32) -> Result<()> {
 }
 
 /// Adam updates per batch in `epoch` (counting from 1): the `optimiser_steps_per_batch` of the segment governing it.
-pub fn optimiser_steps_at(segments: &[LrSegment], epoch: u32) -> u32 {
+pub(crate) fn optimiser_steps_at(segments: &[LrSegment], epoch: u32) -> u32 {
     segments.iter().rev().find(|s| s.from_epoch <= epoch).map_or(1, |s| s.optimiser_steps_per_batch)
 }
 

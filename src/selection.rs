@@ -36,13 +36,13 @@ pub struct ReproduceOptions {
 
 /// Which runs `--only` selects.
 #[derive(Clone, Debug, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     filters: Vec<(DatasetId, Option<Regime>)>,
 }
 
 impl Selection {
     /// Parse `--only` values (`faces` or `faces/blurry`); unknown names list the valid ones.
-    pub fn parse(only: &[String]) -> Result<Selection> {
+    pub(crate) fn parse(only: &[String]) -> Result<Selection> {
         let filters = only
             .iter()
             .map(|item| match item.contains('/') {
@@ -54,7 +54,7 @@ impl Selection {
         Ok(Selection { filters })
     }
 
-    pub fn includes(&self, run: &RunSpec) -> bool {
+    pub(crate) fn includes(&self, run: &RunSpec) -> bool {
         self.filters.is_empty()
             || self.filters.iter().any(|(d, r)| *d == run.dataset && r.is_none_or(|r| r == run.regime))
     }
@@ -63,7 +63,7 @@ impl Selection {
 /// The runs `reproduce` (and `--preflight`) would do: every run of the profile for `--seeds` seeds that `--only`
 /// selects, in the profile's order, then its variants (`[variants.<name>]`) that it selects. An `--only` that
 /// selects nothing is an error.
-pub fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<RunSpec>> {
+pub(crate) fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<RunSpec>> {
     if opts.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
@@ -81,7 +81,7 @@ pub fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<Run
 }
 
 /// The datasets of `runs`, each once, in the paper's order.
-pub fn datasets_of(runs: &[RunSpec]) -> Vec<DatasetId> {
+pub(crate) fn datasets_of(runs: &[RunSpec]) -> Vec<DatasetId> {
     runs.iter().map(|r| r.dataset).collect::<BTreeSet<_>>().into_iter().collect()
 }
 

@@ -47,7 +47,7 @@ pub struct SlurmOptions {
 
 /// Everything the two scripts say: absolute paths, since the jobs run elsewhere.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The profile's name: its directory under `out`.
     pub profile: String,
     /// The profile as `reproduce` was given it (a name, or an absolute path to a .toml).
@@ -72,7 +72,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn profile_dir(&self) -> PathBuf {
+    pub(crate) fn profile_dir(&self) -> PathBuf {
         self.out.join(&self.profile)
     }
 
@@ -118,7 +118,7 @@ impl Plan {
 }
 
 /// The job array: one task per run and seed.
-pub fn array_script(plan: &Plan) -> Result<String> {
+pub(crate) fn array_script(plan: &Plan) -> Result<String> {
     let mut text = String::from("#!/bin/bash\n");
     writeln!(text, "#SBATCH --job-name=b2c-{}", plan.profile)?;
     let parallel = plan.options.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
@@ -186,7 +186,7 @@ exit "$status"
 }
 
 /// The cross-run job: check that every run is done, then gather, draw and report.
-pub fn tables_script(plan: &Plan) -> Result<String> {
+pub(crate) fn tables_script(plan: &Plan) -> Result<String> {
     let mut text = String::from("#!/bin/bash\n");
     writeln!(text, "#SBATCH --job-name=b2c-{}-tables", plan.profile)?;
     writeln!(text, "#SBATCH --output={}", quote(&plan.log_dir().join("tables-%j.out").display().to_string())?)?;

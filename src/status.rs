@@ -28,9 +28,9 @@ pub enum State {
 
 impl State {
     /// The kinds of state, in the order the summary lists them.
-    pub const KINDS: [&'static str; 5] = ["done", "running", "failed", "stopped", "not started"];
+    pub(crate) const KINDS: [&'static str; 5] = ["done", "running", "failed", "stopped", "not started"];
 
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             State::Done => "done",
             State::Running { .. } => "running",
@@ -58,7 +58,7 @@ pub fn run_id(run: &RunSpec) -> String {
 }
 
 /// Where `run` (of the profile whose directory is `profile_dir`) stands.
-pub fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
+pub(crate) fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
     let dir = RunDir::new(profile_dir, run);
     if Stage::OF_RUN.iter().all(|stage| dir.stage_record(*stage).is_file()) {
         return Ok(State::Done);
@@ -115,7 +115,7 @@ pub fn profile_of(profile_dir: &Path, explicit: Option<&str>) -> Result<Profile>
 
 /// The runs `status` reports: the profile's runs for `seeds` seeds (default: as many as the directory has), those
 /// `only` selects.
-pub fn runs(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &[String]) -> Result<Vec<RunSpec>> {
+pub(crate) fn runs(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &[String]) -> Result<Vec<RunSpec>> {
     let seeds = match seeds {
         Some(seeds) => seeds,
         None => seeds_on_disk(profile_dir).max(1),
@@ -183,7 +183,7 @@ pub struct CrossRun {
 }
 
 impl CrossRun {
-    pub fn of(profile_dir: &Path) -> CrossRun {
+    pub(crate) fn of(profile_dir: &Path) -> CrossRun {
         CrossRun {
             gathered: profile_record(profile_dir, Stage::Gather.name()).is_file()
                 && profile_dir.join("manifest.json").is_file(),

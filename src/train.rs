@@ -43,13 +43,13 @@ use crate::schedule::{lr_at, optimiser_steps_at, sigma_at};
 use crate::stage::{NotDone, RecordFile, StageRecord};
 
 /// What a run trains on, already loaded (on the device or on the CPU).
-pub struct RunData<'a> {
+pub(crate) struct RunData<'a> {
     pub train: &'a Split,
     pub val: &'a Split,
 }
 
 /// Everything `train` needs besides the run itself.
-pub struct TrainContext<'a> {
+pub(crate) struct TrainContext<'a> {
     pub profile: &'a Profile,
     pub run: &'a RunSpec,
     pub dir: &'a RunDir,
@@ -80,23 +80,15 @@ pub enum Precision {
 
 impl Precision {
     /// The kind the conv and linear layers compute in.
-    pub fn kind(self) -> Kind {
+    pub(crate) fn kind(self) -> Kind {
         match self {
             Precision::Fp32 => Kind::Float,
             Precision::Bf16 => Kind::BFloat16,
         }
     }
 
-    pub fn is_fp32(&self) -> bool {
+    pub(crate) fn is_fp32(&self) -> bool {
         *self == Precision::Fp32
-    }
-
-    /// The precision as `--precision` spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "fp32",
-            Precision::Bf16 => "bf16",
-        }
     }
 }
 
@@ -141,7 +133,7 @@ impl Learner<'_> {
 }
 
 /// Build the run's model with its seeded initialisation (shared by the three regimes of a dataset).
-pub fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
+pub(crate) fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
     let vs = nn::VarStore::new(device);
     let model = AlexNet::new(&vs.root(), classes, &mut Draws::named(run.seed, &[run.dataset.name(), "init"]));
     (vs, model)
@@ -219,7 +211,7 @@ fn resume_point(profile: &Profile, run: &RunSpec, dir: &RunDir) -> Result<Resume
 }
 
 /// Train one run to its last epoch (resuming if checkpoints exist) and return its training log.
-pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
+pub(crate) fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     let TrainContext { profile, run, dir, data, device, .. } = ctx;
     let classes = profile.dataset(run.dataset)?.classes as i64;
     let (mut vs, model) = init_model(run, classes, *device);
@@ -339,7 +331,7 @@ fn retire_older_optimizer_states(profile: &Profile, run: &RunSpec, dir: &RunDir,
         None => "before its first checkpoint".to_owned(),
     }
 )]
-pub struct Diverged {
+pub(crate) struct Diverged {
     pub run: String,
     pub epoch: u32,
     /// The step within the epoch (from 0) and the iteration since training began (from 0).

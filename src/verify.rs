@@ -13,7 +13,7 @@
 //! was compared), not comparable (with the reason), or not in the run.
 mod models;
 
-pub use models::{Assignment, Models, Target, MODELS_FILE};
+pub(crate) use models::{Assignment, Models, Target};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,13 +26,13 @@ use serde_json::Value;
 use crate::results::{self, cell_text, record_key, source_quality, Record, ResultsDir, Schema, SourceKind, SCHEMAS};
 
 /// The file beside the expected tables that declares their tolerances.
-pub const TOLERANCES_FILE: &str = "tolerances.toml";
+pub(crate) const TOLERANCES_FILE: &str = "tolerances.toml";
 
 /// One tolerance rule. A rule applies to a row of `table` when every given matcher agrees; the first rule that
 /// applies wins. `skip` rules exclude rows from comparison, counted as not comparable with the reason in `why`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub table: String,
     /// Source kind (`printed`, `hardcoded`, `log`, `pkl`, `derived`, `digitized`, `run`).
     pub kind: Option<String>,
@@ -73,12 +73,12 @@ impl Rule {
 /// The rules of one expected directory.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Tolerances {
+pub(crate) struct Tolerances {
     pub rule: Vec<Rule>,
 }
 
 impl Tolerances {
-    pub fn load(expected_dir: &Path) -> Result<Tolerances> {
+    pub(crate) fn load(expected_dir: &Path) -> Result<Tolerances> {
         let path = expected_dir.join(TOLERANCES_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("cannot read {}; every expected directory declares its tolerances there", path.display())
@@ -92,7 +92,7 @@ impl Tolerances {
     }
 
     /// The first rule that applies to `record` of `schema`, if any.
-    pub fn rule_for(&self, schema: &Schema, record: &Record) -> Option<&Rule> {
+    pub(crate) fn rule_for(&self, schema: &Schema, record: &Record) -> Option<&Rule> {
         let source = record.get("source").and_then(Value::as_str).unwrap_or("");
         self.rule.iter().find(|rule| {
             rule.table == schema.name
@@ -188,7 +188,7 @@ mod tests {
 
 /// One observation of a table, reduced to one value per column: the mean over seeds of the preferred records.
 #[derive(Clone, Debug)]
-pub struct Observation {
+pub(crate) struct Observation {
     pub key: Vec<String>,
     /// Column -> mean value (absent when empty in every seed).
     pub values: BTreeMap<&'static str, f64>,
@@ -198,7 +198,7 @@ pub struct Observation {
 }
 
 /// Reduce records of `schema` to one [`Observation`] per key, in first-seen order.
-pub fn observations(schema: &Schema, records: &[Record]) -> Vec<Observation> {
+pub(crate) fn observations(schema: &Schema, records: &[Record]) -> Vec<Observation> {
     let mut out: Vec<Observation> = Vec::new();
     let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     let mut sums: Vec<BTreeMap<&'static str, (f64, usize)>> = Vec::new();
@@ -256,12 +256,12 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    pub fn difference(&self) -> f64 {
+    pub(crate) fn difference(&self) -> f64 {
         self.run - self.expected
     }
 
     /// Within tolerance, allowing for the float rounding of numbers printed to that precision.
-    pub fn holds(&self) -> bool {
+    pub(crate) fn holds(&self) -> bool {
         self.difference().abs() <= self.tolerance + 1e-9 * self.expected.abs().max(1.0)
     }
 
@@ -321,7 +321,7 @@ impl TableOutcome {
     }
 
     /// Expected rows left out, whatever the reason.
-    pub fn not_comparable_rows(&self) -> usize {
+    pub(crate) fn not_comparable_rows(&self) -> usize {
         self.not_comparable.values().sum()
     }
 }
@@ -343,7 +343,7 @@ impl Verification {
         self.tables.iter().map(|t| t.failures().count()).sum()
     }
 
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.compared() > 0 && self.failed() == 0
     }
 }

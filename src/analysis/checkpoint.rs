@@ -14,15 +14,15 @@ use crate::vocab::{ErfInput, Layer, Regime};
 
 /// ERF maps are stored average-pooled to at most this many pixels a side (a 224-px map becomes 56 x 56), which is
 /// what a figure can show; their summaries and radial profiles are computed at full resolution.
-pub const ERF_MAP_MAX_SIDE: usize = 64;
+pub(crate) const ERF_MAP_MAX_SIDE: usize = 64;
 
 /// The layer and inputs of the ERF maps stored as images (what the `erf_maps` figure draws, after cell 46).
-pub const ERF_MAP_LAYER: Layer = Layer::CONV5;
-pub const ERF_MAP_INPUT: ErfInput = ErfInput::Images;
+pub(crate) const ERF_MAP_LAYER: Layer = Layer::CONV5;
+pub(crate) const ERF_MAP_INPUT: ErfInput = ErfInput::Images;
 
 /// What the analyses need besides the checkpoint: the profile's analysis settings, the network's input side, the
 /// device, and the (normalised, seeded) test images the image-driven ERFs average over.
-pub struct AnalysisInputs<'a> {
+pub(crate) struct AnalysisInputs<'a> {
     pub spec: &'a AnalysisSpec,
     pub resolution: i64,
     pub device: Device,
@@ -33,7 +33,7 @@ pub struct AnalysisInputs<'a> {
 /// (spatial_frequency.ipynb), effective receptive fields (Luo et al. 2016) and, for blurry-to-clear runs (the models
 /// whose kernels the original shows), the conv1 kernels and their normalised contrast, of the checkpoint of `run` at `epoch` loaded in `vs`/`model`. Every random choice (Gabor starts, ERF
 /// noise) is seeded from the run's seed, so the rows are the same whenever the checkpoint is analysed.
-pub fn analyse_checkpoint(
+pub(crate) fn analyse_checkpoint(
     run: &RunKey,
     epoch: u32,
     vs: &nn::VarStore,

@@ -10,15 +10,15 @@
 //! stage writes, and [`checkpoint_receptive_fields`], [`checkpoint_spatial_frequency`] and [`checkpoint_erf`] give
 //! the numbers that the `receptive-fields`, `spatial-frequency` and `erf` commands print. They work on any checkpoint
 //! with torchvision's AlexNet names.
-pub mod across_epochs;
+pub(crate) mod across_epochs;
 mod checkpoint;
 pub mod erf;
 pub mod gabor;
-pub mod normalised_kernels;
-pub mod rf_moments;
-pub mod spatial_frequency;
+pub(crate) mod normalised_kernels;
+pub(crate) mod rf_moments;
+pub(crate) mod spatial_frequency;
 
-pub use checkpoint::{analyse_checkpoint, AnalysisInputs, ERF_MAP_INPUT, ERF_MAP_LAYER, ERF_MAP_MAX_SIDE};
+pub(crate) use checkpoint::{analyse_checkpoint, AnalysisInputs, ERF_MAP_INPUT, ERF_MAP_LAYER};
 
 use std::path::Path;
 
@@ -41,14 +41,14 @@ pub struct LayerStatistic<S> {
 }
 
 impl<S> LayerStatistic<S> {
-    pub fn new(layer: Layer, statistic: S, value: f64) -> LayerStatistic<S> {
+    pub(crate) fn new(layer: Layer, statistic: S, value: f64) -> LayerStatistic<S> {
         LayerStatistic { layer, statistic, value }
     }
 }
 
 /// The test images the image-driven ERFs average over: the first `count` images of the test split (whose order is
 /// fixed by the dataset's files or the stand-in's seed), normalised as the test transform does, on `device`.
-pub fn erf_images(test: &Split, count: u64, augment: &AugmentSpec, device: Device) -> Result<tch::Tensor> {
+pub(crate) fn erf_images(test: &Split, count: u64, augment: &AugmentSpec, device: Device) -> Result<tch::Tensor> {
     let n = (count as i64).min(test.labels.size()[0]);
     crate::augment::test_batch(&test.images.narrow(0, 0, n).to_device(device), augment)
 }

@@ -43,14 +43,14 @@ use crate::vocab::DatasetId;
 
 /// Version of the cache's content and format: bump it whenever decoding, resizing or the file layout changes, so
 /// that every existing cache becomes stale.
-pub const CACHE_FORMAT: u32 = 1;
+pub(crate) const CACHE_FORMAT: u32 = 1;
 
 /// Splits up to this many bytes of images go whole onto the device (see the module doc).
-pub const DEVICE_DATA_LIMIT: u64 = 64 << 30;
+pub(crate) const DEVICE_DATA_LIMIT: u64 = 64 << 30;
 
 /// Where the data comes from, besides the profile: the command line's `--data-root`.
 #[derive(Clone, Debug, Default)]
-pub struct DataSourceArgs {
+pub(crate) struct DataSourceArgs {
     /// Directory holding one canonical root per dataset, `<data-root>/<dataset>/`; needed by real-data profiles.
     pub data_root: Option<PathBuf>,
 }
@@ -129,7 +129,7 @@ fn split_images(spec: &DatasetSpec, split: SplitName) -> u64 {
 /// The generator request for one split of a stand-in. The seed depends on the profile's seed and the dataset, not
 /// on the split, so that all splits share one label structure (the same identities, the same toys). ImageNet-100's
 /// test split is its val split, as in the original.
-pub fn synth_request(profile: &Profile, dataset: DatasetId, split: SplitName) -> Result<SynthRequest> {
+pub(crate) fn synth_request(profile: &Profile, dataset: DatasetId, split: SplitName) -> Result<SynthRequest> {
     let spec = profile.dataset(dataset)?;
     Ok(SynthRequest {
         dataset,
@@ -143,7 +143,7 @@ pub fn synth_request(profile: &Profile, dataset: DatasetId, split: SplitName) ->
 }
 
 /// The root of a real dataset: `<data-root>/<dataset>`.
-pub fn dataset_root(dataset: DatasetId, source: &DataSourceArgs) -> Result<PathBuf> {
+pub(crate) fn dataset_root(dataset: DatasetId, source: &DataSourceArgs) -> Result<PathBuf> {
     let Some(data_root) = &source.data_root else {
         bail!(
             "this profile reads the real {dataset} data: pass --data-root DIR, where DIR/{dataset}/ holds it in the \
@@ -156,7 +156,7 @@ pub fn dataset_root(dataset: DatasetId, source: &DataSourceArgs) -> Result<PathB
 
 /// A hash naming the data a run of `dataset` under `profile` sees: changes whenever any split's tensor would. The
 /// pipeline names its stages by it.
-pub fn dataset_hash(profile: &Profile, dataset: DatasetId, source: &DataSourceArgs) -> Result<String> {
+pub(crate) fn dataset_hash(profile: &Profile, dataset: DatasetId, source: &DataSourceArgs) -> Result<String> {
     let mut keys = Vec::new();
     for split in SplitName::ALL {
         let key = match profile.data {
@@ -189,7 +189,7 @@ fn real_key<'a>(profile: &'a Profile, dataset: DatasetId, split: SplitName, root
 }
 
 /// One split of `dataset` as the profile defines it, on `device` when it fits (see the module doc).
-pub fn load_split(
+pub(crate) fn load_split(
     profile: &Profile,
     dataset: DatasetId,
     split: SplitName,

@@ -4,13 +4,11 @@ pub mod cache;
 pub mod import;
 pub mod layout;
 pub mod manifest;
-pub mod numpy_random;
-pub mod object_order;
+pub(crate) mod numpy_random;
+pub(crate) mod object_order;
 pub mod stand_in;
-pub mod synthetic;
+pub(crate) mod synthetic;
 pub mod verify;
-
-pub use cache::{dataset_hash, load_split, DataSourceArgs};
 
 use std::fmt;
 
@@ -27,9 +25,9 @@ pub enum SplitName {
 }
 
 impl SplitName {
-    pub const ALL: [SplitName; 3] = [SplitName::Train, SplitName::Val, SplitName::Test];
+    pub(crate) const ALL: [SplitName; 3] = [SplitName::Train, SplitName::Val, SplitName::Test];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SplitName::Train => "train",
             SplitName::Val => "val",

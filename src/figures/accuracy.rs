@@ -132,7 +132,7 @@ fn with_intervals<P: Ord + Copy>(
 /// Main robustness figure (robustness_results cell 20): accuracy of the final models against test sigma 0-32, one
 /// panel per dataset, one line per regime, chance and sigma-8 lines; a band shows each accuracy's 95 % interval
 /// (Wilson, over the test images; with several seeds, the widest) where the run recorded it.
-pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
+pub(crate) fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
     let mut intervals: Intervals<DatasetId> = BTreeMap::new();
     for r in rows {
@@ -158,7 +158,7 @@ pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
 
 /// Stage figures (robustness_across_stages cells 22-33): one row per dataset, one column per stage epoch,
 /// accuracy against test sigma 0-8, one line per regime, with the accuracies' intervals as bands.
-pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
+pub(crate) fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
     let mut groups: Grouped<(DatasetId, u32), Regime> = BTreeMap::new();
     let mut intervals: Intervals<(DatasetId, u32)> = BTreeMap::new();
     for r in rows {
@@ -189,7 +189,7 @@ pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
 
 /// Cell 35: blurry-to-clear accuracy over clear accuracy against test sigma, one panel per stage epoch, one line
 /// per dataset. Computed per seed from the stage table; ratios over a near-chance clear accuracy are open circles.
-pub fn ratio_by_stage_vs_sigma(rows: &[AccuracyByStage], style: &Style) -> Figure {
+pub(crate) fn ratio_by_stage_vs_sigma(rows: &[AccuracyByStage], style: &Style) -> Figure {
     let clear = clear_accuracy(rows);
     let mut by_epoch: BTreeMap<u32, RatioSamples> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.run.regime == Regime::BlurryToClear) {
@@ -216,7 +216,7 @@ const RATIO: &str = "blurry-to-clear / clear accuracy";
 
 /// Cell 37: the ratio at the sigma marker (8) against training minibatches, one line per dataset; ratios whose
 /// clear accuracy (from the stage table, where present) is near chance are open circles.
-pub fn ratio_at_sigma8_vs_minibatch(
+pub(crate) fn ratio_at_sigma8_vs_minibatch(
     rows: &[AccuracyRatioByStage],
     stages: &[AccuracyByStage],
     style: &Style,

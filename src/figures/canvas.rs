@@ -85,7 +85,7 @@ pub struct Series {
 
 impl Series {
     /// A series from (x, y) samples, one per seed: points sorted by x, with the mean and the range over seeds.
-    pub fn from_samples(label: &str, colour: Colour, dash: Dash, mark: Mark, samples: &[(f64, f64)]) -> Series {
+    pub(crate) fn from_samples(label: &str, colour: Colour, dash: Dash, mark: Mark, samples: &[(f64, f64)]) -> Series {
         let mut sorted = samples.to_vec();
         sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut groups: Vec<(Point, usize)> = Vec::new();
@@ -114,7 +114,7 @@ impl Series {
     }
 
     /// A series with no points, named in the legend with the reason (e.g. "no valid fit").
-    pub fn missing(label: &str, colour: Colour, reason: &str) -> Series {
+    pub(crate) fn missing(label: &str, colour: Colour, reason: &str) -> Series {
         Series {
             missing: Some(reason.to_string()),
             ..Series::from_samples(label, colour, Dash::Solid, Mark::Line, &[])
@@ -146,7 +146,7 @@ pub struct Panel {
 }
 
 impl Panel {
-    pub fn new(title: &str, x_label: &str, y_label: &str, x_range: (f64, f64)) -> Panel {
+    pub(crate) fn new(title: &str, x_label: &str, y_label: &str, x_range: (f64, f64)) -> Panel {
         Panel {
             title: title.to_string(),
             x_label: x_label.to_string(),
@@ -196,13 +196,13 @@ pub struct Figure {
 
 impl Figure {
     /// A figure of `panels` in `columns` columns, untitled (the catalogue titles it).
-    pub fn new(id: &str, columns: usize, panels: Vec<Panel>, panel_size: (u32, u32)) -> Figure {
+    pub(crate) fn new(id: &str, columns: usize, panels: Vec<Panel>, panel_size: (u32, u32)) -> Figure {
         let (title, subtitle, overlay_label) = (String::new(), String::new(), String::new());
         Figure { id: id.to_string(), title, subtitle, columns, panels, panel_size, overlay_label }
     }
 
     /// Whether the figure has nothing to draw and no missing series to name.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.panels.iter().all(|p| p.series.iter().all(|s| s.points.is_empty() && s.missing.is_none()))
     }
 
@@ -246,7 +246,7 @@ impl Figure {
     }
 
     /// The figure as SVG, laid out for its legend.
-    pub fn svg(&self) -> Result<String> {
+    pub(crate) fn svg(&self) -> Result<String> {
         register_font()?;
         let legend = Legend::of(self)?;
         let rows = self.panels.len().div_ceil(self.columns()) as u32;
@@ -261,7 +261,7 @@ impl Figure {
     }
 
     /// Write the figure as `<stem>.svg` and the `<stem>.png` rasterised from it (path without extension).
-    pub fn write(&self, stem: &Path) -> Result<()> {
+    pub(crate) fn write(&self, stem: &Path) -> Result<()> {
         super::render::write_svg_and_png(stem, &self.svg()?)
     }
 

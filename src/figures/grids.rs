@@ -25,7 +25,7 @@ pub struct Conv1Weights {
 impl Conv1Weights {
     /// Filter `f` as an RGB picture, its three input channels min-max normalised together (so that the filter's
     /// colour, which the original's channel mean hid, shows).
-    pub fn rgb(&self, f: usize) -> Result<Heatmap> {
+    pub(crate) fn rgb(&self, f: usize) -> Result<Heatmap> {
         let [out, inp, kh, kw] = self.shape;
         if self.values.len() != out * inp * kh * kw || f >= out || inp != 3 {
             bail!(
@@ -42,7 +42,7 @@ impl Conv1Weights {
     }
 
     /// `filters` as RGB pictures in a mosaic of rows of `across`, separated by 1-px white lines.
-    pub fn mosaic(&self, filters: &[usize], across: usize) -> Result<Heatmap> {
+    pub(crate) fn mosaic(&self, filters: &[usize], across: usize) -> Result<Heatmap> {
         let [_, _, kh, kw] = self.shape;
         let across = across.clamp(1, filters.len().max(1));
         let down = filters.len().div_ceil(across).max(1);
@@ -92,7 +92,7 @@ impl Conv1Weights {
 
 /// Cells 22-30, in colour: `filters` of one model as RGB pictures (each min-max normalised), a square-ish mosaic
 /// per checkpoint (columns).
-pub fn conv1_kernels(model: &str, checkpoints: &[Conv1Weights], filters: &[usize]) -> Result<ImageGrid> {
+pub(crate) fn conv1_kernels(model: &str, checkpoints: &[Conv1Weights], filters: &[usize]) -> Result<ImageGrid> {
     let across = (filters.len() as f64).sqrt().ceil() as usize;
     let cells = vec![checkpoints.iter().map(|c| c.mosaic(filters, across).map(Some)).collect::<Result<Vec<_>>>()?];
     let which = match (filters.first(), filters.last(), checkpoints.first()) {
@@ -135,7 +135,7 @@ fn model_name(run: &RunKey, style: &Style) -> String {
 
 /// The `conv1_kernels_<dataset>` figures: every conv1 filter of each dataset's blurry-to-clear model (see
 /// [`shown_models`]) at every analysed epoch.
-pub fn conv1_kernel_figures(rows: &[Conv1Weight], style: &Style) -> Result<Vec<ImageGrid>> {
+pub(crate) fn conv1_kernel_figures(rows: &[Conv1Weight], style: &Style) -> Result<Vec<ImageGrid>> {
     let weights = Conv1Weights::from_rows(rows)?;
     let mut grids = Vec::new();
     for run in shown_models(weights.keys()) {
@@ -191,7 +191,7 @@ fn rendered_fit(row: &RfGaborFilter, side: usize) -> Option<Heatmap> {
 /// The `gabor_fit_grid_<dataset>` figures (cells 6-14): for each dataset's blurry-to-clear model (see
 /// [`shown_models`]), the fitted Gabor functions of the conv1 filters whose fit is valid at every analysed epoch.
 /// A model with no such filter gets no figure.
-pub fn gabor_fit_figures(rows: &[RfGaborFilter], style: &Style) -> Vec<ImageGrid> {
+pub(crate) fn gabor_fit_figures(rows: &[RfGaborFilter], style: &Style) -> Vec<ImageGrid> {
     let side = Layer::CONV1.conv().map_or(11, |c| c.kernel as usize);
     let mut grids = Vec::new();
     for run in shown_models(rows.iter().map(|r| &r.run)) {
@@ -273,7 +273,7 @@ impl ErfMap {
 
 /// Cell 46: the ERF maps, one row per model and layer, one column per epoch (rows are labelled by dataset, regime
 /// and layer; pass maps of one input kind and seed).
-pub fn erf_maps(maps: &[ErfMap], style: &Style) -> ImageGrid {
+pub(crate) fn erf_maps(maps: &[ErfMap], style: &Style) -> ImageGrid {
     let mut epochs: Vec<u32> = maps.iter().map(|m| m.epoch).collect();
     epochs.sort();
     epochs.dedup();
@@ -304,7 +304,7 @@ pub fn erf_maps(maps: &[ErfMap], style: &Style) -> ImageGrid {
 }
 
 /// The `erf_maps` figure of a source: the stored maps of every model of the lowest seed.
-pub fn erf_map_figure(rows: &[ErfMapPixel], style: &Style) -> Result<Option<ImageGrid>> {
+pub(crate) fn erf_map_figure(rows: &[ErfMapPixel], style: &Style) -> Result<Option<ImageGrid>> {
     let Some(seed) = rows.iter().map(|r| r.run.seed).min() else { return Ok(None) };
     let mut maps: Vec<ErfMap> = ErfMap::from_rows(rows)?.into_iter().filter(|m| m.seed == seed).collect();
     maps.sort_by_key(|m| (m.dataset, style.regimes.iter().position(|r| r.id == m.regime), m.epoch));
@@ -313,7 +313,7 @@ pub fn erf_map_figure(rows: &[ErfMapPixel], style: &Style) -> Result<Option<Imag
 
 /// The radial profiles of the ERF maps of `layer` on `input` at the last analysed epoch, of the lowest seed: one
 /// panel per dataset, one line per regime, each profile normalised to its peak.
-pub fn erf_radial_profiles(rows: &[ErfProfile], layer: Layer, input: ErfInput, style: &Style) -> Figure {
+pub(crate) fn erf_radial_profiles(rows: &[ErfProfile], layer: Layer, input: ErfInput, style: &Style) -> Figure {
     let selected: Vec<&ErfProfile> = rows.iter().filter(|r| r.layer == layer && r.input == input).collect();
     let seed = selected.iter().map(|r| r.run.seed).min();
     let last = selected.iter().map(|r| r.epoch).max();

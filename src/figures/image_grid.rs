@@ -33,7 +33,7 @@ impl Heatmap {
     }
 
     /// An RGB picture, `values` interleaved (r, g, b per pixel) in [0, 1].
-    pub fn rgb(width: usize, height: usize, values: Vec<f32>) -> Result<Heatmap> {
+    pub(crate) fn rgb(width: usize, height: usize, values: Vec<f32>) -> Result<Heatmap> {
         if values.len() != width * height * 3 {
             bail!("a {width}x{height} RGB picture needs {} values, got {}", width * height * 3, values.len());
         }
@@ -41,7 +41,7 @@ impl Heatmap {
     }
 
     /// Values min-max normalised to [0, 1] (a constant map becomes all 0.5).
-    pub fn normalised(&self) -> Vec<f32> {
+    pub(crate) fn normalised(&self) -> Vec<f32> {
         min_max(&self.values)
     }
 
@@ -64,7 +64,7 @@ impl Heatmap {
 }
 
 /// `values` min-max normalised to [0, 1] (all 0.5 when constant).
-pub fn min_max(values: &[f32]) -> Vec<f32> {
+pub(crate) fn min_max(values: &[f32]) -> Vec<f32> {
     let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
     let span = hi - lo;
     values.iter().map(|&v| if span > 0.0 { (v - lo) / span } else { 0.5 }).collect()
@@ -80,7 +80,7 @@ pub enum ColourMap {
 }
 
 impl ColourMap {
-    pub fn colour(self, v: f32) -> [u8; 3] {
+    pub(crate) fn colour(self, v: f32) -> [u8; 3] {
         let v = v.clamp(0.0, 1.0);
         let byte = |x: f32| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
         match self {
@@ -141,7 +141,7 @@ impl ImageGrid {
     }
 
     /// The grid as SVG.
-    pub fn svg(&self) -> Result<String> {
+    pub(crate) fn svg(&self) -> Result<String> {
         let label_w = self.label_width()?;
         let grid_w = self.columns() * (self.cell_px + GAP) + GAP;
         let bar = self.has_scalar_maps();

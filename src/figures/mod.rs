@@ -10,14 +10,14 @@
 //! `expected/paper/`, drawn into `figures/paper/`) or a run directory (drawn into `RUN_DIR/figures/`); a run of the
 //! `paper` or `paper-uniform` profile is drawn over the original's values (thin, dashed). Of a run directory only
 //! `results/` is read: no figure needs a checkpoint.
-pub mod accuracy;
-pub mod axis;
+pub(crate) mod accuracy;
+pub(crate) mod axis;
 pub mod canvas;
 pub mod grids;
-pub mod image_grid;
-pub mod receptive_fields;
+pub(crate) mod image_grid;
+pub(crate) mod receptive_fields;
 pub mod render;
-pub mod spatial_frequency;
+pub(crate) mod spatial_frequency;
 pub mod style;
 
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> V
 
 /// The image-grid figures `tables` has data for (kernels, Gabor fits, ERF maps) and the ERF radial profiles, each
 /// with the catalogue id it is an instance of (`conv1_kernels_faces` is an instance of `conv1_kernels`).
-pub fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'static str, Drawing)>> {
+pub(crate) fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'static str, Drawing)>> {
     let mut out: Vec<(&'static str, Drawing)> = Vec::new();
     for grid in grids::conv1_kernel_figures(&tables.conv1_kernels, style)? {
         out.push(("conv1_kernels", Drawing::Grid(grid)));
@@ -97,13 +97,13 @@ pub fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'static str,
 }
 
 /// A figure ready to write: a chart of panels or a grid of pictures.
-pub enum Drawing {
+pub(crate) enum Drawing {
     Chart(Figure),
     Grid(ImageGrid),
 }
 
 impl Drawing {
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         match self {
             Drawing::Chart(f) => &f.id,
             Drawing::Grid(g) => &g.id,
@@ -118,7 +118,7 @@ impl Drawing {
     }
 
     /// Write `<stem>.svg` and `<stem>.png`.
-    pub fn write(&self, stem: &Path) -> Result<()> {
+    pub(crate) fn write(&self, stem: &Path) -> Result<()> {
         match self {
             Drawing::Chart(f) => f.write(stem),
             Drawing::Grid(g) => g.write(stem),
@@ -212,7 +212,7 @@ impl Source {
     }
 
     /// What every figure of this source says under its title.
-    pub fn subtitle(&self, style: &Style) -> String {
+    pub(crate) fn subtitle(&self, style: &Style) -> String {
         match (&self.protocol, self.original) {
             (_, true) => format!("the original's numbers ({PAPER_DIR}/)"),
             (Some(protocol), false) => style.profile_subtitle(protocol),
@@ -227,7 +227,7 @@ impl Source {
 
     /// This source's directory as provenance names it: relative to the project when inside it (`expected/paper`,
     /// `runs/mini`), else by its own name; never an absolute path, so that the sidecar is the same on every machine.
-    pub fn shown_dir(&self) -> String {
+    pub(crate) fn shown_dir(&self) -> String {
         let dir = self.dir().canonicalize().unwrap_or_else(|_| self.dir().to_path_buf());
         let inside = crate::provenance::project_dir().ok().and_then(|project| {
             let project = project.canonicalize().unwrap_or(project);

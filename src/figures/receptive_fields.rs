@@ -48,7 +48,7 @@ pub(super) fn epoch_range(style: &Style, epochs: &[u32]) -> (f64, f64) {
 }
 
 /// Cell 94, the main RF-size figure: conv1 moment size against epoch, one panel per dataset, one line per regime.
-pub fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
+pub(crate) fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
     let selected: Vec<&RfSize> =
         rows.iter().filter(|r| r.measure == RfMeasure::MomentSizeMean && r.layer == Layer::CONV1).collect();
@@ -84,7 +84,7 @@ const SIZE_LABEL: &str = "moment size (kernel px)";
 pub(super) const SF_LABEL: &str = "mean peak SF (cycles/image at 224 px)";
 
 /// Cell 96: conv1 moment size (x) against conv1 mean peak spatial frequency (y), one dot per checkpoint.
-pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
+pub(crate) fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
     let sizes = moment_sizes(rf);
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
     for (key, &y) in peak_sfs(sf).iter().filter(|(k, _)| k.4 == Layer::CONV1) {
@@ -99,7 +99,7 @@ pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &
 
 /// Cell 97: per-layer moment size (x) against per-layer mean peak spatial frequency (y) at the last epoch, one dot
 /// per layer labelled with its name.
-pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
+pub(crate) fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
     let sizes = moment_sizes(rf);
     let sfs = peak_sfs(sf);
     let last_epoch = sfs.keys().filter(|k| sizes.contains_key(*k)).map(|k| k.2).max();
@@ -147,7 +147,7 @@ pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: 
 /// Cell 18: mean Gabor sigma_x of valid conv1 fits against epoch, blurry-to-clear models, one line per dataset. A
 /// dataset whose blurry-to-clear conv1 was analysed (it has rf_size rows) but has no valid fit at any epoch is
 /// named in the legend as having none.
-pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
+pub(crate) fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     let mut samples: BTreeMap<DatasetId, Vec<(f64, f64)>> = BTreeMap::new();
     let b2c_conv1 = || rows.iter().filter(|r| r.run.regime == Regime::BlurryToClear && r.layer == Layer::CONV1);
     let selected: Vec<&RfSize> = b2c_conv1().filter(|r| r.measure == RfMeasure::GaborSigmaXMeanValid).collect();
@@ -171,11 +171,11 @@ pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
 
 /// The ERF statistic drawn through training (src/analysis/erf.rs): radius holding half the gradient mass, conv5,
 /// test images.
-pub const ERF_STATISTIC: ErfStatistic = ErfStatistic::R50Px;
-pub const ERF_INPUT: ErfInput = ErfInput::Images;
+pub(crate) const ERF_STATISTIC: ErfStatistic = ErfStatistic::R50Px;
+pub(crate) const ERF_INPUT: ErfInput = ErfInput::Images;
 
 /// ERF radius (50 % mass) of conv5 for test images against epoch, one panel per dataset, one line per regime.
-pub fn erf_radius_vs_epoch(rows: &[Erf], style: &Style) -> Figure {
+pub(crate) fn erf_radius_vs_epoch(rows: &[Erf], style: &Style) -> Figure {
     let mut groups: Grouped<DatasetId, Regime> = BTreeMap::new();
     let selected: Vec<&Erf> = rows
         .iter()

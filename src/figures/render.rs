@@ -13,12 +13,12 @@ use anyhow::{Context, Result};
 use resvg::{tiny_skia, usvg};
 
 /// The font every figure uses, embedded so that no machine's fonts change a figure.
-pub const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+pub(crate) const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// The family name inside [`FONT_BYTES`].
-pub const FONT_FAMILY: &str = "DejaVu Sans";
+pub(crate) const FONT_FAMILY: &str = "DejaVu Sans";
 /// The `font-family` every SVG text names: the embedded font first, so that resvg (and any viewer that has it)
 /// uses it, then the generic family for viewers that do not.
-pub const SVG_FONT: &str = "DejaVu Sans, sans-serif";
+pub(crate) const SVG_FONT: &str = "DejaVu Sans, sans-serif";
 
 /// A font database holding only the embedded font, which also answers for the generic `sans-serif`.
 fn fonts() -> Arc<usvg::fontdb::Database> {
@@ -52,7 +52,7 @@ pub fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
 }
 
 /// Write `bytes` to `path` atomically unless the file already holds exactly them. Returns whether it wrote.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
@@ -61,7 +61,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
 }
 
 /// Write `<stem>.svg` and the `<stem>.png` rasterised from it (each only if changed).
-pub fn write_svg_and_png(stem: &Path, svg: &str) -> Result<()> {
+pub(crate) fn write_svg_and_png(stem: &Path, svg: &str) -> Result<()> {
     let png = svg_to_png(svg).with_context(|| format!("cannot rasterise {}", stem.with_extension("svg").display()))?;
     write_if_changed(&stem.with_extension("svg"), svg.as_bytes())?;
     write_if_changed(&stem.with_extension("png"), &png)?;
@@ -69,7 +69,7 @@ pub fn write_svg_and_png(stem: &Path, svg: &str) -> Result<()> {
 }
 
 /// `text` with the characters XML reserves escaped, for hand-written SVG.
-pub fn xml_text(text: &str) -> String {
+pub(crate) fn xml_text(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -23,19 +23,19 @@ fn mean_peak_sf(rows: &[SpatialFrequency], style: &Style, layer: Layer, id: &str
 }
 
 /// Cell 53: conv1 mean peak spatial frequency against epoch, one panel per dataset, one line per regime.
-pub fn mean_peak_sf_conv1(rows: &[SpatialFrequency], style: &Style) -> Figure {
+pub(crate) fn mean_peak_sf_conv1(rows: &[SpatialFrequency], style: &Style) -> Figure {
     mean_peak_sf(rows, style, Layer::CONV1, "mean_peak_sf_conv1")
 }
 
 /// Cell 54: conv5 mean peak spatial frequency against epoch.
-pub fn mean_peak_sf_conv5(rows: &[SpatialFrequency], style: &Style) -> Figure {
+pub(crate) fn mean_peak_sf_conv5(rows: &[SpatialFrequency], style: &Style) -> Figure {
     mean_peak_sf(rows, style, Layer::CONV5, "mean_peak_sf_conv5")
 }
 
 /// Cell 52: mean peak spatial frequency of blurry-to-clear models against epoch, one panel per layer, one line per
 /// dataset. Where the original has two digitised values of one point (cells 52 and 53/54), the table's preferred
 /// one is drawn.
-pub fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure {
+pub(crate) fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure {
     let mut groups: Grouped<Layer, DatasetId> = BTreeMap::new();
     let selected: Vec<&SpatialFrequency> = rows
         .iter()
@@ -60,7 +60,7 @@ pub fn mean_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figure
 
 /// Cells 31-35: conv5 peak-frequency histograms of blurry-to-clear models, one row per dataset, one column per
 /// stage epoch; a dotted line at 25 cycles/image.
-pub fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Figure {
+pub(crate) fn conv5_peak_sf_histograms(rows: &[SpatialFrequency], style: &Style) -> Figure {
     let mut groups: Grouped<(DatasetId, u32), u8> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.layer == Layer::CONV5 && r.run.regime == Regime::BlurryToClear) {
         if let Some((lo, hi)) = r.statistic.bin() {

@@ -103,7 +103,7 @@ pub struct Style {
 
 impl Style {
     /// The style for figures of `profile`: its class counts (the chance lines) and last epoch (the epoch axes).
-    pub fn for_profile(&self, profile: &Profile) -> Style {
+    pub(crate) fn for_profile(&self, profile: &Profile) -> Style {
         let mut style = self.clone();
         for d in &mut style.datasets {
             if let Some(spec) = profile.datasets.get(&d.id) {
@@ -115,7 +115,7 @@ impl Style {
     }
 
     /// The subtitle of every figure of `profile`: which profile, and whether its data are the stand-ins.
-    pub fn profile_subtitle(&self, profile: &Profile) -> String {
+    pub(crate) fn profile_subtitle(&self, profile: &Profile) -> String {
         match profile.data {
             DataSource::Synthetic => format!("profile {}: {}", profile.name, self.stand_ins_note),
             DataSource::Real => format!("profile {}", profile.name),
@@ -123,30 +123,30 @@ impl Style {
     }
 
     /// Legend name of the dotted line at the sigma marker.
-    pub fn sigma_marker_label(&self) -> String {
+    pub(crate) fn sigma_marker_label(&self) -> String {
         format!("test sigma {}: the blurry models' training sigma", self.sigma_marker)
     }
 
     /// Legend name of the ratio points of `dataset` not drawn as an effect (clear accuracy near chance).
-    pub fn near_chance_label(&self, dataset: &str) -> String {
+    pub(crate) fn near_chance_label(&self, dataset: &str) -> String {
         format!("{dataset}: clear within {} pct-pt of chance, ratio not an effect", self.near_chance_margin)
     }
 
     /// Chance accuracy (%) of `dataset`: 100 / classes.
-    pub fn chance_pct(&self, dataset: DatasetId) -> f64 {
+    pub(crate) fn chance_pct(&self, dataset: DatasetId) -> f64 {
         100.0 / f64::from(self.dataset(dataset).classes.max(1))
     }
 
-    pub fn dataset(&self, id: DatasetId) -> &DatasetStyle {
+    pub(crate) fn dataset(&self, id: DatasetId) -> &DatasetStyle {
         self.datasets.iter().find(|d| d.id == id).unwrap_or(&self.datasets[0])
     }
 
-    pub fn regime(&self, id: Regime) -> &RegimeStyle {
+    pub(crate) fn regime(&self, id: Regime) -> &RegimeStyle {
         self.regimes.iter().find(|r| r.id == id).unwrap_or(&self.regimes[0])
     }
 
     /// The paper's name of a layer (`features.10` -> `conv5`), or the name itself.
-    pub fn layer_label(&self, id: Layer) -> &str {
+    pub(crate) fn layer_label(&self, id: Layer) -> &str {
         self.layers.iter().find(|l| l.id == id).map_or(id.name(), |l| l.label.as_str())
     }
 }
@@ -177,7 +177,7 @@ impl Catalogue {
         Catalogue::parse(CATALOGUE_TOML)
     }
 
-    pub fn parse(text: &str) -> Result<Catalogue> {
+    pub(crate) fn parse(text: &str) -> Result<Catalogue> {
         let catalogue: Catalogue = toml::from_str(text).context("cannot parse paper/figures.toml")?;
         for &id in DatasetId::ALL {
             if !catalogue.style.datasets.iter().any(|d| d.id == id) {
@@ -201,7 +201,7 @@ impl Catalogue {
         Ok(catalogue)
     }
 
-    pub fn entry(&self, id: &str) -> Result<&FigureEntry> {
+    pub(crate) fn entry(&self, id: &str) -> Result<&FigureEntry> {
         self.figure.iter().find(|f| f.id == id).with_context(|| format!("paper/figures.toml has no figure '{id}'"))
     }
 }

@@ -35,7 +35,7 @@ impl ResultsDir {
     }
 
     /// Whether it holds the table of `schema`.
-    pub fn has(&self, schema: &Schema) -> bool {
+    pub(crate) fn has(&self, schema: &Schema) -> bool {
         schema.csv_path(&self.tables_dir).exists()
     }
 
@@ -46,7 +46,7 @@ impl ResultsDir {
 
     /// The rows of the table of `schema` as records (column -> cell), `None` when it has no such table: what
     /// `verify` compares, table by table alike.
-    pub fn records(&self, schema: &Schema) -> Result<Option<Vec<Record>>> {
+    pub(crate) fn records(&self, schema: &Schema) -> Result<Option<Vec<Record>>> {
         match self.has(schema) {
             true => read_records(&schema.csv_path(&self.tables_dir), schema, &[]).map(Some),
             false => Ok(None),
@@ -54,7 +54,7 @@ impl ResultsDir {
     }
 
     /// The tables of each variant of the profile (`results/variants/<name>/`), by name.
-    pub fn variants(&self) -> Vec<(String, ResultsDir)> {
+    pub(crate) fn variants(&self) -> Vec<(String, ResultsDir)> {
         let dir = self.tables_dir.join("variants");
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .into_iter()

@@ -28,7 +28,7 @@ pub use io::{read_records, read_table, read_table_if_present, write_records, wri
 pub use schema::{Cell, CellType, Column, Kind, RecordRow, Role, Row, Schema, Table};
 
 /// The schema called `name`, or an error listing the tables.
-pub fn schema(name: &str) -> Result<&'static Schema> {
+pub(crate) fn schema(name: &str) -> Result<&'static Schema> {
     SCHEMAS.iter().copied().find(|s| s.name == name).with_context(|| {
         let names: Vec<&str> = SCHEMAS.iter().map(|s| s.name).collect();
         format!("unknown table '{name}'; valid tables: {}", names.join(", "))
@@ -48,7 +48,7 @@ pub struct RunKey {
 
 impl RunKey {
     /// Its columns, first in every table that embeds it.
-    pub const COLUMNS: [Column; 4] = [
+    pub(crate) const COLUMNS: [Column; 4] = [
         Column::of::<String>("profile", Role::Note),
         Column::of::<u64>("seed", Role::Note),
         Column::of::<DatasetId>("dataset", Role::Key),
@@ -56,7 +56,7 @@ impl RunKey {
     ];
 
     /// The cell of its column `column` ([`RunKey::COLUMNS`]).
-    pub fn cell(&self, column: usize) -> Cell<'_> {
+    pub(crate) fn cell(&self, column: usize) -> Cell<'_> {
         match column {
             0 => self.profile.cell(),
             1 => self.seed.cell(),
@@ -67,7 +67,7 @@ impl RunKey {
     }
 
     /// The provenance of a run's rows, e.g. `run:mini seed 0`.
-    pub fn source(&self) -> String {
+    pub(crate) fn source(&self) -> String {
         format!("run:{} seed {}", self.profile, self.seed)
     }
 }
@@ -204,7 +204,7 @@ schema::tables! {
     }
 
     /// An ERF map as an image: the conv5 map on test images (what the `erf_maps` figure draws), average-pooled to at
-    /// most [`crate::analysis::ERF_MAP_MAX_SIDE`] pixels a side, one row per pixel, normalised to sum 1.
+    /// most `ERF_MAP_MAX_SIDE` (`src/analysis/checkpoint.rs`) pixels a side, one row per pixel, normalised to sum 1.
     erf_maps: ErfMapPixel [made_by: Analyse, reference: false, reduced: false] {
         ..RunKey,
         Key epoch: u32,
@@ -247,7 +247,7 @@ schema::tables! {
 impl AccuracyRatioByStage {
     /// Cell 37's ratio from a run's stage table: blurry-to-clear over clear accuracy at `test_sigma`, per dataset,
     /// epoch and seed, at minibatch `steps_per_epoch(dataset) * epoch`. Points where clear accuracy is 0 are skipped.
-    pub fn from_stages(
+    pub(crate) fn from_stages(
         stages: &[AccuracyByStage],
         test_sigma: f64,
         steps_per_epoch: impl Fn(DatasetId) -> u64,
@@ -277,7 +277,7 @@ impl AccuracyRatioByStage {
 /// One line of a run's training log, as training measures it (and keeps it in its checkpoints' log snapshots);
 /// [`TrainingLog::from_epoch`] makes it a row. Epoch 0 is the evaluation before training, as in the original's logs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochLog {
+pub(crate) struct EpochLog {
     pub epoch: u32,
     /// Not measured at epoch 0 under `train_metrics = "running"`.
     pub train_acc_pct: Option<f64>,
@@ -291,7 +291,7 @@ pub struct EpochLog {
 
 impl TrainingLog {
     /// A run's row for one epoch of its log: the original's record columns are left empty.
-    pub fn from_epoch(run: &RunKey, entry: &EpochLog) -> TrainingLog {
+    pub(crate) fn from_epoch(run: &RunKey, entry: &EpochLog) -> TrainingLog {
         TrainingLog {
             run: run.clone(),
             checkpoint_dir: None,
@@ -333,7 +333,7 @@ pub enum SourceKind {
 impl SourceKind {
     /// The kind of a `source` cell: the text before the first ':'. The enum's order is the reference's order of
     /// preference when one observation has several sources.
-    pub fn of(source: &str) -> SourceKind {
+    pub(crate) fn of(source: &str) -> SourceKind {
         match source.split(':').next().unwrap_or("").trim() {
             "printed" => SourceKind::Printed,
             "hardcoded" => SourceKind::Hardcoded,
@@ -346,7 +346,7 @@ impl SourceKind {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SourceKind::Printed => "printed",
             SourceKind::Hardcoded => "hardcoded",
@@ -362,7 +362,7 @@ impl SourceKind {
 
 /// The digitisation quality label of a `source` cell (`quality=marker`, ...), if any: the last `quality=` in the
 /// text, since the stated uncertainty itself may mention a quality.
-pub fn source_quality(source: &str) -> Option<&str> {
+pub(crate) fn source_quality(source: &str) -> Option<&str> {
     let start = source.rfind("quality=")? + "quality=".len();
     let rest = &source[start..];
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
@@ -370,12 +370,12 @@ pub fn source_quality(source: &str) -> Option<&str> {
 }
 
 /// The key of a record: its key columns' values, rendered as text (`faces/clear/8`).
-pub fn record_key(schema: &Schema, record: &Record) -> Vec<String> {
+pub(crate) fn record_key(schema: &Schema, record: &Record) -> Vec<String> {
     schema.keys().map(|c| record.get(c.name).map(cell_text).unwrap_or_default()).collect()
 }
 
 /// A cell as text, the way a reader expects it: `8` for a whole float, empty for null.
-pub fn cell_text(value: &Value) -> String {
+pub(crate) fn cell_text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -391,7 +391,7 @@ pub fn cell_text(value: &Value) -> String {
 /// One record per key: where an observation has several sources (the original often has a printed, a derived and
 /// a digitized value of one point), keep the most trusted one (printed, hard-coded, log, pkl, derived, digitized;
 /// then file order). Records keep their first-seen key order.
-pub fn preferred<'a>(schema: &Schema, records: &'a [Record]) -> Vec<&'a Record> {
+pub(crate) fn preferred<'a>(schema: &Schema, records: &'a [Record]) -> Vec<&'a Record> {
     let mut chosen: Vec<(Vec<String>, &Record)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for record in records {
@@ -416,7 +416,7 @@ pub fn preferred<'a>(schema: &Schema, records: &'a [Record]) -> Vec<&'a Record> 
 /// Typed rows of one table reduced to one per observation and seed, the most trusted source ([`preferred`]'s choice,
 /// on typed rows): seeds in ascending order, observations in the order first seen. What the figures draw and the
 /// claims judge.
-pub fn reduce<T: Table>(rows: Vec<T>) -> Vec<T> {
+pub(crate) fn reduce<T: Table>(rows: Vec<T>) -> Vec<T> {
     let schema = &T::SCHEMA;
     let column = |name: &str| schema.columns.iter().position(|c| c.name == name);
     let (seed, source) = (column("seed"), column("source"));

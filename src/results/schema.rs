@@ -47,7 +47,7 @@ pub struct Column {
 
 impl Column {
     /// The column a field of type `T` makes.
-    pub const fn of<T: CellType>(name: &'static str, role: Role) -> Column {
+    pub(crate) const fn of<T: CellType>(name: &'static str, role: Role) -> Column {
         Column { name, kind: T::KIND, role, optional: T::OPTIONAL, vocab: T::VOCAB }
     }
 }
@@ -68,7 +68,7 @@ pub struct Schema {
 }
 
 impl Schema {
-    pub fn column(&self, name: &str) -> Option<&Column> {
+    pub(crate) fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
 
@@ -80,16 +80,16 @@ impl Schema {
         })
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &Column> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| c.role == Role::Key)
     }
 
     /// The positions of the key columns.
-    pub fn key_positions(&self) -> Vec<usize> {
+    pub(crate) fn key_positions(&self) -> Vec<usize> {
         (0..self.columns.len()).filter(|i| self.columns[*i].role == Role::Key).collect()
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &Column> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| c.role == Role::Value)
     }
 
@@ -97,13 +97,13 @@ impl Schema {
         results_dir.join(format!("{}.csv", self.name))
     }
 
-    pub fn parquet_path(&self, results_dir: &Path) -> PathBuf {
+    pub(crate) fn parquet_path(&self, results_dir: &Path) -> PathBuf {
         results_dir.join(format!("{}.parquet", self.name))
     }
 
     /// Check that `text` is a possible cell of `column`: the column exists and, where it has a vocabulary, `text`
     /// names something of it. What claims and tolerances filter on is checked with this when they are loaded.
-    pub fn check_cell(&self, column: &str, text: &str) -> Result<()> {
+    pub(crate) fn check_cell(&self, column: &str, text: &str) -> Result<()> {
         let Some(c) = self.column(column) else {
             let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
             bail!("table {} has no column '{column}' (columns: {})", self.name, names.join(", "));
@@ -126,19 +126,11 @@ pub enum Cell<'a> {
 
 impl Cell<'_> {
     /// The cell as a number (an integer or a float), `None` for text and empty cells.
-    pub fn number(&self) -> Option<f64> {
+    pub(crate) fn number(&self) -> Option<f64> {
         match self {
             Cell::Integer(i) => Some(*i as f64),
             Cell::Float(x) => Some(*x),
             Cell::Text(_) | Cell::Empty => None,
-        }
-    }
-
-    /// The text of a text cell.
-    pub fn text(&self) -> Option<&str> {
-        match self {
-            Cell::Text(text) => Some(text),
-            _ => None,
         }
     }
 }
@@ -352,7 +344,7 @@ macro_rules! tables {
 
             /// [`Tables::read`], with `defaults` filling columns a file lacks (the original's CSVs have no `profile`
             /// or `seed`).
-            pub fn read_with(
+            pub(crate) fn read_with(
                 dir: &std::path::Path,
                 wanted: impl Fn(&$crate::results::Schema) -> bool,
                 defaults: &[(&str, serde_json::Value)],
@@ -374,7 +366,7 @@ macro_rules! tables {
 
             /// Write the tables that `which` selects into `dir` (each, even when it has no rows); returns the files
             /// written.
-            pub fn write(
+            pub(crate) fn write(
                 &self,
                 dir: &std::path::Path,
                 which: impl Fn(&$crate::results::Schema) -> bool,
@@ -391,7 +383,7 @@ macro_rules! tables {
             }
 
             /// Append `other`'s rows to these, table by table.
-            pub fn extend(&mut self, other: Tables) {
+            pub(crate) fn extend(&mut self, other: Tables) {
                 $(self.$table.extend(other.$table);)*
             }
 

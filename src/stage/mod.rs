@@ -50,7 +50,7 @@ impl CodeHashes {
     }
 
     /// The hash of `stage`'s sources.
-    pub fn of(&self, stage: Stage) -> &str {
+    pub(crate) fn of(&self, stage: Stage) -> &str {
         self.0.get(&stage).map_or("", String::as_str)
     }
 
@@ -63,7 +63,7 @@ impl CodeHashes {
 
 /// What a finished stage leaves behind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StageRecord {
+pub(crate) struct StageRecord {
     pub stage: String,
     pub input_hash: String,
     /// Output path (relative to the record's base directory) -> SHA-256.
@@ -83,7 +83,7 @@ const SEAL: &str = "record_sha256";
 impl StageRecord {
     /// The record with its seal set. The seal is taken over the record as it will read back (written as JSON and
     /// parsed again), since a float need not parse back to the very bits it was written from.
-    pub fn sealed(mut self) -> Result<StageRecord> {
+    pub(crate) fn sealed(mut self) -> Result<StageRecord> {
         self.record_sha256 = String::new();
         let value: serde_json::Value = serde_json::from_slice(&serde_json::to_vec(&self)?)?;
         self.record_sha256 = seal_of(value)?;
@@ -91,7 +91,7 @@ impl StageRecord {
     }
 
     /// Parse a record file's bytes, refusing a record whose seal is missing or does not match its content.
-    pub fn unseal(bytes: &[u8]) -> Result<StageRecord> {
+    pub(crate) fn unseal(bytes: &[u8]) -> Result<StageRecord> {
         let value: serde_json::Value = serde_json::from_slice(bytes).context("not JSON")?;
         let seal = value.get(SEAL).and_then(|s| s.as_str()).unwrap_or_default().to_owned();
         if seal.is_empty() {
@@ -114,7 +114,7 @@ fn seal_of(mut value: serde_json::Value) -> Result<String> {
 
 /// Why a stage is not done ([`RecordFile::check`]).
 #[derive(Clone, Debug, PartialEq)]
-pub enum NotDone {
+pub(crate) enum NotDone {
     /// No record: the stage never finished (or was stopped before it did).
     NoRecord,
     /// The record is for other inputs (a changed protocol, code or data).
@@ -127,7 +127,7 @@ pub enum NotDone {
 
 impl NotDone {
     /// For a damaged record or output, what to tell the reviewer: the file and what was wrong with it.
-    pub fn damage(&self) -> Option<String> {
+    pub(crate) fn damage(&self) -> Option<String> {
         match self {
             NotDone::NoRecord | NotDone::InputsChanged => None,
             NotDone::DamagedRecord { record, reason } => {
@@ -139,7 +139,7 @@ impl NotDone {
 }
 
 /// SHA-256 of a value's JSON form: the input hash of a stage.
-pub fn hash_inputs(value: &impl Serialize) -> Result<String> {
+pub(crate) fn hash_inputs(value: &impl Serialize) -> Result<String> {
     let json = serde_json::to_vec(value).context("cannot serialise a stage's inputs")?;
     Ok(sha256_bytes(&json))
 }
@@ -147,7 +147,7 @@ pub fn hash_inputs(value: &impl Serialize) -> Result<String> {
 /// The record file of something done once and skipped after (a stage, or a training checkpoint), and the directory
 /// its outputs are named relative to.
 #[derive(Clone, Debug)]
-pub struct RecordFile {
+pub(crate) struct RecordFile {
     pub name: String,
     pub record: PathBuf,
     pub base: PathBuf,
@@ -156,18 +156,18 @@ pub struct RecordFile {
 }
 
 impl RecordFile {
-    pub fn new(name: &str, record: PathBuf, base: &Path) -> RecordFile {
+    pub(crate) fn new(name: &str, record: PathBuf, base: &Path) -> RecordFile {
         RecordFile { name: name.to_owned(), record, base: base.to_path_buf(), run: None }
     }
 
     /// A stage of a run ([`Stage::OF_RUN`]): damage is named in the run's log too.
-    pub fn of_run(stage: Stage, dir: &RunDir) -> RecordFile {
+    pub(crate) fn of_run(stage: Stage, dir: &RunDir) -> RecordFile {
         RecordFile { run: Some(dir.clone()), ..RecordFile::new(stage.name(), dir.stage_record(stage), &dir.root) }
     }
 
     /// A stage of the profile whose directory is `profile_dir` (`Stage::Gather`, `Stage::Figures`), or, with
     /// `variant`, the gathering of that variant's runs.
-    pub fn of_profile(stage: Stage, variant: Option<&str>, profile_dir: &Path) -> RecordFile {
+    pub(crate) fn of_profile(stage: Stage, variant: Option<&str>, profile_dir: &Path) -> RecordFile {
         let name = match variant {
             Some(variant) => format!("{stage}-variant-{variant}"),
             None => stage.name().to_owned(),
@@ -176,13 +176,13 @@ impl RecordFile {
     }
 
     /// The stage's record when it is done for `input_hash` and every output verifies; otherwise why not.
-    pub fn check(&self, input_hash: &str) -> Result<StageRecord, NotDone> {
+    pub(crate) fn check(&self, input_hash: &str) -> Result<StageRecord, NotDone> {
         self.verify(Some(input_hash), |_| true)
     }
 
     /// The stage's record when its seal holds and the outputs `wanted` selects (by relative path) verify, whatever
     /// inputs it was made for: what reads another run's finished outputs checks them with this.
-    pub fn check_outputs(&self, wanted: impl Fn(&str) -> bool) -> Result<StageRecord, NotDone> {
+    pub(crate) fn check_outputs(&self, wanted: impl Fn(&str) -> bool) -> Result<StageRecord, NotDone> {
         self.verify(None, wanted)
     }
 
@@ -212,7 +212,7 @@ impl RecordFile {
 
     /// [`RecordFile::check`] for callers that only rerun: a damaged record or output is named on stderr and, for a run's
     /// stage, in its log (best effort: the rerun matters more than the line).
-    pub fn done(&self, input_hash: &str) -> Option<StageRecord> {
+    pub(crate) fn done(&self, input_hash: &str) -> Option<StageRecord> {
         let why = match self.check(input_hash) {
             Ok(record) => {
                 tracing::info!("{} stage done, skipped", self.name);
@@ -233,7 +233,13 @@ impl RecordFile {
     }
 
     /// Record the stage as done: hash every output (paths relative to the base) and write the record atomically.
-    pub fn finish(&self, input_hash: &str, outputs: &[PathBuf], wall_s: f64, device: &str) -> Result<StageRecord> {
+    pub(crate) fn finish(
+        &self,
+        input_hash: &str,
+        outputs: &[PathBuf],
+        wall_s: f64,
+        device: &str,
+    ) -> Result<StageRecord> {
         let mut hashed = BTreeMap::new();
         for path in outputs {
             let relative = path.strip_prefix(&self.base).unwrap_or(path).to_string_lossy().into_owned();
@@ -254,13 +260,13 @@ impl RecordFile {
 }
 
 /// The record of a profile-level stage named `name` (`runs/<profile>/stages/<name>.json`).
-pub fn profile_record(profile_dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn profile_record(profile_dir: &Path, name: &str) -> PathBuf {
     profile_dir.join("stages").join(format!("{name}.json"))
 }
 
 /// Write `bytes` only when the file does not already hold exactly them, so that re-running a finished profile
 /// changes no file.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     if std::fs::read(path).ok().as_deref() == Some(bytes) {
         return Ok(false);
     }

@@ -10,7 +10,7 @@
 //! - `folder-per-class`: `<split>/<class>/<image>` (FaceScrub crops, ImageNet-12) ([`folders`]).
 mod folders;
 mod original;
-pub mod pickle;
+pub(crate) mod pickle;
 
 use std::path::Path;
 
