@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use safetensors::tensor::{Dtype, Metadata};
 use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
 
@@ -269,16 +270,6 @@ pub(crate) fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::V
 /// Largest safetensors header accepted: the paper's AlexNet needs about 1 KB; safetensors itself caps it at 100 MB.
 const MAX_HEADER_BYTES: u64 = 1 << 20;
 
-/// Bytes per element of the floating-point safetensors dtypes a checkpoint may use.
-fn float_dtype_bytes(dtype: &str) -> Option<u64> {
-    match dtype {
-        "F64" => Some(8),
-        "F32" => Some(4),
-        "F16" | "BF16" => Some(2),
-        _ => None,
-    }
-}
-
 /// The tensor names and shapes of the paper's AlexNet with `classes` classes.
 fn alexnet_shapes(classes: i64) -> BTreeMap<String, Vec<i64>> {
     let mut shapes = BTreeMap::new();
@@ -305,8 +296,9 @@ fn not_alexnet(path: &Path, what: &str) -> anyhow::Error {
 
 /// Check, from its header alone, that `path` is a complete safetensors file holding exactly the paper's AlexNet
 /// (torchvision's tensor names and shapes, a floating-point dtype, every tensor's bytes inside the file) and, when
-/// `classes` is given, with that many classes; returns its class count. Reads only the header, so a truncated,
-/// foreign or wrong-sized file is refused before any tensor is allocated.
+/// `classes` is given, with that many classes; returns its class count. Reads only the header (its JSON parsed
+/// into the `safetensors` crate's types), so a truncated, foreign or wrong-sized file is refused before any tensor
+/// is allocated.
 fn inspect(path: &Path, classes: Option<i64>) -> Result<i64> {
     use std::io::Read;
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot open checkpoint {}", path.display()))?;
@@ -324,37 +316,32 @@ fn inspect(path: &Path, classes: Option<i64>) -> Result<i64> {
     }
     let mut header = vec![0u8; header_bytes as usize];
     file.read_exact(&mut header).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-    let entries: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|e| not_alexnet(path, &format!("its header is not JSON ({e})")))?;
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        dtype: String,
-        shape: Vec<i64>,
-        data_offsets: [u64; 2],
-    }
+    let metadata: Metadata = serde_json::from_slice(&header).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => not_alexnet(path, &format!("its header does not describe tensors ({e})")),
+        _ => not_alexnet(path, &format!("its header is not JSON ({e})")),
+    })?;
     let data_bytes = file_bytes - 8 - header_bytes;
-    let mut shapes = BTreeMap::new();
+    let mut shapes: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut data_end = 0;
-    for (name, value) in entries.into_iter().filter(|(name, _)| name != "__metadata__") {
-        let entry: Entry = serde_json::from_value(value)
-            .map_err(|e| not_alexnet(path, &format!("its header entry '{name}' is not a tensor ({e})")))?;
-        let Some(element) = float_dtype_bytes(&entry.dtype) else {
-            return Err(not_alexnet(path, &format!("tensor '{name}' has dtype {}, not a float type", entry.dtype)));
-        };
-        let [start, end] = entry.data_offsets;
-        let elements = entry.shape.iter().try_fold(1u64, |n, d| u64::try_from(*d).ok().and_then(|d| n.checked_mul(d)));
-        if end > data_bytes || start > end || elements.and_then(|n| n.checked_mul(element)) != Some(end - start) {
+    for (name, info) in metadata.tensors().into_iter().collect::<BTreeMap<_, _>>() {
+        // The floating-point dtypes a checkpoint may use.
+        if !matches!(info.dtype, Dtype::F64 | Dtype::F32 | Dtype::F16 | Dtype::BF16) {
+            return Err(not_alexnet(path, &format!("tensor '{name}' has dtype {:?}, not a float type", info.dtype)));
+        }
+        let (start, end) = (info.data_offsets.0 as u64, info.data_offsets.1 as u64);
+        let bytes = info.shape.iter().try_fold(info.dtype.size() as u64, |n, d| n.checked_mul(*d as u64));
+        if end > data_bytes || start > end || bytes != Some(end - start) {
             return Err(not_alexnet(
                 path,
                 &format!(
-                    "tensor '{name}' ({} {:?}) claims bytes {start}..{end} of {data_bytes} bytes of data (a truncated \
-                     or damaged file)",
-                    entry.dtype, entry.shape
+                    "tensor '{name}' ({:?} {:?}) claims bytes {start}..{end} of {data_bytes} bytes of data (a \
+                     truncated or damaged file)",
+                    info.dtype, info.shape
                 ),
             ));
         }
         data_end = data_end.max(end);
-        shapes.insert(name, entry.shape);
+        shapes.insert(name, info.shape.iter().map(|d| *d as i64).collect());
     }
     if data_end != data_bytes {
         return Err(not_alexnet(

@@ -52,14 +52,10 @@ pub struct Split {
     pub labels: Tensor,
 }
 
-/// Apply `f` to every item on all CPU cores, keeping the items' order. Decoding and hashing whole datasets is the
-/// one place the data code needs parallelism; scoped threads over contiguous chunks are enough for it.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
+/// Apply `f` to every item on all CPU cores (rayon's pool), keeping the items' order: each result depends on its
+/// item alone, so the output is the same whichever thread computes it. Decoding and hashing whole datasets, fitting
+/// the conv1 Gabors and writing the figures use it.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    items.par_iter().map(f).collect()
 }
