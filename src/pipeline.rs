@@ -745,17 +745,7 @@ fn manifest_changes(path: &Path, bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Flip the middle byte of `path`, or cut it to half its length.
-    fn damage(path: &Path, truncate: bool) {
-        let mut bytes = std::fs::read(path).unwrap();
-        let middle = bytes.len() / 2;
-        match truncate {
-            true => bytes.truncate(middle),
-            false => bytes[middle] ^= 0x01,
-        }
-        std::fs::write(path, bytes).unwrap();
-    }
+    use crate::stage::tests::damage;
 
     #[test]
     fn a_damaged_run_table_or_its_record_stops_the_gathering_naming_the_file_and_the_rerun() {

@@ -275,7 +275,7 @@ pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -294,7 +294,7 @@ mod tests {
     }
 
     /// Flip the middle byte of `path`, or cut it to half its length.
-    fn damage(path: &Path, truncate: bool) {
+    pub(crate) fn damage(path: &Path, truncate: bool) {
         let mut bytes = std::fs::read(path).unwrap();
         let middle = bytes.len() / 2;
         match truncate {
