@@ -651,11 +651,11 @@ fn write_manifest(
     for run in runs {
         let dir = RunDir::new(profile_dir, run);
         for stage in Stage::OF_RUN {
-            if let Ok(bytes) = std::fs::read(dir.stage_record(stage)) {
+            if let Ok(bytes) = std::fs::read(dir.stage_record(stage.name())) {
                 let mut record = StageRecord::unseal(&bytes).with_context(|| {
                     format!(
                         "{} is damaged; rerun `reproduce --only {}` to recompute it",
-                        dir.stage_record(stage).display(),
+                        dir.stage_record(stage.name()).display(),
                         run.key()
                     )
                 })?;

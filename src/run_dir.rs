@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::protocol::RunSpec;
-use crate::stage::Stage;
 
 #[derive(Clone, Debug)]
 pub(crate) struct RunDir {
@@ -69,9 +68,9 @@ impl RunDir {
         Ok(())
     }
 
-    /// The record of one of the run's stages ([`Stage::OF_RUN`]).
-    pub(crate) fn stage_record(&self, stage: Stage) -> PathBuf {
-        self.root.join("stages").join(format!("{}.json", stage.name()))
+    /// The record of the run's stage `name` (one of `crate::stage::Stage::OF_RUN`).
+    pub(crate) fn stage_record(&self, name: &str) -> PathBuf {
+        self.root.join("stages").join(format!("{name}.json"))
     }
 
     /// The directory of the run's own rows of the results tables.

@@ -60,7 +60,7 @@ pub fn run_id(run: &RunSpec) -> String {
 /// Where `run` (of the profile whose directory is `profile_dir`) stands.
 pub(crate) fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
     let dir = RunDir::new(profile_dir, run);
-    if Stage::OF_RUN.iter().all(|stage| dir.stage_record(*stage).is_file()) {
+    if Stage::OF_RUN.iter().all(|stage| dir.stage_record(stage.name()).is_file()) {
         return Ok(State::Done);
     }
     let log = match std::fs::read_to_string(dir.log_file()) {
@@ -85,10 +85,10 @@ pub(crate) fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
 /// What a run was doing, from its stage records and log: `analyses` after its evaluation, `evaluation` after its
 /// training, else the epoch of its training (`epoch 3 of 5`).
 fn progress(dir: &RunDir, run: &RunSpec, log: &str) -> String {
-    if dir.stage_record(Stage::Evaluate).is_file() {
+    if dir.stage_record(Stage::Evaluate.name()).is_file() {
         return "analyses".to_owned();
     }
-    if dir.stage_record(Stage::Train).is_file() {
+    if dir.stage_record(Stage::Train.name()).is_file() {
         return "evaluation".to_owned();
     }
     let epoch = log
@@ -216,7 +216,7 @@ mod tests {
 
         let done = run(DatasetId::Faces, Regime::Clear);
         for stage in Stage::OF_RUN {
-            write(&RunDir::new(root, &done).stage_record(stage), "{}");
+            write(&RunDir::new(root, &done).stage_record(stage.name()), "{}");
         }
         let failed = run(DatasetId::Faces, Regime::Blurry);
         write(
@@ -239,7 +239,7 @@ mod tests {
             &RunDir::new(root, &resumed_after_failure).log_file(),
             "2026-11-29T18:00:01Z failed: disk full\n2026-11-29T18:00:02Z resuming\n",
         );
-        write(&RunDir::new(root, &resumed_after_failure).stage_record(Stage::Train), "{}");
+        write(&RunDir::new(root, &resumed_after_failure).stage_record(Stage::Train.name()), "{}");
 
         assert_eq!(run_state(root, &done).unwrap(), State::Done);
         assert_eq!(run_state(root, &failed).unwrap(), State::Failed { error: "loss is NaN".to_owned() });

@@ -162,7 +162,10 @@ impl RecordFile {
 
     /// A stage of a run ([`Stage::OF_RUN`]): damage is named in the run's log too.
     pub(crate) fn of_run(stage: Stage, dir: &RunDir) -> RecordFile {
-        RecordFile { run: Some(dir.clone()), ..RecordFile::new(stage.name(), dir.stage_record(stage), &dir.root) }
+        RecordFile {
+            run: Some(dir.clone()),
+            ..RecordFile::new(stage.name(), dir.stage_record(stage.name()), &dir.root)
+        }
     }
 
     /// A stage of the profile whose directory is `profile_dir` (`Stage::Gather`, `Stage::Figures`), or, with
