@@ -387,9 +387,10 @@ fn grid_figures_render_from_tables_alone() {
 #[test]
 fn the_figure_catalogue_snapshot() {
     let catalogue = Catalogue::load().unwrap();
-    let mut text = String::from("id | tables | reproduces | title\n");
+    let mut text = String::from("id | tables | reproduces | width (pt) | title\n");
     for f in &catalogue.figure {
-        text += &format!("{} | {} | {} | {}\n", f.id, f.tables.join("+"), f.reproduces, f.title);
+        let width = catalogue.print.width_pt(f.width);
+        text += &format!("{} | {} | {} | {width} | {}\n", f.id, f.tables.join("+"), f.reproduces, f.title);
     }
     text += "\nstyle:\n";
     for d in &catalogue.style.datasets {

@@ -357,6 +357,7 @@ pub fn erf_radial_profiles(rows: &[ErfProfile], layer: Layer, input: ErfInput, s
     for d in &style.datasets {
         let Some(by_regime) = samples.get(&d.id) else { continue };
         let mut panel = Panel::new(&d.title, "radius (px of the 224-px input)", "ERF ring mean / peak", (0.0, 1.0));
+        panel.y_range = Some((0.0, 1.05));
         for r in &style.regimes {
             let Some(points) = by_regime.get(&r.id) else { continue };
             let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
@@ -367,7 +368,7 @@ pub fn erf_radial_profiles(rows: &[ErfProfile], layer: Layer, input: ErfInput, s
         }
         panels.push(panel);
     }
-    let mut figure = Figure::new("erf_radial_profiles", panels.len().clamp(1, 5), panels, 0.85);
+    let mut figure = Figure::new("erf_radial_profiles", panels.len().clamp(1, 5), panels, 1.0);
     figure.share_x();
     figure.title =
         format!("ERF radial profiles ({}, test images, epoch {})", style.layer_label(layer), last.unwrap_or(0));

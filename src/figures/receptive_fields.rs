@@ -58,7 +58,7 @@ pub fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
         }
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
-    let labels = ("epoch", "conv1 size σx + σy (kernel px)");
+    let labels = ("epoch", "conv1 moment size (kernel px)");
     let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(style, &epochs)));
     let mut figure = Figure::new("rf_size_vs_epoch", 5, panels, 1.0);
     figure.share_y();
@@ -176,7 +176,7 @@ pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
     let x_range = epoch_range(style, &epochs);
-    let mut panel = Panel::new("blurry-to-clear, conv1", "epoch", "mean Gabor σₓ, R² ≥ 0.4 (kernel px)", x_range);
+    let mut panel = Panel::new("blurry-to-clear conv1, fits with R² ≥ 0.4", "epoch", "mean Gabor σₓ (kernel px)", x_range);
     panel.series = dataset_series(style, &samples, Mark::LineDots);
     for d in &style.datasets {
         if !samples.contains_key(&d.id) && b2c_conv1().any(|r| r.run.dataset == d.id) {

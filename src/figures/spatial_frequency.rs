@@ -249,8 +249,9 @@ pub fn sorted_peak_sf_by_layer(rows: &[SpatialFrequency], style: &Style) -> Figu
             panels.push(panel);
         }
     }
-    if layers.len() == 1 {
+    if let [layer] = layers.as_slice() {
         let mut figure = Figure::new("sorted_peak_sf_by_layer", panels.len().max(1), panels, 1.0);
+        figure.note = format!("{}: the only layer with histograms in these tables.", layer.label);
         for panel in &mut figure.panels {
             panel.title = panel.title.split(", ").next().unwrap_or_default().to_string();
         }
