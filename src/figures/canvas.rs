@@ -750,6 +750,13 @@ pub(super) fn rgb(c: Colour) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
+/// `c` at `opacity` over white, as an opaque colour: bars that never overlap need no transparency (which the PDF
+/// would carry as one transparency group per bar).
+fn on_white(c: Colour, opacity: f64) -> Colour {
+    let over = |v: u8| (255.0 - (255.0 - f64::from(v)) * opacity).round() as u8;
+    Colour(over(c.0), over(c.1), over(c.2))
+}
+
 /// What a legend entry shows before its label.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Sample {
@@ -1244,7 +1251,8 @@ fn draw_series<DB: DrawingBackend>(
                 let (a, b) = (plot.map_i((p.x - half, p.y)), plot.map_i((p.x + half, 0.0)));
                 // Bins under a unit high draw nothing (an empty rectangle is not valid SVG).
                 if a.1 != b.1 {
-                    root.draw(&Rectangle::new([a, b], rgb(series.colour).mix(0.85).filled())).map_err(plot_error)?;
+                    root.draw(&Rectangle::new([a, b], rgb(on_white(series.colour, 0.85)).filled()))
+                        .map_err(plot_error)?;
                 }
             }
         }

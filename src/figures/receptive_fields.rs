@@ -176,7 +176,8 @@ pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
     let x_range = epoch_range(style, &epochs);
-    let mut panel = Panel::new("blurry-to-clear conv1, fits with R² ≥ 0.4", "epoch", "mean Gabor σₓ (kernel px)", x_range);
+    let mut panel =
+        Panel::new("blurry-to-clear conv1, fits with R² ≥ 0.4", "epoch", "mean Gabor σₓ (kernel px)", x_range);
     panel.series = dataset_series(style, &samples, Mark::LineDots);
     for d in &style.datasets {
         if !samples.contains_key(&d.id) && b2c_conv1().any(|r| r.run.dataset == d.id) {
