@@ -674,7 +674,7 @@ impl Layout {
     fn x_labels(&self, figure: &Figure) -> Vec<(String, f64, f64, f64)> {
         let columns = figure.columns();
         let n = figure.panels.len();
-        let lowest = |c: usize| (c..n).step_by(columns).last();
+        let lowest = |c: usize| (c..n).step_by(columns).next_back();
         if self.shared_x_label {
             let label = lowest(0).map(|i| figure.panels[i].x_label.clone()).unwrap_or_default();
             let (Some(left), Some(right)) = (self.columns_x.first(), self.columns_x.last()) else { return Vec::new() };

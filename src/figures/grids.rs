@@ -395,6 +395,31 @@ mod tests {
     }
 
     #[test]
+    fn five_epochs_of_64_kernels_print_at_least_40_px_a_kernel_at_two_columns() {
+        let checkpoints: Vec<Conv1Weights> = [20, 40, 60, 80, 100]
+            .map(|epoch| Conv1Weights { epoch, shape: [64, 3, 11, 11], values: vec![0.5; 64 * 3 * 121] })
+            .into();
+        let mut grid = conv1_kernels("faces", &checkpoints, &(0..64).collect::<Vec<_>>()).unwrap();
+        grid.width_pt = 516.0;
+        // An 8 x 8 block of 11-px kernels with 1-px lines between: 95 picture pixels, 11 of them a kernel.
+        let kernel_pt = grid.picture_side_pt().unwrap() * 11.0 / 95.0;
+        let kernel_px = kernel_pt * 300.0 / 72.0;
+        assert!(kernel_px >= 40.0, "a kernel is {kernel_px:.1} px at 300 dpi");
+        assert_eq!(grid.cells[0].len(), 5);
+        assert_eq!((grid.cells[0][0].as_ref().unwrap().width, grid.cells[0][0].as_ref().unwrap().height), (95, 95));
+    }
+
+    #[test]
+    fn grids_show_the_stage_ends_and_at_most_a_few_epochs() {
+        let mut style = super::super::style::Catalogue::load().unwrap().style;
+        style.stage_epochs = vec![20, 40, 60, 80, 100];
+        let analysed: Vec<u32> = (1..=10).map(|e| e * 10).collect();
+        assert_eq!(shown_epochs(&analysed, &style, 5), [20, 40, 60, 80, 100]);
+        assert_eq!(shown_epochs(&analysed, &style, 3), [20, 60, 100]);
+        assert_eq!(shown_epochs(&[2, 6, 10], &style, 3), [2, 6, 10], "no stage end analysed: all");
+    }
+
+    #[test]
     fn a_mosaic_places_filters_in_rows_with_white_lines_between() {
         let mosaic = weights().mosaic(&[0, 1], 1).unwrap();
         assert_eq!((mosaic.width, mosaic.height), (2, 3));

@@ -179,6 +179,11 @@ impl ImageGrid {
         self.row_labels.iter().map(|l| super::canvas::fit_lines(l, most, LABEL_PT)).collect()
     }
 
+    /// The side of a picture at print size, in points.
+    pub fn picture_side_pt(&self) -> Result<f64> {
+        Ok(self.columns_x()?.1 / units(1.0))
+    }
+
     /// The x of each column's left edge and the side of a picture, in user units, with the row labels' width.
     fn columns_x(&self) -> Result<(Vec<f64>, f64, f64)> {
         let mut label_w = 0.0f64;
