@@ -147,7 +147,14 @@ pub fn peak_sf_histograms_by_layer(rows: &[SpatialFrequency], style: &Style) -> 
         }
         _ => Vec::new(),
     };
-    histogram_grid("peak_sf_histograms_by_layer", &counts, &columns, style)
+    let mut figure = histogram_grid("peak_sf_histograms_by_layer", &counts, &columns, style);
+    let sizes: Vec<String> = layers
+        .iter()
+        .filter_map(|&l| l.conv().map(|c| format!("{} {}", style.layer_label(l), c.out_channels)))
+        .collect();
+    figure.note =
+        format!("One y range for all panels: counts of feature maps, of which the layers have {}.", sizes.join(", "));
+    figure
 }
 
 /// Cell 58: the conv5 histograms against epoch as a heat map (x: epoch, y: bin, colour: feature maps), one panel
