@@ -694,3 +694,16 @@ fn claims_judge_paired_differences_by_their_bootstrap_interval() {
     assert_eq!(claim(9.5).evaluate(&evidence).unwrap().verdict, Verdict::Inconclusive);
     assert_eq!(claim(13.0).evaluate(&evidence).unwrap().verdict, Verdict::Fails);
 }
+
+/// The committed `mini` numbers draw the figures the original's cannot (every layer's histograms, the ERF radius and
+/// profiles), each legible at its print width with its PDF beside it.
+#[test]
+fn the_figures_of_expected_mini_print_legibly() {
+    let out = tempfile::tempdir().unwrap();
+    let source = Source::resolve(root().join("expected/mini").to_str().unwrap()).unwrap();
+    let written = figures::draw_source(&source, out.path()).unwrap();
+    for id in ["peak_sf_histograms_by_layer", "all_conv_peak_sf_histograms", "erf_radius_vs_epoch"] {
+        assert!(written.iter().any(|w| w == id), "{id} not in {written:?}");
+    }
+    check_every_figure_printed(out.path(), &written);
+}
