@@ -3,14 +3,14 @@
 
 /// The ticks of one axis and the decimals every label of it is written with.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Ticks {
+pub struct Ticks {
     pub values: Vec<f64>,
     pub decimals: usize,
 }
 
 impl Ticks {
     /// Between `min` and `max` (inclusive) ticks on the largest round step that still gives at least `at_least`.
-    pub(crate) fn between(min: f64, max: f64, at_least: usize) -> Ticks {
+    pub fn between(min: f64, max: f64, at_least: usize) -> Ticks {
         let (min, max) = if max > min { (min, max) } else { (min - 0.5, min + 0.5) };
         let span = max - min;
         // Candidate steps from the largest that could give `at_least` ticks downwards.
@@ -30,7 +30,7 @@ impl Ticks {
     }
 
     /// The label of tick value `x`.
-    pub(crate) fn label(&self, x: f64) -> String {
+    pub fn label(&self, x: f64) -> String {
         format!("{:.*}", self.decimals, x)
     }
 }

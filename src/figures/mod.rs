@@ -1,23 +1,27 @@
 //! Every figure of the paper as one function of results tables (`blurry-to-clear figures [SOURCE]`).
 //!
-//! The catalogue `paper/figures.toml` lists the figures and declares the one style they share ([`style`]). Each
-//! figure function reduces tables to a [`canvas::Figure`] (the numbers on the page) or an
-//! [`image_grid::ImageGrid`] (kernels, Gabor fits, ERF maps: [`grids`]), which is then written as SVG and as the
-//! PNG rasterised from it ([`render`]), plus a `<id>.json` sidecar with its provenance: the drawn
+//! The catalogue `paper/figures.toml` lists the figures, the width each is printed at ([`print`]) and declares the
+//! one style they share ([`style`]). Each figure function reduces tables to a [`canvas::Figure`] (the numbers on
+//! the page) or an [`image_grid::ImageGrid`] (kernels, Gabor fits, ERF maps: [`grids`]), which is laid out at its
+//! print width and written as SVG, as the PDF converted from it and as the PNG rasterised from it ([`render`]),
+//! plus a `<id>.json` sidecar with its provenance: the drawn
 //! source and profile, the SHA-256 of every table it was drawn from, and what drew it (crate version, catalogue
 //! hash). The sidecar holds no commit and no absolute path, and every file is rewritten only when its bytes change,
 //! so redrawing unchanged numbers leaves a checkout clean. A source is `paper` (the original's numbers in
 //! `expected/paper/`, drawn into `figures/paper/`) or a run directory (drawn into `RUN_DIR/figures/`); a run of the
-//! `paper` or `paper-uniform` profile is drawn over the original's values (thin, dashed). Of a run directory only
+//! `paper` or `paper-uniform` profile is drawn over the original's values (`[style.original]`: thin lines, open
+//! markers, [`overlay`]). Of a run directory only
 //! `results/` is read: no figure needs a checkpoint.
-pub(crate) mod accuracy;
-pub(crate) mod axis;
+pub mod accuracy;
+pub mod axis;
 pub mod canvas;
+pub mod colour_vision;
 pub mod grids;
-pub(crate) mod image_grid;
-pub(crate) mod receptive_fields;
+pub mod image_grid;
+pub mod print;
+pub mod receptive_fields;
 pub mod render;
-pub(crate) mod spatial_frequency;
+pub mod spatial_frequency;
 pub mod style;
 
 use std::path::{Path, PathBuf};
@@ -56,13 +60,17 @@ pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> 
         "mean_peak_sf_conv5" => spatial_frequency::mean_peak_sf_conv5(&t.spatial_frequency, style),
         "mean_peak_sf_by_layer" => spatial_frequency::mean_peak_sf_by_layer(&t.spatial_frequency, style),
         "conv5_peak_sf_histograms" => spatial_frequency::conv5_peak_sf_histograms(&t.spatial_frequency, style),
+        "conv5_peak_sf_spectrogram" => spatial_frequency::conv5_peak_sf_spectrogram(&t.spatial_frequency, style),
+        "peak_sf_histograms_by_layer" => spatial_frequency::peak_sf_histograms_by_layer(&t.spatial_frequency, style),
+        "all_conv_peak_sf_histograms" => spatial_frequency::all_conv_peak_sf_histograms(&t.spatial_frequency, style),
+        "sorted_peak_sf_by_layer" => spatial_frequency::sorted_peak_sf_by_layer(&t.spatial_frequency, style),
         "erf_radius_vs_epoch" => receptive_fields::erf_radius_vs_epoch(&t.erf, style),
         _ => return None,
     })
 }
 
-/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled from the catalogue
-/// and drawn in `style` (the catalogue's, or its [`Style::for_profile`]).
+/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled and sized from the
+/// catalogue and drawn in `style` (the catalogue's, or its [`Style::for_profile`]).
 pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> Vec<Figure> {
     catalogue
         .figure
@@ -70,6 +78,7 @@ pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> V
         .filter_map(|entry| {
             let mut figure = table_figure(&entry.id, tables, style)?;
             figure.title.clone_from(&entry.title);
+            figure.width_pt = catalogue.print.width_pt(entry.width);
             (!figure.is_empty()).then_some(figure)
         })
         .collect()
@@ -77,7 +86,7 @@ pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> V
 
 /// The image-grid figures `tables` has data for (kernels, Gabor fits, ERF maps) and the ERF radial profiles, each
 /// with the catalogue id it is an instance of (`conv1_kernels_faces` is an instance of `conv1_kernels`).
-pub(crate) fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'static str, Drawing)>> {
+pub fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'static str, Drawing)>> {
     let mut out: Vec<(&'static str, Drawing)> = Vec::new();
     for grid in grids::conv1_kernel_figures(&tables.conv1_kernels, style)? {
         out.push(("conv1_kernels", Drawing::Grid(grid)));
@@ -97,13 +106,13 @@ pub(crate) fn grid_figures(tables: &Tables, style: &Style) -> Result<Vec<(&'stat
 }
 
 /// A figure ready to write: a chart of panels or a grid of pictures.
-pub(crate) enum Drawing {
+pub enum Drawing {
     Chart(Figure),
     Grid(ImageGrid),
 }
 
 impl Drawing {
-    pub(crate) fn id(&self) -> &str {
+    pub fn id(&self) -> &str {
         match self {
             Drawing::Chart(f) => &f.id,
             Drawing::Grid(g) => &g.id,
@@ -117,18 +126,41 @@ impl Drawing {
         }
     }
 
-    /// Write `<stem>.svg` and `<stem>.png`.
-    pub(crate) fn write(&self, stem: &Path) -> Result<()> {
+    /// The width it is printed at, in points.
+    pub fn width_pt(&self) -> f64 {
         match self {
-            Drawing::Chart(f) => f.write(stem),
-            Drawing::Grid(g) => g.write(stem),
+            Drawing::Chart(f) => f.width_pt,
+            Drawing::Grid(g) => g.width_pt,
         }
+    }
+
+    /// Lay the drawing out `width_pt` wide.
+    pub fn set_width(&mut self, width_pt: f64) {
+        match self {
+            Drawing::Chart(f) => f.width_pt = width_pt,
+            Drawing::Grid(g) => g.width_pt = width_pt,
+        }
+    }
+
+    /// The drawing as SVG, sized in points.
+    pub fn svg(&self) -> Result<String> {
+        match self {
+            Drawing::Chart(f) => f.svg(),
+            Drawing::Grid(g) => g.svg(),
+        }
+    }
+
+    /// Write `<stem>.svg`, `<stem>.pdf` and `<stem>.png` (at `png_dpi`).
+    pub fn write(&self, stem: &Path, png_dpi: f64) -> Result<()> {
+        render::write_svg_pdf_png(stem, &self.svg()?, png_dpi)
     }
 }
 
-/// Draw `original`'s series of the same panels under `figure`'s, as overlays named `label` in the legend.
-pub fn overlay(mut figure: Figure, original: &Figure, label: &str) -> Figure {
-    figure.overlay_label = label.to_string();
+/// Draw `original`'s series of the same panels under `figure`'s, as overlays in the declared style of the original's
+/// numbers (thin lines, open markers, one legend entry).
+pub fn overlay(mut figure: Figure, original: &Figure, style: &style::OriginalStyle) -> Figure {
+    figure.overlay_label.clone_from(&style.label);
+    figure.overlay_marker = style.marker;
     for panel in &mut figure.panels {
         if let Some(theirs) = original.panels.iter().find(|p| p.title == panel.title) {
             for series in &theirs.series {
@@ -212,7 +244,7 @@ impl Source {
     }
 
     /// What every figure of this source says under its title.
-    pub(crate) fn subtitle(&self, style: &Style) -> String {
+    pub fn subtitle(&self, style: &Style) -> String {
         match (&self.protocol, self.original) {
             (_, true) => format!("the original's numbers ({PAPER_DIR}/)"),
             (Some(protocol), false) => style.profile_subtitle(protocol),
@@ -227,7 +259,7 @@ impl Source {
 
     /// This source's directory as provenance names it: relative to the project when inside it (`expected/paper`,
     /// `runs/mini`), else by its own name; never an absolute path, so that the sidecar is the same on every machine.
-    pub(crate) fn shown_dir(&self) -> String {
+    pub fn shown_dir(&self) -> String {
         let dir = self.dir().canonicalize().unwrap_or_else(|_| self.dir().to_path_buf());
         let inside = crate::provenance::project_dir().ok().and_then(|project| {
             let project = project.canonicalize().unwrap_or(project);
@@ -278,9 +310,7 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
         let entry = catalogue.entry(&figure.id)?;
         let (figure, overlay_provenance) = match &original {
             Some((paper_tables, paper)) => match table_figure(&figure.id, paper_tables, &style) {
-                Some(theirs) => {
-                    (overlay(figure, &theirs, &style.overlay_label), Some(paper.provenance(&entry.tables)?))
-                }
+                Some(theirs) => (overlay(figure, &theirs, &style.original), Some(paper.provenance(&entry.tables)?)),
                 None => (figure, None),
             },
             None => (figure, None),
@@ -291,9 +321,10 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     }
     for (catalogue_id, mut drawing) in grid_figures(&tables, &style)? {
         drawing.set_subtitle(&subtitle);
+        drawing.set_width(catalogue.width_pt(catalogue_id)?);
         drawings.push((drawing, catalogue.entry(catalogue_id)?, None));
     }
-    write_drawings(&drawings, source, out_dir)?;
+    write_drawings(&drawings, source, out_dir, catalogue.print.png_dpi)?;
     Ok(drawings.iter().map(|(drawing, ..)| drawing.id().to_owned()).collect())
 }
 
@@ -303,9 +334,10 @@ fn write_drawings(
     drawings: &[(Drawing, &style::FigureEntry, Option<serde_json::Value>)],
     source: &Source,
     out_dir: &Path,
+    png_dpi: f64,
 ) -> Result<()> {
     crate::data::par_map(drawings, |(drawing, entry, overlay)| {
-        write_drawing(drawing, entry, source, out_dir, overlay.clone())
+        write_drawing(drawing, entry, source, out_dir, overlay.clone(), png_dpi)
     })
     .into_iter()
     .collect()
@@ -318,12 +350,14 @@ fn write_drawing(
     source: &Source,
     out_dir: &Path,
     overlay: Option<serde_json::Value>,
+    png_dpi: f64,
 ) -> Result<()> {
-    drawing.write(&out_dir.join(drawing.id()))?;
+    drawing.write(&out_dir.join(drawing.id()), png_dpi)?;
     let mut provenance = json!({
         "figure": drawing.id(),
         "title": entry.title,
         "reproduces": format!("cerysojj/blurry-to-clear-training@b19503e notebooks/figures/{}", entry.reproduces),
+        "print_width_pt": drawing.width_pt(),
         "drawn_by": drawn_by(),
         "overlay": overlay,
     });

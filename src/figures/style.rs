@@ -5,6 +5,8 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer};
 
+use super::canvas::RefLine;
+use super::print::{Print, PrintWidth};
 use crate::protocol::{DataSource, Profile};
 use crate::vocab::{DatasetId, Layer, Regime};
 
@@ -40,6 +42,40 @@ pub enum Dash {
     Solid,
     Dashed,
     Dotted,
+    /// Reference lines only (chance, the training sigma, thresholds), never a data series.
+    DashDot,
+}
+
+impl Dash {
+    /// The dash pattern in points, drawn then skipped in turn (empty: solid).
+    pub fn pattern_pt(self) -> &'static [f64] {
+        match self {
+            Dash::Solid => &[],
+            Dash::Dashed => &[3.5, 2.0],
+            Dash::Dotted => &[1.0, 1.5],
+            Dash::DashDot => &[4.0, 1.5, 1.0, 1.5],
+        }
+    }
+}
+
+/// The shape of a point's marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    Cross,
+}
+
+/// How the original's numbers are drawn over a run's (`[style.original]`): thin lines in the series' colour with
+/// open markers of the series' shape, or `marker` for a series drawn without markers; one legend entry, `label`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginalStyle {
+    pub label: String,
+    pub marker: Marker,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -69,26 +105,31 @@ pub struct LayerStyle {
     pub id: Layer,
     /// The paper's name, e.g. `conv1`.
     pub label: String,
+    /// Where layers share a panel, each has its own marker.
+    pub marker: Marker,
 }
 
 /// The one declared style, and what the drawn profile adds to it ([`Style::for_profile`]).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Style {
-    /// Test sigma of the dotted reference line (the blurry models' training sigma).
+    /// Test sigma of the vertical reference line (the blurry models' training sigma).
     pub sigma_marker: f64,
-    pub sigma_marker_colour: Colour,
-    pub chance_colour: Colour,
-    /// Legend name of the dashed chance lines (at 100 / classes).
+    /// Colour of every reference line (thin, dash-dotted).
+    pub reference_colour: Colour,
+    /// Legend name of the chance lines (at 100 / classes).
     pub chance_label: String,
-    /// Legend name of the dashed line at ratio 1 in the ratio figures.
+    /// Legend name of the line at ratio 1 in the ratio figures.
     pub ratio_one_label: String,
+    /// Legend name of the shaded band of accuracies: their 95 % interval.
+    pub interval_label: String,
+    /// Legend name of the shaded band of other statistics measured with several seeds: the range over seeds.
+    pub seed_range_label: String,
     /// A blurry-to-clear / clear ratio is drawn as an effect only where the clear accuracy is more than this many
     /// percentage points above chance; below, the ratio of two near-chance accuracies is noise.
     pub near_chance_margin: f64,
     /// Legend name of a series with no points because no filter's Gabor fit was valid.
     pub no_fit_label: String,
-    pub overlay_label: String,
     /// Subtitle of every figure of a profile whose data are the embedded stand-ins.
     pub stand_ins_note: String,
     /// Datasets in panel order.
@@ -96,14 +137,22 @@ pub struct Style {
     /// Regimes in legend order.
     pub regimes: Vec<RegimeStyle>,
     pub layers: Vec<LayerStyle>,
+    /// The original's numbers overlaid on a run's.
+    pub original: OriginalStyle,
     /// The drawn profile's last epoch, where epoch axes end (the data's last epoch when unknown).
     #[serde(skip)]
     pub last_epoch: Option<u32>,
+    /// The drawn profile's stage epochs (the ends of the blur stages), which grids of pictures show.
+    #[serde(skip)]
+    pub stage_epochs: Vec<u32>,
+    /// The drawn profile's image side in pixels (ERF sizes are drawn in pixels of the 224-px protocol).
+    #[serde(skip)]
+    pub resolution: Option<u32>,
 }
 
 impl Style {
     /// The style for figures of `profile`: its class counts (the chance lines) and last epoch (the epoch axes).
-    pub(crate) fn for_profile(&self, profile: &Profile) -> Style {
+    pub fn for_profile(&self, profile: &Profile) -> Style {
         let mut style = self.clone();
         for d in &mut style.datasets {
             if let Some(spec) = profile.datasets.get(&d.id) {
@@ -111,42 +160,55 @@ impl Style {
             }
         }
         style.last_epoch = Some(profile.epochs);
+        style.stage_epochs.clone_from(&profile.stage_epochs);
+        style.resolution = Some(profile.resolution);
         style
     }
 
     /// The subtitle of every figure of `profile`: which profile, and whether its data are the stand-ins.
-    pub(crate) fn profile_subtitle(&self, profile: &Profile) -> String {
+    pub fn profile_subtitle(&self, profile: &Profile) -> String {
         match profile.data {
             DataSource::Synthetic => format!("profile {}: {}", profile.name, self.stand_ins_note),
             DataSource::Real => format!("profile {}", profile.name),
         }
     }
 
-    /// Legend name of the dotted line at the sigma marker.
-    pub(crate) fn sigma_marker_label(&self) -> String {
-        format!("test sigma {}: the blurry models' training sigma", self.sigma_marker)
+    /// Legend name of the line at the sigma marker.
+    pub fn sigma_marker_label(&self) -> String {
+        format!("test σ = {} px: the blurry models' training σ", self.sigma_marker)
+    }
+
+    /// A reference line at `at` (thin, grey, dash-dotted: unlike any data series), named `label` in the legend.
+    pub fn reference_line(&self, at: f64, label: &str) -> RefLine {
+        RefLine { at, colour: self.reference_colour, dash: Dash::DashDot, label: label.to_string() }
+    }
+
+    /// Protocol (224-px) pixels per input pixel of the drawn profile; `None` when the profile is unknown.
+    pub fn protocol_px_per_input_px(&self) -> Option<f64> {
+        let protocol = crate::analysis::spatial_frequency::PAPER_RESOLUTION as f64;
+        self.resolution.map(|r| protocol / f64::from(r.max(1)))
     }
 
     /// Legend name of the ratio points of `dataset` not drawn as an effect (clear accuracy near chance).
-    pub(crate) fn near_chance_label(&self, dataset: &str) -> String {
+    pub fn near_chance_label(&self, dataset: &str) -> String {
         format!("{dataset}: clear within {} pct-pt of chance, ratio not an effect", self.near_chance_margin)
     }
 
     /// Chance accuracy (%) of `dataset`: 100 / classes.
-    pub(crate) fn chance_pct(&self, dataset: DatasetId) -> f64 {
+    pub fn chance_pct(&self, dataset: DatasetId) -> f64 {
         100.0 / f64::from(self.dataset(dataset).classes.max(1))
     }
 
-    pub(crate) fn dataset(&self, id: DatasetId) -> &DatasetStyle {
+    pub fn dataset(&self, id: DatasetId) -> &DatasetStyle {
         self.datasets.iter().find(|d| d.id == id).unwrap_or(&self.datasets[0])
     }
 
-    pub(crate) fn regime(&self, id: Regime) -> &RegimeStyle {
+    pub fn regime(&self, id: Regime) -> &RegimeStyle {
         self.regimes.iter().find(|r| r.id == id).unwrap_or(&self.regimes[0])
     }
 
     /// The paper's name of a layer (`features.10` -> `conv5`), or the name itself.
-    pub(crate) fn layer_label(&self, id: Layer) -> &str {
+    pub fn layer_label(&self, id: Layer) -> &str {
         self.layers.iter().find(|l| l.id == id).map_or(id.name(), |l| l.label.as_str())
     }
 }
@@ -162,11 +224,14 @@ pub struct FigureEntry {
     pub tables: Vec<String>,
     /// The original notebook cell(s) it reproduces.
     pub reproduces: String,
+    /// One column or both.
+    pub width: PrintWidth,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
+    pub print: Print,
     pub style: Style,
     pub figure: Vec<FigureEntry>,
 }
@@ -177,7 +242,7 @@ impl Catalogue {
         Catalogue::parse(CATALOGUE_TOML)
     }
 
-    pub(crate) fn parse(text: &str) -> Result<Catalogue> {
+    pub fn parse(text: &str) -> Result<Catalogue> {
         let catalogue: Catalogue = toml::from_str(text).context("cannot parse paper/figures.toml")?;
         for &id in DatasetId::ALL {
             if !catalogue.style.datasets.iter().any(|d| d.id == id) {
@@ -201,7 +266,12 @@ impl Catalogue {
         Ok(catalogue)
     }
 
-    pub(crate) fn entry(&self, id: &str) -> Result<&FigureEntry> {
+    /// The width in points of the catalogue's figure `id`.
+    pub fn width_pt(&self, id: &str) -> Result<f64> {
+        Ok(self.print.width_pt(self.entry(id)?.width))
+    }
+
+    pub fn entry(&self, id: &str) -> Result<&FigureEntry> {
         self.figure.iter().find(|f| f.id == id).with_context(|| format!("paper/figures.toml has no figure '{id}'"))
     }
 }
