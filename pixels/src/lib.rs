@@ -1,6 +1,7 @@
 //! Pillow's 8-bit pixel operations that the original's training augmentation applies to every image, as plain
 //! loops over one image's bytes: the antialiased bicubic resize ([`resample`]) and the seven colour operations
-//! ([`colour`]).
+//! ([`colour`]); and the Gaussian blur's CPU loops over float planes ([`blur`]), which run for every training and
+//! test batch.
 //!
 //! A crate of its own so that it is compiled optimised in every profile (`[profile.dev.package.pixels]` in the
 //! root `Cargo.toml`): these loops run for every training image, and unoptimised they are 10x slower than the
@@ -8,6 +9,7 @@
 //! function follows the C of Pillow 11 (`libImaging/Resample.c`, `Blend.c`, `Convert.c`, and `ImageOps.py`,
 //! `ImageEnhance.py`) operation for operation, in the same integer, float and double arithmetic, so the results
 //! are Pillow's bit for bit. `blurry-to-clear`'s tests hold them to values computed with Pillow.
+pub mod blur;
 pub mod colour;
 pub mod resample;
 
