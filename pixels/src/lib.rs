@@ -13,6 +13,16 @@ pub mod blur;
 pub mod colour;
 pub mod resample;
 
+/// Interleaved RGB pixels (`[H, W, 3]`, as decoders give them) to planar RGB (`[3, H, W]`, the cache's layout).
+pub fn planar_from_interleaved(rgb: &[u8], planar: &mut [u8]) {
+    let plane = rgb.len() / 3;
+    let (red, rest) = planar.split_at_mut(plane);
+    let (green, blue) = rest.split_at_mut(plane);
+    for (((pixel, r), g), b) in rgb.chunks_exact(3).zip(red).zip(green).zip(blue) {
+        (*r, *g, *b) = (pixel[0], pixel[1], pixel[2]);
+    }
+}
+
 /// `RandomHorizontalFlip` of one image: reverse every row of `width` values.
 pub fn flip_rows(image: &mut [u8], width: usize) {
     for row in image.chunks_exact_mut(width) {
