@@ -53,10 +53,14 @@ impl State {
     }
 }
 
-/// The directory of `run` relative to its profile's directory, e.g. `faces/clear/seed-0`: how the Slurm records
-/// name a run.
+/// The directory of `run` relative to its profile's directory, e.g. `faces/clear/seed-0` (a variant's
+/// `variants/<name>/in12/blurry/seed-0`): how the Slurm records name a run.
 pub fn run_id(run: &RunSpec) -> String {
-    format!("{}/{}/seed-{}", run.dataset.name(), run.regime.name(), run.seed_index)
+    let id = format!("{}/{}/seed-{}", run.dataset.name(), run.regime.name(), run.seed_index);
+    match &run.variant {
+        Some(name) => format!("variants/{name}/{id}"),
+        None => id,
+    }
 }
 
 /// Where `run` (of the profile whose directory is `profile_dir`) stands.
@@ -128,8 +132,9 @@ fn runs(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &[Strin
         Some(seeds) => seeds,
         None => seeds_on_disk(profile_dir).max(1),
     };
-    let selection = Selection::parse(only)?;
-    Ok(profile.runs(seeds)?.into_iter().filter(|run| selection.includes(run)).collect())
+    let selection = Selection::parse(only, profile)?;
+    let all = profile.runs(seeds)?.into_iter().chain(profile.variant_runs(seeds)?);
+    Ok(all.filter(|run| selection.includes(run)).collect())
 }
 
 /// One more than the highest `seed-<n>` directory under `profile_dir/<dataset>/<regime>/`.
@@ -152,7 +157,7 @@ pub fn report(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &
     let runs = runs(profile_dir, profile, seeds, only)?;
     let jobs = crate::slurm::RecordedJobs::load(profile_dir)?;
     let states = crate::slurm::job_states(&runs.iter().filter_map(|r| jobs.runs.get(&run_id(r))).collect::<Vec<_>>());
-    let width = runs.iter().map(|r| r.key().len()).max().unwrap_or(0);
+    let width = runs.iter().map(|r| r.name().len()).max().unwrap_or(0);
     let mut text = String::new();
     let mut counts = std::collections::BTreeMap::new();
     for run in &runs {
@@ -164,7 +169,7 @@ pub fn report(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &
             },
             None => String::new(),
         };
-        writeln!(text, "{:width$}  seed {}  {}{job}", run.key(), run.seed_index, state.describe())?;
+        writeln!(text, "{:width$}  seed {}  {}{job}", run.name(), run.seed_index, state.describe())?;
         *counts.entry(state.kind()).or_insert(0usize) += 1;
     }
     let summary: Vec<String> =
