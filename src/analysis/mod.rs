@@ -19,7 +19,8 @@ pub mod rf_moments;
 pub mod spatial_frequency;
 
 pub use checkpoint::{
-    analyse_checkpoint, AnalysisInputs, CheckpointAnalysis, ERF_MAP_INPUT, ERF_MAP_LAYER, ERF_MAP_MAX_SIDE,
+    analyse_checkpoint, analyse_checkpoint_timed, AnalysisInputs, AnalysisSeconds, CheckpointAnalysis, ERF_MAP_INPUT,
+    ERF_MAP_LAYER, ERF_MAP_MAX_SIDE,
 };
 
 use std::io::Write;
