@@ -407,6 +407,8 @@ pub fn run(dataset: DatasetId, root: &Path) -> Result<()> {
         report.files_hashed
     );
     println!("{}", non_square_summary(dataset, &report.non_square));
+    // Two roots imported from the same files have the same manifest, so reviewers can compare their data by it.
+    println!("content hash (SHA-256 of {MANIFEST_FILE}): {}", super::manifest::content_hash(root)?);
     Ok(())
 }
 
