@@ -2,7 +2,7 @@
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceChoice {
     /// CUDA when libtorch finds a GPU, otherwise CPU.
@@ -13,8 +13,17 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
+    /// The choice as `--device` spells it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DeviceChoice::Auto => "auto",
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Cuda => "cuda",
+        }
+    }
+
     /// The tch device, or an error when CUDA is asked for and libtorch cannot see a GPU. libtorch's cuDNN settings
-    /// are set here, explicitly ([`set_cudnn`]).
+    /// are set here, explicitly (`set_cudnn`).
     pub fn resolve(self) -> Result<tch::Device> {
         set_cudnn();
         match self {
@@ -37,8 +46,21 @@ impl DeviceChoice {
 /// allowed (PyTorch's `deterministic = False`; tch exposes no switch for it) and float32 convolutions in TF32, as on
 /// the original's A100. A CUDA run therefore repeats its draws exactly and its arithmetic to rounding
 /// (`paper/DEVIATIONS.md`, "Arithmetic on the GPU").
-pub fn set_cudnn() {
+pub(crate) fn set_cudnn() {
     tch::Cuda::cudnn_set_benchmark(false);
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<DeviceChoice> {
+        match text {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda),
+            _ => bail!("unknown device '{text}'; valid: auto, cpu, cuda"),
+        }
+    }
 }
 
 /// A short human-readable name of a device for logs and manifests.

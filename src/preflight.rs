@@ -12,12 +12,13 @@
 //! for a GPU that `--device auto` would run on the CPU gets a warning with the projected slowdown, here and in
 //! `reproduce` ([`cpu_fallback_warning`]).
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use tch::Device;
 
+use crate::analysis::AnalysisSeconds;
 use crate::augment::AugmentSpec;
 use crate::data::{self, SplitName};
 use crate::device::{describe, DeviceChoice};
@@ -25,10 +26,11 @@ use crate::draws::Draws;
 use crate::evaluate::{self, EvalLoader};
 use crate::model::CONV_LAYERS;
 use crate::optim::{AdamConfig, AdamSet};
-use crate::pipeline::{datasets_of, select_runs, ReproduceOptions};
-use crate::protocol::{DataSource, DatasetId, Profile, RunSpec, TrainMetrics};
+use crate::protocol::{DataSource, Profile, RunSpec, TrainMetrics};
 use crate::schedule::lr_at;
+use crate::selection::{datasets_of, select_runs, ReproduceOptions};
 use crate::train::{self, Precision};
+use crate::vocab::DatasetId;
 
 /// Training steps timed per run after [`WARM_UP_STEPS`]; the median is extrapolated (the first steps pay for
 /// allocation and kernel selection, and single steps jitter).
@@ -55,7 +57,7 @@ fn checkpoint_bytes(classes: u64) -> u64 {
 /// FLOP (two per multiply-add) of the paper's AlexNet forward pass on one `resolution`-px image with `classes`
 /// outputs: the five convolutions at their output sizes (max-pooling after conv1, conv2 and conv5) and the head on
 /// the 6x6 average-pooled features. 1.31 GFLOP at 224 px.
-pub fn forward_flop(resolution: u32, classes: u64) -> f64 {
+pub(crate) fn forward_flop(resolution: u32, classes: u64) -> f64 {
     let mut side = i64::from(resolution);
     let mut multiply_adds = 0i64;
     for layer in &CONV_LAYERS {
@@ -83,7 +85,7 @@ fn training_flop(profile: &Profile, run: &RunSpec) -> Result<f64> {
 /// The warning for a profile meant for CUDA (`device = "cuda"` in its protocol) that `--device auto` would run on
 /// the CPU because libtorch sees no GPU, with the projected slowdown; `None` otherwise (`--device cpu` is a choice,
 /// and `--device cuda` without a GPU is already an error).
-pub fn cpu_fallback_warning(
+pub(crate) fn cpu_fallback_warning(
     profile: &Profile,
     runs: &[RunSpec],
     choice: DeviceChoice,
@@ -182,7 +184,7 @@ fn try_run(
 
 /// Checkpoints the analyse stage reads per run: the profile's `analysis.epochs`, or every checkpoint.
 pub fn analysed_checkpoints(profile: &Profile) -> usize {
-    profile.analysis.epochs.as_ref().map_or_else(|| train::checkpoint_epochs(profile).len(), Vec::len)
+    profile.analysis.epochs.as_ref().map_or_else(|| profile.checkpoint_epochs().len(), Vec::len)
 }
 
 /// Images the decoded caches of `profile` hold: every split of every dataset, each split on disk once (ImageNet-100's
@@ -205,7 +207,7 @@ fn time_analyses(
     run: &RunSpec,
     sources: &data::cache::DataSourceArgs,
     device: Device,
-) -> Result<crate::analysis::AnalysisSeconds> {
+) -> Result<AnalysisSeconds> {
     let spec = profile.dataset(run.dataset)?;
     let augment = AugmentSpec::for_dataset(spec, profile.resolution);
     let test = data::cache::load_split(profile, run.dataset, SplitName::Test, sources, device)?;
@@ -252,7 +254,7 @@ pub fn estimate_run(
 
 /// Where a reviewer gets `dataset` and how it is imported (the README's data table, "Getting the real datasets",
 /// in one line), for a preflight that finds it missing.
-pub fn where_to_get(dataset: DatasetId) -> &'static str {
+pub(crate) fn where_to_get(dataset: DatasetId) -> &'static str {
     match dataset {
         DatasetId::Faces => {
             "FaceScrub is not public as the original trained on it: ask the original's authors for its `Faces/` \
@@ -285,6 +287,35 @@ pub fn where_to_get(dataset: DatasetId) -> &'static str {
     }
 }
 
+/// One finding of `--preflight`, reported as soon as it is made (the data checks and the timed steps of a `paper`
+/// profile take minutes), so that the commands layer can show each at once.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finding {
+    /// What is checked: the profile, its selected runs and the device.
+    Start { profile: String, runs: usize, device: String },
+    /// The profile is meant for a GPU that `--device auto` would not use ([`cpu_fallback_warning`]).
+    Warning(String),
+    /// A dataset's real data verified under `root`.
+    DataVerified { dataset: DatasetId, root: PathBuf },
+    /// A dataset of a profile that trains on the embedded stand-ins.
+    StandIn { dataset: DatasetId },
+    /// A dataset's train, val and test caches built.
+    CachesBuilt { dataset: DatasetId },
+    /// A run's steady-state step and evaluation batch (medians, seconds) and its projected wall time (hours).
+    Run { name: String, step_s: f64, eval_batch_s: f64, hours: f64 },
+    /// Disk the checkpoints need and what is free under `out`.
+    Disk { needed: u64, free: u64, out: PathBuf },
+    /// One checkpoint's analyses of a freshly initialised network, timed by analysis, and the `checkpoints` the
+    /// selected runs analyse: about `hours` on this device.
+    Analyses { seconds: AnalysisSeconds, checkpoints: usize, hours: f64 },
+    /// The projected time of the selected runs on this device, in hours: `hours` in all, of which training and
+    /// evaluation (the runs measured), the analyses, and verifying the data and building the caches (spent by this
+    /// preflight; a run started after it reuses the caches).
+    Time { hours: f64, train_eval_hours: f64, analyses_hours: f64, cache_hours: f64 },
+    /// Of it, the training on one GPU at the assumed [`GPU_FLOP_PER_S`] (hours), and how much slower this CPU is.
+    GpuTime { hours: f64, tflop_per_s: f64, slowdown: f64 },
+}
+
 /// Verify `dataset`'s data and build its caches; every problem found is added to `problems` (a missing root with
 /// where to get the dataset). True when the runs of `dataset` can be tried.
 fn check_dataset(
@@ -292,6 +323,7 @@ fn check_dataset(
     dataset: DatasetId,
     sources: &data::cache::DataSourceArgs,
     problems: &mut Vec<String>,
+    report: &mut dyn FnMut(Finding),
 ) -> bool {
     if profile.data == DataSource::Real {
         let root = match data::cache::dataset_root(dataset, sources) {
@@ -310,30 +342,30 @@ fn check_dataset(
             ));
             return false;
         }
-        match data::verify::verify(dataset, &root).map(|report| (report, root)) {
+        match data::verify::verify(dataset, &root).map(|verified| (verified, root)) {
             Err(err) => {
                 problems.push(format!("data {dataset}: {err:#}"));
                 return false;
             }
-            Ok((report, root)) if !report.is_ok() => {
+            Ok((verified, root)) if !verified.is_ok() => {
                 const SHOWN: usize = 20;
-                for problem in report.problems.iter().take(SHOWN) {
+                for problem in verified.problems.iter().take(SHOWN) {
                     problems.push(format!("data {dataset}: {problem}"));
                 }
-                if report.problems.len() > SHOWN {
+                if verified.problems.len() > SHOWN {
                     problems.push(format!(
                         "data {dataset}: ... and {} more problems; `data verify --dataset {dataset} --root {}` lists \
                          them all",
-                        report.problems.len() - SHOWN,
+                        verified.problems.len() - SHOWN,
                         root.display()
                     ));
                 }
                 return false;
             }
-            Ok((_, root)) => println!("  data   {dataset}: {} verified", root.display()),
+            Ok((_, root)) => report(Finding::DataVerified { dataset, root }),
         }
     } else {
-        println!("  data   {dataset}: embedded stand-in");
+        report(Finding::StandIn { dataset });
     }
     for split in SplitName::ALL {
         if let Err(err) = data::cache::load_split(profile, dataset, split, sources, Device::Cpu) {
@@ -341,12 +373,13 @@ fn check_dataset(
             return false;
         }
     }
-    println!("  cache  {dataset}: train, val and test built");
+    report(Finding::CachesBuilt { dataset });
     true
 }
 
-/// Run every check and print a report; fails, listing every problem, when any check fails.
-pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
+/// Run every check, reporting each [`Finding`] as it is made; returns every problem found (none: the preflight
+/// passed).
+pub fn preflight(opts: &ReproduceOptions, report: &mut dyn FnMut(Finding)) -> Result<Vec<String>> {
     let profile = Profile::load(&opts.profile)?;
     let device = opts.device.resolve()?;
     if let Some(threads) = opts.threads {
@@ -354,10 +387,10 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
     }
     let runs = select_runs(&profile, opts)?;
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
-    println!("preflight of profile {} ({} runs) on {}", profile.name, runs.len(), describe(device));
+    report(Finding::Start { profile: profile.name.clone(), runs: runs.len(), device: describe(device) });
     let fallback = cpu_fallback_warning(&profile, &runs, opts.device, device)?;
     if let Some(warning) = &fallback {
-        println!("  warning: {warning}");
+        report(Finding::Warning(warning.clone()));
     }
 
     let mut problems = Vec::new();
@@ -378,7 +411,7 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
             .into_iter()
             .filter(|d| {
                 let started = Instant::now();
-                let usable = check_dataset(&profile, *d, &sources, &mut problems);
+                let usable = check_dataset(&profile, *d, &sources, &mut problems, report);
                 cache_s += started.elapsed().as_secs_f64();
                 usable
             })
@@ -400,13 +433,12 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         let RunEstimate { train_s, eval_s } = estimate_run(&profile, run, step_rate, eval_rate)?;
         total_s += train_s + eval_s;
         measured_flop += training_flop(&profile, run)?;
-        println!(
-            "  run    {:<32} step {:>7.3} s, eval batch {:>7.3} s (medians): about {:>6.1} h",
-            run.name(),
-            timing.step_s,
-            timing.eval_batch_s,
-            (train_s + eval_s) / 3600.0
-        );
+        report(Finding::Run {
+            name: run.name(),
+            step_s: timing.step_s,
+            eval_batch_s: timing.eval_batch_s,
+            hours: (train_s + eval_s) / 3600.0,
+        });
     }
 
     let usable_runs: Vec<&RunSpec> = runs.iter().filter(|r| usable.contains(&r.dataset)).collect();
@@ -416,33 +448,19 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
             Ok(seconds) => {
                 let checkpoints = analysed_checkpoints(&profile) * usable_runs.len();
                 analyses_s = seconds.total() * checkpoints as f64;
-                println!(
-                    "  analyse one checkpoint {:.1} s (rf moments {:.2} s, Gabor fits {:.1} s, spatial frequency {:.1} \
-                     s, ERF {:.1} s): {checkpoints} checkpoints, about {:.1} h",
-                    seconds.total(),
-                    seconds.rf_moments,
-                    seconds.gabor,
-                    seconds.spatial_frequency,
-                    seconds.erf,
-                    analyses_s / 3600.0
-                );
+                report(Finding::Analyses { seconds, checkpoints, hours: analyses_s / 3600.0 });
             }
             Err(err) => problems.push(format!("analyses: {err:#}")),
         }
     }
 
-    let checkpoints = train::checkpoint_epochs(&profile).len() as u64;
+    let checkpoints = profile.checkpoint_epochs().len() as u64;
     let needed: u64 = runs
         .iter()
         .map(|r| profile.dataset(r.dataset).map(|s| checkpoint_bytes(s.classes) * (checkpoints + 2)))
         .sum::<Result<u64>>()?;
     let free = free_bytes(&opts.out)?;
-    println!(
-        "  disk   {:.1} GB needed for checkpoints, {:.1} GB free under {}",
-        needed as f64 / 1e9,
-        free as f64 / 1e9,
-        opts.out.display()
-    );
+    report(Finding::Disk { needed, free, out: opts.out.clone() });
     if needed > free {
         problems.push(format!(
             "disk: not enough under {}: {needed} bytes needed, {free} free; free space or pass --out elsewhere",
@@ -450,34 +468,22 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         ));
     }
     if total_s > 0.0 {
-        println!(
-            "  time   about {:.1} h on this device: {:.1} h training and evaluation (the runs above), {:.1} h \
-             analyses, {:.2} h verifying the data and building the caches (spent by this preflight)",
-            (total_s + analyses_s + cache_s) / 3600.0,
-            total_s / 3600.0,
-            analyses_s / 3600.0,
-            cache_s / 3600.0
-        );
+        report(Finding::Time {
+            hours: (total_s + analyses_s + cache_s) / 3600.0,
+            train_eval_hours: total_s / 3600.0,
+            analyses_hours: analyses_s / 3600.0,
+            cache_hours: cache_s / 3600.0,
+        });
         if fallback.is_some() {
             let gpu_s = measured_flop / GPU_FLOP_PER_S;
-            println!(
-                "  time   about {:.1} h of it would be training on one GPU at an assumed {:.0} TFLOP/s: this CPU is \
-                 about {:.0}x slower",
-                gpu_s / 3600.0,
-                GPU_FLOP_PER_S / 1e12,
-                total_s / gpu_s
-            );
+            report(Finding::GpuTime {
+                hours: gpu_s / 3600.0,
+                tflop_per_s: GPU_FLOP_PER_S / 1e12,
+                slowdown: total_s / gpu_s,
+            });
         }
     }
-    if !problems.is_empty() {
-        println!("preflight found {} problem(s):", problems.len());
-        for problem in &problems {
-            println!("  problem: {problem}");
-        }
-        bail!("preflight failed: {} problem(s), each listed above; fix them and run it again", problems.len());
-    }
-    println!("preflight passed");
-    Ok(())
+    Ok(problems)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub fn render(hashes: &BTreeMap<String, String>) -> String {
 
 /// Parse `<root>/SHA256SUMS` into relative path -> hex digest. Accepts `sha256sum`'s text (`  `) and binary (` *`)
 /// separators.
-pub fn read(root: &Path) -> Result<BTreeMap<String, String>> {
+pub(crate) fn read(root: &Path) -> Result<BTreeMap<String, String>> {
     let path = root.join(MANIFEST_FILE);
     let text = fs::read_to_string(&path).with_context(|| {
         format!(
