@@ -15,12 +15,20 @@
 //! - `blur`: [`blur::blur_uniform`] of a batch at sigma 1, 4, 8 and 32 (224-px sigmas, scaled), beside the original's
 //!   per-image loop from `original.py`.
 //!
-//! Then peak resident memory of `reproduce --profile tiny` (a child process) and of reading a large synthetic cache
-//! (a child process each for this project's reader and for `Tensor::read_safetensors`, the reader it replaced).
+//! Then, once:
+//! - `cache`: filling the decoded cache, each JPEG under `--photos` decoded and resized to 256 px on both sides
+//!   ([`cache::decode_training_image`], the training split's transform) on one core, against Pillow on the same
+//!   files (`benches/pillow_cache.py`); the ratio is `ratios.cache["build/pillow"]`;
+//! - `analyses`: the analyse stage on one checkpoint at 224 px with the `paper` profile's settings (Gabor fits to
+//!   convergence on every core, moments, spatial frequency and ERFs on the device), seconds by analysis, of a freshly
+//!   initialised network (a trained one's Gabor fits may converge in another number of iterations);
+//! - peak resident memory of `reproduce --profile tiny` (a child process) and of reading a large synthetic cache
+//!   (a child process each for this project's reader and for `Tensor::read_safetensors`, the reader it replaced).
 //!
-//! `cargo bench --profile dev --bench pipeline [-- OPTIONS]` reuses the dev build of the tests: the work happens
-//! inside libtorch, so a release build of every dependency would buy nothing. `scripts/gpu-check.sh` runs it with
-//! `--device cuda --sizes 224:256 --batch 256 --precision fp32,bf16 --project paper`.
+//! `cargo bench --profile dev --bench pipeline [-- OPTIONS]` reuses the dev build of the tests: the training step
+//! happens inside libtorch, and the CPU loops that are not (the augmentation's and the blur's in `pixels`, the
+//! JPEG decoder and `image`) are optimised in the dev profile too (Cargo.toml). `scripts/gpu-check.sh` runs it
+//! with `--device cuda --sizes 224:256 --batch 256 --precision fp32,bf16 --project paper`.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +36,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use blurry_to_clear::analysis::{self, AnalysisInputs, AnalysisSeconds};
 use blurry_to_clear::augment::{self, AugmentSpec};
 use blurry_to_clear::data::{cache, Split};
 use blurry_to_clear::device::DeviceChoice;
@@ -36,7 +45,9 @@ use blurry_to_clear::evaluate::{self, EvalLoader};
 use blurry_to_clear::model::AlexNet;
 use blurry_to_clear::optim::{AdamConfig, AdamSet};
 use blurry_to_clear::protocol::Profile;
+use blurry_to_clear::results::RunKey;
 use blurry_to_clear::train::{self, Learner, Precision};
+use blurry_to_clear::vocab::{DatasetId, Regime};
 use blurry_to_clear::{blur, preflight};
 use clap::Parser;
 use serde_json::{json, Value};
@@ -86,6 +97,10 @@ struct Options {
     /// Project the wall time of this profile's runs from the measured rates (the last size's).
     #[arg(long)]
     project: Option<String>,
+    /// Photos whose decoding into the cache is timed against Pillow: every .jpg/.jpeg under this directory (default:
+    /// the test fixtures' small synthetic JPEGs; real photos give the number that matters, see the README).
+    #[arg(long)]
+    photos: Option<PathBuf>,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -101,6 +116,8 @@ enum Part {
     Original,
     Evaluation,
     Blur,
+    Cache,
+    Analyses,
     Memory,
 }
 
@@ -292,6 +309,129 @@ fn blur_alone(opts: &Options, device: Device, size: Size) -> Result<BTreeMap<Str
     Ok(rates)
 }
 
+/// This thread's CPU time (user + system), in seconds: a timing that other processes on a loaded machine distort
+/// far less than the wall clock.
+fn thread_cpu_seconds() -> f64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `clock_gettime` writes one timespec into the valid, exclusively borrowed `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
+}
+
+/// Images per second of wall time and per second of this thread's CPU time, of `passes` passes over `blobs`, each
+/// image decoded and resized to 256 px by this project's cache code.
+fn decode_passes(blobs: &[Vec<u8>], passes: usize) -> Result<Vec<(f64, f64)>> {
+    (0..passes)
+        .map(|_| {
+            let (started, cpu) = (Instant::now(), thread_cpu_seconds());
+            for blob in blobs {
+                std::hint::black_box(cache::decode_training_image(blob, 256)?);
+            }
+            let n = blobs.len() as f64;
+            Ok((n / started.elapsed().as_secs_f64(), n / (thread_cpu_seconds() - cpu)))
+        })
+        .collect()
+}
+
+fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `cache`: decoding and resizing the JPEGs under `--photos` into the cache's layout, this project against Pillow,
+/// one core each, median of 3 passes (the files are read first). The ratio compares images per second of CPU time
+/// (user + system of the working thread), which a loaded machine distorts less than the wall clock; both are
+/// reported.
+fn cache_build(opts: &Options, dir: &Path) -> Result<Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let photos = opts.photos.clone().unwrap_or_else(|| root.join("tests/fixtures"));
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&photos)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("--photos {}: no .jpg or .jpeg files under it", photos.display());
+    }
+    let blobs: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(f).with_context(|| format!("cannot read {}", f.display())))
+        .collect::<Result<_>>()?;
+    let megapixels: f64 = blobs
+        .iter()
+        .filter_map(|b| blurry_to_clear::data::layout::decode_rgb(b).ok())
+        .map(|i| f64::from(i.width() * i.height()) / 1e6)
+        .sum::<f64>()
+        / blobs.len() as f64;
+    decode_passes(&blobs, 1)?;
+    let passes = decode_passes(&blobs, 3)?;
+    let ours = median_of(passes.iter().map(|p| p.0).collect());
+    let ours_cpu = median_of(passes.iter().map(|p| p.1).collect());
+    let list = dir.join("photos.txt");
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    std::fs::write(&list, names.join("\n"))?;
+    let out = dir.join("pillow-cache.json");
+    let mut command = Command::new(root.join(".venv/bin/python"));
+    command.arg(root.join("benches/pillow_cache.py")).arg("--files").arg(&list);
+    command.args(["--side", "256", "--passes", "3", "--out"]).arg(&out);
+    let pillow = run_with_timeout(&mut command, Duration::from_secs(300)).and_then(|()| {
+        let text =
+            std::fs::read_to_string(&out).with_context(|| format!("pillow_cache.py wrote no {}", out.display()))?;
+        serde_json::from_str::<Value>(&text).with_context(|| format!("{} is not JSON", out.display()))
+    });
+    let pillow = pillow.unwrap_or_else(|e| json!({"unavailable": format!("{e:#}")}));
+    let (pillow_rate, pillow_cpu) = (pillow["median"].as_f64(), pillow["median_cpu"].as_f64());
+    let show = |wall: Option<f64>, cpu: Option<f64>| match (wall, cpu) {
+        (Some(wall), Some(cpu)) => format!("{wall:.0} images/s ({cpu:.0} per CPU-second)"),
+        _ => format!("unavailable: {}", pillow["unavailable"]),
+    };
+    println!(
+        "  cache build ({} JPEGs under {}, {megapixels:.2} megapixels on average, to 256 px, one core): {}, Pillow {}",
+        blobs.len(),
+        photos.display(),
+        show(Some(ours), Some(ours_cpu)),
+        show(pillow_rate, pillow_cpu)
+    );
+    Ok(json!({"photos": photos.display().to_string(), "images": blobs.len(), "mean_megapixels": megapixels,
+              "side": 256, "images_per_s": ours, "images_per_cpu_s": ours_cpu, "pillow": pillow,
+              "build/pillow": pillow_cpu.map(|p| ours_cpu / p)}))
+}
+
+/// `analyses`: the analyse stage on one checkpoint of a fresh network at 224 px, `paper`'s analysis settings.
+fn analyses(device: Device) -> Result<(Value, AnalysisSeconds)> {
+    let profile = Profile::load("paper")?;
+    let settings = &profile.analysis;
+    let (vs, model) = fresh_model(device);
+    let side = i64::from(profile.resolution);
+    let images = synthetic_split(settings.erf_images as i64, side, 7).images;
+    let erf_images = augment::test_batch(&images, &spec(side))?.to_device(device);
+    let inputs = AnalysisInputs { spec: settings, resolution: side, device, erf_images: &erf_images };
+    let key =
+        RunKey { profile: profile.name.clone(), seed: 0, dataset: DatasetId::In100, regime: Regime::BlurryToClear };
+    let (_, seconds) = analysis::analyse_checkpoint_timed(&key, profile.epochs, &vs, &model, &inputs)?;
+    println!(
+        "  analyses of one checkpoint at {side} px: {:.1} s (rf moments {:.2} s, Gabor fits {:.1} s on {} cores, \
+         spatial frequency {:.1} s, ERF {:.1} s)",
+        seconds.total(),
+        seconds.rf_moments,
+        seconds.gabor,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        seconds.spatial_frequency,
+        seconds.erf
+    );
+    let value = json!({"side": side, "seconds": seconds.total(), "rf_moments": seconds.rf_moments,
+                       "gabor": seconds.gabor, "spatial_frequency": seconds.spatial_frequency, "erf": seconds.erf,
+                       "gabor_restarts": settings.gabor_restarts, "erf_images": settings.erf_images,
+                       "erf_noise": settings.erf_noise});
+    Ok((value, seconds))
+}
+
 /// The original's pipeline: `benches/original.py`'s JSON, or why it is unavailable.
 fn original(opts: &Options, size: Size, dir: &Path) -> Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -441,27 +581,43 @@ fn memory(dir: &Path) -> Result<Value> {
     }))
 }
 
-/// Projected wall time of every run of `profile` from the measured rates (images/s).
-fn projection(profile: &str, step_rate: f64, eval_rate: f64) -> Result<Value> {
+/// Projected wall time of every run of `profile` (its variants included) from the measured rates (images/s) and,
+/// where measured, one checkpoint's analyses and the cache build's rate on one core (spread over every core).
+fn projection(
+    profile: &str,
+    step_rate: f64,
+    eval_rate: f64,
+    analysis_s: Option<f64>,
+    cache_rate: Option<f64>,
+) -> Result<Value> {
     let profile = Profile::load(profile)?;
     let (mut train_s, mut eval_s) = (0.0, 0.0);
-    let runs = profile.runs(1)?;
+    let runs: Vec<_> = profile.runs(1)?.into_iter().chain(profile.variant_runs(1)?).collect();
     for run in &runs {
         let estimate = preflight::estimate_run(&profile, run, step_rate, eval_rate)?;
         train_s += estimate.train_s;
         eval_s += estimate.eval_s;
     }
+    let checkpoints = preflight::analysed_checkpoints(&profile) * runs.len();
+    let analyses_s = analysis_s.map_or(0.0, |s| s * checkpoints as f64);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cache_s = cache_rate.map_or(0.0, |r| preflight::cached_images(&profile) as f64 / (r * cores));
+    let total_s = train_s + eval_s + analyses_s + cache_s;
     println!(
         "projected `{}` ({} runs): {:.2} h ({:.2} h training at {step_rate:.0} images/s, {:.2} h evaluation at \
-         {eval_rate:.0} images/s)",
+         {eval_rate:.0} images/s, {:.2} h analyses of {checkpoints} checkpoints, {:.2} h filling the caches)",
         profile.name,
         runs.len(),
-        (train_s + eval_s) / 3600.0,
+        total_s / 3600.0,
         train_s / 3600.0,
-        eval_s / 3600.0
+        eval_s / 3600.0,
+        analyses_s / 3600.0,
+        cache_s / 3600.0
     );
-    Ok(json!({"profile": profile.name, "runs": runs.len(), "hours": (train_s + eval_s) / 3600.0,
+    Ok(json!({"profile": profile.name, "runs": runs.len(), "hours": total_s / 3600.0,
               "train_hours": train_s / 3600.0, "eval_hours": eval_s / 3600.0,
+              "analyses_hours": analyses_s / 3600.0, "analysed_checkpoints": checkpoints,
+              "cache_hours": cache_s / 3600.0,
               "step_images_per_s": step_rate, "eval_images_per_s": eval_rate}))
 }
 
@@ -469,6 +625,7 @@ fn projection(profile: &str, step_rate: f64, eval_rate: f64) -> Result<Value> {
 struct Ratios {
     side: i64,
     pure: f64,
+    pure_sigma0: f64,
     original: Option<f64>,
     evaluation: Option<f64>,
 }
@@ -539,12 +696,14 @@ fn main() -> Result<()> {
             false => original(&opts, *size, scratch.path()),
         };
         let pipeline = first["pipeline"]["median"].as_f64().unwrap_or(f64::NAN);
+        let pipeline_sigma0 = first["pipeline_sigma0"]["median"].as_f64().unwrap_or(f64::NAN);
         let pure = first["pure_compute"]["median"].as_f64().unwrap_or(f64::NAN);
         let original_step = original["train_step"]["median"].as_f64();
         let eval_rate = evaluation.map(|r| r.median);
         ratios.push(Ratios {
             side: size.side,
             pure: pipeline / pure,
+            pure_sigma0: pipeline_sigma0 / pure,
             original: original_step.map(|o| pipeline / o),
             evaluation: eval_rate.map(|e| e / pipeline),
         });
@@ -557,6 +716,20 @@ fn main() -> Result<()> {
         sizes.insert(size.side.to_string(), Value::Object(entry));
     }
     let mut report = json!({"machine": machine(device), "batch": opts.batch, "sizes": sizes});
+    let mut cache_ratio = None;
+    let mut cache_rate = None;
+    if !opts.skip.contains(&Part::Cache) {
+        let value = cache_build(&opts, scratch.path())?;
+        cache_ratio = value["build/pillow"].as_f64();
+        cache_rate = value["images_per_s"].as_f64();
+        report["cache"] = value;
+    }
+    let mut analysis_s = None;
+    if !opts.skip.contains(&Part::Analyses) {
+        let (value, seconds) = analyses(device)?;
+        analysis_s = Some(seconds.total());
+        report["analyses"] = value;
+    }
     if !opts.skip.contains(&Part::Memory) {
         report["memory"] = memory(scratch.path())?;
     }
@@ -564,17 +737,23 @@ fn main() -> Result<()> {
         let mut projections = serde_json::Map::new();
         for (precision, step_rate) in pipeline_rates {
             print!("  {precision:?}: ");
-            projections.insert(format!("{precision:?}").to_lowercase(), projection(profile, *step_rate, *eval_rate)?);
+            let projected = projection(profile, *step_rate, *eval_rate, analysis_s, cache_rate)?;
+            projections.insert(format!("{precision:?}").to_lowercase(), projected);
         }
         report["projection"] = Value::Object(projections);
     }
-    report["ratios"] = json!(ratios
+    let mut ratio_map: BTreeMap<String, Value> = ratios
         .iter()
-        .map(|r| (
-            r.side.to_string(),
-            json!({"pipeline/pure_compute": r.pure, "pipeline/original": r.original, "evaluation/pipeline": r.evaluation})
-        ))
-        .collect::<BTreeMap<_, _>>());
+        .map(|r| {
+            (
+                r.side.to_string(),
+                json!({"pipeline/pure_compute": r.pure, "pipeline_sigma0/pure_compute": r.pure_sigma0,
+                       "pipeline/original": r.original, "evaluation/pipeline": r.evaluation}),
+            )
+        })
+        .collect();
+    ratio_map.insert("cache".into(), json!({"build/pillow": cache_ratio}));
+    report["ratios"] = json!(ratio_map);
     report["seconds"] = json!(started.elapsed().as_secs_f64());
     blurry_to_clear::atomic::write(&out, serde_json::to_string_pretty(&report)?.as_bytes())?;
     println!("wrote {} ({:.0} s)", out.display(), started.elapsed().as_secs_f64());
@@ -586,7 +765,9 @@ fn main() -> Result<()> {
         parts.join(", ")
     };
     println!("evaluation / pipeline: {}", show(|r| r.evaluation));
-    println!("pipeline / pure_compute: {}", show(|r| Some(r.pure)));
+    println!("pipeline / pure_compute (sigma 8): {}", show(|r| Some(r.pure)));
+    println!("pipeline / pure_compute (sigma 0): {}", show(|r| Some(r.pure_sigma0)));
+    println!("cache build / Pillow: {}", cache_ratio.map_or("unavailable".to_owned(), |v| format!("{v:.2}")));
     println!("pipeline / original: {}", show(|r| r.original));
     Ok(())
 }

@@ -12,7 +12,12 @@
 #     tolerances written below: the runs draw the same numbers, so they differ by arithmetic alone;
 #  4. the paper's training step (224 px, batch 256, the training split resident on the device) in fp32 (TF32
 #     convolutions, as PyTorch's default and the original's A100) and bf16: images/s, peak GPU memory, and the
-#     projected wall time of every run of the `paper` profile.
+#     projected wall time of every run of the `paper` profile; with fp32, one checkpoint's analyses at 224 px on the
+#     device (spatial frequency and ERFs there, the Gabor fits on every CPU core), timed by analysis, which the
+#     projection includes.
+# The device-path unit tests of step 2 include the fixes of the GPU audit (issue 22) that a CPU can exercise: the
+# blur's two methods (the taps on the CPU, the matrices on CUDA) held to each other, batches gathered from a split
+# in CPU memory, and libtorch's generators seeded by the run.
 # Under 5 minutes on an H200 machine once built; the CPU path takes about a minute after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +66,8 @@ if [ "$device" = cuda ] && ! "$bin" reproduce --help >/dev/null 2>&1; then
 fi
 
 # 2. The device-path unit tests (with CUDA present they compare the devices).
-tests=(one_seed_gives the_cpu_and_tensor_paths each_colour_operation_gives_the_tensor_paths_bytes)
+tests=(one_seed_gives the_cpu_and_tensor_paths each_colour_operation_gives_the_tensor_paths_bytes
+  the_taps_and_the_matrices_blur_alike a_batch_from_a_split_in_cpu_memory libtorchs_generators_are_seeded_by_the_run)
 if cargo test --lib -- "${tests[@]}" >"$dir/unit-tests.log" 2>&1; then
   line unit-tests "$(grep -c '\.\.\. ok$' "$dir/unit-tests.log") device-path tests passed"
 else
@@ -201,8 +207,11 @@ peak_memory() { # the largest memory.used (MiB) that nvidia-smi reports while pr
 }
 for precision in fp32 bf16; do
   out=$dir/bench-$precision.json
+  # The analyses do not depend on the precision: measured once, with fp32.
+  skip=original,blur,cache,memory
+  [ "$precision" = fp32 ] || skip=$skip,analyses
   cargo bench --profile dev --bench pipeline -- "${bench_args[@]}" --precision "$precision" \
-    --skip original,blur,memory --project paper --out "$out" >"$dir/bench-$precision.log" 2>&1 &
+    --skip "$skip" --project paper --out "$out" >"$dir/bench-$precision.log" 2>&1 &
   bench_pid=$!
   memory=n/a
   if [ "$device" = cuda ] && command -v nvidia-smi >/dev/null; then
@@ -210,8 +219,10 @@ for precision in fp32 bf16; do
   fi
   if wait "$bench_pid"; then
     rates=$(grep -m1 'pure_compute' "$dir/bench-$precision.log" | sed 's/^ *//')
+    analyses=$(grep -m1 'analyses of one checkpoint' "$dir/bench-$precision.log" | sed 's/^ *//' || true)
     projected=$(grep -m1 'projected' "$dir/bench-$precision.log" | sed 's/^ *//')
     line "$precision" "$rates; peak GPU memory $memory"
+    [ -z "$analyses" ] || line "" "$analyses"
     line "" "$projected"
   else
     fail "$precision" "the training-step bench" "$dir/bench-$precision.log"

@@ -2,12 +2,17 @@
 //! `k = 2*ceil(2*sigma) + 1`, normalised Gaussian taps and kornia's default reflect border (as
 //! `cerysojj/blurry-to-clear-training`, `src/utils.py`, applies it to normalised batches on the GPU).
 //!
-//! A batch is blurred in two separable passes, each a batched matrix product of every image plane with the blur
-//! matrix of its image's sigma ([`reflect_blur_matrix`], which folds kornia's reflect border in), so every image
-//! can have its own sigma. Each image is blurred as kornia would blur it alone, up to the order of the sums.
-//! Sigma 0 leaves an image untouched.
-use anyhow::{bail, Result};
-use tch::Tensor;
+//! A batch is blurred in two separable passes, rows then columns as kornia runs them, and every image may have its
+//! own sigma. Each image is blurred as kornia would blur it alone, up to the order of the sums (about 1e-7). Sigma 0
+//! leaves an image untouched. Two ways compute it, chosen by where the batch lives ([`Method::for_batch`]):
+//! - float32 on the CPU: the kernel's own taps, tap by tap over whole rows ([`pixels::blur`], compiled optimised
+//!   in every profile), the planes shared out over libtorch's CPU threads: `2 * (2 ceil(2 sigma) + 1)` multiply-adds
+//!   per pixel, 66 at sigma 8;
+//! - anything else (CUDA, bf16, float64): two batched matrix products of every plane with the blur matrix of its
+//!   image's sigma ([`reflect_blur_matrix`], which folds the reflect border in), one kernel launch per pass at any
+//!   sigma, in float32 cuBLAS, which PyTorch's defaults keep out of TF32.
+use anyhow::{bail, Context, Result};
+use tch::{Device, Kind, Tensor};
 
 use crate::draws::upload;
 
@@ -33,7 +38,7 @@ pub(crate) fn gaussian_kernel1d(sigma: f64) -> Vec<f64> {
 /// (reflect padding needs the border to be narrower than the image).
 pub(crate) fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
     let size = images.size();
-    let [n, c, h, w] = size[..] else { bail!("blur expects a batch [N, C, H, W], got shape {size:?}") };
+    let [n, _, h, w] = size[..] else { bail!("blur expects a batch [N, C, H, W], got shape {size:?}") };
     if sigmas.len() as i64 != n {
         bail!("blur got {} sigmas for a batch of {n} images", sigmas.len());
     }
@@ -52,6 +57,66 @@ pub(crate) fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
              images larger than {pad} px on each side); use a smaller sigma or larger images"
         );
     }
+    match Method::for_batch(images) {
+        Method::Taps => blur_by_taps(images, sigmas),
+        Method::Matrices => Ok(blur_by_matrices(images, sigmas)),
+    }
+}
+
+/// How a batch is blurred (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// The kernel's taps in loops over CPU memory.
+    Taps,
+    /// Batched matrix products on the batch's device.
+    Matrices,
+}
+
+impl Method {
+    /// The taps for float32 on the CPU, the matrices elsewhere.
+    pub(crate) fn for_batch(images: &Tensor) -> Method {
+        match (images.device(), images.kind()) {
+            (Device::Cpu, Kind::Float) => Method::Taps,
+            _ => Method::Matrices,
+        }
+    }
+}
+
+/// The blur of a float32 CPU batch from each image's taps, planes shared out over libtorch's CPU threads.
+fn blur_by_taps(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
+    let size = images.size();
+    let (h, w) = (size[2] as usize, size[3] as usize);
+    let plane_len = h * w;
+    let planes_per_image = size[1] as usize;
+    let source = Vec::<f32>::try_from(images.contiguous().view([-1])).context("cannot read the batch to blur")?;
+    let taps: Vec<Vec<f32>> =
+        sigmas.iter().map(|s| gaussian_kernel1d(*s).into_iter().map(|t| t as f32).collect()).collect();
+    let mut out = vec![0f32; source.len()];
+    let image_len = planes_per_image * plane_len;
+    let threads = (tch::get_num_threads().max(1) as usize).min(sigmas.len().max(1));
+    let per_thread = sigmas.len().div_ceil(threads).max(1) * image_len;
+    std::thread::scope(|scope| {
+        for ((out, source), taps) in
+            out.chunks_mut(per_thread).zip(source.chunks(per_thread)).zip(taps.chunks(per_thread / image_len))
+        {
+            scope.spawn(move || {
+                let mut scratch = pixels::blur::Scratch::default();
+                let images = out.chunks_exact_mut(image_len).zip(source.chunks_exact(image_len));
+                for ((out, source), taps) in images.zip(taps) {
+                    for (out, plane) in out.chunks_exact_mut(plane_len).zip(source.chunks_exact(plane_len)) {
+                        pixels::blur::blur_plane(plane, w, h, taps, &mut scratch, out);
+                    }
+                }
+            });
+        }
+    });
+    Ok(Tensor::from_slice(&out).view(size.as_slice()))
+}
+
+/// The blur of a batch on any device and of any floating kind by two batched matrix products.
+fn blur_by_matrices(images: &Tensor, sigmas: &[f64]) -> Tensor {
+    let size = images.size();
+    let (n, c, h, w) = (size[0], size[1], size[2], size[3]);
     let planes = images.reshape([n * c, h, w]);
     let per_plane = |len: i64| -> Tensor {
         let matrix = |sigma: &f64| upload(&reflect_blur_matrix(*sigma, len), images.device());
@@ -67,16 +132,15 @@ pub(crate) fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
     };
     // Rows: each plane times the row matrix; columns: the column matrix's transpose times each plane.
     let rows_blurred = planes.bmm(&per_plane(w));
-    Ok(per_plane(h).transpose(1, 2).bmm(&rows_blurred).view([n, c, h, w]))
+    per_plane(h).transpose(1, 2).bmm(&rows_blurred).view([n, c, h, w])
 }
 
 /// The 1-D blur of an axis of `len` pixels as a matrix `M` (`[len, len]`, float64 on the CPU): a row of pixels
 /// `x` becomes `x M`. Column `j` holds the Gaussian taps around pixel `j`, each added at its source pixel after
 /// kornia's reflect border (`-1 -> 1`, `len -> len - 2`), so that the border needs no padded copy.
 ///
-/// As two matrix products the blur costs the same at every sigma, and on the CPU it is about twice as fast as two
-/// depthwise convolutions at sigma 8 (33 taps at 224 px) and three times at sigma 32; the sums run in another
-/// order, which moves results by about 1e-7.
+/// As two matrix products the blur costs the same at every sigma: `2 * len` multiply-adds per pixel, which a GPU
+/// spends in one launch per pass; on the CPU the taps cost 7x less at sigma 8 (224 px).
 fn reflect_blur_matrix(sigma: f64, len: i64) -> Tensor {
     let kernel = gaussian_kernel1d(sigma);
     let pad = (kernel.len() / 2) as i64;
@@ -106,7 +170,6 @@ pub fn blur_uniform(images: &Tensor, sigma: f64) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::{Device, Kind};
 
     fn uniform(shape: &[i64], seed: i64) -> Tensor {
         crate::draws::Draws::new(seed).uniform(shape, (0.0, 1.0)).to_kind(Kind::Float)
@@ -180,6 +243,21 @@ mod tests {
             let ours = blur_uniform(&x, sigma).unwrap();
             assert!(close(&ours, &direct.view([2, 3, 20, 17])) < 1e-6, "sigma {sigma}");
         }
+    }
+
+    #[test]
+    fn the_taps_and_the_matrices_blur_alike_with_each_images_sigma() {
+        let x = uniform(&[3, 3, 40, 33], 5);
+        let sigmas = [0.0, 1.5, 8.0];
+        assert_eq!(Method::for_batch(&x), Method::Taps);
+        assert_eq!(Method::for_batch(&x.to_kind(Kind::Double)), Method::Matrices);
+        let taps = blur_batch(&x, &sigmas).unwrap();
+        let matrices = blur_by_matrices(&x, &sigmas);
+        assert!(close(&taps, &matrices) < 1e-6, "{}", close(&taps, &matrices));
+        // float64 goes through the matrices, in float64.
+        let double = blur_batch(&x.to_kind(Kind::Double), &sigmas).unwrap();
+        assert_eq!(double.kind(), Kind::Double);
+        assert!(close(&taps.to_kind(Kind::Double), &double) < 1e-6);
     }
 
     #[test]

@@ -22,8 +22,10 @@ impl DeviceChoice {
         }
     }
 
-    /// The tch device, or an error when CUDA is asked for and libtorch cannot see a GPU.
+    /// The tch device, or an error when CUDA is asked for and libtorch cannot see a GPU. libtorch's cuDNN settings
+    /// are set here, explicitly (`set_cudnn`).
     pub fn resolve(self) -> Result<tch::Device> {
+        set_cudnn();
         match self {
             DeviceChoice::Cpu => Ok(tch::Device::Cpu),
             DeviceChoice::Auto => Ok(tch::Device::cuda_if_available()),
@@ -36,6 +38,16 @@ impl DeviceChoice {
             ),
         }
     }
+}
+
+/// cuDNN as the original ran (its notebooks set none of `torch.backends.cudnn`'s switches, so PyTorch's defaults),
+/// stated here rather than inherited: `benchmark` off, so each convolution takes cuDNN's heuristic algorithm
+/// instead of one timed on the first batches, which could differ from run to run; non-deterministic algorithms
+/// allowed (PyTorch's `deterministic = False`; tch exposes no switch for it) and float32 convolutions in TF32, as on
+/// the original's A100. A CUDA run therefore repeats its draws exactly and its arithmetic to rounding
+/// (`paper/DEVIATIONS.md`, "Arithmetic on the GPU").
+pub(crate) fn set_cudnn() {
+    tch::Cuda::cudnn_set_benchmark(false);
 }
 
 impl std::str::FromStr for DeviceChoice {

@@ -3,8 +3,9 @@
 //! The data of every selected dataset is verified (layout, labels, hashes) and its caches are built; every run
 //! takes real training steps (augmentation, blur at its strongest training sigma, forward, backward, Adam) and
 //! evaluation batches at the strongest test sigma on the chosen device; the disk must hold every checkpoint; and
-//! the measured steady-state step times give an estimate of the whole profile's wall time. Nothing is written to
-//! the run directories.
+//! the measured steady-state step times, one checkpoint's analyses and the time the caches took give an estimate of
+//! the whole profile's wall time. Nothing is written to the run directories. A missing dataset is named with where
+//! to get it and the command that imports it ([`where_to_get`]).
 //!
 //! It tells the whole truth at once: every problem found (every missing or broken dataset, every run that cannot
 //! step, too little disk) is listed before it fails, so that one preflight shows everything to fix. A profile meant
@@ -17,6 +18,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use tch::Device;
 
+use crate::analysis::AnalysisSeconds;
 use crate::augment::AugmentSpec;
 use crate::data::{self, SplitName};
 use crate::device::{describe, DeviceChoice};
@@ -180,6 +182,47 @@ fn try_run(
     Ok(Timing { step_s, eval_batch_s })
 }
 
+/// Checkpoints the analyse stage reads per run: the profile's `analysis.epochs`, or every checkpoint.
+pub fn analysed_checkpoints(profile: &Profile) -> usize {
+    profile.analysis.epochs.as_ref().map_or_else(|| profile.checkpoint_epochs().len(), Vec::len)
+}
+
+/// Images the decoded caches of `profile` hold: every split of every dataset, each split on disk once (ImageNet-100's
+/// test split is its val split).
+pub fn cached_images(profile: &Profile) -> u64 {
+    profile
+        .datasets
+        .iter()
+        .map(|(id, spec)| {
+            let val_is_test = data::layout::split_on_disk(*id, SplitName::Test) == SplitName::Val;
+            spec.train_images + spec.val_images + if val_is_test { 0 } else { spec.test_images }
+        })
+        .sum()
+}
+
+/// One checkpoint's analyses (`paper`'s settings: Gabor fits to convergence) of `run`'s freshly initialised network
+/// on `device`, timed by analysis. A trained network's Gabor fits may take another number of iterations.
+fn time_analyses(
+    profile: &Profile,
+    run: &RunSpec,
+    sources: &data::cache::DataSourceArgs,
+    device: Device,
+) -> Result<AnalysisSeconds> {
+    let spec = profile.dataset(run.dataset)?;
+    let augment = AugmentSpec::for_dataset(spec, profile.resolution);
+    let test = data::cache::load_split(profile, run.dataset, SplitName::Test, sources, device)?;
+    let (vs, model) = train::init_model(run, spec.classes as i64, device);
+    let erf_images = crate::analysis::erf_images(&test, profile.analysis.erf_images, &augment, device)?;
+    let inputs = crate::analysis::AnalysisInputs {
+        spec: &profile.analysis,
+        resolution: i64::from(profile.resolution),
+        device,
+        erf_images: &erf_images,
+    };
+    let key = crate::pipeline::run_key(run);
+    Ok(crate::analysis::analyse_checkpoint_timed(&key, profile.epochs, &vs, &model, &inputs)?.1)
+}
+
 /// Wall time of one run, in seconds, split into training and evaluation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunEstimate {
@@ -209,6 +252,41 @@ pub fn estimate_run(
     Ok(RunEstimate { train_s: train_images * passes / step_images_per_s, eval_s: eval_images / eval_images_per_s })
 }
 
+/// Where a reviewer gets `dataset` and how it is imported (the README's data table, "Getting the real datasets",
+/// in one line), for a preflight that finds it missing.
+pub(crate) fn where_to_get(dataset: DatasetId) -> &'static str {
+    match dataset {
+        DatasetId::Faces => {
+            "FaceScrub is not public as the original trained on it: ask the original's authors for its `Faces/` \
+             folder (dev|val|test.pickle + .csv) and run `blurry-to-clear data import --dataset faces --from \
+             original --source Faces --out DATA/faces`; or rebuild it from FaceScrub's public URL lists (many dead, \
+             so other images) into identity folders and import them `--from folder-per-class`"
+        }
+        DatasetId::ToyboxInstance => {
+            "Toybox at the instance level is public as videos only: ask the original's authors for its \
+             `Toybox-360/` folder and run `blurry-to-clear data import --dataset toybox_instance --from original \
+             --source Toybox-360 --out DATA/toybox_instance` (labels need each frame's object, so there is no \
+             folder route)"
+        }
+        DatasetId::ToyboxCategory => {
+            "Toybox at the category level is public as videos only: ask the original's authors for its \
+             `Toybox-12/` folder and run `blurry-to-clear data import --dataset toybox_category --from original \
+             --source Toybox-12 --out DATA/toybox_category`"
+        }
+        DatasetId::In12 => {
+            "ImageNet-12 was curated by the original's authors and never published: ask them for its `IN-12/` \
+             folder and run `blurry-to-clear data import --dataset in12 --from original --source IN-12 --out \
+             DATA/in12`; or re-curate 12 Toybox categories from ImageNet into class folders (other images) and \
+             import them `--from folder-per-class`"
+        }
+        DatasetId::In100 => {
+            "ImageNet-100 is public: download the Kaggle dataset ambityga/imagenet100 (ImageNet's terms), unpack it \
+             and run `blurry-to-clear data import --dataset in100 --from imagenet100-kaggle --source imagenet100 \
+             --out DATA/in100`"
+        }
+    }
+}
+
 /// One finding of `--preflight`, reported as soon as it is made (the data checks and the timed steps of a `paper`
 /// profile take minutes), so that the commands layer can show each at once.
 #[derive(Clone, Debug, PartialEq)]
@@ -227,14 +305,19 @@ pub enum Finding {
     Run { name: String, step_s: f64, eval_batch_s: f64, hours: f64 },
     /// Disk the checkpoints need and what is free under `out`.
     Disk { needed: u64, free: u64, out: PathBuf },
-    /// The projected training and evaluation time of the runs measured, in hours on this device.
-    Time { hours: f64 },
+    /// One checkpoint's analyses of a freshly initialised network, timed by analysis, and the `checkpoints` the
+    /// selected runs analyse: about `hours` on this device.
+    Analyses { seconds: AnalysisSeconds, checkpoints: usize, hours: f64 },
+    /// The projected time of the selected runs on this device, in hours: `hours` in all, of which training and
+    /// evaluation (the runs measured), the analyses, and verifying the data and building the caches (spent by this
+    /// preflight; a run started after it reuses the caches).
+    Time { hours: f64, train_eval_hours: f64, analyses_hours: f64, cache_hours: f64 },
     /// Of it, the training on one GPU at the assumed [`GPU_FLOP_PER_S`] (hours), and how much slower this CPU is.
     GpuTime { hours: f64, tflop_per_s: f64, slowdown: f64 },
 }
 
-/// Verify `dataset`'s data and build its caches; every problem found is added to `problems`. True when the runs of
-/// `dataset` can be tried.
+/// Verify `dataset`'s data and build its caches; every problem found is added to `problems` (a missing root with
+/// where to get the dataset). True when the runs of `dataset` can be tried.
 fn check_dataset(
     profile: &Profile,
     dataset: DatasetId,
@@ -243,9 +326,23 @@ fn check_dataset(
     report: &mut dyn FnMut(Finding),
 ) -> bool {
     if profile.data == DataSource::Real {
-        let verified = data::cache::dataset_root(dataset, sources)
-            .and_then(|root| Ok((data::verify::verify(dataset, &root)?, root)));
-        match verified {
+        let root = match data::cache::dataset_root(dataset, sources) {
+            Ok(root) => root,
+            Err(err) => {
+                problems.push(format!("data {dataset}: {err:#}"));
+                return false;
+            }
+        };
+        if !root.is_dir() {
+            let data_root = root.parent().unwrap_or(&root).display().to_string();
+            problems.push(format!(
+                "data {dataset}: {} does not exist. {}",
+                root.display(),
+                where_to_get(dataset).replace("DATA/", &format!("{data_root}/"))
+            ));
+            return false;
+        }
+        match data::verify::verify(dataset, &root).map(|verified| (verified, root)) {
             Err(err) => {
                 problems.push(format!("data {dataset}: {err:#}"));
                 return false;
@@ -297,6 +394,8 @@ pub fn preflight(opts: &ReproduceOptions, report: &mut dyn FnMut(Finding)) -> Re
     }
 
     let mut problems = Vec::new();
+    // Verifying the data and building the caches, timed: a run started after this preflight reuses the caches.
+    let mut cache_s = 0.0;
     let datasets = datasets_of(&runs);
     let usable: BTreeSet<DatasetId> = match (profile.data, &sources.data_root) {
         (DataSource::Real, None) => {
@@ -308,7 +407,15 @@ pub fn preflight(opts: &ReproduceOptions, report: &mut dyn FnMut(Finding)) -> Re
             ));
             BTreeSet::new()
         }
-        _ => datasets.into_iter().filter(|d| check_dataset(&profile, *d, &sources, &mut problems, report)).collect(),
+        _ => datasets
+            .into_iter()
+            .filter(|d| {
+                let started = Instant::now();
+                let usable = check_dataset(&profile, *d, &sources, &mut problems, report);
+                cache_s += started.elapsed().as_secs_f64();
+                usable
+            })
+            .collect(),
     };
 
     let mut total_s = 0.0;
@@ -334,6 +441,19 @@ pub fn preflight(opts: &ReproduceOptions, report: &mut dyn FnMut(Finding)) -> Re
         });
     }
 
+    let usable_runs: Vec<&RunSpec> = runs.iter().filter(|r| usable.contains(&r.dataset)).collect();
+    let mut analyses_s = 0.0;
+    if let Some(run) = usable_runs.first() {
+        match time_analyses(&profile, run, &sources, device) {
+            Ok(seconds) => {
+                let checkpoints = analysed_checkpoints(&profile) * usable_runs.len();
+                analyses_s = seconds.total() * checkpoints as f64;
+                report(Finding::Analyses { seconds, checkpoints, hours: analyses_s / 3600.0 });
+            }
+            Err(err) => problems.push(format!("analyses: {err:#}")),
+        }
+    }
+
     let checkpoints = profile.checkpoint_epochs().len() as u64;
     let needed: u64 = runs
         .iter()
@@ -348,7 +468,12 @@ pub fn preflight(opts: &ReproduceOptions, report: &mut dyn FnMut(Finding)) -> Re
         ));
     }
     if total_s > 0.0 {
-        report(Finding::Time { hours: total_s / 3600.0 });
+        report(Finding::Time {
+            hours: (total_s + analyses_s + cache_s) / 3600.0,
+            train_eval_hours: total_s / 3600.0,
+            analyses_hours: analyses_s / 3600.0,
+            cache_hours: cache_s / 3600.0,
+        });
         if fallback.is_some() {
             let gpu_s = measured_flop / GPU_FLOP_PER_S;
             report(Finding::GpuTime {

@@ -437,7 +437,7 @@ impl RunSpec {
 
     /// The run's name in logs and reports: its key, and its variant's name for a variant (`in12/blurry
     /// (IN12_full_blur_2)`).
-    pub(crate) fn name(&self) -> String {
+    pub fn name(&self) -> String {
         match &self.variant {
             Some(variant) => format!("{} ({variant})", self.key()),
             None => self.key(),
@@ -733,7 +733,7 @@ impl Profile {
     }
 
     /// Every variant run of the profile for `seeds` seeds, by variant name, then seed.
-    pub(crate) fn variant_runs(&self, seeds: u64) -> Result<Vec<RunSpec>> {
+    pub fn variant_runs(&self, seeds: u64) -> Result<Vec<RunSpec>> {
         let mut runs = Vec::new();
         for name in self.variants.keys() {
             for seed_index in 0..seeds {

@@ -61,8 +61,11 @@ pub(crate) struct Plan {
     pub data_root: Option<PathBuf>,
     pub threads: Option<i32>,
     pub figures: bool,
-    /// Every run of the profile and its seed index, in the profile's order: the array index is the position.
+    /// Every run of the profile (its `--only` selector: `dataset/regime`, or a variant's name) and its seed index,
+    /// in the profile's order, variants last: the array index is the position.
     pub runs: Vec<(String, u64)>,
+    /// The runs' ids in `jobs.json` ([`status::run_id`]), in the same order.
+    pub run_ids: Vec<String>,
     /// The array indices to submit.
     pub tasks: Vec<usize>,
     pub gpus: u32,
@@ -287,11 +290,22 @@ pub fn job_states(jobs: &[&String]) -> BTreeMap<String, String> {
     states
 }
 
+/// The array's runs: the profile's runs, then its variants (`IN12_full_blur_2`), each its own task, so that no task
+/// trains two models.
+fn array_runs(profile: &Profile, seeds: u64) -> Result<Vec<crate::protocol::RunSpec>> {
+    Ok(profile.runs(seeds)?.into_iter().chain(profile.variant_runs(seeds)?).collect())
+}
+
+/// The `--only` value that selects `run` alone: its key, or its variant's name.
+fn selector(run: &crate::protocol::RunSpec) -> String {
+    run.variant.clone().unwrap_or_else(|| run.key())
+}
+
 /// What `reproduce --executor slurm` did.
 #[derive(Clone, Debug)]
 pub struct Submission {
-    /// Runs found running (locked by a live process) and so not submitted: the run's key, its seed index and who
-    /// holds it.
+    /// Runs found running (locked by a live process) and so not submitted: the run's name (its key, and a variant's
+    /// name), its seed index and who holds it.
     pub running: Vec<(String, u64, String)>,
     pub outcome: Submitted,
 }
@@ -337,10 +351,10 @@ pub fn submit(opts: &ReproduceOptions, slurm: &SlurmOptions) -> Result<Submissio
     if let Some(time) = &slurm.time {
         check_time(time)?;
     }
-    let selection = Selection::parse(&opts.only)?;
+    let selection = Selection::parse(&opts.only, &profile)?;
     let out = std::path::absolute(&opts.out).with_context(|| format!("cannot resolve {}", opts.out.display()))?;
     let profile_dir = out.join(&profile.name);
-    let all = profile.runs(opts.seeds)?;
+    let all = array_runs(&profile, opts.seeds)?;
     let mut tasks = Vec::new();
     let mut running = Vec::new();
     for (index, run) in all.iter().enumerate() {
@@ -349,7 +363,7 @@ pub fn submit(opts: &ReproduceOptions, slurm: &SlurmOptions) -> Result<Submissio
         }
         match status::run_state(&profile_dir, run)? {
             State::Done => {}
-            State::Running { holder, .. } => running.push((run.key(), run.seed_index, holder.describe())),
+            State::Running { holder, .. } => running.push((run.name(), run.seed_index, holder.describe())),
             _ => tasks.push(index),
         }
     }
@@ -369,7 +383,8 @@ pub fn submit(opts: &ReproduceOptions, slurm: &SlurmOptions) -> Result<Submissio
         data_root: opts.data_root.as_deref().map(absolute).transpose()?,
         threads: opts.threads,
         figures: opts.figures,
-        runs: all.iter().map(|r| (r.key(), r.seed_index)).collect(),
+        runs: all.iter().map(|r| (selector(r), r.seed_index)).collect(),
+        run_ids: all.iter().map(status::run_id).collect(),
         tasks,
         gpus: slurm.gpus_per_run.unwrap_or(if profile.device == "cpu" { 0 } else { 1 }),
         options: slurm.clone(),
@@ -427,8 +442,7 @@ fn submit_plan(plan: &Plan, array: Option<&str>, tables: &str) -> Result<Jobs> {
     let tables_job = sbatch(&tables_path, dependency.as_deref())?;
     if let Some(id) = &array_job {
         for index in &plan.tasks {
-            let (key, seed) = &plan.runs[*index];
-            recorded.runs.insert(format!("{key}/seed-{seed}"), format!("{id}_{index}"));
+            recorded.runs.insert(plan.run_ids[*index].clone(), format!("{id}_{index}"));
         }
     }
     recorded.tables = Some(tables_job.clone());
@@ -516,8 +530,10 @@ mod tests {
     /// The `paper` profile's plan as a reviewer's cluster would see it.
     fn paper_plan(binary: &str) -> Plan {
         let profile = Profile::load("paper").unwrap();
-        let runs: Vec<(String, u64)> = profile.runs(1).unwrap().iter().map(|r| (r.key(), r.seed_index)).collect();
+        let all = array_runs(&profile, 1).unwrap();
+        let runs: Vec<(String, u64)> = all.iter().map(|r| (selector(r), r.seed_index)).collect();
         Plan {
+            run_ids: all.iter().map(status::run_id).collect(),
             profile: "paper".to_owned(),
             profile_arg: "paper".to_owned(),
             out: PathBuf::from("/scratch/me/runs"),
@@ -550,7 +566,7 @@ mod tests {
         let script = array_script(&paper_plan("/opt/b2c/blurry-to-clear")).unwrap();
         for line in [
             "#SBATCH --job-name=b2c-paper",
-            "#SBATCH --array=0-14%4",
+            "#SBATCH --array=0-15%4",
             "#SBATCH --output=/scratch/me/runs/paper/slurm/%A_%a.out",
             "#SBATCH --gres=gpu:1",
             "#SBATCH --signal=B:USR1@120",
@@ -563,8 +579,8 @@ mod tests {
             "runs=(faces/clear faces/blurry faces/blurry_to_clear toybox_instance/clear toybox_instance/blurry \
              toybox_instance/blurry_to_clear toybox_category/clear toybox_category/blurry \
              toybox_category/blurry_to_clear in12/clear in12/blurry in12/blurry_to_clear in100/clear in100/blurry \
-             in100/blurry_to_clear)",
-            "seed_indices=(0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)",
+             in100/blurry_to_clear IN12_full_blur_2)",
+            "seed_indices=(0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)",
             "/opt/b2c/blurry-to-clear reproduce --profile paper --out /scratch/me/runs --seeds 1 --data-root \
              /data/b2c --only \"$run\" --seed-index \"$seed_index\" --no-figures &",
             "  scontrol requeue \"$SLURM_JOB_ID\"",
@@ -590,6 +606,10 @@ mod tests {
             ),
             "{stdout}"
         );
+        // The variant of in12/blurry is a task of its own, which trains it alone.
+        let output = Command::new("bash").args(["-c", &script]).env("SLURM_ARRAY_TASK_ID", "15").output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("--only IN12_full_blur_2 --seed-index 0 --no-figures"), "{stdout}");
     }
 
     /// Run task 0 of the array script with a stand-in `reproduce` that stops on SIGTERM (exit 143) and a stand-in

@@ -51,10 +51,14 @@ impl State {
     }
 }
 
-/// The directory of `run` relative to its profile's directory, e.g. `faces/clear/seed-0`: how the Slurm records
-/// name a run.
+/// The directory of `run` relative to its profile's directory, e.g. `faces/clear/seed-0` (a variant's
+/// `variants/<name>/in12/blurry/seed-0`): how the Slurm records name a run.
 pub fn run_id(run: &RunSpec) -> String {
-    format!("{}/{}/seed-{}", run.dataset.name(), run.regime.name(), run.seed_index)
+    let id = format!("{}/{}/seed-{}", run.dataset.name(), run.regime.name(), run.seed_index);
+    match &run.variant {
+        Some(name) => format!("variants/{name}/{id}"),
+        None => id,
+    }
 }
 
 /// Where `run` (of the profile whose directory is `profile_dir`) stands.
@@ -120,8 +124,9 @@ pub(crate) fn runs(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, on
         Some(seeds) => seeds,
         None => seeds_on_disk(profile_dir).max(1),
     };
-    let selection = Selection::parse(only)?;
-    Ok(profile.runs(seeds)?.into_iter().filter(|run| selection.includes(run)).collect())
+    let selection = Selection::parse(only, profile)?;
+    let all = profile.runs(seeds)?.into_iter().chain(profile.variant_runs(seeds)?);
+    Ok(all.filter(|run| selection.includes(run)).collect())
 }
 
 /// One more than the highest `seed-<n>` directory under `profile_dir/<dataset>/<regime>/`.

@@ -134,6 +134,10 @@ impl Learner<'_> {
 
 /// Build the run's model with its seeded initialisation (shared by the three regimes of a dataset).
 pub(crate) fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
+    // Every draw of a run comes from its `Draws` streams on the CPU; nothing draws from libtorch's generators. They
+    // are seeded from the run all the same (CPU and every CUDA device), so that an operation that ever did would
+    // still repeat.
+    tch::manual_seed(crate::seeds::derive(run.seed, &[run.dataset.name(), "libtorch"]));
     let vs = nn::VarStore::new(device);
     let model = AlexNet::new(&vs.root(), classes, &mut Draws::named(run.seed, &[run.dataset.name(), "init"]));
     (vs, model)
@@ -354,14 +358,22 @@ fn epoch_order(train: &Split, draws: &mut Draws) -> Tensor {
     Tensor::from_slice(&draws.permutation(train.labels.size()[0] as usize))
 }
 
-/// Batch `step` of an epoch in `order` (the last one may be short when `drop_last` is off), on `device`.
+/// Batch `step` of an epoch in `order` (the last one may be short when `drop_last` is off), on `device`. A split
+/// kept in CPU memory (too large for the device) is gathered on the CPU and its batch sent through pinned memory
+/// without blocking ([`upload`]), so that the host goes on preparing while the GPU copies; a split on the device is
+/// gathered there.
 pub fn batch_at(split: &Split, order: &Tensor, step: i64, batch: i64, device: Device) -> (Tensor, Tensor) {
     let start = step * batch;
     let len = batch.min(order.size()[0] - start);
     let index = order.narrow(0, start, len);
-    let images = split.images.index_select(0, &upload(&index, split.images.device())).to_device(device);
-    let labels = split.labels.index_select(0, &upload(&index, split.labels.device())).to_device(device);
-    (images, labels)
+    let gather = |tensor: &Tensor| {
+        let gathered = tensor.index_select(0, &upload(&index, tensor.device()));
+        match gathered.device() {
+            Device::Cpu => upload(&gathered, device),
+            _ => gathered.to_device(device),
+        }
+    };
+    (gather(&split.images), gather(&split.labels))
 }
 
 /// Accuracy and loss summed over an epoch's training batches, kept on the device so that the GPU is never
@@ -588,6 +600,42 @@ mod tests {
         let point = resume_point(&profile, &run, &dir).unwrap();
         assert_eq!(point.epoch, None);
         assert!(point.damage[0].contains("epoch-001.sha256.json is missing"), "{:?}", point.damage);
+    }
+
+    /// The devices a batch can be sent to from CPU memory: the CPU, and CUDA where libtorch sees a GPU (then through
+    /// pinned memory, without blocking).
+    fn devices() -> Vec<Device> {
+        std::iter::once(Device::Cpu).chain(tch::Cuda::is_available().then_some(Device::Cuda(0))).collect()
+    }
+
+    #[test]
+    fn a_batch_from_a_split_in_cpu_memory_reaches_each_device_in_the_drawn_order() {
+        let images = Tensor::arange(6 * 3 * 2 * 2, (Kind::Int64, Device::Cpu)).to_kind(Kind::Uint8).view([6, 3, 2, 2]);
+        let split = Split { images, labels: Tensor::from_slice(&[10i64, 11, 12, 13, 14, 15]) };
+        let order = Tensor::from_slice(&[4i64, 1, 5, 0, 3, 2]);
+        for device in devices() {
+            let (batch, labels) = batch_at(&split, &order, 1, 4, device);
+            assert_eq!((batch.device(), labels.device()), (device, device));
+            // Step 1 of batches of 4 is the last two of the order (the last batch is short).
+            assert_eq!(Vec::<i64>::try_from(labels.to_device(Device::Cpu)).unwrap(), [13, 12]);
+            let first = batch.to_device(Device::Cpu).get(0).to_kind(Kind::Int64);
+            assert!(first.equal(&split.images.get(3).to_kind(Kind::Int64)), "{device:?}");
+        }
+    }
+
+    #[test]
+    fn libtorchs_generators_are_seeded_by_the_run() {
+        let profile = Profile::load("tiny").unwrap();
+        let run = profile.run(DatasetId::Faces, Regime::Clear, 0, None).unwrap();
+        let draw = |device: Device| {
+            init_model(&run, 3, device);
+            Tensor::rand([4], (Kind::Float, device)).to_device(Device::Cpu)
+        };
+        for device in devices() {
+            let first = draw(device);
+            tch::manual_seed(12345);
+            assert!(first.equal(&draw(device)), "the same run seeds the same draws on {device:?}");
+        }
     }
 
     #[test]

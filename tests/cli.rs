@@ -101,6 +101,8 @@ fn preflight_passes_on_the_fixture_datasets() {
     profile.eval_batch_size = 4;
     // The faces fixture holds non-square images on purpose (`paper`'s refusal of them is tested in src/data/cache.rs).
     profile.non_square_test_images = blurry_to_clear::protocol::NonSquarePolicy::CentreCrop;
+    // One checkpoint's analyses are timed at 224 px: two Gabor restarts keep the test short.
+    profile.analysis.gabor_restarts = 2;
     for (dataset, classes, [train, val, test]) in [
         (DatasetId::Faces, 3, [6, 3, 3]),
         (DatasetId::ToyboxInstance, 360, [360, 12, 12]),
@@ -130,6 +132,13 @@ fn preflight_passes_on_the_fixture_datasets() {
     // The 15 runs and `paper`'s variant of in12/blurry (the original's IN12_full_blur_2).
     assert_eq!(stdout.lines().filter(|l| l.trim_start().starts_with("run ")).count(), 16, "{stdout}");
     assert!(stdout.contains("in12/blurry (IN12_full_blur_2)"), "{stdout}");
+    // One checkpoint's analyses, by analysis, counted for every analysed checkpoint of the 16 runs (10 each).
+    let analyses = stdout.lines().find(|l| l.trim_start().starts_with("analyse")).unwrap_or_default();
+    for part in ["rf moments", "Gabor fits", "spatial frequency", "ERF", "160 checkpoints"] {
+        assert!(analyses.contains(part), "{part}: {stdout}");
+    }
+    let time = stdout.lines().find(|l| l.trim_start().starts_with("time")).unwrap_or_default();
+    assert!(time.contains("analyses") && time.contains("caches"), "{stdout}");
     assert!(!dir.path().join("runs").exists(), "preflight must not write run outputs");
 }
 
@@ -357,9 +366,12 @@ fn preflight_lists_every_missing_dataset() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
     assert!(stdout.contains("preflight found 2 problem(s)"), "{stdout}");
-    for missing in ["in12", "in100"] {
+    // Each missing dataset is named with where to get it and the import command, aimed at the data root.
+    for (missing, source) in [("in12", "ask them for its `IN-12/`"), ("in100", "Kaggle dataset ambityga/imagenet100")] {
         let root = dir.path().join(missing);
-        assert!(stdout.contains(&format!("problem: data {missing}: dataset root {}", root.display())), "{stdout}");
+        let line = stdout.lines().find(|l| l.contains(&format!("problem: data {missing}:"))).unwrap_or_default();
+        assert!(line.contains(&format!("{} does not exist", root.display())), "{stdout}");
+        assert!(line.contains(source) && line.contains(&format!("--out {}", root.display())), "{line}");
     }
     assert!(stdout.lines().any(|l| l.trim_start().starts_with("run    faces/clear")), "{stdout}");
     assert!(stderr_of(&out).contains("2 problem(s)"), "{}", stderr_of(&out));

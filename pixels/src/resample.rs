@@ -1,7 +1,7 @@
-//! Pillow's `Image.resize(.., BICUBIC)` on 8-bit planes (`libImaging/Resample.c`): a separable convolution,
-//! horizontal pass first, each pass rounded back to 8 bits; the cubic kernel (`a = -0.5`) is stretched by the
-//! shrink factor when shrinking (antialiasing), and its weights are normalised per output pixel and quantised to
-//! [`PRECISION_BITS`] fractional bits.
+//! Pillow's `Image.resize(.., BICUBIC)` and `Image.resize(.., BILINEAR)` on 8-bit planes (`libImaging/Resample.c`):
+//! a separable convolution, horizontal pass first, each pass rounded back to 8 bits; the kernel (cubic with
+//! `a = -0.5`, or the triangle) is stretched by the shrink factor when shrinking (antialiasing), and its weights are
+//! normalised per output pixel and quantised to [`PRECISION_BITS`] fractional bits.
 
 /// Pillow's fixed-point precision for 8-bit resampling (`PRECISION_BITS = 32 - 8 - 2`).
 pub const PRECISION_BITS: u32 = 22;
@@ -17,12 +17,43 @@ pub struct AxisTaps {
     pub weights: Vec<Vec<i32>>,
 }
 
-/// Pillow's taps (`precompute_coeffs` + `normalize_coeffs_8bpc`) for resizing the span `[start, start + length)`
-/// of an axis to `out_size` pixels, as `Image.resize` computes them for the image cropped to that span.
+/// Pillow's resampling filters, each with its support at scale 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// `BILINEAR`: the triangle `1 - |x|`, support 1 (torchvision's `Resize` default).
+    Bilinear,
+    /// `BICUBIC`: the cubic convolution kernel with `a = -0.5`, support 2 (the original's `RandomResizedCrop`).
+    Bicubic,
+}
+
+impl Filter {
+    fn support(self) -> f64 {
+        match self {
+            Filter::Bilinear => 1.0,
+            Filter::Bicubic => 2.0,
+        }
+    }
+
+    fn weight(self, x: f64) -> f64 {
+        match self {
+            Filter::Bilinear => (1.0 - x.abs()).max(0.0),
+            Filter::Bicubic => bicubic(x),
+        }
+    }
+}
+
+/// Pillow's bicubic taps for resizing the span `[start, start + length)` of an axis to `out_size` pixels.
 pub fn bicubic_taps(start: usize, length: usize, out_size: usize) -> AxisTaps {
+    taps(Filter::Bicubic, start, length, out_size)
+}
+
+/// Pillow's taps (`precompute_coeffs` + `normalize_coeffs_8bpc`) of `filter` for resizing the span
+/// `[start, start + length)` of an axis to `out_size` pixels, as `Image.resize` computes them for the image cropped
+/// to that span.
+pub fn taps(filter: Filter, start: usize, length: usize, out_size: usize) -> AxisTaps {
     let scale = length as f64 / out_size as f64;
     let filter_scale = scale.max(1.0);
-    let support = 2.0 * filter_scale;
+    let support = filter.support() * filter_scale;
     let unit = f64::from(1u32 << PRECISION_BITS);
     let mut taps = AxisTaps { first: Vec::with_capacity(out_size), weights: Vec::with_capacity(out_size) };
     for out in 0..out_size {
@@ -30,7 +61,7 @@ pub fn bicubic_taps(start: usize, length: usize, out_size: usize) -> AxisTaps {
         // `(int)(x + 0.5)`, clipped to the span.
         let first = ((centre - support + 0.5) as i64).max(0) as usize;
         let end = ((centre + support + 0.5) as i64).min(length as i64) as usize;
-        let raw: Vec<f64> = (first..end).map(|x| bicubic((x as f64 - centre + 0.5) / filter_scale)).collect();
+        let raw: Vec<f64> = (first..end).map(|x| filter.weight((x as f64 - centre + 0.5) / filter_scale)).collect();
         let total: f64 = raw.iter().sum();
         let weights = raw
             .iter()
@@ -60,7 +91,7 @@ fn bicubic(x: f64) -> f64 {
 /// Resize one plane (`plane`: rows of `width` levels) into `out` (`rows.first.len()` rows of `columns.first.len()`
 /// levels): `ImagingResampleHorizontal_8bpc` over the rows the vertical pass reads, then
 /// `ImagingResampleVertical_8bpc`. Sums are int32, as in Pillow; they cannot overflow, since a cubic kernel's
-/// absolute weights sum to less than 1.3: `|sum| < 255 * 1.3 * 2^22 < 2^31`.
+/// absolute weights sum to less than 1.3 (a triangle's to 1): `|sum| < 255 * 1.3 * 2^22 < 2^31`.
 pub fn resize_plane(plane: &[u8], width: usize, columns: &AxisTaps, rows: &AxisTaps, out: &mut [u8]) {
     let out_width = columns.first.len();
     let row_lo = rows.first.first().copied().unwrap_or(0);

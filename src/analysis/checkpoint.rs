@@ -1,6 +1,8 @@
 //! Every analysis of one checkpoint of a run, as rows of the results tables ([`Tables`], those the analyse stage
 //! makes): what the analyse stage writes, and all
 //! that the receptive-field, spatial-frequency and ERF figures draw (no figure reads a checkpoint).
+use std::time::Instant;
+
 use anyhow::Result;
 use tch::{nn, Device, Tensor};
 
@@ -21,8 +23,9 @@ pub(crate) const ERF_MAP_LAYER: Layer = Layer::CONV5;
 pub(crate) const ERF_MAP_INPUT: ErfInput = ErfInput::Images;
 
 /// What the analyses need besides the checkpoint: the profile's analysis settings, the network's input side, the
-/// device, and the (normalised, seeded) test images the image-driven ERFs average over.
-pub(crate) struct AnalysisInputs<'a> {
+/// device, and the (normalised, seeded) test images the image-driven ERFs average over. Public for `just bench`,
+/// which times [`analyse_checkpoint_timed`].
+pub struct AnalysisInputs<'a> {
     pub spec: &'a AnalysisSpec,
     pub resolution: i64,
     pub device: Device,
@@ -40,15 +43,49 @@ pub(crate) fn analyse_checkpoint(
     model: &AlexNet,
     inputs: &AnalysisInputs,
 ) -> Result<Tables> {
+    Ok(analyse_checkpoint_timed(run, epoch, vs, model, inputs)?.0)
+}
+
+/// Wall-clock seconds of one checkpoint's analyses, by analysis (what `just bench` and `--preflight` report). The
+/// Gabor fits run on every CPU core; the moments and kernel statistics on the CPU; spatial frequency and the ERFs
+/// on the run's device.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AnalysisSeconds {
+    /// Moment sizes of the five conv layers and the normalised conv1 kernels' statistics.
+    pub rf_moments: f64,
+    pub gabor: f64,
+    pub spatial_frequency: f64,
+    pub erf: f64,
+}
+
+impl AnalysisSeconds {
+    pub fn total(&self) -> f64 {
+        self.rf_moments + self.gabor + self.spatial_frequency + self.erf
+    }
+}
+
+/// [`analyse_checkpoint`], with the time each analysis took (public for `just bench`).
+pub fn analyse_checkpoint_timed(
+    run: &RunKey,
+    epoch: u32,
+    vs: &nn::VarStore,
+    model: &AlexNet,
+    inputs: &AnalysisInputs,
+) -> Result<(Tables, AnalysisSeconds)> {
+    let mut seconds = AnalysisSeconds::default();
     let source = run.source();
     let seed = crate::seeds::derive(run.seed, &[run.dataset.name(), run.regime.name(), "gabor"]) as u64;
     let gabor_config = gabor::GaborConfig::for_profile(inputs.spec, seed);
+    let clock = Instant::now();
     let fits = gabor::fit_conv1(vs, &gabor_config)?;
+    seconds.gabor = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
     let mut measures = rf_moments::moment_sizes(vs)?;
     measures.extend(gabor::summary(&fits));
     if run.regime == Regime::BlurryToClear {
         measures.extend(normalised_kernels::conv1_statistics(vs)?);
     }
+    seconds.rf_moments = clock.elapsed().as_secs_f64();
     let rf_size = measures
         .into_iter()
         .map(|m| RfSize {
@@ -62,7 +99,9 @@ pub(crate) fn analyse_checkpoint(
         .collect();
     let rf_gabor_filters = fits.iter().map(|f| gabor_row(run, epoch, f)).collect();
 
+    let clock = Instant::now();
     let peaks = spatial_frequency::peak_frequencies(model, inputs.device, inputs.resolution)?;
+    seconds.spatial_frequency = clock.elapsed().as_secs_f64();
     let spatial_frequency = spatial_frequency::statistics(&peaks)
         .into_iter()
         .map(|s| SpatialFrequency {
@@ -80,8 +119,10 @@ pub(crate) fn analyse_checkpoint(
         seed: crate::seeds::derive(run.seed, &[run.dataset.name(), "erf-noise"]) as u64,
         ..Default::default()
     };
+    let clock = Instant::now();
     let fields =
         erf::effective_receptive_fields(model, inputs.device, inputs.resolution, Some(inputs.erf_images), &erf_config)?;
+    seconds.erf = clock.elapsed().as_secs_f64();
     let erf = fields
         .statistics
         .iter()
@@ -125,7 +166,7 @@ pub(crate) fn analyse_checkpoint(
         Regime::BlurryToClear => conv1_weights(run, epoch, vs)?,
         Regime::Clear | Regime::Blurry => Vec::new(),
     };
-    Ok(Tables {
+    let tables = Tables {
         rf_size,
         rf_gabor_filters,
         spatial_frequency,
@@ -134,7 +175,8 @@ pub(crate) fn analyse_checkpoint(
         erf_maps,
         conv1_kernels,
         ..Tables::default()
-    })
+    };
+    Ok((tables, seconds))
 }
 
 fn gabor_row(run: &RunKey, epoch: u32, fit: &gabor::FilterFit) -> RfGaborFilter {

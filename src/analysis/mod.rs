@@ -18,7 +18,8 @@ pub(crate) mod normalised_kernels;
 pub(crate) mod rf_moments;
 pub(crate) mod spatial_frequency;
 
-pub(crate) use checkpoint::{analyse_checkpoint, AnalysisInputs, ERF_MAP_INPUT, ERF_MAP_LAYER};
+pub(crate) use checkpoint::{analyse_checkpoint, ERF_MAP_INPUT, ERF_MAP_LAYER};
+pub use checkpoint::{analyse_checkpoint_timed, AnalysisInputs, AnalysisSeconds};
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use blurry_to_clear::data::import::SourceFormat;
-use blurry_to_clear::data::manifest::MANIFEST_FILE;
+use blurry_to_clear::data::manifest::{self, MANIFEST_FILE};
 use blurry_to_clear::data::{import, stand_in, verify as check};
 use blurry_to_clear::vocab::DatasetId;
 
@@ -33,6 +33,8 @@ pub fn verify(dataset: DatasetId, root: &Path) -> Result<()> {
         report.files_hashed
     );
     println!("{}", check::non_square_summary(dataset, &report.non_square));
+    // Two roots imported from the same files have the same manifest, so reviewers can compare their data by it.
+    println!("content hash (SHA-256 of {MANIFEST_FILE}): {}", manifest::content_hash(root)?);
     Ok(())
 }
 

@@ -64,8 +64,19 @@ fn line(finding: &Finding) -> String {
             *free as f64 / 1e9,
             out.display()
         ),
-        Finding::Time { hours } => format!(
-            "  time   about {hours:.1} h for training and evaluation on this device (analyses extra), from the runs above"
+        Finding::Analyses { seconds, checkpoints, hours } => format!(
+            "  analyse one checkpoint {:.1} s (rf moments {:.2} s, Gabor fits {:.1} s, spatial frequency {:.1} s, ERF \
+             {:.1} s): {checkpoints} checkpoints, about {hours:.1} h",
+            seconds.total(),
+            seconds.rf_moments,
+            seconds.gabor,
+            seconds.spatial_frequency,
+            seconds.erf
+        ),
+        Finding::Time { hours, train_eval_hours, analyses_hours, cache_hours } => format!(
+            "  time   about {hours:.1} h on this device: {train_eval_hours:.1} h training and evaluation (the runs \
+             above), {analyses_hours:.1} h analyses, {cache_hours:.2} h verifying the data and building the caches \
+             (spent by this preflight)"
         ),
         Finding::GpuTime { hours, tflop_per_s, slowdown } => format!(
             "  time   about {hours:.1} h of it would be training on one GPU at an assumed {tflop_per_s:.0} TFLOP/s: this \

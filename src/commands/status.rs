@@ -37,7 +37,7 @@ pub fn run(
 fn text(report: &Report, jobs: &RecordedJobs) -> Result<String> {
     let job_of = |run| jobs.runs.get(&run_id(run));
     let states = job_states(&report.runs.iter().filter_map(|(run, _)| job_of(run)).collect::<Vec<_>>());
-    let width = report.runs.iter().map(|(run, _)| run.key().len()).max().unwrap_or(0);
+    let width = report.runs.iter().map(|(run, _)| run.name().len()).max().unwrap_or(0);
     let mut text = String::new();
     for (run, state) in &report.runs {
         let job = match job_of(run) {
@@ -47,7 +47,7 @@ fn text(report: &Report, jobs: &RecordedJobs) -> Result<String> {
             },
             None => String::new(),
         };
-        writeln!(text, "{:width$}  seed {}  {}{job}", run.key(), run.seed_index, state.describe())?;
+        writeln!(text, "{:width$}  seed {}  {}{job}", run.name(), run.seed_index, state.describe())?;
     }
     let summary: Vec<String> = report.counts().iter().map(|(kind, n)| format!("{n} {kind}")).collect();
     writeln!(text, "{}: {} runs: {}", report.profile, report.runs.len(), summary.join(", "))?;

@@ -287,10 +287,14 @@ pub(crate) fn resolve(root: &Path, relative: &str) -> std::result::Result<PathBu
 
 /// Whether a JPEG has an end-of-image marker (`FF D9`) after its last start-of-scan (`FF DA`). Neither pair can
 /// occur inside entropy-coded data (a data byte `FF` is always followed by `00`), so trailing padding after the
-/// marker is allowed while a cut inside the scan is not.
+/// marker is allowed while a cut inside the scan is not. Equivalently: a scan starts before the last end-of-image
+/// marker and none after it. Both searches stop near the file's ends (the first scan follows the header, the last
+/// marker is normally the last two bytes), so the check does not read the whole file once per image.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    last_scan.is_some_and(|start| bytes[start..].windows(2).any(|w| w == [0xFF, 0xD9]))
+    let marker_at = |i: usize, marker: u8| bytes[i] == 0xFF && bytes[i + 1] == marker;
+    let pairs = 0..bytes.len().saturating_sub(1);
+    let Some(end) = pairs.clone().rev().find(|&i| marker_at(i, 0xD9)) else { return false };
+    (0..end).any(|i| marker_at(i, 0xDA)) && !(end..pairs.end).any(|i| marker_at(i, 0xDA))
 }
 
 /// Writes a dataset root in the canonical layout. Images are written as they arrive (atomically, one file each);
@@ -414,6 +418,19 @@ mod tests {
         assert_eq!((rows[0].label, rows[0].field("category")), (1, Some("ball")));
         let listed: Vec<String> = manifest::read(&root).unwrap().into_keys().collect();
         assert_eq!(listed, manifest::list_files(&root).unwrap());
+    }
+
+    #[test]
+    fn a_jpeg_is_complete_when_its_last_scan_ends_with_the_end_marker() {
+        let (soi, sos, eoi) = ([0xFF, 0xD8], [0xFF, 0xDA], [0xFF, 0xD9]);
+        let file = |parts: &[&[u8]]| parts.concat();
+        assert!(jpeg_is_complete(&file(&[&soi, &sos, &[1, 2, 0xFF, 0x00, 3], &eoi])));
+        assert!(jpeg_is_complete(&file(&[&soi, &sos, &[1, 2], &eoi, &[0, 0, 0]])), "padding after the marker");
+        assert!(!jpeg_is_complete(&file(&[&soi, &sos, &[1, 2, 3]])), "cut inside the scan");
+        assert!(!jpeg_is_complete(&file(&[&soi, &[1, 2], &eoi])), "no scan");
+        // An embedded thumbnail's end marker in the header does not complete a cut main scan.
+        assert!(!jpeg_is_complete(&file(&[&soi, &soi, &sos, &eoi, &sos, &[1, 2, 3]])));
+        assert!(!jpeg_is_complete(&[]) && !jpeg_is_complete(&[0xFF]));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub fn list_files(root: &Path) -> Result<Vec<String>> {
 }
 
 /// The content hash of a dataset: SHA-256 of its manifest file. Two roots with the same hash hold the same bytes.
-pub(crate) fn content_hash(root: &Path) -> Result<String> {
+pub fn content_hash(root: &Path) -> Result<String> {
     let path = root.join(MANIFEST_FILE);
     let bytes = fs::read(&path).with_context(|| format!("cannot read the manifest {}", path.display()))?;
     Ok(sha256_bytes(&bytes))

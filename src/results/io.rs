@@ -1,13 +1,18 @@
 //! Reading and writing the results tables: `<name>.csv` (what every reader of the project reads back) and
 //! `<name>.parquet` (for analysis tools), both written atomically from one `DataFrame`. Reading parses each cell by
 //! its schema's column type, so a damaged or foreign table is refused with the file, row and column named.
+//!
+//! The Parquet files are in the widely read layout: text columns are plain Parquet UTF-8 byte arrays, and the Arrow
+//! schema the file carries (its `ARROW:schema` key) declares them `large_string`, polars' oldest compatibility
+//! level. polars would otherwise declare its in-memory `string_view`, which pyarrow reads only from version 16 on,
+//! and which older pyarrow (so older pandas stacks), R's arrow and Spark may not read at all.
 use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use polars::prelude::{
-    CsvReadOptions, CsvWriter, DataFrame, IntoColumn, NamedFrom, ParquetCompression, ParquetWriter, PlSmallStr,
-    SerReader, SerWriter, Series,
+    CompatLevel, CsvReadOptions, CsvWriter, DataFrame, IntoColumn, KeyValueMetadata, NamedFrom, ParquetCompression,
+    ParquetWriter, PlSmallStr, SchemaExt, SerReader, SerWriter, Series,
 };
 use serde_json::{Map, Number, Value};
 
@@ -57,10 +62,19 @@ fn write_frame(results_dir: &Path, schema: &Schema, frame: &mut DataFrame) -> Re
         let file = fs::File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Uncompressed)
+            .with_key_value_metadata(Some(widely_read_arrow_schema(frame)))
             .finish(frame)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         Ok(())
     })
+}
+
+/// The `ARROW:schema` entry of `frame` at polars' oldest compatibility level (strings as `large_string`): given to
+/// the writer, it replaces the `string_view` schema polars would write (the writer adds its own only when none is
+/// given). The data pages do not change: Parquet stores both as UTF-8 byte arrays.
+fn widely_read_arrow_schema(frame: &DataFrame) -> KeyValueMetadata {
+    let schema = frame.schema().to_arrow(CompatLevel::oldest());
+    KeyValueMetadata::Static(vec![polars_parquet::write::schema_to_metadata_key(&schema)])
 }
 
 /// Read `<name>.csv` of table `T` from `results_dir`.
@@ -145,4 +159,65 @@ fn parse_cell(column: &Column, cell: Option<&str>) -> Result<Value> {
             Value::Number(Number::from_f64(x).with_context(|| format!("'{text}' is not a finite number"))?)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use polars::prelude::ArrowDataType;
+    use polars_arrow::io::ipc::read::deserialize_schema;
+    use polars_parquet::parquet::read::read_metadata;
+    use polars_parquet::parquet::schema::types::{ParquetType, PhysicalType, PrimitiveLogicalType};
+
+    use super::*;
+    use crate::results::SCHEMAS;
+
+    /// One record of `schema` with every cell filled.
+    fn full_record(schema: &Schema) -> Record {
+        let cell = |kind: Kind| match kind {
+            Kind::Text => Value::from("text, with a comma"),
+            Kind::Integer => Value::from(3),
+            Kind::Float => Value::from(2.5),
+        };
+        schema.columns.iter().map(|c| (c.name.to_owned(), cell(c.kind))).collect()
+    }
+
+    /// What a reader that knows no Arrow view types sees of every table: each text column is a plain Parquet
+    /// UTF-8 byte array, and the file's own Arrow schema (the `ARROW:schema` key, read from the footer) declares it
+    /// `large_string`, never `string_view`; integers and floats are int64 and double.
+    #[test]
+    fn every_table_is_written_in_the_widely_read_parquet_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        for schema in SCHEMAS {
+            write_records(dir.path(), schema, &[full_record(schema)]).unwrap();
+            let path = schema.parquet_path(dir.path());
+            let metadata = read_metadata(&mut fs::File::open(&path).unwrap()).unwrap();
+            assert_eq!(metadata.num_rows, 1, "{}", schema.name);
+            let entries = metadata.key_value_metadata.clone().unwrap_or_default();
+            let keys: Vec<&str> = entries.iter().map(|kv| kv.key.as_str()).collect();
+            assert_eq!(keys, ["ARROW:schema"], "{}: one Arrow schema, ours", schema.name);
+            // The IPC schema message as written (after Arrow's 8-byte continuation prefix), decoded as it stands:
+            // polars' own Parquet reader would convert every string type to a view on reading.
+            let encoded = entries[0].value.as_deref().unwrap();
+            let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+            let (arrow, _, _) = deserialize_schema(&bytes[8..]).unwrap();
+            let fields = metadata.schema().fields();
+            assert_eq!(fields.len(), schema.columns.len(), "{}", schema.name);
+            for (column, field) in schema.columns.iter().zip(fields) {
+                let ParquetType::PrimitiveType(primitive) = field else { panic!("{}: nested column", column.name) };
+                let declared = &arrow.get(column.name).unwrap().dtype;
+                let (physical, logical, arrow_type) = match column.kind {
+                    Kind::Text => {
+                        (PhysicalType::ByteArray, Some(PrimitiveLogicalType::String), ArrowDataType::LargeUtf8)
+                    }
+                    Kind::Integer => (PhysicalType::Int64, None, ArrowDataType::Int64),
+                    Kind::Float => (PhysicalType::Double, None, ArrowDataType::Float64),
+                };
+                let what = format!("{}.{}", schema.name, column.name);
+                assert_eq!(primitive.physical_type, physical, "{what}");
+                assert_eq!(primitive.logical_type, logical, "{what}");
+                assert_eq!(declared, &arrow_type, "{what}");
+            }
+        }
+    }
 }

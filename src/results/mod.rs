@@ -2,7 +2,7 @@
 //! (`expected/paper/`) and every run (`runs/<profile>/results/`), so that every figure, `verify` and the report can
 //! read either.
 //!
-//! The columns are those of `../shared/reference/*.csv` where they overlap, plus `profile` and `seed`. Sigma is
+//! The columns are those of the original's reference tables (`paper/ORIGINAL.md`) where they overlap, plus `profile` and `seed`. Sigma is
 //! always in pixels of the 224-px protocol. A table is written as `<name>.csv` (read back by [`read_table`]) and
 //! `<name>.parquet` (for analysis tools), both atomically.
 //!
