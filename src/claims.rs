@@ -628,13 +628,6 @@ impl Evidence {
         Ok(Evidence { profile, tables: loaded, predictions, resamples })
     }
 
-    /// The evaluated test images of a dataset under the profile (after `drop_last`).
-    fn evaluated_images(&self, dataset: DatasetId) -> Option<u64> {
-        let p = self.profile.as_ref()?;
-        let n = p.datasets.get(&dataset)?.test_images;
-        Some(if p.eval_drop_last { n / p.eval_batch_size * p.eval_batch_size } else { n })
-    }
-
     /// The cells of a table's records, each with how its value varies.
     fn cells(&self, schema: &Schema, records: &[Record]) -> Vec<Cell> {
         let value_column = schema.values().next().map_or("value", |c| c.name);
@@ -729,7 +722,7 @@ impl Evidence {
             (Some(correct), Some(resamples)) if correct.len() == resamples.n => {
                 Noise::Images { resamples: resamples.clone(), correct: correct.clone() }
             }
-            _ => match self.evaluated_images(dataset) {
+            _ => match self.profile.as_ref().and_then(|p| p.evaluated_test_images(dataset)) {
                 Some(n) if n > 0 => Noise::Binomial { n, cell },
                 _ => Noise::Exact,
             },
