@@ -20,6 +20,8 @@ mod agreement;
 mod allowance;
 mod models;
 pub mod reproduction;
+#[cfg(test)]
+mod simulate;
 
 pub use agreement::{CurveTest, CurveVerdict};
 pub use allowance::{Allowance, AGREEMENT_FILE};
