@@ -37,8 +37,10 @@ const STAGE_SOURCES: [(&str, &[&str]); 5] = [
         &[
             "src/figures",
             "src/report.rs",
+            "src/report",
             "src/claims.rs",
             "src/verify.rs",
+            "src/verify",
             "paper/figures.toml",
             "paper/claims.toml",
             "assets",

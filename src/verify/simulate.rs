@@ -353,3 +353,18 @@ mod tests {
         }
     }
 }
+
+/// Write one simulated faithful `paper` run (all tables, one seed) to `$SIMULATED_RUN_DIR`, to look at its report and
+/// figures: `SIMULATED_RUN_DIR=/tmp/sim cargo test --lib verify::simulate::look -- --ignored`, then
+/// `blurry-to-clear figures /tmp/sim/simulated-0 && blurry-to-clear report /tmp/sim/simulated-0`. Its numbers are
+/// simulated: never commit them.
+#[cfg(test)]
+mod look {
+    #[test]
+    #[ignore]
+    fn write_a_simulated_run() {
+        let dir = std::path::PathBuf::from(std::env::var("SIMULATED_RUN_DIR").expect("set SIMULATED_RUN_DIR"));
+        let run = super::Simulator::new().write_run(&dir, 0, 1, false, None);
+        println!("{}", run.display());
+    }
+}
