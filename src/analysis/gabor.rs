@@ -22,6 +22,7 @@
 //! - a short budget (the CPU profiles, which fit conv1 at every checkpoint): theta and phase free (they only pick one
 //!   period of a periodic model; the result is mapped back into the original's ranges), 7 correction pairs, at most
 //!   that many iterations per start, then the best start refined to a tighter convergence ([`Search::Free`]).
+//!
 //! paper/DEVIATIONS.md gives what the remaining differences do to the valid counts, measured on the fixture checkpoint
 //! of `tests/fixtures/analysis/`. The number of starts is [`GaborConfig::restarts`]. Filters are fitted in parallel,
 //! each from its own seeded stream.

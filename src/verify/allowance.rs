@@ -326,6 +326,20 @@ mod tests {
     }
 
     #[test]
+    fn every_figure_the_allowance_names_is_in_the_catalogue() {
+        let allowance = Allowance::load(&crate::provenance::project_path("expected/paper").unwrap()).unwrap().unwrap();
+        let catalogue: toml::Value = toml::from_str(
+            &std::fs::read_to_string(crate::provenance::project_path("paper/figures.toml").unwrap()).unwrap(),
+        )
+        .unwrap();
+        let ids: Vec<&str> =
+            catalogue["figure"].as_array().unwrap().iter().filter_map(|f| f.get("id")?.as_str()).collect();
+        for figure in &allowance.figure {
+            assert!(ids.contains(&figure.id.as_str()), "{} is not in paper/figures.toml: {ids:?}", figure.id);
+        }
+    }
+
+    #[test]
     fn an_allowance_naming_something_unknown_fails_to_load_with_that_name() {
         let dir = tempfile::tempdir().unwrap();
         let paper =

@@ -132,9 +132,12 @@ impl Reproduction {
     }
 }
 
+/// A curve's identity: its family (index in `agreement.toml`), table, variant and naming key cells.
+type CurveKey = (usize, &'static str, Option<String>, Vec<(&'static str, String)>);
+
 /// Where each compared number goes: a curve of a family, or not judged with a reason.
 struct Gathered<'a> {
-    curves: BTreeMap<(usize, &'static str, Option<String>, Vec<(&'static str, String)>), Vec<(f64, &'a Comparison)>>,
+    curves: BTreeMap<CurveKey, Vec<(f64, &'a Comparison)>>,
     not_judged: BTreeMap<(&'static str, String), usize>,
 }
 
