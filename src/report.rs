@@ -84,7 +84,7 @@ pub fn render(verification: &Verification, claims: &Claims, evidence: &Evidence,
     run_section(&mut out, evidence, run, verification);
     let outcomes: Vec<(&Claim, ClaimOutcome)> =
         claims.claim.iter().map(|c| Ok((c, c.evaluate(evidence)?))).collect::<Result<_>>()?;
-    findings_summary(&mut out, &outcomes);
+    findings_summary(&mut out, &outcomes, &findings_heading(evidence, verification));
     if let Some(reproduction) = &verification.reproduction {
         agreement_section(&mut out, reproduction, verification);
     } else {
@@ -185,13 +185,28 @@ fn run_section(out: &mut String, evidence: &Evidence, run: &RunInfo, verificatio
     let _ = writeln!(out, "- **Tables:** `{}`\n", project_relative(&verify::tables_dir(&verification.run_dir)));
 }
 
-fn findings_summary(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
+/// What the findings section is, in its heading: the paper's findings judged on a run of the real data, on the
+/// original's own numbers, or on the stand-ins (which show whether the pipeline reproduces the effects, not the paper).
+fn findings_heading(evidence: &Evidence, verification: &Verification) -> String {
+    let synthetic = evidence.profile.as_ref().is_some_and(|p| p.data == crate::protocol::DataSource::Synthetic);
+    if synthetic {
+        "Findings on the stand-ins (synthetic data: what this pipeline shows, not a test of the paper)".to_owned()
+    } else if verification.reproduction.is_some() {
+        "Does this run reproduce the paper's findings?".to_owned()
+    } else if verification.expected_dir.ends_with(crate::figures::PAPER_DIR) {
+        "The paper's findings on the original's own numbers".to_owned()
+    } else {
+        "The paper's findings".to_owned()
+    }
+}
+
+fn findings_summary(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)], heading: &str) {
     let mut tally: BTreeMap<Verdict, usize> = BTreeMap::new();
     for (_, outcome) in outcomes {
         *tally.entry(outcome.verdict).or_default() += 1;
     }
     let count = |v: Verdict| tally.get(&v).copied().unwrap_or(0);
-    let _ = writeln!(out, "## Findings of the paper\n");
+    let _ = writeln!(out, "## {heading}\n");
     let _ = writeln!(
         out,
         "**Of {} findings, {}, {}, {} and {}.** A finding holds when the 95 % interval of its statistic clears the \
