@@ -20,6 +20,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::claims::{self, Claim, ClaimOutcome, Claims, Evidence, Verdict};
+use crate::results::ResultsDir;
 use crate::verify::{
     self, counted, project_relative, Comparison, CurveVerdict, Reproduction, TableOutcome, Verification,
 };
@@ -39,8 +40,7 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
     };
     let verification = verify::verify(run_dir, &expected_dir)?;
     let claims = Claims::paper()?;
-    let tables = verify::tables_dir(run_dir);
-    let evidence = Evidence::load(&tables, &claims.tables(), claims::profile_of(&tables))?;
+    let evidence = Evidence::read(&ResultsDir::new(run_dir), &claims)?;
     let run = RunInfo::read(run_dir)?;
     let text = render(&verification, &claims, &evidence, &run)?;
     let path = run_dir.join("report.md");
@@ -52,7 +52,7 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
 
 /// What a run is, from its manifest (`manifest.json`, written by `reproduce`) and its tables.
 #[derive(Clone, Debug, Default)]
-pub struct RunInfo {
+pub(crate) struct RunInfo {
     pub profile: String,
     pub commit: Option<String>,
     pub device: Option<String>,
@@ -61,8 +61,8 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    pub fn read(run_dir: &Path) -> Result<RunInfo> {
-        let profile = verify::run_profile(run_dir)?;
+    pub(crate) fn read(run_dir: &Path) -> Result<RunInfo> {
+        let profile = ResultsDir::new(run_dir).profile()?.name;
         let manifest: Option<Value> =
             std::fs::read(run_dir.join("manifest.json")).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
         let field = |name: &str| manifest.as_ref().and_then(|m| m.get(name)).cloned();
@@ -78,7 +78,12 @@ impl RunInfo {
 }
 
 /// The report as Markdown.
-pub fn render(verification: &Verification, claims: &Claims, evidence: &Evidence, run: &RunInfo) -> Result<String> {
+pub(crate) fn render(
+    verification: &Verification,
+    claims: &Claims,
+    evidence: &Evidence,
+    run: &RunInfo,
+) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(out, "# Reproduction report: {}\n", run.profile);
     run_section(&mut out, evidence, run, verification);
@@ -182,7 +187,7 @@ fn run_section(out: &mut String, evidence: &Evidence, run: &RunInfo, verificatio
     );
     let _ = writeln!(out, "- **Seeds:** {}", run.seeds.map_or_else(unknown, |s| s.to_string()));
     let _ = writeln!(out, "- **Made at commit:** `{}`", run.commit.clone().unwrap_or_else(unknown));
-    let _ = writeln!(out, "- **Tables:** `{}`\n", project_relative(&verify::tables_dir(&verification.run_dir)));
+    let _ = writeln!(out, "- **Tables:** `{}`\n", project_relative(&ResultsDir::new(&verification.run_dir).tables_dir));
 }
 
 /// What the findings section is, in its heading: the paper's findings judged on a run of the real data, on the
@@ -339,16 +344,6 @@ fn findings_detail(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
     }
 }
 
-/// The `report` command. A run's manifest lists the reports' SHA-256: rewriting them updates it there.
-pub fn run(run_dir: &Path, against: Option<&Path>) -> Result<()> {
-    let path = write_report(run_dir, against)?;
-    let page = run_dir.join(HTML_FILE);
-    update_manifest_hash(run_dir, &path)?;
-    update_manifest_hash(run_dir, &page)?;
-    println!("wrote {} and {}", project_relative(&path), project_relative(&page));
-    Ok(())
-}
-
 /// The reproduction's verdicts: per table, per figure, and per curve (differing and inconclusive ones first).
 fn agreement_section(out: &mut String, reproduction: &Reproduction, verification: &Verification) {
     let differing = reproduction.differing().count();
@@ -463,8 +458,9 @@ fn agreement_section(out: &mut String, reproduction: &Reproduction, verification
     }
 }
 
-/// Replace the SHA-256 the run's `manifest.json` records for `file` (in any stage's outputs) with its current one.
-fn update_manifest_hash(run_dir: &Path, file: &Path) -> Result<()> {
+/// Replace the SHA-256 the run's `manifest.json` records for `file` (in any stage's outputs) with its current one: a
+/// run's manifest lists the report's SHA-256, so a report rewritten by the `report` command updates it there.
+pub fn update_manifest_hash(run_dir: &Path, file: &Path) -> Result<()> {
     let manifest_path = run_dir.join("manifest.json");
     let Ok(bytes) = std::fs::read(&manifest_path) else { return Ok(()) };
     let mut manifest: Value = serde_json::from_slice(&bytes).map_err(|e| {

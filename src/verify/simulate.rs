@@ -290,7 +290,7 @@ mod tests {
                 }
             });
             let run = simulator.write_run(dir.path(), seed, 1, true, Some(&fault));
-            let err = format!("{:#}", super::super::run(&run, Some(simulator.expected_dir())).unwrap_err());
+            let err = crate::verify::failure(&verify(&run, simulator.expected_dir()).unwrap()).unwrap();
             assert!(err.contains(&format!("accuracy_vs_blur {dataset}/clear accuracy_pct")), "{err}");
             assert!(err.starts_with("1 curve differs"), "{err}");
         }

@@ -29,7 +29,7 @@ use super::raster::{
 /// The geometry that makes a face one identity's, by part (face units: the head is about 1.2 wide and 1.6 tall,
 /// centred on 0, y downwards).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Identity {
+pub(crate) struct Identity {
     eyes: Eyes,
     brows: Brows,
     nose: Nose,
@@ -233,7 +233,7 @@ const SKIN_SATURATION: Span = (0.2, 0.6);
 const SKIN_VALUE: Span = (0.35, 0.95);
 
 impl Identity {
-    pub fn new(rng: &mut ChaCha8Rng) -> Identity {
+    pub(crate) fn new(rng: &mut ChaCha8Rng) -> Identity {
         let eyes = Eyes::draw(rng);
         let brows = Brows::draw(rng);
         let nose = Nose::draw(rng);
@@ -428,7 +428,7 @@ const SIDES: [f32; 2] = [-1.0, 1.0];
 
 /// Draw one image of `identity`, with everything else about the image drawn from `rng`: the photo's variation
 /// first, then the face from the back to the front, then the light.
-pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
+pub(crate) fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
     clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
     let photo = Photo::draw(identity, rng);
     body(canvas, &photo);
