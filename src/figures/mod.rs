@@ -1,10 +1,10 @@
 //! Every figure of the paper as one function of results tables (`blurry-to-clear figures [SOURCE]`).
 //!
-//! The catalogue `paper/figures.toml` lists the figures, the width each is printed at ([`print`]) and declares the
-//! one style they share ([`style`]). Each figure function reduces tables to a [`canvas::Figure`] (the numbers on
-//! the page) or an [`image_grid::ImageGrid`] (kernels, Gabor fits, ERF maps: [`grids`]), which is laid out at its
-//! print width and written as SVG, as the PDF converted from it and as the PNG rasterised from it ([`render`]),
-//! plus a `<id>.json` sidecar with its provenance: the drawn
+//! The catalogue `paper/figures.toml` lists the figures, the width each is printed at ([`print`](mod@print)) and
+//! declares the one style they share ([`style`]). Each figure function reduces tables to a [`canvas::Figure`] (the
+//! numbers on the page) or an [`image_grid::ImageGrid`] (kernels, Gabor fits, ERF maps: [`grids`]), which is laid
+//! out at its print width and written as SVG, as the PDF converted from it and as the PNG rasterised from it
+//! ([`render`]), plus a `<id>.json` sidecar with its provenance: the drawn
 //! source and profile, the SHA-256 of every table it was drawn from, and what drew it (crate version, catalogue
 //! hash). The sidecar holds no commit and no absolute path, and every file is rewritten only when its bytes change,
 //! so redrawing unchanged numbers leaves a checkout clean. A source is `paper` (the original's numbers in
