@@ -653,13 +653,6 @@ impl Evidence {
         Ok(Evidence { profile, tables: tables.reduced(), present, predictions, resamples })
     }
 
-    /// The evaluated test images of a dataset under the profile (after `drop_last`).
-    fn evaluated_images(&self, dataset: DatasetId) -> Option<u64> {
-        let p = self.profile.as_ref()?;
-        let n = p.datasets.get(&dataset)?.test_images;
-        Some(if p.eval_drop_last { n / p.eval_batch_size * p.eval_batch_size } else { n })
-    }
-
     /// The observations of a table's rows (those with a number in column `value`), each with how it varies.
     fn observed<'e>(&self, rows: TableRows<'e>, value: usize) -> Vec<Observed<'e>> {
         let Some(schema) = rows.rows().first().map(|r| r.schema()) else { return Vec::new() };
@@ -760,7 +753,7 @@ impl Evidence {
             (Some(correct), Some(resamples)) if correct.len() == resamples.n => {
                 Noise::Images { resamples: resamples.clone(), correct: correct.clone() }
             }
-            _ => match self.evaluated_images(dataset) {
+            _ => match self.profile.as_ref().and_then(|p| p.evaluated_test_images(dataset)) {
                 Some(n) if n > 0 => Noise::Binomial { n, cell },
                 _ => Noise::Exact,
             },

@@ -265,6 +265,7 @@ fn draw_and_report(profile_dir: &Path, code: &CodeHashes) -> Result<()> {
         let report = crate::report::write_report(profile_dir, Some(&expected))?;
         tracing::info!("report against {}: {}", expected.display(), report.display());
         outputs.push(report);
+        outputs.push(profile_dir.join(crate::report::HTML_FILE));
     } else {
         tracing::info!(
             "no expected numbers in {}: no report (the snapshot tests check this profile)",

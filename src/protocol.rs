@@ -634,6 +634,14 @@ impl Profile {
         self.regimes.get(&Regime::Blurry).map_or(0.0, |r| r.train_sigmas.iter().copied().fold(0.0, f64::max))
     }
 
+    /// The test images a dataset's accuracies are measured on: its test split, less the last incomplete batch under
+    /// `eval_drop_last` (the original's 2,816 of 2,936 faces). `None` for a dataset the profile does not have.
+    pub fn evaluated_test_images(&self, dataset: DatasetId) -> Option<u64> {
+        let n = self.datasets.get(&dataset)?.test_images;
+        let batch = self.eval_batch_size.max(1);
+        Some(if self.eval_drop_last { n / batch * batch } else { n })
+    }
+
     /// The datasets of this profile, in the paper's order.
     pub(crate) fn dataset_ids(&self) -> Vec<DatasetId> {
         self.datasets.keys().copied().collect()

@@ -5,7 +5,13 @@
 //! ([`crate::claims`]): how many hold, fail or are inconclusive. Then the check of every number against the
 //! profile's expected numbers ([`crate::verify`]), labelled for what it is: a comparison with the original's numbers
 //! for the profiles that rerun the study, a regression check against an earlier run of the same profile otherwise.
-//! Last, each finding in detail.
+//! Last, each finding in detail. A run of the original study is judged as a reproduction, curve by curve
+//! ([`crate::verify::reproduction`]): the exact tolerances are shown for reference only.
+//!
+//! `RUN_DIR/report.html` beside it ([`html`]) is the same report with every figure of the run, in one
+//! self-contained page.
+mod html;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,12 +21,18 @@ use serde_json::Value;
 
 use crate::claims::{self, Claim, ClaimOutcome, Claims, Evidence, Verdict};
 use crate::results::ResultsDir;
-use crate::verify::{self, Comparison, TableOutcome, Verification};
+use crate::verify::{
+    self, counted, project_relative, Comparison, CurveVerdict, Reproduction, TableOutcome, Verification,
+};
 
 /// The deviations listed per table.
 const WORST_LISTED: usize = 12;
 
-/// Write `run_dir/report.md`, comparing with `expected_dir` (default `expected/<profile>/`). Returns its path.
+/// The reviewer's page, beside `report.md`.
+pub const HTML_FILE: &str = "report.html";
+
+/// Write `run_dir/report.md` and `run_dir/report.html`, comparing with `expected_dir` (default
+/// `expected/<profile>/`). Returns the Markdown report's path.
 pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathBuf> {
     let expected_dir = match expected_dir {
         Some(dir) => dir.to_path_buf(),
@@ -29,9 +41,12 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
     let verification = verify::verify(run_dir, &expected_dir)?;
     let claims = Claims::paper()?;
     let evidence = Evidence::read(&ResultsDir::new(run_dir), &claims)?;
-    let text = render(&verification, &claims, &evidence, &RunInfo::read(run_dir)?)?;
+    let run = RunInfo::read(run_dir)?;
+    let text = render(&verification, &claims, &evidence, &run)?;
     let path = run_dir.join("report.md");
     crate::atomic::write(&path, text.as_bytes())?;
+    let page = html::page(&format!("Reproduction report: {}", run.profile), &text, &run_dir.join("figures"))?;
+    crate::atomic::write(&run_dir.join(HTML_FILE), page.as_bytes())?;
     Ok(path)
 }
 
@@ -74,8 +89,13 @@ pub(crate) fn render(
     run_section(&mut out, evidence, run, verification);
     let outcomes: Vec<(&Claim, ClaimOutcome)> =
         claims.claim.iter().map(|c| Ok((c, c.evaluate(evidence)?))).collect::<Result<_>>()?;
-    findings_summary(&mut out, &outcomes);
-    let _ = writeln!(out, "\n## Every number against `{}`\n", verification.expected_dir.display());
+    findings_summary(&mut out, &outcomes, &findings_heading(evidence, verification));
+    if let Some(reproduction) = &verification.reproduction {
+        agreement_section(&mut out, reproduction, verification);
+    } else {
+        out.push_str(html::FIGURES_HERE);
+    }
+    let _ = writeln!(out, "\n## Every number against `{}`\n", project_relative(&verification.expected_dir));
     let original = verification.expected_dir.ends_with(crate::figures::PAPER_DIR);
     let what = if original {
         "the original's numbers (printed, hard-coded, logged or digitised from the notebooks); a tolerance states how \
@@ -84,11 +104,17 @@ pub(crate) fn render(
         "the committed numbers of an earlier run of this profile: a regression check that the artifact still computes \
          what it computed, within tolerances sized for another machine's arithmetic, not a comparison with the paper"
     };
+    let holding = verification.compared() - verification.failed();
     let _ = writeln!(
         out,
-        "This compares every number of the run with {what}. **{} of {} numbers hold** within their tolerance.\n",
-        verification.compared() - verification.failed(),
-        verification.compared()
+        "This compares every number of the run with {what}. **{} of {} numbers** within their tolerance.{}\n",
+        counted(holding, "holds", "hold"),
+        verification.compared(),
+        if verification.reproduction.is_some() {
+            " A reproduction is not expected to hold to them: its verdict is the agreement above."
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
@@ -161,28 +187,42 @@ fn run_section(out: &mut String, evidence: &Evidence, run: &RunInfo, verificatio
     );
     let _ = writeln!(out, "- **Seeds:** {}", run.seeds.map_or_else(unknown, |s| s.to_string()));
     let _ = writeln!(out, "- **Made at commit:** `{}`", run.commit.clone().unwrap_or_else(unknown));
-    let _ = writeln!(out, "- **Tables:** `{}`\n", ResultsDir::new(&verification.run_dir).tables_dir.display());
+    let _ = writeln!(out, "- **Tables:** `{}`\n", project_relative(&ResultsDir::new(&verification.run_dir).tables_dir));
 }
 
-fn findings_summary(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
+/// What the findings section is, in its heading: the paper's findings judged on a run of the real data, on the
+/// original's own numbers, or on the stand-ins (which show whether the pipeline reproduces the effects, not the paper).
+fn findings_heading(evidence: &Evidence, verification: &Verification) -> String {
+    let synthetic = evidence.profile.as_ref().is_some_and(|p| p.data == crate::protocol::DataSource::Synthetic);
+    if synthetic {
+        "Findings on the stand-ins (synthetic data: what this pipeline shows, not a test of the paper)".to_owned()
+    } else if verification.reproduction.is_some() {
+        "Does this run reproduce the paper's findings?".to_owned()
+    } else if verification.expected_dir.ends_with(crate::figures::PAPER_DIR) {
+        "The paper's findings on the original's own numbers".to_owned()
+    } else {
+        "The paper's findings".to_owned()
+    }
+}
+
+fn findings_summary(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)], heading: &str) {
     let mut tally: BTreeMap<Verdict, usize> = BTreeMap::new();
     for (_, outcome) in outcomes {
         *tally.entry(outcome.verdict).or_default() += 1;
     }
     let count = |v: Verdict| tally.get(&v).copied().unwrap_or(0);
-    let _ = writeln!(out, "## Findings of the paper\n");
+    let _ = writeln!(out, "## {heading}\n");
     let _ = writeln!(
         out,
-        "**Of {} findings, {} hold, {} fail, {} are inconclusive and {} have no data.** A finding holds when the 95 % \
-         interval of its statistic clears the claim's threshold, fails when it clears it on the other side, and is \
-         inconclusive when the interval straddles it. Intervals come from a bootstrap: test images resampled (paired \
-         across regimes) for accuracies, the spread across a layer's filters for receptive-field and \
-         spatial-frequency means (`src/claims.rs`).\n",
+        "**Of {} findings, {}, {}, {} and {}.** A finding holds when the 95 % interval of its statistic clears the \
+         claim's threshold, fails when it clears it on the other side, and is inconclusive when the interval \
+         straddles it. Intervals come from a bootstrap: test images resampled (paired across regimes) for accuracies, \
+         the spread across a layer's filters for receptive-field and spatial-frequency means (`src/claims.rs`).\n",
         outcomes.len(),
-        count(Verdict::Holds),
-        count(Verdict::Fails),
-        count(Verdict::Inconclusive),
-        count(Verdict::NoData)
+        counted(count(Verdict::Holds), "holds", "hold"),
+        counted(count(Verdict::Fails), "fails", "fail"),
+        counted(count(Verdict::Inconclusive), "is inconclusive", "are inconclusive"),
+        counted(count(Verdict::NoData), "has no data", "have no data")
     );
     let _ = writeln!(out, "| finding | verdict | per group: estimate [95 % interval] |");
     let _ = writeln!(out, "|---|---|---|");
@@ -301,6 +341,120 @@ fn findings_detail(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
             );
         }
         let _ = writeln!(out);
+    }
+}
+
+/// The reproduction's verdicts: per table, per figure, and per curve (differing and inconclusive ones first).
+fn agreement_section(out: &mut String, reproduction: &Reproduction, verification: &Verification) {
+    let differing = reproduction.differing().count();
+    let _ = writeln!(out, "\n## Does this run reproduce the original's numbers?\n");
+    let _ = writeln!(
+        out,
+        "**{} of {} curves.** Each curve (one model's numbers along test sigma or epoch) is judged whole against the \
+         original's, with an allowance for test sampling on both sides, seed-to-seed variation (declared with its \
+         evidence in `{}/agreement.toml`, or the run's own seeds) and digitisation; {} curves are tested at a \
+         family-wise error rate of {}. A curve *differs* when its difference has a shape or a remainder beyond the \
+         threshold, *agrees* when it does not and the 95 % interval of its mean shift lies within the equivalence \
+         margin, and is *inconclusive* otherwise (`src/verify/agreement.rs`).\n",
+        counted(differing, "differs", "differ"),
+        reproduction.curves.len(),
+        project_relative(&verification.expected_dir),
+        reproduction.tested,
+        reproduction.alpha
+    );
+    let _ = writeln!(out, "| table | curves | agree | differ | inconclusive |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for t in &verification.tables {
+        let tally = reproduction.tally(t.schema.name);
+        let total: usize = tally.values().sum();
+        if total > 0 {
+            let count = |v: &str| tally.get(v).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "| {} | {total} | {} | {} | {} |",
+                t.schema.name,
+                count("agrees"),
+                count("differs"),
+                count("inconclusive")
+            );
+        }
+    }
+    let _ = writeln!(out, "\n| figure | verdict | curves | agree | differ | inconclusive |");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+    for f in &reproduction.figures {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            f.id,
+            f.verdict(),
+            f.curves,
+            f.agrees,
+            f.differs,
+            f.inconclusive
+        );
+    }
+    out.push_str(html::FIGURES_HERE);
+    let _ = writeln!(out, "\n### Every curve\n");
+    let _ = writeln!(
+        out,
+        "Run minus original. Mean shift: the generalised-least-squares constant difference and its 95 % interval; \
+         score: the larger statistic over its threshold (above 1: differs).\n"
+    );
+    let _ =
+        writeln!(out, "| curve | points | seeds | mean shift [95 %] | largest difference | score | margin | verdict |");
+    let _ = writeln!(out, "|---|---:|---:|---|---|---:|---:|---|");
+    let mut curves: Vec<_> = reproduction.curves.iter().collect();
+    let rank = |v: &CurveVerdict| match v {
+        CurveVerdict::Differs => 0,
+        CurveVerdict::Inconclusive(why) if !why.starts_with("seed-to-seed") => 1,
+        CurveVerdict::Agrees => 2,
+        CurveVerdict::Inconclusive(_) => 3,
+    };
+    curves.sort_by_key(|c| rank(&c.verdict));
+    for c in curves {
+        let shift = c.test.as_ref().map_or("-".to_owned(), |t| {
+            let (lo, hi) = t.shift_interval();
+            format!("{:+.3} [{lo:+.3}, {hi:+.3}]", t.shift)
+        });
+        let largest = c.largest().map_or("-".to_owned(), |p| {
+            let at = c.along.as_ref().map_or(String::new(), |a| format!(" at {a} {}", p.x));
+            format!("{:+.3}{at}", p.difference())
+        });
+        let score = c.test.as_ref().map_or("-".to_owned(), |t| format!("{:.2}", t.score()));
+        let verdict = match &c.verdict {
+            CurveVerdict::Inconclusive(why) if why.starts_with("seed-to-seed") => {
+                "inconclusive (seed variation unknown)".to_owned()
+            }
+            v => v.name().to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {shift} | {largest} | {score} | {} | {verdict} |",
+            c.name(),
+            c.points.len(),
+            c.seeds,
+            c.margin
+        );
+    }
+    let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &reproduction.curves {
+        if let CurveVerdict::Inconclusive(why) = &c.verdict {
+            if why.starts_with("seed-to-seed") {
+                *unknown.entry(why.as_str()).or_default() += 1;
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        let _ = writeln!(out, "\nWhy curves are inconclusive for want of a known seed variation:\n");
+        for (why, n) in unknown {
+            let _ = writeln!(out, "- {}: {why}", counted(n, "curve", "curves"));
+        }
+    }
+    if !reproduction.not_judged.is_empty() {
+        let _ = writeln!(out, "\nNumbers compared but not judged as a reproduction:\n");
+        for ((table, why), n) in &reproduction.not_judged {
+            let _ = writeln!(out, "- `{table}`, {}: {why}", counted(*n, "number", "numbers"));
+        }
     }
 }
 

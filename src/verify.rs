@@ -11,9 +11,22 @@
 //! regime, or a variant's, gathered into `results/variants/<name>/`), or why none can. Every expected row is
 //! accounted for, per table: compared (and whether it holds), superseded (a more trusted source of the same number
 //! was compared), not comparable (with the reason), or not in the run.
+//!
+//! A run of the original study (its own rows, against an expected directory with an `agreement.toml`: the
+//! original's) is not held to those tolerances, which say how precisely the original is known, but judged as a
+//! reproduction ([`reproduction`]): curve by curve, with allowances for test sampling, seeds and digitisation. The
+//! regression pins (`expected/mini`, `expected/tiny`) and the original against itself keep the exact check.
+mod agreement;
+mod allowance;
 mod models;
+pub mod reproduction;
+#[cfg(test)]
+mod simulate;
 
+pub use agreement::{CurveTest, CurveVerdict};
+pub use allowance::{Allowance, AGREEMENT_FILE};
 pub(crate) use models::{Assignment, Models, Target};
+pub use reproduction::Reproduction;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -195,6 +208,8 @@ pub(crate) struct Observation {
     /// The record of the first seed, for its source and key cells.
     pub record: Record,
     pub seeds: usize,
+    /// Column -> each seed's value.
+    pub per_seed: BTreeMap<&'static str, Vec<f64>>,
 }
 
 /// Reduce records of `schema` to one [`Observation`] per key, in first-seen order.
@@ -206,7 +221,13 @@ pub(crate) fn observations(schema: &Schema, records: &[Record]) -> Vec<Observati
         for record in results::preferred(schema, seed_records) {
             let key = record_key(schema, record);
             let at = *index.entry(key.clone()).or_insert_with(|| {
-                out.push(Observation { key, values: BTreeMap::new(), record: record.clone(), seeds: 0 });
+                out.push(Observation {
+                    key,
+                    values: BTreeMap::new(),
+                    record: record.clone(),
+                    seeds: 0,
+                    per_seed: BTreeMap::new(),
+                });
                 sums.push(BTreeMap::new());
                 out.len() - 1
             });
@@ -216,6 +237,7 @@ pub(crate) fn observations(schema: &Schema, records: &[Record]) -> Vec<Observati
                     let sum = sums[at].entry(column.name).or_insert((0.0, 0));
                     sum.0 += x;
                     sum.1 += 1;
+                    out[at].per_seed.entry(column.name).or_default().push(x);
                 }
             }
         }
@@ -252,7 +274,11 @@ pub struct Comparison {
     pub expected: f64,
     pub tolerance: f64,
     pub expected_kind: SourceKind,
+    /// The `quality=` label of a digitised expected number.
+    pub quality: Option<String>,
     pub seeds: usize,
+    /// The run's value of each seed (their mean is `run`).
+    pub run_per_seed: Vec<f64>,
 }
 
 impl Comparison {
@@ -332,6 +358,9 @@ pub struct Verification {
     pub run_dir: PathBuf,
     pub expected_dir: PathBuf,
     pub tables: Vec<TableOutcome>,
+    /// The judgement as a reproduction of the original, for a run's own rows against an expected directory that
+    /// declares an allowance; `None` for a regression check (exact tolerances).
+    pub reproduction: Option<Reproduction>,
 }
 
 impl Verification {
@@ -343,8 +372,12 @@ impl Verification {
         self.tables.iter().map(|t| t.failures().count()).sum()
     }
 
-    pub(crate) fn passed(&self) -> bool {
-        self.compared() > 0 && self.failed() == 0
+    /// Nothing differs: no curve of a reproduction, no number of a regression check.
+    pub fn passed(&self) -> bool {
+        match &self.reproduction {
+            Some(reproduction) => self.compared() > 0 && reproduction.differing().next().is_none(),
+            None => self.compared() > 0 && self.failed() == 0,
+        }
     }
 }
 
@@ -375,6 +408,7 @@ pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
         None => models.assign(&profile, schema, record),
     };
     let mut tables = Vec::new();
+    let mut a_runs_rows = false;
     for schema in SCHEMAS {
         let run_path = schema.csv_path(&run.tables_dir);
         let expected_path = schema.csv_path(&expected.tables_dir);
@@ -393,6 +427,7 @@ pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
         }
         for (target, records) in run_records(&run, schema)? {
             for record in records {
+                a_runs_rows |= SourceKind::of(source_of(&record)) == SourceKind::Run;
                 // A run's own rows belong to the run that wrote them; the original's numbers (a copy of the expected
                 // tables verified as a run) to the model that models.toml says they were measured on.
                 let assignment = match (&target, SourceKind::of(source_of(&record))) {
@@ -413,7 +448,15 @@ pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
         }
         tables.push(outcome);
     }
-    Ok(Verification { run_dir: run_dir.to_path_buf(), expected_dir: expected_dir.to_path_buf(), tables })
+    let reproduction = match Allowance::load(expected_dir)? {
+        Some(allowance) if a_runs_rows => {
+            let profile = run.profile().ok().and_then(|p| p.protocol);
+            let images = |dataset| profile.as_ref().and_then(|p| p.evaluated_test_images(dataset));
+            Some(reproduction::judge(&tables, &allowance, &images))
+        }
+        _ => None,
+    };
+    Ok(Verification { run_dir: run_dir.to_path_buf(), expected_dir: expected_dir.to_path_buf(), tables, reproduction })
 }
 
 fn source_of(record: &Record) -> &str {
@@ -474,7 +517,9 @@ fn compare_table(
                     expected: expected_value,
                     tolerance,
                     expected_kind: SourceKind::of(source_of(&want.record)),
+                    quality: source_quality(source_of(&want.record)).map(str::to_owned),
                     seeds: observation.seeds,
+                    run_per_seed: observation.per_seed.get(column.name).cloned().unwrap_or_default(),
                 };
                 row_holds &= comparison.holds();
                 outcome.comparisons.push(comparison);
@@ -490,7 +535,17 @@ fn compare_table(
 /// comparable, then every failing number.
 pub fn summary(verification: &Verification) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "verify {} against {}", verification.run_dir.display(), verification.expected_dir.display());
+    let _ = writeln!(
+        out,
+        "verify {} against {}{}",
+        project_relative(&verification.run_dir),
+        project_relative(&verification.expected_dir),
+        if verification.reproduction.is_some() {
+            " as a reproduction of the original (hold/fail: the original's printed precision, for reference only)"
+        } else {
+            ""
+        }
+    );
     let _ = writeln!(
         out,
         "{:<24} {:>8} {:>8} {:>6} {:>6} {:>10} {:>8} {:>10} {:>8} {:>8}",
@@ -531,6 +586,23 @@ pub fn summary(verification: &Verification) -> String {
         for (reason, rows) in &table.not_comparable {
             let _ = writeln!(out, "  {} ({rows} rows): {reason}", table.schema.name);
         }
+    }
+    if let Some(reproduction) = &verification.reproduction {
+        out.push_str(&reproduction::summary(reproduction, &verification.tables));
+        let differing = reproduction.differing().count();
+        let _ = writeln!(
+            out,
+            "\n{} numbers in {} curves compared, {}: {}",
+            verification.compared(),
+            reproduction.curves.len(),
+            counted(differing, "curve differs", "curves differ"),
+            if verification.passed() {
+                "nothing differs from the original"
+            } else {
+                "the run differs from the original"
+            }
+        );
+        return out;
     }
     let failures: Vec<_> = verification.tables.iter().flat_map(|t| t.failures().map(move |c| (t.schema, c))).collect();
     if !failures.is_empty() {
@@ -573,3 +645,58 @@ pub fn summary(verification: &Verification) -> String {
 
 /// Failing numbers listed per table; the rest are counted.
 const FAILURES_LISTED: usize = 40;
+/// Why `verification` does not pass, naming what differs: each differing curve of a reproduction (table, dataset,
+/// regime, by how much), or the first numbers outside tolerance of a regression check; `None` when it passes.
+pub fn failure(verification: &Verification) -> Option<String> {
+    if verification.compared() == 0 {
+        return Some(format!(
+            "no number of {} has an expected counterpart in {}",
+            project_relative(&verification.run_dir),
+            project_relative(&verification.expected_dir)
+        ));
+    }
+    if let Some(reproduction) = &verification.reproduction {
+        let differing: Vec<String> =
+            reproduction.differing().map(|c| format!("{} ({})", c.name(), c.how_much())).collect();
+        return (!differing.is_empty()).then(|| {
+            format!(
+                "{} of {} from the original: {}",
+                counted(differing.len(), "curve differs", "curves differ"),
+                project_relative(&verification.run_dir),
+                differing.join("; ")
+            )
+        });
+    }
+    let failed: Vec<String> =
+        verification.tables.iter().flat_map(|t| t.failures().map(move |c| c.describe(t.schema))).collect();
+    (!failed.is_empty()).then(|| {
+        let shown = failed.iter().take(FAILURES_NAMED).cloned().collect::<Vec<_>>().join("; ");
+        format!(
+            "{} of {} numbers fall outside tolerance: {shown}{}",
+            failed.len(),
+            verification.compared(),
+            if failed.len() > FAILURES_NAMED { "; ..." } else { "" }
+        )
+    })
+}
+
+/// Failing numbers named by [`failure`]; the summary lists more.
+const FAILURES_NAMED: usize = 10;
+
+/// `n` with the singular or plural phrase: "1 curve differs", "3 curves differ".
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A path as the reader types it: relative to the project directory when inside it (`expected/mini`), else as given.
+pub fn project_relative(path: &Path) -> String {
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    match crate::provenance::project_dir() {
+        Ok(project) => match absolute(path).strip_prefix(absolute(&project)) {
+            Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
+            Ok(relative) => relative.display().to_string(),
+            Err(_) => path.display().to_string(),
+        },
+        Err(_) => path.display().to_string(),
+    }
+}

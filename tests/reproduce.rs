@@ -272,3 +272,39 @@ fn tiny_tables_have_the_snapshotted_shapes() {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!("tiny__table_shapes", text));
 }
+
+/// Every run writes `report.html` beside `report.md`: one self-contained page (nothing it refers to lies outside it:
+/// no address, no other file) with every figure of the run embedded, which headless Chromium renders to a picture
+/// (`scripts/render-report.sh` installs Debian's chromium when it is missing and it may, or fails saying so).
+#[test]
+fn the_run_writes_a_self_contained_report_html_that_renders() {
+    let page = std::fs::read_to_string(tiny().join("report.html")).unwrap();
+    assert!(tiny().join("report.md").exists());
+    for reference in ["http://", "https://", "file://", "<link", "<script", "url("] {
+        assert!(!page.contains(reference), "report.html refers outside itself: {reference}");
+    }
+    for attribute in ["src=\"", "href=\""] {
+        for (at, _) in page.match_indices(attribute) {
+            let target = &page[at + attribute.len()..];
+            assert!(target.starts_with("data:") || target.starts_with('#'), "{}", &target[..target.len().min(60)]);
+        }
+    }
+    let figures = std::fs::read_dir(tiny().join("figures"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg"))
+        .count();
+    assert!(figures > 5 && page.matches("src=\"data:image/svg+xml;base64,").count() == figures, "{figures} figures");
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("report.png");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/render-report.sh");
+    let output =
+        Command::new(script).arg(tiny().join("report.html")).arg(&png).args(["1280", "2400"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "render-report.sh failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.len() > 10_000 && bytes.starts_with(b"\x89PNG"), "{} bytes", bytes.len());
+}

@@ -256,11 +256,46 @@ mod tests {
         assert_gabor_fits_agree_with_scipy(&gabor::GaborConfig::default(), 1.0);
     }
 
-    /// The `paper` profiles' budget, SciPy's: every start to convergence.
+    /// The `paper` profiles' search, SciPy's: every start to convergence, theta and phase bounded, 10 correction
+    /// pairs, the evaluation cap.
     #[test]
     fn gabor_fits_searched_to_convergence_agree_with_scipy() {
-        let config = gabor::GaborConfig { budget: gabor::StartBudget::Converge, ..Default::default() };
+        let config = gabor::GaborConfig {
+            budget: gabor::StartBudget::Converge,
+            search: gabor::Search::SciPy,
+            ..Default::default()
+        };
         assert_gabor_fits_agree_with_scipy(&config, 0.0);
+    }
+
+    /// What following SciPy's call (bounded theta and phase, 10 correction pairs, the evaluation cap) changes against
+    /// the free search on the fixture checkpoint, for paper/DEVIATIONS.md:
+    /// `cargo test --lib analysis::tests::gabor_search_fidelity_on_the_fixture -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn gabor_search_fidelity_on_the_fixture() {
+        let (vs, _model) = checkpoint();
+        let reference: Vec<f64> = std::fs::read_to_string(fixture("gabor_filters.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+            .collect();
+        let scipy_valid = reference.iter().filter(|&&r| r >= gabor::MIN_R_SQUARED).count();
+        println!("SciPy L-BFGS-B (fixture): {scipy_valid} valid of {}", reference.len());
+        for (name, budget, search) in [
+            ("converge, free theta/phase, 7 pairs, no cap", gabor::StartBudget::Converge, gabor::Search::Free),
+            ("converge, SciPy's bounds, 10 pairs, evaluation cap", gabor::StartBudget::Converge, gabor::Search::SciPy),
+            ("12 iterations per start, free (CPU profiles)", gabor::StartBudget::Iterations(12), gabor::Search::Free),
+        ] {
+            for seed in 0..3 {
+                let config = gabor::GaborConfig { budget, search, seed, ..Default::default() };
+                let fits = gabor::fit_conv1(&vs, &config).unwrap();
+                let valid = fits.iter().filter(|f| f.valid()).count();
+                let largest = fits.iter().zip(&reference).map(|(f, r)| (f.r_squared() - r).abs()).fold(0.0, f64::max);
+                println!("{name}, seed {seed}: {valid} valid; largest |R^2 - SciPy's| {largest:.4}");
+            }
+        }
     }
 
     #[test]

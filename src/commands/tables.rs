@@ -6,10 +6,7 @@ use anyhow::{bail, Result};
 use blurry_to_clear::figures::{draw_source, Source};
 use blurry_to_clear::{report as run_report, results, verify as check};
 
-/// Failing numbers named in the error of `verify`; the summary above it lists more.
-const FAILURES_NAMED: usize = 10;
-
-/// `verify`: print the summary; an error (non-zero exit) names the failing rows.
+/// `verify`: print the summary; an error (non-zero exit) names what differs ([`check::failure`]).
 pub fn verify(run_dir: &Path, against: Option<&Path>) -> Result<()> {
     let expected_dir = match against {
         Some(dir) => dir.to_path_buf(),
@@ -17,21 +14,10 @@ pub fn verify(run_dir: &Path, against: Option<&Path>) -> Result<()> {
     };
     let verification = check::verify(run_dir, &expected_dir)?;
     print!("{}", check::summary(&verification));
-    if verification.compared() == 0 {
-        bail!("no number of {} has an expected counterpart in {}", run_dir.display(), expected_dir.display());
+    match check::failure(&verification) {
+        Some(why) => bail!(why),
+        None => Ok(()),
     }
-    let failed: Vec<String> =
-        verification.tables.iter().flat_map(|t| t.failures().map(move |c| c.describe(t.schema))).collect();
-    if !failed.is_empty() {
-        let shown = failed.iter().take(FAILURES_NAMED).cloned().collect::<Vec<_>>().join("; ");
-        bail!(
-            "{} of {} numbers fall outside tolerance: {shown}{}",
-            failed.len(),
-            verification.compared(),
-            if failed.len() > FAILURES_NAMED { "; ..." } else { "" }
-        );
-    }
-    Ok(())
 }
 
 /// `figures`: draw `source` into `out` (default [`Source::default_out_dir`]).
@@ -46,11 +32,13 @@ pub fn figures(source: &str, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// `report`: write the report, and its new SHA-256 into the run's manifest.
+/// `report`: write `report.md` and `report.html`, and their new SHA-256 into the run's manifest.
 pub fn report(run_dir: &Path, against: Option<&Path>) -> Result<()> {
     let path = run_report::write_report(run_dir, against)?;
+    let page = run_dir.join(run_report::HTML_FILE);
     run_report::update_manifest_hash(run_dir, &path)?;
-    println!("wrote {}", path.display());
+    run_report::update_manifest_hash(run_dir, &page)?;
+    println!("wrote {} and {}", check::project_relative(&path), check::project_relative(&page));
     Ok(())
 }
 
