@@ -189,6 +189,25 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         device: blurry_to_clear::device::DeviceChoice,
     },
+    /// Train the CLEAR models of a synthetic profile on its stand-ins (no other regime: the stand-ins are
+    /// calibrated on clear models only) and print each dataset's half-accuracy sigma beside the original's, with
+    /// the clear accuracy at sigma 0 and the conv1 Gabor fits. How the stand-ins of mini were calibrated.
+    CalibrateStandins {
+        /// A synthetic profile: paper/protocol/<PROFILE>.toml or a .toml path (a candidate).
+        #[arg(long, default_value = "mini")]
+        profile: String,
+        /// Only these datasets' clear models (repeatable; default: every dataset of the profile).
+        #[arg(long)]
+        only: Vec<blurry_to_clear::protocol::DatasetId>,
+        /// Where the clear runs are written: <OUT>/<profile>/ (never a directory holding other regimes' runs).
+        #[arg(long, default_value = "runs/calibration")]
+        out: PathBuf,
+        /// libtorch CPU threads, at least 1.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+        threads: Option<i32>,
+        #[arg(long, value_enum, default_value_t = blurry_to_clear::device::DeviceChoice::Auto)]
+        device: blurry_to_clear::device::DeviceChoice,
+    },
     /// Datasets: check, import, or write the embedded stand-ins (canonical layout: paper/DATA.md).
     Data {
         #[command(subcommand)]
@@ -339,6 +358,11 @@ fn run(cli: Cli) -> Result<()> {
             let resolution = blurry_to_clear::analysis::resolution_for(&checkpoint, resolution)?;
             let device = device.resolve()?;
             blurry_to_clear::analysis::print_erf(&checkpoint, resolution, device, &erf, &mut std::io::stdout().lock())
+        }
+        Command::CalibrateStandins { profile, only, out, threads, device } => {
+            blurry_to_clear::interrupt::install()?;
+            let opts = blurry_to_clear::calibrate::CalibrationOptions { profile, datasets: only, out, threads, device };
+            blurry_to_clear::calibrate::run(&opts)
         }
         Command::Data { command: DataCommand::Verify { dataset, root } } => {
             blurry_to_clear::data::verify::run(dataset, &root)
