@@ -116,11 +116,10 @@ pub fn calibrate(opts: &CalibrationOptions) -> Result<Vec<Calibration>> {
         .map(|run| {
             let dir = RunDir::new(&profile_dir, run).tables();
             let classes = profile.dataset(run.dataset)?.classes;
-            let original = originals
-                .iter()
-                .find(|(d, _)| *d == run.dataset)
-                .and_then(|(_, s)| s.sigma())
-                .with_context(|| format!("the original's clear {} curve has no half-accuracy sigma", run.dataset))?;
+            let original =
+                originals.iter().find(|(d, _)| *d == run.dataset).and_then(|(_, s)| s.sigma()).with_context(|| {
+                    format!("the original's clear {} curve has no half-accuracy sigma", run.dataset)
+                })?;
             measure(&dir, run.dataset, classes, run.epochs, original)
         })
         .collect()
@@ -173,8 +172,7 @@ fn measure(tables: &Path, dataset: DatasetId, classes: u64, final_epoch: u32, or
     let curve: Vec<(f64, f64)> = accuracy.iter().map(|r| (r.test_sigma, r.accuracy_pct)).collect();
     let half_sigma = half_accuracy_sigma(&curve, chance)?;
     let predictions: Vec<TestPredictions> = read_table(tables)?;
-    let last: Vec<&TestPredictions> =
-        predictions.iter().filter(|r| clear(&r.run) && r.epoch == final_epoch).collect();
+    let last: Vec<&TestPredictions> = predictions.iter().filter(|r| clear(&r.run) && r.epoch == final_epoch).collect();
     let half_sigma_ci = bootstrap_interval(&last, chance)?;
     let sizes: Vec<RfSize> = read_table(tables)?;
     let gabor_fits = sizes
@@ -204,8 +202,7 @@ pub fn print(rows: &[Calibration], out: &mut impl Write) -> Result<()> {
     for row in rows {
         let ci = row.accuracy_ci_pct.map_or(String::new(), |(lo, hi)| format!(" ({lo:.1}-{hi:.1})"));
         let learn = if row.learnability_ok() { "ok" } else { "LOW" };
-        let accuracy =
-            format!("{:.1} %{ci} >= {:.0} {learn}", row.accuracy_pct, learnability_target_pct(row.dataset));
+        let accuracy = format!("{:.1} %{ci} >= {:.0} {learn}", row.accuracy_pct, learnability_target_pct(row.dataset));
         let half_ci = match row.half_sigma_ci {
             Some((lo, Some(hi))) => format!(" ({lo:.1}-{hi:.1})"),
             Some((lo, None)) if lo.is_finite() => format!(" ({lo:.1}-open)"),

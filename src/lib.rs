@@ -38,11 +38,11 @@
 //! `RunSpec::sigma_scale`). Where a figure gets its numbers: `figures::Tables::load` on the source's `results/`
 //! (or `expected/paper/`), passed to the figure's function in `figures::*`.
 pub mod analysis;
-pub mod blur_tolerance;
-pub mod calibrate;
 pub mod atomic;
 pub mod augment;
 pub mod blur;
+pub mod blur_tolerance;
+pub mod calibrate;
 pub mod claims;
 pub mod data;
 pub mod device;
