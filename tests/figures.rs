@@ -43,6 +43,90 @@ fn fake_run(dir: &Path, name: &str, profile: &str) -> PathBuf {
     run
 }
 
+/// What a figure measures at its print width: its width and smallest text in points.
+struct Printed {
+    width_pt: f64,
+    smallest_text_pt: f64,
+}
+
+/// Check `svg` (figure `id`) at its print width: the root says `width_pt`; every text is at least 7 pt, lies inside
+/// the canvas and overlaps no other text; every stroke is at least 0.5 pt. The text is laid out by usvg with the
+/// embedded font, as the PNG and PDF are.
+fn check_print(id: &str, svg: &str, width_pt: f64) -> Printed {
+    use resvg::usvg::{Node, Rect};
+    let tree = figures::render::parse(svg).unwrap();
+    // usvg's pixels are 1/96 inch; points are 1/72.
+    let pt_per_px = 72.0 / 96.0;
+    let size = tree.size();
+    assert!((f64::from(size.width()) * pt_per_px - width_pt).abs() < 0.01, "{id} is not {width_pt} pt wide");
+    let mut texts: Vec<(String, Rect, f64)> = Vec::new();
+    let mut thinnest = f64::INFINITY;
+    fn walk(group: &resvg::usvg::Group, texts: &mut Vec<(String, Rect, f64)>, thinnest: &mut f64, pt_per_px: f64) {
+        for node in group.children() {
+            match node {
+                Node::Group(g) => walk(g, texts, thinnest, pt_per_px),
+                Node::Text(t) => {
+                    let (sx, sy) = t.abs_transform().get_scale();
+                    let scale = f64::from(sx.max(sy)) * pt_per_px;
+                    for chunk in t.chunks() {
+                        for span in chunk.spans() {
+                            let pt = f64::from(span.font_size().get()) * scale;
+                            texts.push((chunk.text().to_string(), t.abs_bounding_box(), pt));
+                        }
+                    }
+                }
+                Node::Path(p) => {
+                    if let Some(stroke) = p.stroke() {
+                        let (sx, sy) = p.abs_transform().get_scale();
+                        let width = f64::from(stroke.width().get()) * f64::from(sx.min(sy)) * pt_per_px;
+                        *thinnest = thinnest.min(width);
+                    }
+                }
+                Node::Image(_) => {}
+            }
+        }
+    }
+    walk(tree.root(), &mut texts, &mut thinnest, pt_per_px);
+    assert!(!texts.is_empty(), "{id} has no text");
+    assert!(thinnest >= 0.5 - 1e-3, "{id}: a line is {thinnest:.2} pt wide at print size");
+    let (w, h) = (size.width(), size.height());
+    let mut smallest = f64::INFINITY;
+    for (i, (text, rect, pt)) in texts.iter().enumerate() {
+        smallest = smallest.min(*pt);
+        assert!(*pt >= 7.0 - 1e-3, "{id}: '{text}' is {pt:.2} pt at print size");
+        let inside =
+            rect.left() >= -0.01 && rect.top() >= -0.01 && rect.right() <= w + 0.01 && rect.bottom() <= h + 0.01;
+        assert!(inside, "{id}: '{text}' ({rect:?}) is outside the {w} x {h} canvas");
+        for (other, r, _) in &texts[i + 1..] {
+            // Glyph boxes may touch; they overlap when they share more than half a point each way.
+            let (dx, dy) = (
+                rect.right().min(r.right()) - rect.left().max(r.left()),
+                rect.bottom().min(r.bottom()) - rect.top().max(r.top()),
+            );
+            let overlap = f64::from(dx.min(dy)) * pt_per_px;
+            assert!(overlap <= 0.5, "{id}: '{text}' overlaps '{other}' by {overlap:.2} pt");
+        }
+    }
+    Printed { width_pt, smallest_text_pt: smallest }
+}
+
+/// The catalogue entry a drawn figure is an instance of (`conv1_kernels_faces` of `conv1_kernels`).
+fn catalogue_id(drawn: &str) -> &str {
+    ["conv1_kernels", "gabor_fit_grid"].into_iter().find(|prefix| drawn.starts_with(prefix)).unwrap_or(drawn)
+}
+
+/// [`check_print`] on every drawn figure in `dir`, and its PDF beside it.
+fn check_every_figure_printed(dir: &Path, written: &[String]) {
+    let catalogue = Catalogue::load().unwrap();
+    for id in written {
+        let svg = std::fs::read_to_string(dir.join(format!("{id}.svg"))).unwrap();
+        let printed = check_print(id, &svg, catalogue.width_pt(catalogue_id(id)).unwrap());
+        println!("{id}: {} pt wide, smallest text {:.1} pt", printed.width_pt, printed.smallest_text_pt);
+        let pdf = std::fs::read(dir.join(format!("{id}.pdf"))).unwrap();
+        assert!(pdf.starts_with(b"%PDF") && String::from_utf8_lossy(&pdf).contains("/FontFile2"), "{id}.pdf");
+    }
+}
+
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"));
     command.current_dir(root());
@@ -57,28 +141,37 @@ fn every_table_figure_renders_from_expected_paper_with_provenance() {
     assert_eq!(source.default_out_dir(), root().join("figures/paper"));
     let written = figures::draw_source(&source, out.path()).unwrap();
     let catalogue = Catalogue::load().unwrap();
-    // Every figure whose tables the original has, but the Gabor fit grids: the original's per-filter table lacks the
-    // fitted parameters they render.
+    // Every figure whose tables the original has, but those needing what the original's numbers lack: the Gabor fit
+    // grids (the per-filter table has no fitted parameters), the per-layer and pooled histograms (only conv5's bars
+    // were digitized).
+    let lacking = ["gabor_fit_grid", "peak_sf_histograms_by_layer", "all_conv_peak_sf_histograms"];
     let drawable: Vec<&str> = catalogue
         .figure
         .iter()
         .filter(|f| f.tables.iter().all(|t| paper_dir().join(format!("{t}.csv")).exists()))
-        .filter(|f| f.id != "gabor_fit_grid")
+        .filter(|f| !lacking.contains(&f.id.as_str()))
         .map(|f| f.id.as_str())
         .collect();
     assert_eq!(written, drawable);
+    let dpi = catalogue.print.png_dpi;
     for id in &written {
+        let width_pt = catalogue.width_pt(id).unwrap();
         let png = std::fs::read(out.path().join(format!("{id}.png"))).unwrap();
         let image = image::load_from_memory(&png).unwrap();
-        assert!(image.width() >= 800 && image.height() >= 400, "{id} is {}x{}", image.width(), image.height());
+        let expected_width = (width_pt * dpi / 72.0).round() as u32;
+        assert!(image.width().abs_diff(expected_width) <= 1, "{id} is {} px wide", image.width());
         let svg = std::fs::read_to_string(out.path().join(format!("{id}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<text"), "{id}.svg");
         assert!(
             svg.contains("\nthe original&apos;s numbers (expected/paper/)\n"),
             "{id}: the subtitle says what is drawn"
         );
-        // The PNG is the SVG rasterised: the same text, set by resvg in the embedded font.
-        assert!(png == figures::render::svg_to_png(&svg).unwrap(), "{id}.png is not its SVG rasterised");
+        let printed = check_print(id, &svg, width_pt);
+        println!("{id}: {} pt wide, smallest text {:.1} pt", printed.width_pt, printed.smallest_text_pt);
+        // The PNG and the PDF are the SVG converted: the same text, set in the embedded font.
+        assert!(png == figures::render::svg_to_png(&svg, dpi).unwrap(), "{id}.png is not its SVG rasterised");
+        let pdf = std::fs::read(out.path().join(format!("{id}.pdf"))).unwrap();
+        assert!(pdf == figures::render::svg_to_pdf(&svg).unwrap(), "{id}.pdf is not its SVG converted");
         let provenance_text = std::fs::read_to_string(out.path().join(format!("{id}.json"))).unwrap();
         assert!(!provenance_text.contains("git_commit"), "{id}.json names a commit");
         assert!(!provenance_text.contains(root().to_str().unwrap()), "{id}.json holds an absolute path");
@@ -92,7 +185,7 @@ fn every_table_figure_renders_from_expected_paper_with_provenance() {
         let hashed = blurry_to_clear::provenance::sha256_file(&file).unwrap();
         assert_eq!(table["sha256"].as_str(), Some(hashed.as_str()), "{id}");
         // `just figures` regenerates the committed figures to the byte (the font is embedded), sidecars included.
-        for ext in ["png", "svg", "json"] {
+        for ext in ["png", "svg", "pdf", "json"] {
             let committed = root().join(format!("figures/paper/{id}.{ext}"));
             let drawn = out.path().join(format!("{id}.{ext}"));
             assert!(
@@ -128,7 +221,8 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
         assert_eq!((source.name.as_str(), source.profile.as_str()), (profile, profile));
         assert_eq!(source.default_out_dir(), run.join("figures"));
         let out = run.join("figures");
-        figures::draw_source(&source, &out).unwrap();
+        let written = figures::draw_source(&source, &out).unwrap();
+        check_every_figure_printed(&out, &written);
         let json: Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("accuracy_vs_blur.json")).unwrap()).unwrap();
         assert_eq!(json["overlay"].is_object(), overlaid, "{profile}");
@@ -149,8 +243,9 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
         for (mine, original) in ys(&ours).iter().zip(ys(&theirs)) {
             assert!((mine - original - 1.0).abs() < 1e-9, "{mine} vs {original}");
         }
-        let merged = figures::overlay(theirs.clone(), &theirs, "original (paper)");
+        let merged = figures::overlay(theirs.clone(), &theirs, &catalogue.style.original);
         assert_eq!(merged.panels[0].series.len(), 2 * theirs.panels[0].series.len());
+        assert_eq!(merged.overlay_label, catalogue.style.original.label);
     }
     // The `tiny` profile's figures say they are drawn from the stand-ins, with its chance levels (8 faces).
     let svg = std::fs::read_to_string(dir.path().join("tiny/figures/accuracy_vs_blur.svg")).unwrap();
@@ -264,13 +359,15 @@ fn grid_figures_render_from_tables_alone() {
         let provenance = std::fs::read_to_string(dir.path().join(format!("figures/{id}.json"))).unwrap();
         assert!(provenance.contains("sha256"), "{id} has no table provenance: {provenance}");
     }
+    check_every_figure_printed(&dir.path().join("figures"), &written);
     // Kernels: all 4 filters of each epoch, in colour, one mosaic per epoch; ERF maps: one map per epoch and a bar.
     let kernel_svg = std::fs::read_to_string(dir.path().join("figures/conv1_kernels_toybox_category.svg")).unwrap();
     assert!(kernel_svg.contains("all 4 filters, RGB"), "{kernel_svg}");
     assert_eq!(kernel_svg.matches("<image").count(), 2);
     let erf = std::fs::read_to_string(dir.path().join("figures/erf_maps.svg")).unwrap();
-    assert_eq!(erf.matches("<image").count(), 3);
-    assert!(erf.contains("mean |gradient|, min-max normalised per map"));
+    assert_eq!(erf.matches("<image").count(), 3, "two maps and the colour bar");
+    assert!(erf.contains(">gradient mass per"), "the colour bar says what the colours are");
+    assert!(erf.contains(">56 px of the 224-px input</text>"), "the scale bar");
     let maps = grids::ErfMap::from_rows(&pixels).unwrap();
     assert_eq!(maps.iter().map(|m| (m.epoch, m.seed, m.map.width)).collect::<Vec<_>>(), [(20, 5, 9), (100, 5, 9)]);
     assert_eq!(maps[0].map.values[40], 1.0, "the bump's centre");
@@ -280,17 +377,20 @@ fn grid_figures_render_from_tables_alone() {
 
     let gabor = Heatmap::new(2, 2, vec![0.0, 1.0, 1.0, 0.0]).unwrap();
     let fits = [GaborFits { filter: 7, fits: vec![Some(gabor), None] }];
-    let grid = grids::gabor_fit_grid("faces", &[20, 40], &fits);
-    grid.write(&dir.path().join("gabor_fit_grid")).unwrap();
+    let mut grid = grids::gabor_fit_grid("faces", &[20, 40], &fits);
+    grid.width_pt = 252.0;
+    grid.write(&dir.path().join("gabor_fit_grid"), 300.0).unwrap();
     assert!(image::open(dir.path().join("gabor_fit_grid.png")).is_ok());
+    assert!(dir.path().join("gabor_fit_grid.pdf").exists());
 }
 
 #[test]
 fn the_figure_catalogue_snapshot() {
     let catalogue = Catalogue::load().unwrap();
-    let mut text = String::from("id | tables | reproduces | title\n");
+    let mut text = String::from("id | tables | reproduces | width (pt) | title\n");
     for f in &catalogue.figure {
-        text += &format!("{} | {} | {} | {}\n", f.id, f.tables.join("+"), f.reproduces, f.title);
+        let width = catalogue.print.width_pt(f.width);
+        text += &format!("{} | {} | {} | {width} | {}\n", f.id, f.tables.join("+"), f.reproduces, f.title);
     }
     text += "\nstyle:\n";
     for d in &catalogue.style.datasets {
@@ -593,4 +693,17 @@ fn claims_judge_paired_differences_by_their_bootstrap_interval() {
     assert!(g.interval.0 > 7.5 && g.interval.1 < 12.5, "{:?}", g.interval);
     assert_eq!(claim(9.5).evaluate(&evidence).unwrap().verdict, Verdict::Inconclusive);
     assert_eq!(claim(13.0).evaluate(&evidence).unwrap().verdict, Verdict::Fails);
+}
+
+/// The committed `mini` numbers draw the figures the original's cannot (every layer's histograms, the ERF radius and
+/// profiles), each legible at its print width with its PDF beside it.
+#[test]
+fn the_figures_of_expected_mini_print_legibly() {
+    let out = tempfile::tempdir().unwrap();
+    let source = Source::resolve(root().join("expected/mini").to_str().unwrap()).unwrap();
+    let written = figures::draw_source(&source, out.path()).unwrap();
+    for id in ["peak_sf_histograms_by_layer", "all_conv_peak_sf_histograms", "erf_radius_vs_epoch"] {
+        assert!(written.iter().any(|w| w == id), "{id} not in {written:?}");
+    }
+    check_every_figure_printed(out.path(), &written);
 }

@@ -43,25 +43,15 @@ pub(super) fn dataset_series(style: &Style, samples: &BTreeMap<DatasetId, Vec<(f
 }
 
 fn chance_line(style: &Style, dataset: DatasetId) -> RefLine {
-    RefLine {
-        at: style.chance_pct(dataset),
-        colour: style.chance_colour,
-        dash: Dash::Dashed,
-        label: style.chance_label.clone(),
-    }
+    style.reference_line(style.chance_pct(dataset), &style.chance_label)
 }
 
 fn sigma_line(style: &Style) -> RefLine {
-    RefLine {
-        at: style.sigma_marker,
-        colour: style.sigma_marker_colour,
-        dash: Dash::Dotted,
-        label: style.sigma_marker_label(),
-    }
+    style.reference_line(style.sigma_marker, &style.sigma_marker_label())
 }
 
 fn ratio_one_line(style: &Style) -> RefLine {
-    RefLine { at: 1.0, colour: style.chance_colour, dash: Dash::Dashed, label: style.ratio_one_label.clone() }
+    style.reference_line(1.0, &style.ratio_one_label)
 }
 
 /// Ratio samples per dataset, split by whether the clear accuracy they divide by is far enough above chance to
@@ -99,7 +89,7 @@ impl RatioSamples {
 }
 
 const ACCURACY: &str = "test accuracy (%)";
-const SIGMA: &str = "test blur sigma (px at 224 px)";
+const SIGMA: &str = "test blur σ (px at 224 px)";
 
 /// The 95 % intervals of accuracies, where a run recorded them: per (panel, regime, sigma), the widest over seeds.
 type Intervals<P> = BTreeMap<(P, Regime, u64), (f64, f64)>;
@@ -153,7 +143,9 @@ pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
             panel
         })
         .collect();
-    Figure::new("accuracy_vs_blur", 5, panels, (380, 360))
+    let mut figure = Figure::new("accuracy_vs_blur", 5, panels, 1.0);
+    figure.band_label.clone_from(&style.interval_label);
+    figure
 }
 
 /// Stage figures (robustness_across_stages cells 22-33): one row per dataset, one column per stage epoch,
@@ -169,10 +161,12 @@ pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
     let epochs: Vec<u32> = distinct(rows.iter().map(|r| r.epoch));
     let x_max = rows.iter().map(|r| r.test_sigma).fold(0.0, f64::max).max(1.0);
     let mut panels = Vec::new();
+    let mut row_titles = Vec::new();
     for d in &style.datasets {
         if !groups.keys().any(|(ds, _)| *ds == d.id) {
             continue;
         }
+        row_titles.push(d.title.clone());
         for &epoch in &epochs {
             let mut panel = Panel::new(&format!("{}, epoch {epoch}", d.title), SIGMA, ACCURACY, (0.0, x_max));
             panel.y_range = Some((0.0, 100.0));
@@ -184,7 +178,11 @@ pub fn accuracy_by_stage(rows: &[AccuracyByStage], style: &Style) -> Figure {
             panels.push(panel);
         }
     }
-    Figure::new("accuracy_by_stage", epochs.len().max(1), panels, (340, 300))
+    let mut figure = Figure::new("accuracy_by_stage", epochs.len().max(1), panels, 0.75);
+    figure.band_label.clone_from(&style.interval_label);
+    figure.column_titles = epochs.iter().map(|e| format!("epoch {e}")).collect();
+    figure.row_titles = row_titles;
+    figure
 }
 
 /// Cell 35: blurry-to-clear accuracy over clear accuracy against test sigma, one panel per stage epoch, one line
@@ -209,7 +207,9 @@ pub fn ratio_by_stage_vs_sigma(rows: &[AccuracyByStage], style: &Style) -> Figur
             panel
         })
         .collect();
-    Figure::new("ratio_by_stage_vs_sigma", 5, panels, (380, 360))
+    let mut figure = Figure::new("ratio_by_stage_vs_sigma", 5, panels, 1.0);
+    figure.share_y();
+    figure
 }
 
 const RATIO: &str = "blurry-to-clear / clear accuracy";
@@ -229,11 +229,11 @@ pub fn ratio_at_sigma8_vs_minibatch(
     }
     let x_max = rows.iter().map(|r| r.minibatch).fold(0.0, f64::max).max(1.0);
     let mut panel =
-        Panel::new(&format!("test sigma {}", style.sigma_marker), "training minibatches", RATIO, (0.0, x_max * 1.03));
+        Panel::new(&format!("test σ = {} px", style.sigma_marker), "training minibatches", RATIO, (0.0, x_max * 1.03));
     panel.series = samples.series(style);
     panel.hlines.push(ratio_one_line(style));
     let panels = if samples.is_empty() { Vec::new() } else { vec![panel] };
-    Figure::new("ratio_at_sigma8_vs_minibatch", 1, panels, (900, 520))
+    Figure::new("ratio_at_sigma8_vs_minibatch", 1, panels, 0.6)
 }
 
 /// The distinct values of `items`, sorted.

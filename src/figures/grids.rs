@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 
 use super::canvas::{Figure, Mark, Panel, Series};
-pub use super::image_grid::{ColourMap, Heatmap, ImageGrid};
+pub use super::image_grid::{ColourMap, Heatmap, ImageGrid, Scaling};
 use super::style::Style;
 use crate::analysis::gabor::GaborParams;
 use crate::results::{Conv1Weight, ErfMapPixel, ErfProfile, RfGaborFilter, RunKey};
@@ -90,8 +90,8 @@ impl Conv1Weights {
     }
 }
 
-/// Cells 22-30, in colour: `filters` of one model as RGB pictures (each min-max normalised), a square-ish mosaic
-/// per checkpoint (columns).
+/// Cells 22-30, in colour: `filters` of one model as RGB pictures (each min-max normalised), a square mosaic (8 x 8
+/// for all 64) per checkpoint, side by side.
 pub fn conv1_kernels(model: &str, checkpoints: &[Conv1Weights], filters: &[usize]) -> Result<ImageGrid> {
     let across = (filters.len() as f64).sqrt().ceil() as usize;
     let cells = vec![checkpoints.iter().map(|c| c.mosaic(filters, across).map(Some)).collect::<Result<Vec<_>>>()?];
@@ -101,20 +101,33 @@ pub fn conv1_kernels(model: &str, checkpoints: &[Conv1Weights], filters: &[usize
         }
         _ => format!("filters {}", filters.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
     };
-    let kernel = checkpoints.first().map_or(11, |c| c.shape[2].max(c.shape[3]));
-    Ok(ImageGrid {
-        id: "conv1_kernels".into(),
-        title: format!("Conv1 kernels through training: {model} ({which}, RGB, each filter min-max normalised)"),
-        subtitle: String::new(),
-        row_labels: vec![format!("{} filters", filters.len())],
-        column_labels: checkpoints.iter().map(|c| format!("epoch {}", c.epoch)).collect(),
-        cells,
-        colours: ColourMap::Grey,
-        colour_bar: String::new(),
-        // Two screen pixels per kernel pixel.
-        cell_px: (2 * (across * (kernel + 1) - 1)) as u32,
-    })
+    let title = format!("Conv1 kernels through training: {model} ({which}, RGB, each filter min-max normalised)");
+    let mut grid = ImageGrid::new("conv1_kernels", &title, ColourMap::Grey);
+    grid.column_labels = checkpoints.iter().map(|c| format!("epoch {}", c.epoch)).collect();
+    grid.cells = cells;
+    grid.gap_pt = 6.0;
+    Ok(grid)
 }
+
+/// The epochs a grid shows of those `available`: the profile's stage epochs among them (all when none is), then at
+/// most `at_most` of those, evenly spread from the first to the last.
+pub fn shown_epochs(available: &[u32], style: &Style, at_most: usize) -> Vec<u32> {
+    let stages: Vec<u32> = available.iter().copied().filter(|e| style.stage_epochs.contains(e)).collect();
+    let epochs = if stages.is_empty() { available.to_vec() } else { stages };
+    if epochs.len() <= at_most || at_most < 2 {
+        return epochs.into_iter().take(at_most.max(1)).collect();
+    }
+    let last = (epochs.len() - 1) as f64;
+    let mut picked: Vec<u32> =
+        (0..at_most).map(|k| epochs[(k as f64 * last / (at_most - 1) as f64).round() as usize]).collect();
+    picked.dedup();
+    picked
+}
+
+/// Conv1 mosaics shown per model: the stage ends, as the original's cells 22-30 (epochs 20-100).
+const KERNEL_EPOCHS: usize = 5;
+/// ERF maps shown per model: the end of the first stage, the middle and the end.
+const ERF_EPOCHS: usize = 3;
 
 /// The model a grid figure shows per dataset: its blurry-to-clear run of the lowest seed, as the original shows one
 /// model per dataset.
@@ -139,10 +152,13 @@ pub fn conv1_kernel_figures(rows: &[Conv1Weight], style: &Style) -> Result<Vec<I
     let weights = Conv1Weights::from_rows(rows)?;
     let mut grids = Vec::new();
     for run in shown_models(weights.keys()) {
-        let checkpoints = &weights[&run];
+        let available: Vec<u32> = weights[&run].iter().map(|c| c.epoch).collect();
+        let shown = shown_epochs(&available, style, KERNEL_EPOCHS);
+        let checkpoints: Vec<Conv1Weights> =
+            weights[&run].iter().filter(|c| shown.contains(&c.epoch)).cloned().collect();
         let Some(first) = checkpoints.first() else { continue };
         let filters: Vec<usize> = (0..first.shape[0]).collect();
-        let mut grid = conv1_kernels(&model_name(&run, style), checkpoints, &filters)?;
+        let mut grid = conv1_kernels(&model_name(&run, style), &checkpoints, &filters)?;
         grid.id = format!("conv1_kernels_{}", run.dataset);
         grids.push(grid);
     }
@@ -158,17 +174,13 @@ pub struct GaborFits {
 
 /// Cells 6-14: the fitted Gabor function of each filter (rows) at each stage epoch (columns).
 pub fn gabor_fit_grid(model: &str, epochs: &[u32], filters: &[GaborFits]) -> ImageGrid {
-    ImageGrid {
-        id: "gabor_fit_grid".into(),
-        title: format!("Gabor fits of conv1 filters valid at every epoch shown: {model}"),
-        subtitle: String::new(),
-        row_labels: filters.iter().map(|f| format!("filter {}", f.filter)).collect(),
-        column_labels: epochs.iter().map(|e| format!("epoch {e}")).collect(),
-        cells: filters.iter().map(|f| f.fits.clone()).collect(),
-        colours: ColourMap::Grey,
-        colour_bar: "fitted Gabor, min-max normalised per fit".into(),
-        cell_px: 96,
-    }
+    let title = format!("Gabor fits of conv1 filters valid at every epoch shown: {model}");
+    let mut grid = ImageGrid::new("gabor_fit_grid", &title, ColourMap::Grey);
+    grid.row_labels = filters.iter().map(|f| format!("filter {}", f.filter)).collect();
+    grid.column_labels = epochs.iter().map(|e| format!("epoch {e}")).collect();
+    grid.cells = filters.iter().map(|f| f.fits.clone()).collect();
+    grid.colour_bar = "fitted Gabor, min-max per fit".into();
+    grid
 }
 
 /// A row's fitted Gabor function rendered on the kernel's grid, when the fit is valid and has its parameters.
@@ -232,11 +244,6 @@ pub struct ErfMap {
 }
 
 impl ErfMap {
-    fn label(&self, style: &Style) -> String {
-        let dataset = &style.dataset(self.dataset).title;
-        format!("{dataset} {} {}", style.regime(self.regime).label, style.layer_label(self.layer))
-    }
-
     /// The maps of the `erf_maps` table, one per run, epoch, layer and input, each a square of its pixels.
     pub fn from_rows(rows: &[ErfMapPixel]) -> Result<Vec<ErfMap>> {
         let mut grouped: BTreeMap<(RunKey, u32, Layer, ErfInput), Vec<&ErfMapPixel>> = BTreeMap::new();
@@ -271,43 +278,64 @@ impl ErfMap {
     }
 }
 
-/// Cell 46: the ERF maps, one row per model and layer, one column per epoch (rows are labelled by dataset, regime
-/// and layer; pass maps of one input kind and seed).
+/// Cell 46: the ERF maps (of one layer, input kind and seed), one row per dataset, the regimes side by side, each at
+/// up to [`ERF_EPOCHS`] epochs. Every map holds each pixel's share of its gradient mass; a row is coloured relative
+/// to its largest value, so that the regimes and epochs of a dataset compare by colour. A map spans the whole input
+/// image, so the scale bar is a quarter of a map: 56 pixels of the 224-px protocol.
 pub fn erf_maps(maps: &[ErfMap], style: &Style) -> ImageGrid {
-    let mut epochs: Vec<u32> = maps.iter().map(|m| m.epoch).collect();
-    epochs.sort();
-    epochs.dedup();
-    let mut rows: Vec<(String, Vec<Option<Heatmap>>)> = Vec::new();
-    for m in maps {
-        let label = m.label(style);
-        let column = epochs.iter().position(|&e| e == m.epoch).unwrap_or(0);
-        let at = match rows.iter().position(|(l, _)| *l == label) {
-            Some(at) => at,
-            None => {
-                rows.push((label, vec![None; epochs.len()]));
-                rows.len() - 1
-            }
-        };
-        rows[at].1[column] = Some(m.map.clone());
+    let available = super::accuracy::distinct(maps.iter().map(|m| m.epoch));
+    let epochs = shown_epochs(&available, style, ERF_EPOCHS);
+    let regimes: Vec<&super::style::RegimeStyle> =
+        style.regimes.iter().filter(|r| maps.iter().any(|m| m.regime == r.id)).collect();
+    let datasets: Vec<&super::style::DatasetStyle> =
+        style.datasets.iter().filter(|d| maps.iter().any(|m| m.dataset == d.id)).collect();
+    let mut cells = Vec::new();
+    for d in &datasets {
+        let row: Vec<Option<&ErfMap>> = regimes
+            .iter()
+            .flat_map(|r| epochs.iter().map(move |&e| (r.id, e)))
+            .map(|(regime, epoch)| maps.iter().find(|m| m.dataset == d.id && m.regime == regime && m.epoch == epoch))
+            .collect();
+        let max = row.iter().flatten().flat_map(|m| m.map.values.iter().copied()).fold(0.0f32, f32::max);
+        cells.push(
+            row.into_iter()
+                .map(|m| {
+                    m.map(|m| {
+                        let values = m.map.values.iter().map(|v| if max > 0.0 { v / max } else { 0.0 }).collect();
+                        Heatmap { values, ..m.map.clone() }
+                    })
+                })
+                .collect(),
+        );
     }
-    ImageGrid {
-        id: "erf_maps".into(),
-        title: "Effective receptive fields".into(),
-        subtitle: String::new(),
-        row_labels: rows.iter().map(|r| r.0.clone()).collect(),
-        column_labels: epochs.iter().map(|e| format!("epoch {e}")).collect(),
-        cells: rows.into_iter().map(|r| r.1).collect(),
-        colours: ColourMap::Hot,
-        colour_bar: "mean |gradient|, min-max normalised per map".into(),
-        cell_px: 96,
-    }
+    let layer = maps.first().map_or("conv5", |m| style.layer_label(m.layer));
+    let title = format!("Effective receptive fields of {layer} on test images");
+    let mut grid = ImageGrid::new("erf_maps", &title, ColourMap::Hot);
+    grid.row_labels = datasets.iter().map(|d| d.title.clone()).collect();
+    grid.column_groups = regimes.iter().map(|r| (r.label.clone(), epochs.len())).collect();
+    grid.column_labels = regimes.iter().flat_map(|_| epochs.iter().map(|e| format!("epoch {e}"))).collect();
+    grid.cells = cells;
+    grid.scaling = Scaling::Given;
+    grid.colour_bar = "gradient mass per pixel / row maximum".into();
+    grid.scale_bar = Some((
+        ERF_SCALE_BAR_PX / f64::from(PROTOCOL_PX),
+        format!("{ERF_SCALE_BAR_PX} px of the {PROTOCOL_PX}-px input"),
+    ));
+    grid.note = format!(
+        "Each map: mean |gradient| of the {layer} centre unit on the input over the test images, as each pixel's share \
+         of the map's gradient mass; colours relative to the largest share in the map's row (dataset)."
+    );
+    grid
 }
+
+/// The protocol's image side, in whose pixels every size is given; and the ERF maps' scale bar in those pixels.
+const PROTOCOL_PX: u32 = 224;
+const ERF_SCALE_BAR_PX: f64 = 56.0;
 
 /// The `erf_maps` figure of a source: the stored maps of every model of the lowest seed.
 pub fn erf_map_figure(rows: &[ErfMapPixel], style: &Style) -> Result<Option<ImageGrid>> {
     let Some(seed) = rows.iter().map(|r| r.run.seed).min() else { return Ok(None) };
-    let mut maps: Vec<ErfMap> = ErfMap::from_rows(rows)?.into_iter().filter(|m| m.seed == seed).collect();
-    maps.sort_by_key(|m| (m.dataset, style.regimes.iter().position(|r| r.id == m.regime), m.epoch));
+    let maps: Vec<ErfMap> = ErfMap::from_rows(rows)?.into_iter().filter(|m| m.seed == seed).collect();
     Ok(Some(erf_maps(&maps, style)))
 }
 
@@ -318,27 +346,32 @@ pub fn erf_radial_profiles(rows: &[ErfProfile], layer: Layer, input: ErfInput, s
     let seed = selected.iter().map(|r| r.run.seed).min();
     let last = selected.iter().map(|r| r.epoch).max();
     let mut samples: BTreeMap<DatasetId, BTreeMap<Regime, Vec<(f64, f64)>>> = BTreeMap::new();
+    // Radii in pixels of the 224-px protocol, as every size is given (the run's own pixels when its profile is not
+    // known).
+    let scale = style.protocol_px_per_input_px().unwrap_or(1.0);
     for r in selected.iter().filter(|r| Some(r.run.seed) == seed && Some(r.epoch) == last) {
-        samples.entry(r.run.dataset).or_default().entry(r.run.regime).or_default().push((r.radius_px, r.value));
+        let at = r.radius_px * scale;
+        samples.entry(r.run.dataset).or_default().entry(r.run.regime).or_default().push((at, r.value));
     }
     let mut panels = Vec::new();
     for d in &style.datasets {
         let Some(by_regime) = samples.get(&d.id) else { continue };
-        let title = format!("{} {}", d.title, style.layer_label(layer));
-        let mut panel = Panel::new(&title, "radius (input px)", "ERF, ring mean / peak", (0.0, 1.0));
+        let mut panel = Panel::new(&d.title, "radius (px of the 224-px input)", "ERF ring mean / peak", (0.0, 1.0));
+        panel.y_range = Some((0.0, 1.05));
         for r in &style.regimes {
             let Some(points) = by_regime.get(&r.id) else { continue };
             let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
             let normalised: Vec<(f64, f64)> =
                 points.iter().map(|&(x, v)| (x, if peak > 0.0 { v / peak } else { v })).collect();
-            let label = format!("{}, epoch {}", r.label, last.unwrap_or(0));
-            panel.series.push(Series::from_samples(&label, r.colour, r.dash, Mark::Line, &normalised));
+            panel.series.push(Series::from_samples(&r.label, r.colour, r.dash, Mark::Line, &normalised));
             panel.x_range.1 = panel.x_range.1.max(points.iter().map(|p| p.0).fold(1.0, f64::max));
         }
         panels.push(panel);
     }
-    let mut figure = Figure::new("erf_radial_profiles", panels.len().clamp(1, 5), panels, (380, 360));
-    figure.title = "ERF radial profiles".into();
+    let mut figure = Figure::new("erf_radial_profiles", panels.len().clamp(1, 5), panels, 1.0);
+    figure.share_x();
+    figure.title =
+        format!("ERF radial profiles ({}, test images, epoch {})", style.layer_label(layer), last.unwrap_or(0));
     figure
 }
 
@@ -359,6 +392,31 @@ mod tests {
         assert_eq!(w.rgb(0).unwrap(), Heatmap::rgb(2, 1, expected.to_vec()).unwrap());
         assert_eq!(w.rgb(1).unwrap().values, expected, "each filter is normalised on its own");
         assert!(w.rgb(2).is_err());
+    }
+
+    #[test]
+    fn five_epochs_of_64_kernels_print_at_least_40_px_a_kernel_at_two_columns() {
+        let checkpoints: Vec<Conv1Weights> = [20, 40, 60, 80, 100]
+            .map(|epoch| Conv1Weights { epoch, shape: [64, 3, 11, 11], values: vec![0.5; 64 * 3 * 121] })
+            .into();
+        let mut grid = conv1_kernels("faces", &checkpoints, &(0..64).collect::<Vec<_>>()).unwrap();
+        grid.width_pt = 516.0;
+        // An 8 x 8 block of 11-px kernels with 1-px lines between: 95 picture pixels, 11 of them a kernel.
+        let kernel_pt = grid.picture_side_pt().unwrap() * 11.0 / 95.0;
+        let kernel_px = kernel_pt * 300.0 / 72.0;
+        assert!(kernel_px >= 40.0, "a kernel is {kernel_px:.1} px at 300 dpi");
+        assert_eq!(grid.cells[0].len(), 5);
+        assert_eq!((grid.cells[0][0].as_ref().unwrap().width, grid.cells[0][0].as_ref().unwrap().height), (95, 95));
+    }
+
+    #[test]
+    fn grids_show_the_stage_ends_and_at_most_a_few_epochs() {
+        let mut style = super::super::style::Catalogue::load().unwrap().style;
+        style.stage_epochs = vec![20, 40, 60, 80, 100];
+        let analysed: Vec<u32> = (1..=10).map(|e| e * 10).collect();
+        assert_eq!(shown_epochs(&analysed, &style, 5), [20, 40, 60, 80, 100]);
+        assert_eq!(shown_epochs(&analysed, &style, 3), [20, 60, 100]);
+        assert_eq!(shown_epochs(&[2, 6, 10], &style, 3), [2, 6, 10], "no stage end analysed: all");
     }
 
     #[test]

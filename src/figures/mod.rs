@@ -1,20 +1,24 @@
 //! Every figure of the paper as one function of results tables (`blurry-to-clear figures [SOURCE]`).
 //!
-//! The catalogue `paper/figures.toml` lists the figures and declares the one style they share ([`style`]). Each
-//! figure function reduces tables to a [`canvas::Figure`] (the numbers on the page) or an
-//! [`image_grid::ImageGrid`] (kernels, Gabor fits, ERF maps: [`grids`]), which is then written as SVG and as the
-//! PNG rasterised from it ([`render`]), plus a `<id>.json` sidecar with its provenance: the drawn
+//! The catalogue `paper/figures.toml` lists the figures, the width each is printed at ([`print`]) and declares the
+//! one style they share ([`style`]). Each figure function reduces tables to a [`canvas::Figure`] (the numbers on
+//! the page) or an [`image_grid::ImageGrid`] (kernels, Gabor fits, ERF maps: [`grids`]), which is laid out at its
+//! print width and written as SVG, as the PDF converted from it and as the PNG rasterised from it ([`render`]),
+//! plus a `<id>.json` sidecar with its provenance: the drawn
 //! source and profile, the SHA-256 of every table it was drawn from, and what drew it (crate version, catalogue
 //! hash). The sidecar holds no commit and no absolute path, and every file is rewritten only when its bytes change,
 //! so redrawing unchanged numbers leaves a checkout clean. A source is `paper` (the original's numbers in
 //! `expected/paper/`, drawn into `figures/paper/`) or a run directory (drawn into `RUN_DIR/figures/`); a run of the
-//! `paper` or `paper-uniform` profile is drawn over the original's values (thin, dashed). Of a run directory only
+//! `paper` or `paper-uniform` profile is drawn over the original's values (`[style.original]`: thin lines, open
+//! markers, [`overlay`]). Of a run directory only
 //! `results/` is read: no figure needs a checkpoint.
 pub mod accuracy;
 pub mod axis;
 pub mod canvas;
+pub mod colour_vision;
 pub mod grids;
 pub mod image_grid;
+pub mod print;
 pub mod receptive_fields;
 pub mod render;
 pub mod spatial_frequency;
@@ -101,13 +105,17 @@ pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> 
         "mean_peak_sf_conv5" => spatial_frequency::mean_peak_sf_conv5(&t.spatial_frequency, style),
         "mean_peak_sf_by_layer" => spatial_frequency::mean_peak_sf_by_layer(&t.spatial_frequency, style),
         "conv5_peak_sf_histograms" => spatial_frequency::conv5_peak_sf_histograms(&t.spatial_frequency, style),
+        "conv5_peak_sf_spectrogram" => spatial_frequency::conv5_peak_sf_spectrogram(&t.spatial_frequency, style),
+        "peak_sf_histograms_by_layer" => spatial_frequency::peak_sf_histograms_by_layer(&t.spatial_frequency, style),
+        "all_conv_peak_sf_histograms" => spatial_frequency::all_conv_peak_sf_histograms(&t.spatial_frequency, style),
+        "sorted_peak_sf_by_layer" => spatial_frequency::sorted_peak_sf_by_layer(&t.spatial_frequency, style),
         "erf_radius_vs_epoch" => receptive_fields::erf_radius_vs_epoch(&t.erf, style),
         _ => return None,
     })
 }
 
-/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled from the catalogue
-/// and drawn in `style` (the catalogue's, or its [`Style::for_profile`]).
+/// Every table figure of the catalogue that `tables` has data for, in catalogue order, titled and sized from the
+/// catalogue and drawn in `style` (the catalogue's, or its [`Style::for_profile`]).
 pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> Vec<Figure> {
     catalogue
         .figure
@@ -115,6 +123,7 @@ pub fn table_figures(catalogue: &Catalogue, tables: &Tables, style: &Style) -> V
         .filter_map(|entry| {
             let mut figure = table_figure(&entry.id, tables, style)?;
             figure.title.clone_from(&entry.title);
+            figure.width_pt = catalogue.print.width_pt(entry.width);
             (!figure.is_empty()).then_some(figure)
         })
         .collect()
@@ -162,18 +171,41 @@ impl Drawing {
         }
     }
 
-    /// Write `<stem>.svg` and `<stem>.png`.
-    pub fn write(&self, stem: &Path) -> Result<()> {
+    /// The width it is printed at, in points.
+    pub fn width_pt(&self) -> f64 {
         match self {
-            Drawing::Chart(f) => f.write(stem),
-            Drawing::Grid(g) => g.write(stem),
+            Drawing::Chart(f) => f.width_pt,
+            Drawing::Grid(g) => g.width_pt,
         }
+    }
+
+    /// Lay the drawing out `width_pt` wide.
+    pub fn set_width(&mut self, width_pt: f64) {
+        match self {
+            Drawing::Chart(f) => f.width_pt = width_pt,
+            Drawing::Grid(g) => g.width_pt = width_pt,
+        }
+    }
+
+    /// The drawing as SVG, sized in points.
+    pub fn svg(&self) -> Result<String> {
+        match self {
+            Drawing::Chart(f) => f.svg(),
+            Drawing::Grid(g) => g.svg(),
+        }
+    }
+
+    /// Write `<stem>.svg`, `<stem>.pdf` and `<stem>.png` (at `png_dpi`).
+    pub fn write(&self, stem: &Path, png_dpi: f64) -> Result<()> {
+        render::write_svg_pdf_png(stem, &self.svg()?, png_dpi)
     }
 }
 
-/// Draw `original`'s series of the same panels under `figure`'s, as overlays named `label` in the legend.
-pub fn overlay(mut figure: Figure, original: &Figure, label: &str) -> Figure {
-    figure.overlay_label = label.to_string();
+/// Draw `original`'s series of the same panels under `figure`'s, as overlays in the declared style of the original's
+/// numbers (thin lines, open markers, one legend entry).
+pub fn overlay(mut figure: Figure, original: &Figure, style: &style::OriginalStyle) -> Figure {
+    figure.overlay_label.clone_from(&style.label);
+    figure.overlay_marker = style.marker;
     for panel in &mut figure.panels {
         if let Some(theirs) = original.panels.iter().find(|p| p.title == panel.title) {
             for series in &theirs.series {
@@ -316,9 +348,7 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
         let entry = catalogue.entry(&figure.id)?;
         let (figure, overlay_provenance) = match &original {
             Some((paper_tables, paper)) => match table_figure(&figure.id, paper_tables, &style) {
-                Some(theirs) => {
-                    (overlay(figure, &theirs, &style.overlay_label), Some(paper.provenance(&entry.tables)?))
-                }
+                Some(theirs) => (overlay(figure, &theirs, &style.original), Some(paper.provenance(&entry.tables)?)),
                 None => (figure, None),
             },
             None => (figure, None),
@@ -329,9 +359,10 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     }
     for (catalogue_id, mut drawing) in grid_figures(&tables, &style)? {
         drawing.set_subtitle(&subtitle);
+        drawing.set_width(catalogue.width_pt(catalogue_id)?);
         drawings.push((drawing, catalogue.entry(catalogue_id)?, None));
     }
-    write_drawings(&drawings, source, out_dir)?;
+    write_drawings(&drawings, source, out_dir, catalogue.print.png_dpi)?;
     Ok(drawings.iter().map(|(drawing, ..)| drawing.id().to_owned()).collect())
 }
 
@@ -341,9 +372,10 @@ fn write_drawings(
     drawings: &[(Drawing, &style::FigureEntry, Option<serde_json::Value>)],
     source: &Source,
     out_dir: &Path,
+    png_dpi: f64,
 ) -> Result<()> {
     crate::data::par_map(drawings, |(drawing, entry, overlay)| {
-        write_drawing(drawing, entry, source, out_dir, overlay.clone())
+        write_drawing(drawing, entry, source, out_dir, overlay.clone(), png_dpi)
     })
     .into_iter()
     .collect()
@@ -356,12 +388,14 @@ fn write_drawing(
     source: &Source,
     out_dir: &Path,
     overlay: Option<serde_json::Value>,
+    png_dpi: f64,
 ) -> Result<()> {
-    drawing.write(&out_dir.join(drawing.id()))?;
+    drawing.write(&out_dir.join(drawing.id()), png_dpi)?;
     let mut provenance = json!({
         "figure": drawing.id(),
         "title": entry.title,
         "reproduces": format!("cerysojj/blurry-to-clear-training@b19503e notebooks/figures/{}", entry.reproduces),
+        "print_width_pt": drawing.width_pt(),
         "drawn_by": drawn_by(),
         "overlay": overlay,
     });

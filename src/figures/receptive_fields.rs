@@ -60,7 +60,10 @@ pub fn rf_size_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
     let labels = ("epoch", "conv1 moment size (kernel px)");
     let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(style, &epochs)));
-    Figure::new("rf_size_vs_epoch", 5, panels, (380, 360))
+    let mut figure = Figure::new("rf_size_vs_epoch", 5, panels, 1.0);
+    figure.share_y();
+    figure.band_label.clone_from(&style.seed_range_label);
+    figure
 }
 
 /// Value of `statistic`/`measure` per (dataset, regime, epoch, seed, layer), for joining two tables.
@@ -81,7 +84,7 @@ fn peak_sfs(rows: &[SpatialFrequency]) -> Joined {
 }
 
 const SIZE_LABEL: &str = "moment size (kernel px)";
-pub(super) const SF_LABEL: &str = "mean peak SF (cycles/image at 224 px)";
+pub(super) const SF_LABEL: &str = "mean peak SF (cycles/image)";
 
 /// Cell 96: conv1 moment size (x) against conv1 mean peak spatial frequency (y), one dot per checkpoint.
 pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
@@ -94,11 +97,15 @@ pub fn rf_size_vs_peak_sf_conv1(rf: &[RfSize], sf: &[SpatialFrequency], style: &
     }
     let labels = (format!("conv1 {SIZE_LABEL}"), format!("conv1 {SF_LABEL}"));
     let panels = dataset_panels(style, &groups, Mark::Dots, (&labels.0, &labels.1), None);
-    Figure::new("rf_size_vs_peak_sf_conv1", 5, panels, (380, 360))
+    let mut figure = Figure::new("rf_size_vs_peak_sf_conv1", 5, panels, 1.0);
+    figure.share_x();
+    figure.share_y();
+    figure
 }
 
-/// Cell 97: per-layer moment size (x) against per-layer mean peak spatial frequency (y) at the last epoch, one dot
-/// per layer labelled with its name.
+/// Cell 97: per-layer moment size (x) against per-layer mean peak spatial frequency (y) at the last epoch: per
+/// regime a thin line through the layers in order, and each layer's own marker (named once in the legend, in black,
+/// whatever the regime's colour), so that coinciding layers of two regimes need no text labels.
 pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: &Style) -> Figure {
     let sizes = moment_sizes(rf);
     let sfs = peak_sfs(sf);
@@ -106,45 +113,56 @@ pub fn rf_size_vs_peak_sf_layers(rf: &[RfSize], sf: &[SpatialFrequency], style: 
     let mut panels = Vec::new();
     for d in &style.datasets {
         let mut panel = Panel::new(&d.title, SIZE_LABEL, SF_LABEL, (0.0, 1.0));
+        let mut all_markers: Vec<(usize, Series)> = Vec::new();
         for r in &style.regimes {
-            let mut points: Vec<(f64, f64, String)> = Vec::new();
+            let mut path: Vec<(f64, f64)> = Vec::new();
+            let mut markers = Vec::new();
             for layer in &style.layers {
                 let per_seed: Vec<(f64, f64)> = sfs
                     .iter()
                     .filter(|(k, _)| k.0 == d.id && k.1 == r.id && Some(k.2) == last_epoch && k.4 == layer.id)
                     .filter_map(|(k, &y)| sizes.get(k).map(|&x| (x, y)))
                     .collect();
-                if !per_seed.is_empty() {
-                    let n = per_seed.len() as f64;
-                    let (x, y) = per_seed.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
-                    points.push((x, y, layer.label.clone()));
+                if per_seed.is_empty() {
+                    continue;
                 }
+                let n = per_seed.len() as f64;
+                let mean = per_seed.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+                path.push(mean);
+                let mut series = Series::from_samples(&layer.label, r.colour, r.dash, Mark::Dots, &[mean]);
+                series.marker = layer.marker;
+                series.legend_colour = Some(super::style::Colour(0, 0, 0));
+                let order = style.layers.iter().position(|l| l.id == layer.id).unwrap_or(0);
+                markers.push((order, series));
             }
-            if points.is_empty() {
+            if path.is_empty() {
                 continue;
             }
-            let samples: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
-            let mut series = Series::from_samples(&r.label, r.colour, r.dash, Mark::Dots, &samples);
-            series.point_labels = series
-                .points
-                .iter()
-                .map(|p| points.iter().find(|q| q.0 == p.x && q.1 == p.y).map(|q| q.2.clone()).unwrap_or_default())
-                .collect();
-            panel.series.push(series);
+            // The path keeps the layers' order (not sorted by x): it is one series of per-layer points.
+            let mut line = Series::from_samples(&r.label, r.colour, r.dash, Mark::Line, &[]);
+            line.points = path.iter().map(|&(x, y)| super::canvas::Point::exact(x, y)).collect();
+            panel.series.push(line);
+            all_markers.extend(markers);
         }
+        // Regimes' lines first, then the markers layer by layer: the legend names regimes, then conv1 to conv5.
+        all_markers.sort_by_key(|(layer, _)| *layer);
+        panel.series.extend(all_markers.into_iter().map(|(_, s)| s));
         if !panel.series.is_empty() {
             panel.x_range = padded(panel.series.iter().flat_map(|s| s.points.iter().map(|p| p.x)));
-            panel.x_range.1 += (panel.x_range.1 - panel.x_range.0) * 0.15;
-            if let Some(epoch) = last_epoch {
-                panel.title = format!("{}, epoch {epoch}", d.title);
-            }
             panels.push(panel);
         }
     }
-    Figure::new("rf_size_vs_peak_sf_layers", 5, panels, (380, 360))
+    let mut figure = Figure::new("rf_size_vs_peak_sf_layers", 5, panels, 1.0);
+    figure.share_x();
+    figure.share_y();
+    if let Some(epoch) = last_epoch {
+        figure.note =
+            format!("Epoch {epoch}; markers: layers, joined from conv1 to conv5; colours and lines: regimes.");
+    }
+    figure
 }
 
-/// Cell 18: mean Gabor sigma_x of valid conv1 fits against epoch, blurry-to-clear models, one line per dataset. A
+/// Cell 18: mean Gabor σx of valid conv1 fits against epoch, blurry-to-clear models, one line per dataset. A
 /// dataset whose blurry-to-clear conv1 was analysed (it has rf_size rows) but has no valid fit at any epoch is
 /// named in the legend as having none.
 pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
@@ -158,7 +176,8 @@ pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
     }
     let epochs = distinct(selected.iter().filter_map(|r| r.epoch));
     let x_range = epoch_range(style, &epochs);
-    let mut panel = Panel::new("blurry-to-clear, conv1", "epoch", "mean Gabor sigma_x (px)", x_range);
+    let mut panel =
+        Panel::new("blurry-to-clear conv1, fits with R² ≥ 0.4", "epoch", "mean Gabor σₓ (kernel px)", x_range);
     panel.series = dataset_series(style, &samples, Mark::LineDots);
     for d in &style.datasets {
         if !samples.contains_key(&d.id) && b2c_conv1().any(|r| r.run.dataset == d.id) {
@@ -166,12 +185,13 @@ pub fn gabor_sigma_vs_epoch(rows: &[RfSize], style: &Style) -> Figure {
         }
     }
     let panels = if panel.series.is_empty() { Vec::new() } else { vec![panel] };
-    Figure::new("gabor_sigma_vs_epoch", 1, panels, (900, 520))
+    Figure::new("gabor_sigma_vs_epoch", 1, panels, 0.7)
 }
 
-/// The ERF statistic drawn through training (src/analysis/erf.rs): radius holding half the gradient mass, conv5,
-/// test images.
-pub const ERF_STATISTIC: ErfStatistic = ErfStatistic::R50Px;
+/// The ERF statistic drawn through training (src/analysis/erf.rs): radius holding half the gradient mass as a
+/// fraction of the image side (drawn in pixels of the 224-px protocol, whatever the run's resolution), conv5, test
+/// images.
+pub const ERF_STATISTIC: ErfStatistic = ErfStatistic::R50Frac;
 pub const ERF_INPUT: ErfInput = ErfInput::Images;
 
 /// ERF radius (50 % mass) of conv5 for test images against epoch, one panel per dataset, one line per regime.
@@ -181,11 +201,15 @@ pub fn erf_radius_vs_epoch(rows: &[Erf], style: &Style) -> Figure {
         .iter()
         .filter(|r| r.statistic == ERF_STATISTIC && r.layer == Layer::CONV5 && r.input == ERF_INPUT)
         .collect();
+    let protocol_px = crate::analysis::spatial_frequency::PAPER_RESOLUTION as f64;
     for r in &selected {
-        push(&mut groups, r.run.dataset, r.run.regime, f64::from(r.epoch), r.value);
+        push(&mut groups, r.run.dataset, r.run.regime, f64::from(r.epoch), r.value * protocol_px);
     }
     let epochs = distinct(selected.iter().map(|r| r.epoch));
-    let labels = ("epoch", "conv5 ERF radius, 50 % mass (px)");
+    let labels = ("epoch", "conv5 ERF radius, 50 % mass (px of 224)");
     let panels = dataset_panels(style, &groups, Mark::LineDots, labels, Some(epoch_range(style, &epochs)));
-    Figure::new("erf_radius_vs_epoch", 5, panels, (380, 360))
+    let mut figure = Figure::new("erf_radius_vs_epoch", 5, panels, 1.0);
+    figure.share_y();
+    figure.band_label.clone_from(&style.seed_range_label);
+    figure
 }

@@ -5,6 +5,8 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer};
 
+use super::canvas::RefLine;
+use super::print::{Print, PrintWidth};
 use crate::protocol::{DataSource, Profile};
 use crate::vocab::{DatasetId, Layer, Regime};
 
@@ -40,6 +42,40 @@ pub enum Dash {
     Solid,
     Dashed,
     Dotted,
+    /// Reference lines only (chance, the training sigma, thresholds), never a data series.
+    DashDot,
+}
+
+impl Dash {
+    /// The dash pattern in points, drawn then skipped in turn (empty: solid).
+    pub fn pattern_pt(self) -> &'static [f64] {
+        match self {
+            Dash::Solid => &[],
+            Dash::Dashed => &[3.5, 2.0],
+            Dash::Dotted => &[1.0, 1.5],
+            Dash::DashDot => &[4.0, 1.5, 1.0, 1.5],
+        }
+    }
+}
+
+/// The shape of a point's marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    Cross,
+}
+
+/// How the original's numbers are drawn over a run's (`[style.original]`): thin lines in the series' colour with
+/// open markers of the series' shape, or `marker` for a series drawn without markers; one legend entry, `label`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginalStyle {
+    pub label: String,
+    pub marker: Marker,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -69,26 +105,31 @@ pub struct LayerStyle {
     pub id: Layer,
     /// The paper's name, e.g. `conv1`.
     pub label: String,
+    /// Where layers share a panel, each has its own marker.
+    pub marker: Marker,
 }
 
 /// The one declared style, and what the drawn profile adds to it ([`Style::for_profile`]).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Style {
-    /// Test sigma of the dotted reference line (the blurry models' training sigma).
+    /// Test sigma of the vertical reference line (the blurry models' training sigma).
     pub sigma_marker: f64,
-    pub sigma_marker_colour: Colour,
-    pub chance_colour: Colour,
-    /// Legend name of the dashed chance lines (at 100 / classes).
+    /// Colour of every reference line (thin, dash-dotted).
+    pub reference_colour: Colour,
+    /// Legend name of the chance lines (at 100 / classes).
     pub chance_label: String,
-    /// Legend name of the dashed line at ratio 1 in the ratio figures.
+    /// Legend name of the line at ratio 1 in the ratio figures.
     pub ratio_one_label: String,
+    /// Legend name of the shaded band of accuracies: their 95 % interval.
+    pub interval_label: String,
+    /// Legend name of the shaded band of other statistics measured with several seeds: the range over seeds.
+    pub seed_range_label: String,
     /// A blurry-to-clear / clear ratio is drawn as an effect only where the clear accuracy is more than this many
     /// percentage points above chance; below, the ratio of two near-chance accuracies is noise.
     pub near_chance_margin: f64,
     /// Legend name of a series with no points because no filter's Gabor fit was valid.
     pub no_fit_label: String,
-    pub overlay_label: String,
     /// Subtitle of every figure of a profile whose data are the embedded stand-ins.
     pub stand_ins_note: String,
     /// Datasets in panel order.
@@ -96,9 +137,17 @@ pub struct Style {
     /// Regimes in legend order.
     pub regimes: Vec<RegimeStyle>,
     pub layers: Vec<LayerStyle>,
+    /// The original's numbers overlaid on a run's.
+    pub original: OriginalStyle,
     /// The drawn profile's last epoch, where epoch axes end (the data's last epoch when unknown).
     #[serde(skip)]
     pub last_epoch: Option<u32>,
+    /// The drawn profile's stage epochs (the ends of the blur stages), which grids of pictures show.
+    #[serde(skip)]
+    pub stage_epochs: Vec<u32>,
+    /// The drawn profile's image side in pixels (ERF sizes are drawn in pixels of the 224-px protocol).
+    #[serde(skip)]
+    pub resolution: Option<u32>,
 }
 
 impl Style {
@@ -111,6 +160,8 @@ impl Style {
             }
         }
         style.last_epoch = Some(profile.epochs);
+        style.stage_epochs.clone_from(&profile.stage_epochs);
+        style.resolution = Some(profile.resolution);
         style
     }
 
@@ -122,9 +173,20 @@ impl Style {
         }
     }
 
-    /// Legend name of the dotted line at the sigma marker.
+    /// Legend name of the line at the sigma marker.
     pub fn sigma_marker_label(&self) -> String {
-        format!("test sigma {}: the blurry models' training sigma", self.sigma_marker)
+        format!("test σ = {} px: the blurry models' training σ", self.sigma_marker)
+    }
+
+    /// A reference line at `at` (thin, grey, dash-dotted: unlike any data series), named `label` in the legend.
+    pub fn reference_line(&self, at: f64, label: &str) -> RefLine {
+        RefLine { at, colour: self.reference_colour, dash: Dash::DashDot, label: label.to_string() }
+    }
+
+    /// Protocol (224-px) pixels per input pixel of the drawn profile; `None` when the profile is unknown.
+    pub fn protocol_px_per_input_px(&self) -> Option<f64> {
+        let protocol = crate::analysis::spatial_frequency::PAPER_RESOLUTION as f64;
+        self.resolution.map(|r| protocol / f64::from(r.max(1)))
     }
 
     /// Legend name of the ratio points of `dataset` not drawn as an effect (clear accuracy near chance).
@@ -162,11 +224,14 @@ pub struct FigureEntry {
     pub tables: Vec<String>,
     /// The original notebook cell(s) it reproduces.
     pub reproduces: String,
+    /// One column or both.
+    pub width: PrintWidth,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
+    pub print: Print,
     pub style: Style,
     pub figure: Vec<FigureEntry>,
 }
@@ -199,6 +264,11 @@ impl Catalogue {
             }
         }
         Ok(catalogue)
+    }
+
+    /// The width in points of the catalogue's figure `id`.
+    pub fn width_pt(&self, id: &str) -> Result<f64> {
+        Ok(self.print.width_pt(self.entry(id)?.width))
     }
 
     pub fn entry(&self, id: &str) -> Result<&FigureEntry> {
