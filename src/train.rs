@@ -534,6 +534,37 @@ mod tests {
         (temp, profile, run, dir)
     }
 
+    /// A resumed run reads its log back from the checkpoint's JSON snapshot, and its tables must equal an
+    /// uninterrupted run's to the bit: serde_json's default float parser may land one ULP off the shortest
+    /// representation it wrote (2.0613136291503906 came back as 2.06131362915039), so `float_roundtrip` is enabled.
+    #[test]
+    fn a_log_snapshot_round_trips_every_f64_exactly() {
+        let awkward = [2.0613136291503906, 0.1 + 0.2, 1.0 / 3.0, 87.109_375, f64::MIN_POSITIVE, 1e300 / 7.0];
+        let log: Vec<EpochLog> = awkward
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| EpochLog {
+                epoch: i as u32,
+                train_acc_pct: Some(x * 7.0),
+                train_loss: Some(x / 3.0),
+                val_acc_pct: x,
+                val_loss: x.sqrt(),
+                train_sigma: x * 1e-5,
+                val_sigma: 8.0,
+            })
+            .collect();
+        let back: Vec<EpochLog> = serde_json::from_slice(&serde_json::to_vec_pretty(&log).unwrap()).unwrap();
+        let bits = |l: &[EpochLog]| -> Vec<u64> {
+            l.iter()
+                .flat_map(|e| {
+                    [e.train_acc_pct.unwrap(), e.train_loss.unwrap(), e.val_acc_pct, e.val_loss, e.train_sigma]
+                })
+                .map(f64::to_bits)
+                .collect()
+        };
+        assert_eq!(bits(&back), bits(&log));
+    }
+
     fn flip_middle_byte(path: &std::path::Path) {
         let mut bytes = std::fs::read(path).unwrap();
         let middle = bytes.len() / 2;
