@@ -1,5 +1,6 @@
 //! Two jobs at build time: link libtorch so that every binary (the CLI, unit tests, integration tests) runs with no
-//! environment set, and hash the sources each pipeline stage depends on, so that a stage reruns when its code changes.
+//! environment set, and hash the sources each pipeline stage depends on (declared in `src/stage/graph.rs`), so that a
+//! stage reruns when its code changes.
 //!
 //! **Linking.**
 //! torch-sys links libtorch but sets no rpath, and rustc links with `--as-needed`, which drops
@@ -10,41 +11,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The sources whose text decides each stage's outputs (files, or directories taken whole). A stage's key in
-/// `src/stage.rs` includes the hash of its list, so editing, say, `src/analysis/gabor.rs` reruns the analyses and
-/// nothing else; the stages after it rerun because their inputs (the analyses' tables) changed.
-const STAGE_SOURCES: [(&str, &[&str]); 5] = [
-    (
-        "TRAIN",
-        &[
-            "src/model.rs",
-            "src/blur.rs",
-            "src/augment",
-            "src/optim.rs",
-            "src/schedule.rs",
-            "src/train.rs",
-            "src/data",
-            "src/seeds.rs",
-            "src/draws.rs",
-            "pixels/src",
-        ],
-    ),
-    ("EVALUATE", &["src/evaluate.rs", "src/model.rs", "src/blur.rs", "src/augment", "pixels/src", "src/data"]),
-    ("ANALYSE", &["src/analysis", "src/model.rs", "src/seeds.rs"]),
-    ("GATHER", &["src/results", "src/vocab.rs"]),
-    (
-        "REPORT",
-        &[
-            "src/figures",
-            "src/report.rs",
-            "src/claims.rs",
-            "src/verify.rs",
-            "paper/figures.toml",
-            "paper/claims.toml",
-            "assets",
-        ],
-    ),
-];
+/// The stages, their names and sources (`src/stage/graph.rs`, shared with the library).
+#[allow(dead_code)]
+mod graph {
+    include!("src/stage/graph.rs");
+}
 
 /// Every file under `path` (or `path` itself), sorted.
 fn files_under(path: &Path) -> Vec<PathBuf> {
@@ -52,18 +23,21 @@ fn files_under(path: &Path) -> Vec<PathBuf> {
         return vec![path.to_path_buf()];
     }
     let Ok(entries) = std::fs::read_dir(path) else {
-        panic!("build.rs: STAGE_SOURCES names {}, which does not exist; fix the list", path.display())
+        panic!("build.rs: a stage's sources name {}, which does not exist; fix src/stage/graph.rs", path.display())
     };
     let mut files: Vec<PathBuf> = entries.flatten().flat_map(|e| files_under(&e.path())).collect();
     files.sort();
     files
 }
 
-/// Emit `B2C_CODE_<STAGE>`: the SHA-256 of the paths and contents of the stage's sources.
+/// Write `$OUT_DIR/stage_code.rs`: the SHA-256 of the paths and contents of each stage's sources, in the order of
+/// `Stage::ALL` (`crate::stage::CodeHashes::compiled` includes it).
 fn hash_stage_sources() {
-    for (stage, sources) in STAGE_SOURCES {
+    println!("cargo:rerun-if-changed=src/stage/graph.rs");
+    let mut hashes = Vec::new();
+    for stage in graph::Stage::ALL {
         let mut hasher = Sha256::new();
-        for source in sources {
+        for source in stage.sources() {
             println!("cargo:rerun-if-changed={source}");
             for file in files_under(Path::new(source)) {
                 let bytes =
@@ -74,8 +48,11 @@ fn hash_stage_sources() {
             }
         }
         let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        println!("cargo:rustc-env=B2C_CODE_{stage}={hex}");
+        hashes.push(format!("{hex:?}"));
     }
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("stage_code.rs");
+    let text = format!("[{}]\n", hashes.join(", "));
+    std::fs::write(&out, text).unwrap_or_else(|e| panic!("build.rs: cannot write {}: {e}", out.display()));
 }
 
 fn main() {

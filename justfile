@@ -19,11 +19,13 @@ build: setup
 build-bin: setup
     cargo build --bin blurry-to-clear
 
-# Run every test: unit, integration, the end-to-end `tiny` run and the insta snapshots; then format and lint checks.
+# Run every test: unit, integration, the end-to-end `tiny` run, the insta snapshots and the crate overview's example;
+# then format and lint checks, and the documentation's links (every intra-doc link must resolve).
 test: setup
     cargo test --no-fail-fast
     cargo fmt --check
     cargo clippy --all-targets --quiet -- -D warnings
+    RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" cargo doc --no-deps --document-private-items --quiet
 
 # Run the fault tests (hostile input, full disk, interruptions; slow) and print a table: fault | what happened | outcome.
 test-faults: setup

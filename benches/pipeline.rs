@@ -54,7 +54,8 @@ const CACHE_IMAGES: i64 = 4096;
 #[derive(Parser)]
 #[command(about = "Throughput of the training step, the input pipeline and evaluation; peak memory")]
 struct Options {
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
     /// Training side and stored side of each measured size, e.g. `64:73,224:256`.
     #[arg(long, value_delimiter = ',', default_value = "64:73,224:256")]
@@ -64,8 +65,8 @@ struct Options {
     /// Evaluation batch size (the `paper` profile's `eval_batch_size`).
     #[arg(long, default_value_t = 256)]
     eval_batch: i64,
-    /// Precisions of the training step (`pure_compute` and `pipeline`).
-    #[arg(long, value_delimiter = ',', value_enum, default_value = "fp32")]
+    /// Precisions of the training step (`pure_compute` and `pipeline`): fp32, bf16.
+    #[arg(long, value_delimiter = ',', default_value = "fp32")]
     precision: Vec<Precision>,
     /// Warm-up steps before each measurement.
     #[arg(long, default_value_t = 3)]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// The temporary path used while `path` is being written.
-pub fn temp_path(path: &Path) -> PathBuf {
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!(".{}.tmp", std::process::id()));
     path.with_file_name(name)
@@ -25,7 +25,7 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// Remove the temporary files ([`temp_path`]) directly in `dir` that a killed process left behind: nothing reads
 /// them, but one can be as large as a checkpoint. Only for the holder of the lock that `dir` is written under: no
 /// other process writes there then.
-pub fn remove_temporary_files(dir: &Path) -> Result<()> {
+pub(crate) fn remove_temporary_files(dir: &Path) -> Result<()> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
     for entry in entries.flatten() {
         let path = entry.path();
@@ -54,7 +54,7 @@ pub fn write_with(path: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result
 
 /// [`write_with`] for a writer whose output size is known beforehand (`size` bytes), which a full disk's error
 /// then reports as the space needed.
-pub fn write_sized(path: &Path, size: Option<u64>, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(crate) fn write_sized(path: &Path, size: Option<u64>, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = temp_path(path);
     let result = fs::create_dir_all(dir)
@@ -113,7 +113,7 @@ fn cause(err: &anyhow::Error) -> Cause {
 /// Add to `err` what the reviewer needs: the target, and for a full disk the space needed and free.
 /// `fs::create_dir_all`, explained as a failed write is: a read-only or full file system is named as such, with
 /// what to do.
-pub fn create_dir_all(dir: &Path) -> Result<()> {
+pub(crate) fn create_dir_all(dir: &Path) -> Result<()> {
     let Err(err) = fs::create_dir_all(dir) else { return Ok(()) };
     let err = anyhow::Error::new(err);
     let why = match cause(&err) {

@@ -6,20 +6,18 @@
 //! matrix of its image's sigma ([`reflect_blur_matrix`], which folds kornia's reflect border in), so every image
 //! can have its own sigma. Each image is blurred as kornia would blur it alone, up to the order of the sums.
 //! Sigma 0 leaves an image untouched.
-use std::path::Path;
-
-use anyhow::{bail, Context, Result};
-use tch::{Device, Kind, Tensor};
+use anyhow::{bail, Result};
+use tch::Tensor;
 
 use crate::draws::upload;
 
 /// Kernel side used by the original for `sigma`: `2*ceil(2*sigma) + 1` (1 for sigma 0).
-pub fn kernel_size(sigma: f64) -> usize {
+pub(crate) fn kernel_size(sigma: f64) -> usize {
     2 * (2.0 * sigma).ceil() as usize + 1
 }
 
 /// kornia's normalised 1-D Gaussian taps for `sigma` (a single 1 for sigma 0).
-pub fn gaussian_kernel1d(sigma: f64) -> Vec<f64> {
+pub(crate) fn gaussian_kernel1d(sigma: f64) -> Vec<f64> {
     let size = kernel_size(sigma);
     if sigma <= 0.0 {
         return vec![1.0];
@@ -33,7 +31,7 @@ pub fn gaussian_kernel1d(sigma: f64) -> Vec<f64> {
 /// Blur every image of `images` (`[N, C, H, W]`, floating point, any device) with its own sigma (in pixels of
 /// these images). Errors when a sigma is negative or not finite, or an image is too small for its kernel
 /// (reflect padding needs the border to be narrower than the image).
-pub fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
+pub(crate) fn blur_batch(images: &Tensor, sigmas: &[f64]) -> Result<Tensor> {
     let size = images.size();
     let [n, c, h, w] = size[..] else { bail!("blur expects a batch [N, C, H, W], got shape {size:?}") };
     if sigmas.len() as i64 != n {
@@ -105,52 +103,10 @@ pub fn blur_uniform(images: &Tensor, sigma: f64) -> Result<Tensor> {
     blur_batch(images, &vec![sigma; n.max(0) as usize])
 }
 
-/// `blurry-to-clear blur`: read a PNG or JPEG (decoded as the datasets are, by [`crate::data::layout::decode_rgb`],
-/// so an oversized or 16-bit image is refused), blur it in [0, 1] with `sigma` (pixels of that image), round back
-/// to 8 bits and write it as the output's extension says: `.png` (lossless, the exact blurred pixels) or `.jpg` /
-/// `.jpeg` (JPEG quality 95, lossy). Any other extension is refused, and so is an output directory that does not
-/// exist (a typo in it should not create a tree of directories).
-pub fn blur_file(sigma: f64, input: &Path, output: &Path) -> Result<()> {
-    let extension = output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let format = match extension.as_deref() {
-        Some("png") => image::ImageFormat::Png,
-        Some("jpg" | "jpeg") => image::ImageFormat::Jpeg,
-        _ => bail!(
-            "cannot write {}: the format is chosen from the extension, which must be .png, .jpg or .jpeg",
-            output.display()
-        ),
-    };
-    let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        bail!("cannot write {}: the directory {} does not exist; create it first", output.display(), dir.display());
-    }
-    let bytes = std::fs::read(input).with_context(|| format!("cannot read image {}", input.display()))?;
-    let image = crate::data::layout::decode_rgb(&bytes)
-        .with_context(|| format!("cannot use image {} (expected an 8-bit PNG or JPEG file)", input.display()))?;
-    let (width, height) = image.dimensions();
-    let pixels = Tensor::from_slice(image.as_raw()).view([1, height as i64, width as i64, 3]).permute([0, 3, 1, 2]);
-    let x = pixels.to_kind(Kind::Float) / 255.0;
-    let blurred = blur_uniform(&x, sigma).with_context(|| format!("cannot blur {}", input.display()))?;
-    let bytes = (blurred * 255.0).round().clamp(0.0, 255.0).to_kind(Kind::Uint8).permute([0, 2, 3, 1]).contiguous();
-    let bytes = Vec::<u8>::try_from(bytes.to_device(Device::Cpu).flatten(0, -1))?;
-    let out = image::RgbImage::from_raw(width, height, bytes).context("blurred image has the wrong size")?;
-    crate::atomic::write_with(output, |tmp| {
-        let written = match format {
-            image::ImageFormat::Jpeg => std::fs::File::create(tmp).map_err(image::ImageError::IoError).and_then(|f| {
-                out.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
-                    std::io::BufWriter::new(f),
-                    95,
-                ))
-            }),
-            _ => out.save_with_format(tmp, format),
-        };
-        written.with_context(|| format!("cannot write {}", tmp.display()))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::{Device, Kind};
 
     fn uniform(shape: &[i64], seed: i64) -> Tensor {
         crate::draws::Draws::new(seed).uniform(shape, (0.0, 1.0)).to_kind(Kind::Float)

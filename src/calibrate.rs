@@ -15,10 +15,11 @@ use anyhow::{bail, Context, Result};
 
 use crate::blur_tolerance::{bootstrap_interval, chance_pct, half_accuracy_sigma, HalfAccuracySigma};
 use crate::device::DeviceChoice;
-use crate::pipeline::{self, ReproduceOptions};
+use crate::pipeline;
 use crate::protocol::{DataSource, Profile};
 use crate::results::{read_table, AccuracyVsBlur, RfSize, RunKey, TestPredictions};
 use crate::run_dir::RunDir;
+use crate::selection::{select_runs, ReproduceOptions};
 use crate::stage::CodeHashes;
 use crate::vocab::{DatasetId, Layer, Regime, RfMeasure};
 
@@ -106,7 +107,7 @@ pub fn calibrate(opts: &CalibrationOptions) -> Result<Vec<Calibration>> {
         figures: false,
         code: CodeHashes::compiled(),
     };
-    let runs = pipeline::select_runs(&profile, &reproduce)?;
+    let runs = select_runs(&profile, &reproduce)?;
     if runs.iter().any(|r| r.regime != Regime::Clear) {
         bail!("calibration selected a run that is not clear; this is a bug");
     }
@@ -150,7 +151,7 @@ pub fn original_half_sigmas() -> Result<Vec<(DatasetId, HalfAccuracySigma)>> {
     DatasetId::ALL
         .iter()
         .map(|&dataset| {
-            let curve: Vec<(f64, f64)> = crate::results::preferred_rows(&rows)?
+            let curve: Vec<(f64, f64)> = crate::results::reduce(rows.clone())
                 .into_iter()
                 .filter(|r| r.run.dataset == dataset && r.run.regime == Regime::Clear)
                 .map(|r| (r.test_sigma, r.accuracy_pct))
@@ -224,12 +225,6 @@ pub fn print(rows: &[Calibration], out: &mut impl Write) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// `calibrate-standins`: calibrate, then print.
-pub fn run(opts: &CalibrationOptions) -> Result<()> {
-    let rows = calibrate(opts)?;
-    print(&rows, &mut std::io::stdout().lock())
 }
 
 #[cfg(test)]

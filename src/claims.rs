@@ -22,31 +22,35 @@
 //! exact. A claim `holds` where the interval clears its threshold, `fails` where it clears it on the other side,
 //! and is `inconclusive` otherwise. With several seeds the statistic is the mean over seeds; the spread across
 //! seeds is reported beside it.
+//!
+//! **Typed rows.** [`Evidence`] holds the typed [`Tables`] the claims read, reduced to one row per observation and
+//! seed. A claim reads its table's rows through [`Row::cell`] (its filters, groups and keys are column names of the
+//! table's [`Schema`], checked when the claims load), and how a value varies through the row's own type
+//! ([`TableRows`]): an accuracy by its run, epoch and sigma, a filter mean by the spread beside it.
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::rc::Rc;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::protocol::Profile;
-use crate::results::{self, cell_text, Record, Schema};
+use crate::results::{self, AccuracyByStage, Cell, ResultsDir, RfGaborFilter, Row, Schema, Table, TableRows};
+use crate::results::{RfSize, Tables, TestPredictions};
 use crate::stats::{self, Resamples, REPLICATES};
-use crate::vocab::{DatasetId, Layer, Regime};
+use crate::vocab::{DatasetId, Regime, RfMeasure, SfStatistic};
 
 /// The claims, embedded at build time: the binary carries `paper/claims.toml` as it was when it was built, and a
 /// project's edited copy takes effect only after a rebuild (unlike the protocols and expected numbers, which are read
 /// from the project at run time).
-pub const CLAIMS_TOML: &str = include_str!("../paper/claims.toml");
+pub(crate) const CLAIMS_TOML: &str = include_str!("../paper/claims.toml");
 
 /// Seed of every draw behind the intervals.
 const BOOTSTRAP_SEED: u64 = 20_250_601;
 
-/// Column -> accepted cell values (numbers are compared as the tables print them: `4`, `0.5`), or symbols of the
+/// Column -> accepted cell values (numbers compared by value: `4` accepts a float cell `4.0`), or symbols of the
 /// protocol ([`EpochSymbol`], `blurry_sigma`).
-pub type Filter = BTreeMap<String, Vec<toml::Value>>;
+pub(crate) type Filter = BTreeMap<String, Vec<toml::Value>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,18 +115,17 @@ impl Claims {
         Claims::parse(CLAIMS_TOML)
     }
 
-    /// The tables the claims read.
-    pub fn tables(&self) -> Vec<&str> {
-        let mut tables: Vec<&str> = self.claim.iter().map(|c| c.table.as_str()).collect();
-        tables.sort();
-        tables.dedup();
-        tables
+    /// Whether judging the claims reads the table of `schema`: the claims' own tables, and those their intervals
+    /// draw on (per-image correctness, stage accuracies behind the ratios, Gabor fits behind their mean).
+    pub(crate) fn reads(&self, schema: &Schema) -> bool {
+        let intervals = [&AccuracyByStage::SCHEMA, &RfGaborFilter::SCHEMA, &TestPredictions::SCHEMA];
+        self.claim.iter().any(|c| c.table == schema.name) || intervals.iter().any(|s| s.name == schema.name)
     }
 }
 
 /// Epochs named by their place in the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EpochSymbol {
+pub(crate) enum EpochSymbol {
     /// The last epoch of the first blur stage of blurry-to-clear training (the paper's epoch 20).
     EndOfFirstStage,
     /// The last epoch (the paper's 100).
@@ -143,7 +146,7 @@ impl EpochSymbol {
     }
 
     /// The epoch this symbol names in `profile`.
-    pub fn resolve(self, profile: &Profile) -> u32 {
+    pub(crate) fn resolve(self, profile: &Profile) -> u32 {
         match self {
             EpochSymbol::EndOfTraining => profile.epochs,
             EpochSymbol::EndOfFirstStage => {
@@ -164,21 +167,44 @@ impl EpochSymbol {
 const BLURRY_SIGMA: &str = "blurry_sigma";
 
 /// A filter value as the tables print it: `4`, `0.5`, `faces`.
-pub fn value_text(value: &toml::Value) -> String {
+pub(crate) fn value_text(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => cell_text(&serde_json::json!(f)),
+        toml::Value::Float(f) => Cell::Float(*f).to_string(),
         other => other.to_string(),
     }
 }
 
-/// Whether a record's cells are among the accepted values of every column of `filter` (symbols resolved).
-pub fn filter_matches(record: &Record, filter: &Filter) -> bool {
-    filter.iter().all(|(column, accepted)| {
-        let cell = record.get(column).map(cell_text).unwrap_or_default();
-        accepted.iter().any(|v| value_text(v) == cell)
+/// Whether `cell` is the filter value `value`: numbers by value (a float column's `4.0` is the filter's `4`), and
+/// anything else as the tables print it.
+pub fn accepts(cell: &Cell, value: &toml::Value) -> bool {
+    let number = match value {
+        toml::Value::Integer(i) => Some(*i as f64),
+        toml::Value::Float(x) => Some(*x),
+        _ => None,
+    };
+    match (cell.number(), number) {
+        (Some(cell), Some(number)) => cell == number,
+        _ => cell.to_string() == value_text(value),
+    }
+}
+
+/// Whether a row's cells are among the accepted values of every column of `filter` (symbols resolved). A column the
+/// row's table lacks accepts nothing.
+pub fn filter_matches(row: &dyn Row, filter: &Filter) -> bool {
+    filter.iter().all(|(column, accepted)| match row.schema().position(column) {
+        Ok(at) => {
+            let cell = row.cell(at);
+            accepted.iter().any(|v| accepts(&cell, v))
+        }
+        Err(_) => false,
     })
+}
+
+/// The cell of column `column` of `row`, empty when its table has no such column.
+fn cell_of<'r>(row: &'r dyn Row, column: &str) -> Cell<'r> {
+    row.schema().position(column).map_or(Cell::Empty, |at| row.cell(at))
 }
 
 impl Claim {
@@ -234,7 +260,7 @@ impl Claim {
     }
 
     /// The relation in words, with the margin, e.g. `lhs - rhs > 10`.
-    pub fn relation_text(&self) -> String {
+    pub(crate) fn relation_text(&self) -> String {
         let m = self.margin;
         match self.relation {
             Relation::Greater => format!("lhs - rhs > {m}"),
@@ -272,17 +298,18 @@ impl Claim {
     pub fn evaluate(&self, evidence: &Evidence) -> Result<ClaimOutcome> {
         let claim = self.resolved(evidence.profile.as_ref())?;
         let schema = results::schema(&claim.table)?;
-        let Some(records) = evidence.tables.get(schema.name) else {
-            return Ok(ClaimOutcome::no_data(format!("no {} table", schema.name)));
+        let rows = match evidence.tables.rows(schema) {
+            Some(rows) if evidence.present.contains(&schema.name) => rows,
+            _ => return Ok(ClaimOutcome::no_data(format!("no {} table", schema.name))),
         };
-        let cells = evidence.cells(schema, records);
-        let scoped: Vec<&Cell> = cells.iter().filter(|c| filter_matches(&c.record, &claim.where_)).collect();
+        let cells = evidence.observed(rows, schema.position(&claim.value)?);
+        let scoped: Vec<&Observed> = cells.iter().filter(|c| filter_matches(c.row, &claim.where_)).collect();
         let mut group_names: Vec<String> = Vec::new();
         if let Some(column) = &claim.for_each {
             for c in &scoped {
-                let name = c.record.get(column).map(cell_text).unwrap_or_default();
-                let in_a_side = filter_matches(&c.record, &claim.lhs)
-                    || claim.rhs.as_ref().is_some_and(|r| filter_matches(&c.record, r));
+                let name = cell_of(c.row, column).to_string();
+                let in_a_side =
+                    filter_matches(c.row, &claim.lhs) || claim.rhs.as_ref().is_some_and(|r| filter_matches(c.row, r));
                 if in_a_side && !group_names.contains(&name) {
                     group_names.push(name);
                 }
@@ -293,12 +320,10 @@ impl Claim {
         let groups: Vec<GroupOutcome> = group_names
             .into_iter()
             .map(|name| {
-                let members: Vec<&Cell> = match &claim.for_each {
-                    Some(column) => scoped
-                        .iter()
-                        .copied()
-                        .filter(|c| c.record.get(column).map(cell_text).as_deref() == Some(name.as_str()))
-                        .collect(),
+                let members: Vec<&Observed> = match &claim.for_each {
+                    Some(column) => {
+                        scoped.iter().copied().filter(|c| cell_of(c.row, column).to_string() == name).collect()
+                    }
                     None => scoped.clone(),
                 };
                 claim.evaluate_group(name, &members, schema)
@@ -317,19 +342,19 @@ impl Claim {
         Ok(ClaimOutcome { verdict, groups, note })
     }
 
-    fn evaluate_group(&self, group: String, members: &[&Cell], schema: &Schema) -> GroupOutcome {
+    fn evaluate_group(&self, group: String, members: &[&Observed], schema: &Schema) -> GroupOutcome {
         let keys = Keyed::new(members, schema);
         let seeds = keys.seeds();
-        let point = |value: &dyn Fn(&Cell) -> f64| self.statistic(&keys, value);
-        let Some(estimate) = point(&|c: &Cell| c.value) else {
+        let point = |value: &dyn Fn(&Observed) -> f64| self.statistic(&keys, value);
+        let Some(estimate) = point(&|c: &Observed| c.value) else {
             return GroupOutcome::no_data(group);
         };
         let replicates: Vec<f64> =
-            (0..REPLICATES).filter_map(|b| point(&|c: &Cell| c.replicate(b))).map(|e| e.at.0).collect();
+            (0..REPLICATES).filter_map(|b| point(&|c: &Observed| c.replicate(b))).map(|e| e.at.0).collect();
         let interval = stats::percentile_interval(&replicates).unwrap_or(estimate.at);
         let per_seed: Vec<f64> = seeds
             .iter()
-            .filter_map(|&seed| point(&|c: &Cell| if c.seed == seed { c.value } else { f64::NAN }))
+            .filter_map(|&seed| point(&|c: &Observed| if c.seed == seed { c.value } else { f64::NAN }))
             .map(|s| s.at.0)
             .filter(|v| v.is_finite())
             .collect();
@@ -348,12 +373,12 @@ impl Claim {
 
     /// The claim's statistic with every cell valued by `value`: for `peak_within` the `over` value at the peak of
     /// lhs, otherwise lhs - rhs. `None` when a side has no observation.
-    fn statistic(&self, keys: &Keyed, value: &dyn Fn(&Cell) -> f64) -> Option<Estimate> {
+    fn statistic(&self, keys: &Keyed, value: &dyn Fn(&Observed) -> f64) -> Option<Estimate> {
         if self.relation == Relation::PeakWithin {
             let over = self.over.as_deref().unwrap_or_default();
             let peak = keys
                 .matching(&self.lhs)
-                .filter_map(|k| Some((keys.value(k, value)?, k[0].record.get(over)?.as_f64()?)))
+                .filter_map(|k| Some((keys.value(k, value)?, cell_of(k[0].row, over).number()?)))
                 .max_by(|a, b| a.0.total_cmp(&b.0))?;
             return Some(Estimate { lhs: Some(peak.0), rhs: None, at: (peak.1, peak.1) });
         }
@@ -366,11 +391,11 @@ impl Claim {
     }
 
     /// The mean of the value over the keys matching `side` (with the contrast applied).
-    fn side(&self, keys: &Keyed, side: &Filter, value: &dyn Fn(&Cell) -> f64) -> Option<f64> {
+    fn side(&self, keys: &Keyed, side: &Filter, value: &dyn Fn(&Observed) -> f64) -> Option<f64> {
         let mean = |extra: Option<(&str, &toml::Value)>| -> Option<f64> {
             let values: Vec<f64> = keys
                 .matching(side)
-                .filter(|k| extra.is_none_or(|(c, v)| k[0].record.get(c).map(cell_text) == Some(value_text(v))))
+                .filter(|k| extra.is_none_or(|(c, v)| accepts(&cell_of(k[0].row, c), v)))
                 .filter_map(|k| keys.value(k, value))
                 .collect();
             (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
@@ -461,7 +486,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
             Verdict::Fails => "fails",
@@ -528,10 +553,9 @@ impl Noise {
     }
 }
 
-/// One observation of one seed: a record, its value column and how that value varies.
-#[derive(Clone, Debug)]
-struct Cell {
-    record: Record,
+/// One observation of one seed: a row, its value column and how that value varies.
+struct Observed<'e> {
+    row: &'e dyn Row,
     seed: i64,
     value: f64,
     noise: Noise,
@@ -539,22 +563,23 @@ struct Cell {
     replicates: OnceCell<Vec<f64>>,
 }
 
-impl Cell {
+impl Observed<'_> {
     fn replicate(&self, b: usize) -> f64 {
         self.replicates.get_or_init(|| self.noise.replicates(self.value))[b]
     }
 }
 
-/// The cells of a group by observation key (the schema's key columns), each key with its seeds' cells.
-struct Keyed<'a> {
-    keys: Vec<Vec<&'a Cell>>,
+/// The observations of a group by key (the schema's key columns), each key with its seeds' observations.
+struct Keyed<'a, 'e> {
+    keys: Vec<Vec<&'a Observed<'e>>>,
 }
 
-impl<'a> Keyed<'a> {
-    fn new(cells: &[&'a Cell], schema: &Schema) -> Keyed<'a> {
-        let mut keys: Vec<(Vec<String>, Vec<&Cell>)> = Vec::new();
+impl<'a, 'e> Keyed<'a, 'e> {
+    fn new(cells: &[&'a Observed<'e>], schema: &Schema) -> Keyed<'a, 'e> {
+        let key_columns = schema.key_positions();
+        let mut keys: Vec<(Vec<String>, Vec<&Observed>)> = Vec::new();
         for cell in cells {
-            let key = results::record_key(schema, &cell.record);
+            let key: Vec<String> = key_columns.iter().map(|c| cell.row.cell(*c).to_string()).collect();
             match keys.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, seeds)) => seeds.push(cell),
                 None => keys.push((key, vec![cell])),
@@ -570,12 +595,12 @@ impl<'a> Keyed<'a> {
         seeds
     }
 
-    fn matching<'k>(&'k self, filter: &'k Filter) -> impl Iterator<Item = &'k Vec<&'a Cell>> + 'k {
-        self.keys.iter().filter(move |k| filter_matches(&k[0].record, filter))
+    fn matching<'k>(&'k self, filter: &'k Filter) -> impl Iterator<Item = &'k Vec<&'a Observed<'e>>> + 'k {
+        self.keys.iter().filter(move |k| filter_matches(k[0].row, filter))
     }
 
-    /// The mean over seeds of `value` of a key's cells (cells valued NaN are left out); `None` if none is left.
-    fn value(&self, cells: &[&Cell], value: &dyn Fn(&Cell) -> f64) -> Option<f64> {
+    /// The mean over seeds of `value` of a key's observations (those valued NaN left out); `None` if none is left.
+    fn value(&self, cells: &[&Observed], value: &dyn Fn(&Observed) -> f64) -> Option<f64> {
         let values: Vec<f64> = cells.iter().map(|c| value(c)).filter(|v| v.is_finite()).collect();
         (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     }
@@ -584,48 +609,48 @@ impl<'a> Keyed<'a> {
 /// A model's evaluation at one test sigma: (dataset, regime, seed, epoch, sigma's bits).
 type PredictionKey = (DatasetId, Regime, i64, u32, u64);
 
-/// Everything the claims read from one directory of tables (a run's `results/` or `expected/<profile>/`): the
-/// records of each table (one per key and seed, the most trusted source), the profile that made them (to resolve
-/// the protocol's symbols and the evaluated test-set sizes) and the per-image correctness behind the accuracies.
+/// Everything the claims read from one directory of tables (a run's `results/` or `expected/<profile>/`): the rows
+/// of each table they read (one per observation and seed, the most trusted source), the profile that made them (to
+/// resolve the protocol's symbols and the evaluated test-set sizes) and the per-image correctness behind the
+/// accuracies.
 pub struct Evidence {
     pub profile: Option<Profile>,
-    tables: BTreeMap<&'static str, Vec<Record>>,
+    tables: Tables,
+    /// The tables the directory holds (a table it lacks is "no data", an empty one "no observation").
+    present: Vec<&'static str>,
     predictions: BTreeMap<PredictionKey, Rc<Vec<bool>>>,
     /// Bootstrap resamples of each dataset's test split.
     resamples: BTreeMap<DatasetId, Rc<Resamples>>,
 }
 
 impl Evidence {
-    /// Load the tables `tables` (those present) of `dir`, whose profile is `profile` when known.
-    pub fn load(dir: &Path, tables: &[&str], profile: Option<Profile>) -> Result<Evidence> {
-        let mut loaded = BTreeMap::new();
-        for name in tables.iter().chain(&["accuracy_by_stage", "rf_gabor_filters"]) {
-            let schema = results::schema(name)?;
-            let path = schema.csv_path(dir);
-            if path.exists() && !loaded.contains_key(schema.name) {
-                let records = results::read_records(&path, schema, &[])?;
-                loaded.insert(schema.name, preferred_per_seed(schema, &records));
-            }
-        }
+    /// What `claims` read in `dir`, with the profile that made its tables ([`ResultsDir::profile`]).
+    pub fn read(dir: &ResultsDir, claims: &Claims) -> Result<Evidence> {
+        let profile = dir.profile().ok().and_then(|p| p.protocol);
+        Evidence::read_with(dir, claims, profile)
+    }
+
+    /// [`Evidence::read`] with the profile given (`None`: unknown, and an accuracy without per-image records is taken
+    /// as exact).
+    pub fn read_with(dir: &ResultsDir, claims: &Claims, profile: Option<Profile>) -> Result<Evidence> {
+        let mut tables = dir.tables(|s| claims.reads(s))?;
+        let present = results::SCHEMAS.into_iter().filter(|s| claims.reads(s) && dir.has(s)).map(|s| s.name).collect();
         let mut predictions = BTreeMap::new();
         let mut resamples = BTreeMap::new();
-        let schema = results::schema("test_predictions")?;
-        if schema.csv_path(dir).exists() {
-            for row in results::read_table::<results::TestPredictions>(dir)? {
-                let n = row.images as usize;
-                let bits = stats::hex_to_bits(&row.correct, n).with_context(|| {
-                    format!("{}: a `correct` cell does not hold {n} images", schema.csv_path(dir).display())
-                })?;
-                let dataset = row.run.dataset;
-                resamples.entry(dataset).or_insert_with(|| {
-                    let seed = crate::seeds::derive(BOOTSTRAP_SEED, &[dataset.name(), "test images"]) as u64;
-                    Rc::new(Resamples::new(n, REPLICATES, seed))
-                });
-                let key = (dataset, row.run.regime, row.run.seed as i64, row.epoch, row.test_sigma.to_bits());
-                predictions.insert(key, Rc::new(bits));
-            }
+        let path = TestPredictions::SCHEMA.csv_path(&dir.tables_dir);
+        for row in std::mem::take(&mut tables.test_predictions) {
+            let n = row.images as usize;
+            let bits = stats::hex_to_bits(&row.correct, n)
+                .with_context(|| format!("{}: a `correct` cell does not hold {n} images", path.display()))?;
+            let dataset = row.run.dataset;
+            resamples.entry(dataset).or_insert_with(|| {
+                let seed = crate::seeds::derive(BOOTSTRAP_SEED, &[dataset.name(), "test images"]) as u64;
+                Rc::new(Resamples::new(n, REPLICATES, seed))
+            });
+            let key = (dataset, row.run.regime, row.run.seed as i64, row.epoch, row.test_sigma.to_bits());
+            predictions.insert(key, Rc::new(bits));
         }
-        Ok(Evidence { profile, tables: loaded, predictions, resamples })
+        Ok(Evidence { profile, tables: tables.reduced(), present, predictions, resamples })
     }
 
     /// The evaluated test images of a dataset under the profile (after `drop_last`).
@@ -635,80 +660,86 @@ impl Evidence {
         Some(if p.eval_drop_last { n / p.eval_batch_size * p.eval_batch_size } else { n })
     }
 
-    /// The cells of a table's records, each with how its value varies.
-    fn cells(&self, schema: &Schema, records: &[Record]) -> Vec<Cell> {
-        let value_column = schema.values().next().map_or("value", |c| c.name);
-        records
-            .iter()
+    /// The observations of a table's rows (those with a number in column `value`), each with how it varies.
+    fn observed<'e>(&self, rows: TableRows<'e>, value: usize) -> Vec<Observed<'e>> {
+        let Some(schema) = rows.rows().first().map(|r| r.schema()) else { return Vec::new() };
+        let seed = schema.position("seed").ok();
+        rows.rows()
+            .into_iter()
             .enumerate()
-            .filter_map(|(i, r)| {
-                let value = r.get(value_column).and_then(Value::as_f64)?;
+            .filter_map(|(i, row)| {
                 let cell_id = crate::seeds::derive(i as u64, &[schema.name]) as u64;
-                Some(Cell {
-                    record: r.clone(),
-                    seed: r.get("seed").and_then(Value::as_i64).unwrap_or(0),
-                    value,
-                    noise: self.noise(schema.name, r, records, cell_id).unwrap_or(Noise::Exact),
+                Some(Observed {
+                    row,
+                    seed: seed.and_then(|c| row.cell(c).number()).map_or(0, |s| s as i64),
+                    value: row.cell(value).number()?,
+                    noise: self.noise(rows, i, cell_id).unwrap_or(Noise::Exact),
                     replicates: OnceCell::new(),
                 })
             })
             .collect()
     }
 
-    fn noise(&self, table: &str, r: &Record, records: &[Record], cell: u64) -> Option<Noise> {
-        let text = |c: &str| r.get(c).map(cell_text).unwrap_or_default();
-        let dataset: DatasetId = text("dataset").parse().ok()?;
-        let seed = r.get("seed").and_then(Value::as_i64).unwrap_or(0);
-        let sigma = r.get("test_sigma").and_then(Value::as_f64);
-        let epoch = |r: &Record| r.get("epoch").and_then(Value::as_i64).map(|e| e as u32);
-        match table {
-            "accuracy_vs_blur" | "accuracy_by_stage" => {
-                let epoch = epoch(r).or_else(|| self.profile.as_ref().map(|p| p.epochs))?;
-                let regime: Regime = text("regime").parse().ok()?;
-                Some(self.accuracy_noise(dataset, regime, seed, epoch, sigma?, cell))
+    /// How the value of row `i` of `rows` varies, where the table says.
+    fn noise(&self, rows: TableRows, i: usize, cell: u64) -> Option<Noise> {
+        match rows {
+            TableRows::AccuracyVsBlur(rows) => {
+                let r = &rows[i];
+                let epoch = self.profile.as_ref().map(|p| p.epochs)?;
+                Some(self.accuracy_noise(r.run.dataset, r.run.regime, r.run.seed as i64, epoch, r.test_sigma, cell))
             }
-            "accuracy_ratio_by_stage" => {
-                let (epoch, sigma) = (epoch(r)?, sigma?);
-                let stage = self.tables.get("accuracy_by_stage")?;
+            TableRows::AccuracyByStage(rows) => {
+                let r = &rows[i];
+                Some(self.accuracy_noise(r.run.dataset, r.run.regime, r.run.seed as i64, r.epoch, r.test_sigma, cell))
+            }
+            TableRows::AccuracyRatioByStage(rows) => {
+                let r = &rows[i];
+                let (dataset, seed, epoch, sigma) = (r.dataset, r.seed, r.epoch, r.test_sigma);
                 let accuracy = |regime: Regime| {
-                    stage
+                    self.tables
+                        .accuracy_by_stage
                         .iter()
                         .find(|s| {
-                            s.get("dataset").map(cell_text) == Some(dataset.name().into())
-                                && s.get("regime").map(cell_text) == Some(regime.name().into())
-                                && s.get("seed").and_then(Value::as_i64) == Some(seed)
-                                && epoch_of(s) == Some(epoch)
-                                && s.get("test_sigma").and_then(Value::as_f64) == Some(sigma)
+                            (s.run.dataset, s.run.regime, s.run.seed, s.epoch, s.test_sigma)
+                                == (dataset, regime, seed, epoch, sigma)
                         })
-                        .and_then(|s| s.get("accuracy_pct").and_then(Value::as_f64))
+                        .map(|s| s.accuracy_pct)
                         .filter(|a| *a > 0.0)
                 };
                 let (b2c, clear) = (accuracy(Regime::BlurryToClear)?, accuracy(Regime::Clear)?);
-                let noise = |regime, salt| self.accuracy_noise(dataset, regime, seed, epoch, sigma, cell ^ salt);
+                let noise = |regime, salt| self.accuracy_noise(dataset, regime, seed as i64, epoch, sigma, cell ^ salt);
                 Some(Noise::Ratio(Box::new((noise(Regime::BlurryToClear, 1), b2c, noise(Regime::Clear, 2), clear))))
             }
-            "rf_size" | "spatial_frequency" => {
-                let layer: Layer = text("layer").parse().ok()?;
-                let filters = layer.conv()?.out_channels as f64;
-                let (column, mean_name, sd_name) = match table {
-                    "rf_size" if text("measure") == "gabor_sigma_x_mean_valid" => {
-                        return self.gabor_noise(r, cell);
+            TableRows::RfSize(rows) => {
+                let r = &rows[i];
+                let filters = r.layer.conv()?.out_channels as f64;
+                match r.measure {
+                    RfMeasure::GaborSigmaXMeanValid => self.gabor_noise(r, cell),
+                    RfMeasure::MomentSizeMean => {
+                        let sd = rows
+                            .iter()
+                            .find(|s| {
+                                s.measure == RfMeasure::MomentSizeStd
+                                    && (&s.run, s.epoch, s.layer) == (&r.run, r.epoch, r.layer)
+                            })
+                            .map(|s| s.value)?;
+                        Some(Noise::Normal { se: sd / filters.sqrt(), cell })
                     }
-                    "rf_size" => ("measure", "moment_size_mean", "moment_size_std"),
-                    _ => ("statistic", "mean_peak_sf", "sd_peak_sf"),
-                };
-                if text(column) != mean_name {
+                    _ => None,
+                }
+            }
+            TableRows::SpatialFrequency(rows) => {
+                let r = &rows[i];
+                let filters = r.layer.conv()?.out_channels as f64;
+                if r.statistic != SfStatistic::MeanPeakSf {
                     return None;
                 }
-                let sd = records
+                let sd = rows
                     .iter()
                     .find(|s| {
-                        s.get(column).map(cell_text).as_deref() == Some(sd_name)
-                            && ["profile", "seed", "dataset", "regime", "epoch", "layer"]
-                                .iter()
-                                .all(|c| s.get(*c).map(cell_text) == r.get(*c).map(cell_text))
+                        s.statistic == SfStatistic::SdPeakSf && (&s.run, s.epoch, s.layer) == (&r.run, r.epoch, r.layer)
                     })
-                    .and_then(|s| s.get("value").and_then(Value::as_f64))?;
+                    .map(|s| s.value)?;
                 Some(Noise::Normal { se: sd / filters.sqrt(), cell })
             }
             _ => None,
@@ -737,46 +768,17 @@ impl Evidence {
     }
 
     /// The mean Gabor sigma_x of a checkpoint varies with the valid fits' spread (from `rf_gabor_filters`).
-    fn gabor_noise(&self, r: &Record, cell: u64) -> Option<Noise> {
-        let fits = self.tables.get("rf_gabor_filters")?;
-        let same = |s: &&Record| {
-            ["profile", "seed", "dataset", "regime", "epoch"]
-                .iter()
-                .all(|c| s.get(*c).map(cell_text) == r.get(*c).map(cell_text))
-        };
-        let sigmas: Vec<f64> = fits
+    fn gabor_noise(&self, r: &RfSize, cell: u64) -> Option<Noise> {
+        let sigmas: Vec<f64> = self
+            .tables
+            .rf_gabor_filters
             .iter()
-            .filter(same)
-            .filter(|s| s.get("valid").and_then(Value::as_i64) == Some(1))
-            .filter_map(|s| s.get("sigma_x").and_then(Value::as_f64))
+            .filter(|s| s.run == r.run && r.epoch == Some(s.epoch) && s.valid == 1)
+            .filter_map(|s| s.sigma_x)
             .collect();
         let (_, sd) = stats::mean_and_sd(&sigmas);
         Some(Noise::Normal { se: sd? / (sigmas.len() as f64).sqrt(), cell })
     }
-}
-
-fn epoch_of(r: &Record) -> Option<u32> {
-    r.get("epoch").and_then(Value::as_i64).map(|e| e as u32)
-}
-
-/// One record per key and seed: the most trusted source where the original has several ([`results::preferred`]).
-fn preferred_per_seed(schema: &Schema, records: &[Record]) -> Vec<Record> {
-    let mut by_seed: BTreeMap<i64, Vec<Record>> = BTreeMap::new();
-    for r in records {
-        by_seed.entry(r.get("seed").and_then(Value::as_i64).unwrap_or(0)).or_default().push(r.clone());
-    }
-    by_seed.values().flat_map(|rs| results::preferred(schema, rs).into_iter().cloned().collect::<Vec<_>>()).collect()
-}
-
-/// The profile that made the tables in `dir`: its `profile.toml` (written by `reproduce` beside the tables), else
-/// the protocol file of the profile the tables name.
-pub fn profile_of(dir: &Path) -> Option<Profile> {
-    let own = dir.join(crate::protocol::PROFILE_COPY);
-    if own.exists() {
-        return Profile::from_file(&own).ok();
-    }
-    let name = crate::verify::run_profile(dir).ok()?;
-    Profile::load(&name).ok()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceChoice {
     /// CUDA when libtorch finds a GPU, otherwise CPU.
@@ -13,6 +13,15 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
+    /// The choice as `--device` spells it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DeviceChoice::Auto => "auto",
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Cuda => "cuda",
+        }
+    }
+
     /// The tch device, or an error when CUDA is asked for and libtorch cannot see a GPU.
     pub fn resolve(self) -> Result<tch::Device> {
         match self {
@@ -25,6 +34,19 @@ impl DeviceChoice {
                  or use --device cpu",
                 tch::Cuda::device_count()
             ),
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<DeviceChoice> {
+        match text {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda),
+            _ => bail!("unknown device '{text}'; valid: auto, cpu, cuda"),
         }
     }
 }

@@ -23,17 +23,17 @@ impl Draws {
     }
 
     /// The stream named `parts` under the run's `seed`: `Draws::new(seeds::derive(seed, parts))`.
-    pub fn named(seed: u64, parts: &[&str]) -> Draws {
+    pub(crate) fn named(seed: u64, parts: &[&str]) -> Draws {
         Draws::new(crate::seeds::derive(seed, parts))
     }
 
     /// One number uniform in [0, 1): the top 53 bits of the next output, as a multiple of 2^-53.
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// `count` numbers uniform in [low, high).
-    pub fn uniform_values(&mut self, count: usize, (low, high): (f64, f64)) -> Vec<f64> {
+    pub(crate) fn uniform_values(&mut self, count: usize, (low, high): (f64, f64)) -> Vec<f64> {
         (0..count).map(|_| low + self.unit() * (high - low)).collect()
     }
 
@@ -41,13 +41,6 @@ impl Draws {
     pub fn uniform(&mut self, shape: &[i64], range: (f64, f64)) -> Tensor {
         let count = shape.iter().product::<i64>().max(0) as usize;
         Tensor::from_slice(&self.uniform_values(count, range)).view(shape)
-    }
-
-    /// A bool CPU tensor of `shape`, each entry true with probability `p`.
-    pub fn bernoulli(&mut self, shape: &[i64], p: f64) -> Tensor {
-        let count = shape.iter().product::<i64>().max(0) as usize;
-        let flags: Vec<bool> = (0..count).map(|_| self.unit() < p).collect();
-        Tensor::from_slice(&flags).view(shape)
     }
 
     /// An integer uniform in `0..=room` (`room >= 0`), as `torch.randint(0, room + 1)` draws it.
@@ -70,7 +63,7 @@ impl Draws {
 /// Move a small CPU tensor (a batch's draws, taps, indices or blur matrices) to `device`. On CUDA the copy goes
 /// through pinned memory and does not block: a plain copy first waits for everything queued on the GPU, which
 /// would stop the host from preparing the next batch while the GPU computes this one.
-pub fn upload(tensor: &Tensor, device: Device) -> Tensor {
+pub(crate) fn upload(tensor: &Tensor, device: Device) -> Tensor {
     match device {
         Device::Cuda(_) => tensor.pin_memory(device).to_device_(device, tensor.kind(), true, false),
         _ => tensor.to_device(device),
@@ -140,13 +133,5 @@ mod tests {
         // 1000 expected per value, standard deviation about 28.
         assert!(first.iter().all(|c| (880..1120).contains(c)), "{first:?}");
         assert!(draws.permutation(0).is_empty());
-    }
-
-    #[test]
-    fn bernoulli_flags_have_the_asked_rate() {
-        let flags = Draws::new(2).bernoulli(&[50, 200], 0.2);
-        let rate = Vec::<bool>::try_from(flags.flatten(0, -1)).unwrap().iter().filter(|f| **f).count() as f64 / 1e4;
-        // Standard error 0.004.
-        assert!((0.185..0.215).contains(&rate), "rate {rate}");
     }
 }

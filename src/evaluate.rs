@@ -32,7 +32,7 @@ pub struct Score {
 
 impl Score {
     /// The accuracy's 95 % Wilson interval, in percent.
-    pub fn interval_pct(&self) -> (f64, f64) {
+    pub(crate) fn interval_pct(&self) -> (f64, f64) {
         let hits = self.correct.iter().filter(|c| **c).count() as u64;
         let (lo, hi) = crate::stats::wilson(hits, self.images as u64);
         (100.0 * lo, 100.0 * hi)
@@ -65,7 +65,7 @@ pub struct EvalLoader {
 
 impl EvalLoader {
     /// Batch boundaries over `n` images: full batches, plus the remainder unless `drop_last`.
-    pub fn batches(&self, n: i64) -> Vec<(i64, i64)> {
+    pub(crate) fn batches(&self, n: i64) -> Vec<(i64, i64)> {
         let mut out = Vec::new();
         let mut start = 0;
         while start < n {
@@ -136,7 +136,7 @@ pub fn scores(
 
 /// What the evaluate stage measures of a run: the final model at every test sigma (robustness_results), each stage
 /// checkpoint at the stage sigmas (robustness_across_stages). Sigmas in pixels of the 224-px protocol.
-pub struct EvaluationPlan<'a> {
+pub(crate) struct EvaluationPlan<'a> {
     pub final_epoch: u32,
     pub test_sigmas: &'a [f64],
     pub stage_epochs: &'a [u32],
@@ -146,7 +146,7 @@ pub struct EvaluationPlan<'a> {
 }
 
 /// What the evaluate stage writes of a run.
-pub struct RunEvaluation {
+pub(crate) struct RunEvaluation {
     pub accuracy_vs_blur: Vec<AccuracyVsBlur>,
     pub accuracy_by_stage: Vec<AccuracyByStage>,
     /// Per-image correctness of every checkpoint and sigma evaluated, once each.
@@ -156,7 +156,7 @@ pub struct RunEvaluation {
 impl RunEvaluation {
     /// This evaluation of the final model with the stage rows of `stages` (an evaluation of the same run on another
     /// image order); per-image records of a checkpoint and sigma scored in both are kept from this one.
-    pub fn with_stages_of(mut self, stages: RunEvaluation) -> RunEvaluation {
+    pub(crate) fn with_stages_of(mut self, stages: RunEvaluation) -> RunEvaluation {
         self.accuracy_by_stage = stages.accuracy_by_stage;
         let scored: std::collections::BTreeSet<(u32, u64)> =
             self.predictions.iter().map(|p| (p.epoch, p.test_sigma.to_bits())).collect();
@@ -169,7 +169,7 @@ impl RunEvaluation {
 
 /// Evaluate `run`, with `model_at(epoch)` loading a checkpoint: each checkpoint once, at every sigma either table
 /// needs of it (the final checkpoint is usually also the last stage's).
-pub fn evaluate_run(
+pub(crate) fn evaluate_run(
     run: &RunKey,
     plan: &EvaluationPlan,
     mut model_at: impl FnMut(u32) -> Result<AlexNet>,

@@ -22,7 +22,7 @@ static SIGINT_SEEN: AtomicBool = AtomicBool::new(false);
 /// Stopped at a safe point because a signal asked for it.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted by {}", signal_name(*.signal))]
-pub struct Interrupted {
+pub(crate) struct Interrupted {
     pub signal: i32,
 }
 
@@ -38,7 +38,7 @@ pub fn install() -> Result<()> {
 }
 
 /// A safe point: an error when a signal asked us to stop.
-pub fn check() -> Result<(), Interrupted> {
+pub(crate) fn check() -> Result<(), Interrupted> {
     match RECEIVED.load(Ordering::SeqCst) {
         0 => Ok(()),
         signal => Err(Interrupted { signal: signal as i32 }),
@@ -46,7 +46,7 @@ pub fn check() -> Result<(), Interrupted> {
 }
 
 /// The interruption an error is (through any context added on its way up), if it is one.
-pub fn interruption(err: &anyhow::Error) -> Option<&Interrupted> {
+pub(crate) fn interruption(err: &anyhow::Error) -> Option<&Interrupted> {
     err.chain().find_map(|e| e.downcast_ref::<Interrupted>())
 }
 

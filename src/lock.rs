@@ -25,7 +25,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// The holder file in a locked directory.
-pub const LOCK_FILE: &str = "lock.json";
+pub(crate) const LOCK_FILE: &str = "lock.json";
 
 /// A takeover guard older than this belongs to a process that died mid-takeover (a takeover takes milliseconds).
 const STALE_TAKEOVER: Duration = Duration::from_secs(60);
@@ -63,7 +63,7 @@ pub struct SlurmJob {
 
 impl SlurmJob {
     /// The Slurm job this process runs in, from its environment.
-    pub fn current() -> Option<SlurmJob> {
+    pub(crate) fn current() -> Option<SlurmJob> {
         let job_id = std::env::var("SLURM_JOB_ID").ok()?;
         let name = match (std::env::var("SLURM_ARRAY_JOB_ID"), std::env::var("SLURM_ARRAY_TASK_ID")) {
             (Ok(array), Ok(task)) => format!("{array}_{task}"),
@@ -76,7 +76,7 @@ impl SlurmJob {
 
 /// Whether a lock's holder still runs, as far as this process can tell.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     Alive,
     /// Dead, and why we know.
     Dead(String),
@@ -86,7 +86,7 @@ pub enum Liveness {
 
 impl Holder {
     /// This process, now.
-    pub fn current() -> Holder {
+    pub(crate) fn current() -> Holder {
         let pid = std::process::id();
         Holder {
             pid,
@@ -100,7 +100,7 @@ impl Holder {
     }
 
     /// Whether the holder runs, judged from this process.
-    pub fn liveness(&self) -> Liveness {
+    pub(crate) fn liveness(&self) -> Liveness {
         self.liveness_seen_by(&Holder::current())
     }
 
@@ -135,7 +135,7 @@ impl Holder {
     }
 
     /// `pid 123 on host node1 since 2025-01-01T00:00:00Z (Slurm job 45_3)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let job = self.slurm.as_ref().map(|j| format!(" (Slurm job {})", j.name)).unwrap_or_default();
         format!("pid {} on host {} since {}{job}", self.pid, self.host, self.started)
     }
@@ -144,7 +144,7 @@ impl Holder {
 /// A directory is locked by someone else.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", held_message(.dir, .holder, .liveness))]
-pub struct Held {
+pub(crate) struct Held {
     pub dir: PathBuf,
     pub holder: Holder,
     pub liveness: Liveness,
@@ -179,7 +179,7 @@ fn held_message(dir: &Path, holder: &Holder, liveness: &Liveness) -> String {
 
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
-pub struct Lock {
+pub(crate) struct Lock {
     path: PathBuf,
     record: Vec<u8>,
 }
@@ -187,7 +187,7 @@ pub struct Lock {
 impl Lock {
     /// Lock `dir` (created if missing) for this process, or fail at once naming the holder. A dead holder's lock
     /// is taken over, with a warning.
-    pub fn acquire(dir: &Path) -> Result<Lock> {
+    pub(crate) fn acquire(dir: &Path) -> Result<Lock> {
         crate::atomic::create_dir_all(dir)?;
         let path = dir.join(LOCK_FILE);
         let record = serde_json::to_vec_pretty(&Holder::current())?;
@@ -209,7 +209,7 @@ impl Lock {
 
     /// Lock `dir`, waiting up to `timeout` while a live holder has it: for the cross-run stages, which parallel
     /// `reproduce` processes run one after another, each for seconds.
-    pub fn wait_for(dir: &Path, timeout: Duration) -> Result<Lock> {
+    pub(crate) fn wait_for(dir: &Path, timeout: Duration) -> Result<Lock> {
         let started = std::time::Instant::now();
         let mut told = false;
         loop {
@@ -229,7 +229,7 @@ impl Lock {
     }
 
     /// Fail at once, naming the holder, when a live holder (or one on another host) has locked `dir`.
-    pub fn check_free(dir: &Path) -> Result<()> {
+    pub(crate) fn check_free(dir: &Path) -> Result<()> {
         match holder(dir)? {
             Some((holder, _)) if holder.pid == std::process::id() && holder.host == host_name() => Ok(()),
             Some((holder, liveness)) if !matches!(liveness, Liveness::Dead(_)) => {
@@ -253,7 +253,7 @@ impl Drop for Lock {
 }
 
 /// The holder of `dir`'s lock and whether it runs, or `None` when `dir` is not locked.
-pub fn holder(dir: &Path) -> Result<Option<(Holder, Liveness)>> {
+pub(crate) fn holder(dir: &Path) -> Result<Option<(Holder, Liveness)>> {
     Ok(read_holder(&dir.join(LOCK_FILE))?.map(|(holder, _)| {
         let liveness = holder.liveness();
         (holder, liveness)
@@ -349,7 +349,7 @@ fn create_new(path: &Path, bytes: &[u8]) -> Result<bool> {
 }
 
 /// This host's name, as `hostname` prints it.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     rustix::system::uname().nodename().to_string_lossy().into_owned()
 }
 

@@ -1,9 +1,19 @@
-//! The `blurry-to-clear` command line: parses arguments, then calls the library. Nothing else lives here.
+//! The `blurry-to-clear` command line: parses arguments (clap lives here and nowhere else), maps them onto the
+//! library's types and calls the command of [`commands`], which calls the library and prints what it returns.
+mod commands;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
-use clap::{Parser, Subcommand};
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use blurry_to_clear::calibrate::CalibrationOptions;
+use blurry_to_clear::data::import::SourceFormat;
+use blurry_to_clear::device::DeviceChoice;
+use blurry_to_clear::slurm::SlurmOptions;
+use blurry_to_clear::train::Precision;
+use blurry_to_clear::vocab::DatasetId;
 
 #[derive(Parser)]
 #[command(
@@ -48,8 +58,8 @@ enum Command {
         /// Only the runs of this seed (0 to SEEDS-1): what one Slurm array task runs.
         #[arg(long)]
         seed_index: Option<u64>,
-        #[arg(long, value_enum, default_value_t = blurry_to_clear::device::DeviceChoice::Auto)]
-        device: blurry_to_clear::device::DeviceChoice,
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
         /// Directory holding the real datasets, one canonical root per dataset (paper/DATA.md); `paper` needs it.
         #[arg(long)]
         data_root: Option<PathBuf>,
@@ -63,7 +73,7 @@ enum Command {
         /// Arithmetic of the training steps: fp32 (the original's; TF32 convolutions on CUDA, as PyTorch's default)
         /// or bf16 (conv and linear layers in bfloat16, as CUDA autocast; a deviation, see paper/DEVIATIONS.md).
         #[arg(long, value_enum, default_value_t)]
-        precision: blurry_to_clear::train::Precision,
+        precision: PrecisionArg,
         /// Skip drawing the figures and writing the report after the tables.
         #[arg(long)]
         no_figures: bool,
@@ -73,9 +83,9 @@ enum Command {
         preflight: bool,
         /// Run here, or submit the runs as a Slurm job array and the tables as a job after it.
         #[arg(long, value_enum, default_value_t)]
-        executor: blurry_to_clear::slurm::Executor,
+        executor: Executor,
         #[command(flatten)]
-        slurm: blurry_to_clear::slurm::SlurmOptions,
+        slurm: SlurmArgs,
     },
     /// Print where every run of a profile's run directory stands: done, running (epoch), failed (the error),
     /// stopped or not started; with the Slurm job and its state when the runs were submitted to Slurm.
@@ -169,7 +179,7 @@ enum Command {
         resolution: Option<i64>,
         /// Where to run the network.
         #[arg(long, value_enum, default_value_t)]
-        device: blurry_to_clear::device::DeviceChoice,
+        device: DeviceArg,
     },
     /// Print effective-receptive-field summaries of a checkpoint over seeded noise as CSV (layer,statistic,value).
     Erf {
@@ -187,7 +197,7 @@ enum Command {
         seed: u64,
         /// Where to run the network.
         #[arg(long, value_enum, default_value_t)]
-        device: blurry_to_clear::device::DeviceChoice,
+        device: DeviceArg,
     },
     /// Train the CLEAR models of a synthetic profile on its stand-ins (no other regime: the stand-ins are
     /// calibrated on clear models only) and print each dataset's half-accuracy sigma beside the original's, with
@@ -198,15 +208,15 @@ enum Command {
         profile: String,
         /// Only these datasets' clear models (repeatable; default: every dataset of the profile).
         #[arg(long)]
-        only: Vec<blurry_to_clear::protocol::DatasetId>,
+        only: Vec<DatasetId>,
         /// Where the clear runs are written: <OUT>/<profile>/ (never a directory holding other regimes' runs).
         #[arg(long, default_value = "runs/calibration")]
         out: PathBuf,
         /// libtorch CPU threads, at least 1.
         #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
         threads: Option<i32>,
-        #[arg(long, value_enum, default_value_t = blurry_to_clear::device::DeviceChoice::Auto)]
-        device: blurry_to_clear::device::DeviceChoice,
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
     },
     /// Datasets: check, import, or write the embedded stand-ins (canonical layout: paper/DATA.md).
     Data {
@@ -221,7 +231,7 @@ enum DataCommand {
     Verify {
         /// faces, toybox_instance, toybox_category, in12 or in100.
         #[arg(long)]
-        dataset: blurry_to_clear::protocol::DatasetId,
+        dataset: DatasetId,
         /// The dataset root (holding dataset.toml, <split>.csv and SHA256SUMS).
         #[arg(long)]
         root: PathBuf,
@@ -229,7 +239,7 @@ enum DataCommand {
     /// Write a profile's embedded stand-in of a dataset as PNG files in the canonical layout, then verify it.
     Synth {
         #[arg(long)]
-        dataset: blurry_to_clear::protocol::DatasetId,
+        dataset: DatasetId,
         /// Profile name (paper/protocol/<PROFILE>.toml) or a path to a profile .toml file.
         #[arg(long)]
         profile: String,
@@ -240,10 +250,10 @@ enum DataCommand {
     /// Import a dataset into the canonical layout, then verify it.
     Import {
         #[arg(long)]
-        dataset: blurry_to_clear::protocol::DatasetId,
+        dataset: DatasetId,
         /// Format of SOURCE.
         #[arg(long = "from", value_enum)]
-        format: blurry_to_clear::data::import::SourceFormat,
+        format: SourceFormatArg,
         /// Directory holding the dataset in that format.
         #[arg(long)]
         source: PathBuf,
@@ -251,6 +261,120 @@ enum DataCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `--device`, mapped onto [`DeviceChoice`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum DeviceArg {
+    /// CUDA when libtorch finds a GPU, otherwise CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+impl From<DeviceArg> for DeviceChoice {
+    fn from(arg: DeviceArg) -> DeviceChoice {
+        match arg {
+            DeviceArg::Auto => DeviceChoice::Auto,
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda,
+        }
+    }
+}
+
+/// `--precision`, mapped onto [`Precision`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum PrecisionArg {
+    /// Float32 throughout, as the original. On CUDA, libtorch (like PyTorch) lets cuDNN run float32 convolutions
+    /// in TF32 by default, which is what the original's A100 did; the classifier's matmul stays float32.
+    #[default]
+    Fp32,
+    /// Conv and linear layers in bfloat16, as CUDA autocast runs them (inputs and weights cast, float32 master
+    /// weights, loss and Adam). Meant for CUDA; allowed on the CPU (for checks), where it is not faster.
+    Bf16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(arg: PrecisionArg) -> Precision {
+        match arg {
+            PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        }
+    }
+}
+
+/// Where `reproduce` runs the profile's runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum Executor {
+    /// In this process, one run after another.
+    #[default]
+    Local,
+    /// As a Slurm job array (one task per run and seed), then a job for the tables, figures and report.
+    Slurm,
+}
+
+/// The options of `--executor slurm`, mapped onto [`SlurmOptions`].
+#[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+#[command(next_help_heading = "Slurm (with --executor slurm)")]
+struct SlurmArgs {
+    /// Slurm partition of the jobs.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Slurm account the jobs are charged to.
+    #[arg(long)]
+    account: Option<String>,
+    /// GPUs of each run's task (`--gres=gpu:N`); default 1 for a CUDA profile (paper), 0 for a CPU one (tiny).
+    #[arg(long, value_name = "N")]
+    gpus_per_run: Option<u32>,
+    /// Time limit of each task, H:MM:SS or D-HH:MM:SS; a task stops safely 2 minutes before it and requeues.
+    #[arg(long, value_name = "H:MM:SS")]
+    time: Option<String>,
+    /// Run at most K tasks at once (the array's %K).
+    #[arg(long, value_name = "K")]
+    max_parallel: Option<u32>,
+    /// An sbatch option for both jobs, passed as is (e.g. --sbatch-arg=--qos=long); repeatable.
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+    /// Print the scripts that would be submitted; submit nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl From<SlurmArgs> for SlurmOptions {
+    fn from(arg: SlurmArgs) -> SlurmOptions {
+        SlurmOptions {
+            partition: arg.partition,
+            account: arg.account,
+            gpus_per_run: arg.gpus_per_run,
+            time: arg.time,
+            max_parallel: arg.max_parallel,
+            sbatch_args: arg.sbatch_args,
+            dry_run: arg.dry_run,
+        }
+    }
+}
+
+/// `data import --from`, mapped onto [`SourceFormat`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SourceFormatArg {
+    /// The original's `dev|train|val|test.pickle` + `.csv` pairs.
+    Original,
+    /// The ImageNet-100 Kaggle layout: `train.X1..X4/<wnid>/`, `val.X/<wnid>/`, optional `Labels.json`.
+    #[value(name = "imagenet100-kaggle")]
+    Imagenet100Kaggle,
+    /// `<split>/<class>/<image>` with splits `train` (or `dev`), `val`, `test`.
+    FolderPerClass,
+}
+
+impl From<SourceFormatArg> for SourceFormat {
+    fn from(arg: SourceFormatArg) -> SourceFormat {
+        match arg {
+            SourceFormatArg::Original => SourceFormat::Original,
+            SourceFormatArg::Imagenet100Kaggle => SourceFormat::Imagenet100Kaggle,
+            SourceFormatArg::FolderPerClass => SourceFormat::FolderPerClass,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -297,81 +421,66 @@ fn run(cli: Cli) -> Result<()> {
             executor,
             slurm,
         } => {
-            let Some(profile) = profile else {
-                let dir = blurry_to_clear::protocol::protocol_dir()?;
-                bail!(
-                    "reproduce needs --profile: one of {} (the files of {}), or the path of a profile .toml file",
-                    blurry_to_clear::protocol::profile_names().join(", "),
-                    dir.display()
-                );
-            };
-            slurm.require_slurm(executor)?;
-            let options = blurry_to_clear::pipeline::ReproduceOptions {
+            let profile = commands::reproduce::named_profile(profile)?;
+            let slurm = SlurmOptions::from(slurm);
+            if executor == Executor::Local {
+                commands::reproduce::refuse_slurm_options(&slurm)?;
+            }
+            let options = blurry_to_clear::selection::ReproduceOptions {
                 profile,
                 only,
                 seeds,
                 seed_index,
-                device,
+                device: device.into(),
                 data_root,
                 out,
                 threads,
-                precision,
+                precision: precision.into(),
                 figures: !no_figures,
                 code: blurry_to_clear::stage::CodeHashes::compiled(),
             };
             match (preflight, executor) {
-                (true, _) => blurry_to_clear::preflight::preflight(&options),
-                (false, blurry_to_clear::slurm::Executor::Slurm) => blurry_to_clear::slurm::submit(&options, &slurm),
-                (false, blurry_to_clear::slurm::Executor::Local) => {
-                    blurry_to_clear::interrupt::install()?;
-                    blurry_to_clear::pipeline::reproduce(&options)
-                }
+                (true, _) => commands::reproduce::preflight(&options),
+                (false, Executor::Slurm) => commands::reproduce::submit(&options, &slurm),
+                (false, Executor::Local) => commands::reproduce::local(&options),
             }
         }
         Command::Status { run_dir, profile, seeds, only, require_done } => {
-            blurry_to_clear::status::run(&run_dir, profile.as_deref(), seeds, &only, require_done)
+            commands::status::run(&run_dir, profile.as_deref(), seeds, &only, require_done)
         }
-        Command::Blur { sigma, input, output } => blurry_to_clear::blur::blur_file(sigma, &input, &output),
-        Command::Plan { profile, dataset, regime, steps_per_epoch } => blurry_to_clear::schedule::print_plan(
-            &profile,
-            &dataset,
-            &regime,
-            steps_per_epoch,
-            &mut std::io::stdout().lock(),
-        ),
-        Command::Figures { source, out } => blurry_to_clear::figures::run(&source, out.as_deref()),
-        Command::Report { run_dir, against } => blurry_to_clear::report::run(&run_dir, against.as_deref()),
-        Command::Verify { run_dir, against } => blurry_to_clear::verify::run(&run_dir, against.as_deref()),
-        Command::ImportReference { reference_dir, out } => blurry_to_clear::results::print_import(&reference_dir, &out),
+        Command::Blur { sigma, input, output } => commands::blur::run(sigma, &input, &output),
+        Command::Plan { profile, dataset, regime, steps_per_epoch } => {
+            commands::plan::run(&profile, &dataset, &regime, steps_per_epoch)
+        }
+        Command::Figures { source, out } => commands::tables::figures(&source, out.as_deref()),
+        Command::Report { run_dir, against } => commands::tables::report(&run_dir, against.as_deref()),
+        Command::Verify { run_dir, against } => commands::tables::verify(&run_dir, against.as_deref()),
+        Command::ImportReference { reference_dir, out } => commands::tables::import_reference(&reference_dir, &out),
         Command::ReceptiveFields { checkpoint, restarts, seed } => {
-            let gabor = blurry_to_clear::analysis::gabor::GaborConfig { restarts, seed, ..Default::default() };
-            blurry_to_clear::analysis::print_receptive_fields(&checkpoint, &gabor, &mut std::io::stdout().lock())
+            commands::analyses::receptive_fields(&checkpoint, restarts, seed)
         }
         Command::SpatialFrequency { checkpoint, resolution, device } => {
-            let resolution = blurry_to_clear::analysis::resolution_for(&checkpoint, resolution)?;
-            let device = device.resolve()?;
-            let mut out = std::io::stdout().lock();
-            blurry_to_clear::analysis::print_spatial_frequency(&checkpoint, resolution, device, &mut out)
+            commands::analyses::spatial_frequency(&checkpoint, resolution, device.into())
         }
         Command::Erf { checkpoint, resolution, noise_images, seed, device } => {
-            let erf = blurry_to_clear::analysis::erf::ErfConfig { noise_images, seed, ..Default::default() };
-            let resolution = blurry_to_clear::analysis::resolution_for(&checkpoint, resolution)?;
-            let device = device.resolve()?;
-            blurry_to_clear::analysis::print_erf(&checkpoint, resolution, device, &erf, &mut std::io::stdout().lock())
+            commands::analyses::erf(&checkpoint, resolution, noise_images, seed, device.into())
         }
         Command::CalibrateStandins { profile, only, out, threads, device } => {
             blurry_to_clear::interrupt::install()?;
-            let opts = blurry_to_clear::calibrate::CalibrationOptions { profile, datasets: only, out, threads, device };
-            blurry_to_clear::calibrate::run(&opts)
+            commands::calibrate::run(CalibrationOptions {
+                profile,
+                datasets: only,
+                out,
+                threads,
+                device: device.into(),
+            })
         }
-        Command::Data { command: DataCommand::Verify { dataset, root } } => {
-            blurry_to_clear::data::verify::run(dataset, &root)
-        }
+        Command::Data { command: DataCommand::Verify { dataset, root } } => commands::data::verify(dataset, &root),
         Command::Data { command: DataCommand::Synth { dataset, profile, out } } => {
-            blurry_to_clear::data::stand_in::write(dataset, &profile, &out)
+            commands::data::synth(dataset, &profile, &out)
         }
         Command::Data { command: DataCommand::Import { dataset, format, source, out } } => {
-            blurry_to_clear::data::import::import(dataset, format, &source, &out)
+            commands::data::import(dataset, format.into(), &source, &out)
         }
     }
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use safetensors::tensor::{Dtype, Metadata};
 use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
 
@@ -18,7 +19,7 @@ use crate::draws::Draws;
 
 /// One conv layer of `features`: its module index and shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvLayer {
+pub(crate) struct ConvLayer {
     /// The layer's name in checkpoints and tables: torchvision's module path, e.g. `features.0`.
     pub name: &'static str,
     /// Index in torchvision's `features` Sequential (0, 3, 6, 8, 10).
@@ -33,7 +34,7 @@ pub struct ConvLayer {
 }
 
 /// torchvision's AlexNet conv layers, conv1 to conv5.
-pub const CONV_LAYERS: [ConvLayer; 5] = [
+pub(crate) const CONV_LAYERS: [ConvLayer; 5] = [
     ConvLayer {
         name: "features.0",
         index: 0,
@@ -87,7 +88,7 @@ pub const CONV_LAYERS: [ConvLayer; 5] = [
 ];
 
 /// Smallest input side the network accepts: conv1 and the three pools must leave at least one pixel.
-pub const MIN_INPUT: i64 = 63;
+pub(crate) const MIN_INPUT: i64 = 63;
 
 /// Features after the last pool are averaged to this grid before the classifier.
 const POOLED_GRID: i64 = 6;
@@ -150,7 +151,7 @@ impl AlexNet {
 
     /// The paper's initialisation, drawn from `draws`: each conv layer's weight then bias (conv1 first), then the
     /// classifier's weight and bias, each in row-major order.
-    pub fn initialise(&self, draws: &mut Draws) {
+    pub(crate) fn initialise(&self, draws: &mut Draws) {
         for (layer, conv) in CONV_LAYERS.iter().zip(&self.convs) {
             let receptive = layer.kernel * layer.kernel;
             let (fan_in, fan_out) = (layer.in_channels * receptive, layer.out_channels * receptive);
@@ -167,14 +168,14 @@ impl AlexNet {
     }
 
     /// Logits `[N, classes]` for images `[N, 3, H, W]` with H, W >= 63.
-    pub fn forward(&self, images: &Tensor) -> Tensor {
+    pub(crate) fn forward(&self, images: &Tensor) -> Tensor {
         self.forward_as(images, Kind::Float)
     }
 
     /// Logits (float32) with the conv and linear layers computed in `kind`: their inputs, weights and biases are
     /// cast to it, as CUDA autocast does for `--precision bf16`; the gradients flow back to the float32 weights.
     /// With `Kind::Float` every cast is a no-op and this is [`AlexNet::forward`].
-    pub fn forward_as(&self, images: &Tensor, kind: Kind) -> Tensor {
+    pub(crate) fn forward_as(&self, images: &Tensor, kind: Kind) -> Tensor {
         let features = self.features_as(images, kind, |_, _| {});
         let pooled = features.adaptive_avg_pool2d([POOLED_GRID, POOLED_GRID]).flatten(1, -1);
         let bias = self.classifier.bs.as_ref().map(|b| b.to_kind(kind));
@@ -182,7 +183,7 @@ impl AlexNet {
     }
 
     /// Run `features`, handing each conv layer's output (before its ReLU) to `visit` on the way.
-    pub fn features(&self, images: &Tensor, visit: impl FnMut(&ConvLayer, &Tensor)) -> Tensor {
+    pub(crate) fn features(&self, images: &Tensor, visit: impl FnMut(&ConvLayer, &Tensor)) -> Tensor {
         self.features_as(images, Kind::Float, visit)
     }
 
@@ -201,8 +202,9 @@ impl AlexNet {
         x
     }
 
+    #[cfg(test)]
     /// The five conv layers' outputs (before ReLU), conv1 first. The analyses hook in here.
-    pub fn conv_outputs(&self, images: &Tensor) -> Vec<Tensor> {
+    pub(crate) fn conv_outputs(&self, images: &Tensor) -> Vec<Tensor> {
         let mut outputs = Vec::with_capacity(CONV_LAYERS.len());
         let _pooled = self.features(images, |_, out| outputs.push(out.shallow_clone()));
         outputs
@@ -222,7 +224,7 @@ pub fn save(vs: &nn::VarStore, path: &Path) -> Result<()> {
 /// Load a safetensors checkpoint into `vs`, which must hold the paper's AlexNet: the file is first checked to be one
 /// (see `inspect`) with the class count of `vs`, so that a foreign, truncated or mismatched file is named as such
 /// rather than failing inside the safetensors reader.
-pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
+pub(crate) fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
     let mut variables = vs.variables();
     let expected = variables.get("classifier.bias").map(|b| b.size()[0]);
     let classes = inspect(path, expected)?;
@@ -252,12 +254,12 @@ pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
 }
 
 /// Number of classes of a checkpoint, read from its header (the classifier's shape) without loading it.
-pub fn classes_in(path: &Path) -> Result<i64> {
+pub(crate) fn classes_in(path: &Path) -> Result<i64> {
     inspect(path, None)
 }
 
 /// Build a model on `device` with the weights of the checkpoint at `path` (any torchvision-named AlexNet).
-pub fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore, AlexNet)> {
+pub(crate) fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore, AlexNet)> {
     let mut vs = nn::VarStore::new(device);
     let model = AlexNet::zeroed(&vs.root(), classes_in(path)?);
     load(&mut vs, path)?;
@@ -267,16 +269,6 @@ pub fn from_checkpoint(path: &Path, device: tch::Device) -> Result<(nn::VarStore
 
 /// Largest safetensors header accepted: the paper's AlexNet needs about 1 KB; safetensors itself caps it at 100 MB.
 const MAX_HEADER_BYTES: u64 = 1 << 20;
-
-/// Bytes per element of the floating-point safetensors dtypes a checkpoint may use.
-fn float_dtype_bytes(dtype: &str) -> Option<u64> {
-    match dtype {
-        "F64" => Some(8),
-        "F32" => Some(4),
-        "F16" | "BF16" => Some(2),
-        _ => None,
-    }
-}
 
 /// The tensor names and shapes of the paper's AlexNet with `classes` classes.
 fn alexnet_shapes(classes: i64) -> BTreeMap<String, Vec<i64>> {
@@ -304,8 +296,9 @@ fn not_alexnet(path: &Path, what: &str) -> anyhow::Error {
 
 /// Check, from its header alone, that `path` is a complete safetensors file holding exactly the paper's AlexNet
 /// (torchvision's tensor names and shapes, a floating-point dtype, every tensor's bytes inside the file) and, when
-/// `classes` is given, with that many classes; returns its class count. Reads only the header, so a truncated,
-/// foreign or wrong-sized file is refused before any tensor is allocated.
+/// `classes` is given, with that many classes; returns its class count. Reads only the header (its JSON parsed
+/// into the `safetensors` crate's types), so a truncated, foreign or wrong-sized file is refused before any tensor
+/// is allocated.
 fn inspect(path: &Path, classes: Option<i64>) -> Result<i64> {
     use std::io::Read;
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot open checkpoint {}", path.display()))?;
@@ -323,37 +316,32 @@ fn inspect(path: &Path, classes: Option<i64>) -> Result<i64> {
     }
     let mut header = vec![0u8; header_bytes as usize];
     file.read_exact(&mut header).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-    let entries: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|e| not_alexnet(path, &format!("its header is not JSON ({e})")))?;
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        dtype: String,
-        shape: Vec<i64>,
-        data_offsets: [u64; 2],
-    }
+    let metadata: Metadata = serde_json::from_slice(&header).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => not_alexnet(path, &format!("its header does not describe tensors ({e})")),
+        _ => not_alexnet(path, &format!("its header is not JSON ({e})")),
+    })?;
     let data_bytes = file_bytes - 8 - header_bytes;
-    let mut shapes = BTreeMap::new();
+    let mut shapes: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut data_end = 0;
-    for (name, value) in entries.into_iter().filter(|(name, _)| name != "__metadata__") {
-        let entry: Entry = serde_json::from_value(value)
-            .map_err(|e| not_alexnet(path, &format!("its header entry '{name}' is not a tensor ({e})")))?;
-        let Some(element) = float_dtype_bytes(&entry.dtype) else {
-            return Err(not_alexnet(path, &format!("tensor '{name}' has dtype {}, not a float type", entry.dtype)));
-        };
-        let [start, end] = entry.data_offsets;
-        let elements = entry.shape.iter().try_fold(1u64, |n, d| u64::try_from(*d).ok().and_then(|d| n.checked_mul(d)));
-        if end > data_bytes || start > end || elements.and_then(|n| n.checked_mul(element)) != Some(end - start) {
+    for (name, info) in metadata.tensors().into_iter().collect::<BTreeMap<_, _>>() {
+        // The floating-point dtypes a checkpoint may use.
+        if !matches!(info.dtype, Dtype::F64 | Dtype::F32 | Dtype::F16 | Dtype::BF16) {
+            return Err(not_alexnet(path, &format!("tensor '{name}' has dtype {:?}, not a float type", info.dtype)));
+        }
+        let (start, end) = (info.data_offsets.0 as u64, info.data_offsets.1 as u64);
+        let bytes = info.shape.iter().try_fold(info.dtype.size() as u64, |n, d| n.checked_mul(*d as u64));
+        if end > data_bytes || start > end || bytes != Some(end - start) {
             return Err(not_alexnet(
                 path,
                 &format!(
-                    "tensor '{name}' ({} {:?}) claims bytes {start}..{end} of {data_bytes} bytes of data (a truncated \
-                     or damaged file)",
-                    entry.dtype, entry.shape
+                    "tensor '{name}' ({:?} {:?}) claims bytes {start}..{end} of {data_bytes} bytes of data (a \
+                     truncated or damaged file)",
+                    info.dtype, info.shape
                 ),
             ));
         }
         data_end = data_end.max(end);
-        shapes.insert(name, entry.shape);
+        shapes.insert(name, info.shape.iter().map(|d| *d as i64).collect());
     }
     if data_end != data_bytes {
         return Err(not_alexnet(

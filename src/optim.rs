@@ -28,7 +28,7 @@ impl AdamConfig {
 }
 
 /// Adam over every trainable variable of a var store, with its moments held by name.
-pub struct Adam {
+pub(crate) struct Adam {
     config: AdamConfig,
     params: Vec<(String, Tensor)>,
     exp_avg: Vec<Tensor>,
@@ -37,7 +37,7 @@ pub struct Adam {
 }
 
 impl Adam {
-    pub fn new(vs: &nn::VarStore, config: AdamConfig) -> Adam {
+    pub(crate) fn new(vs: &nn::VarStore, config: AdamConfig) -> Adam {
         let named: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
         let params: Vec<(String, Tensor)> = named.into_iter().collect();
         let exp_avg = params.iter().map(|(_, p)| p.zeros_like()).collect();
@@ -54,12 +54,13 @@ impl Adam {
         Adam { config: self.config, params, exp_avg, exp_avg_sq, step: 0 }
     }
 
+    #[cfg(test)]
     /// Number of optimiser steps taken so far.
-    pub fn steps_taken(&self) -> i64 {
+    pub(crate) fn steps_taken(&self) -> i64 {
         self.step
     }
 
-    pub fn zero_grad(&mut self) {
+    pub(crate) fn zero_grad(&mut self) {
         for (_, p) in &mut self.params {
             let mut grad = p.grad();
             if grad.defined() {
@@ -69,7 +70,7 @@ impl Adam {
     }
 
     /// One update with learning rate `lr`, from the gradients left by `backward`.
-    pub fn step(&mut self, lr: f64) {
+    pub(crate) fn step(&mut self, lr: f64) {
         self.step += 1;
         let AdamConfig { beta1, beta2, eps, weight_decay } = self.config;
         let bias1 = 1.0 - beta1.powi(self.step as i32);
@@ -90,7 +91,8 @@ impl Adam {
     }
 
     /// Save the moments and step count as safetensors (`exp_avg.<name>`, `exp_avg_sq.<name>`, `step`).
-    pub fn save(&self, path: &Path) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
         write_tensors(path, self.named_state(""))
     }
 
@@ -106,7 +108,8 @@ impl Adam {
     }
 
     /// Restore the state written by [`Adam::save`] for the same model.
-    pub fn load(&mut self, path: &Path) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn load(&mut self, path: &Path) -> Result<()> {
         self.restore(path, &read_tensors(path)?, "")
     }
 
@@ -160,7 +163,7 @@ fn read_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
 /// the checkpoint of the optimiser that stepped second (`blur_optimizer`), alone. When it grows, the new states start
 /// from zero, as a newly built optimiser does.
 ///
-/// Saved in one file: the first state under the names [`Adam::save`] uses (so a one-state file is an Adam file), the
+/// Saved in one file: the first state under the names of [`Adam::named_state`] (so a one-state file is an Adam file), the
 /// others prefixed `state<k>.`, so that a resumed run continues bit for bit.
 pub struct AdamSet {
     states: Vec<Adam>,
@@ -172,17 +175,18 @@ impl AdamSet {
         AdamSet { states: vec![Adam::new(vs, config)] }
     }
 
+    #[cfg(test)]
     /// The steps taken by each state.
-    pub fn steps_taken(&self) -> Vec<i64> {
+    pub(crate) fn steps_taken(&self) -> Vec<i64> {
         self.states.iter().map(Adam::steps_taken).collect()
     }
 
-    pub fn zero_grad(&mut self) {
+    pub(crate) fn zero_grad(&mut self) {
         self.states[0].zero_grad();
     }
 
     /// `updates` Adam updates at rate `lr` from the gradients left by `backward`, one per state, in order.
-    pub fn step(&mut self, lr: f64, updates: u32) {
+    pub(crate) fn step(&mut self, lr: f64, updates: u32) {
         let updates = (updates as usize).max(1);
         if updates < self.states.len() {
             self.states.drain(..self.states.len() - updates);
@@ -197,14 +201,14 @@ impl AdamSet {
     }
 
     /// Save every state in one safetensors file.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
         let named = self.states.iter().enumerate().flat_map(|(k, s)| s.named_state(&state_prefix(k))).collect();
         write_tensors(path, named)
     }
 
-    /// Restore the states written by [`AdamSet::save`] (or [`Adam::save`]) for the same model: as many as the file
+    /// Restore the states written by [`AdamSet::save`] (or by a single `Adam`) for the same model: as many as the file
     /// holds.
-    pub fn load(&mut self, path: &Path) -> Result<()> {
+    pub(crate) fn load(&mut self, path: &Path) -> Result<()> {
         let tensors = read_tensors(path)?;
         let mut states = Vec::new();
         for k in 0.. {

@@ -16,96 +16,22 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use crate::analysis::{self, AnalysisInputs, CheckpointAnalysis};
+use crate::analysis::{self, AnalysisInputs};
 use crate::augment::AugmentSpec;
 use crate::data::{self, Split, SplitName};
-use crate::device::{describe, DeviceChoice};
+use crate::device::describe;
 use crate::evaluate::{self, EvalLoader, EvaluationPlan};
 use crate::model;
-use crate::protocol::{parse_run_key, DatasetId, DatasetSpec, Profile, Regime, RunSpec};
-use crate::results::{self, AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur, Conv1Weight, Erf, ErfMapPixel};
-use crate::results::{
-    ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency, Table, TestPredictions, TrainingLog,
-};
+use crate::protocol::{DatasetSpec, Profile, RunSpec};
+use crate::results::{self, AccuracyRatioByStage, RunKey, Tables, TrainingLog};
 use crate::run_dir::RunDir;
-use crate::stage::{self, CodeHashes, Stage, StageRecord};
+use crate::selection::{select_runs, ReproduceOptions};
+use crate::stage::{self, CodeHashes, RecordFile, Stage, StageRecord};
 use crate::train::{self, Precision, RunData, TrainContext};
-
-/// What `blurry-to-clear reproduce` was asked to do.
-#[derive(Clone, Debug)]
-pub struct ReproduceOptions {
-    pub profile: String,
-    /// `dataset` or `dataset/regime` filters; empty means every run.
-    pub only: Vec<String>,
-    pub seeds: u64,
-    /// Only the runs of this seed index (what one Slurm array task runs); `None` means every seed.
-    pub seed_index: Option<u64>,
-    pub device: DeviceChoice,
-    pub data_root: Option<PathBuf>,
-    pub out: PathBuf,
-    /// libtorch's CPU threads; default: libtorch's own choice.
-    pub threads: Option<i32>,
-    /// Arithmetic of the training steps (`--precision`).
-    pub precision: Precision,
-    /// Draw the figures and write the report after the tables.
-    pub figures: bool,
-    /// The source hashes that key the stages (the compiled ones, except in tests).
-    pub code: CodeHashes,
-}
-
-/// Which runs `--only` selects.
-#[derive(Clone, Debug, Default)]
-pub struct Selection {
-    filters: Vec<(DatasetId, Option<Regime>)>,
-}
-
-impl Selection {
-    /// Parse `--only` values (`faces` or `faces/blurry`); unknown names list the valid ones.
-    pub fn parse(only: &[String]) -> Result<Selection> {
-        let filters = only
-            .iter()
-            .map(|item| match item.contains('/') {
-                true => parse_run_key(item).map(|(d, r)| (d, Some(r))),
-                false => item.parse().map(|d| (d, None)),
-            })
-            .collect::<Result<_>>()
-            .context("in --only")?;
-        Ok(Selection { filters })
-    }
-
-    pub fn includes(&self, run: &RunSpec) -> bool {
-        self.filters.is_empty()
-            || self.filters.iter().any(|(d, r)| *d == run.dataset && r.is_none_or(|r| r == run.regime))
-    }
-}
-
-/// The runs `reproduce` (and `--preflight`) would do: every run of the profile for `--seeds` seeds that `--only`
-/// selects, in the profile's order, then its variants (`[variants.<name>]`) that it selects. An `--only` that
-/// selects nothing is an error.
-pub fn select_runs(profile: &Profile, opts: &ReproduceOptions) -> Result<Vec<RunSpec>> {
-    if opts.seeds == 0 {
-        bail!("--seeds must be at least 1");
-    }
-    if let Some(index) = opts.seed_index.filter(|i| *i >= opts.seeds) {
-        bail!("--seed-index {index} names no seed: with --seeds {} they are 0 to {}", opts.seeds, opts.seeds - 1);
-    }
-    let selection = Selection::parse(&opts.only)?;
-    let all = profile.runs(opts.seeds)?.into_iter().chain(profile.variant_runs(opts.seeds)?);
-    let runs: Vec<RunSpec> =
-        all.filter(|r| selection.includes(r) && opts.seed_index.is_none_or(|i| i == r.seed_index)).collect();
-    if runs.is_empty() {
-        bail!("--only {} selects none of profile '{}''s runs", opts.only.join(" "), profile.name);
-    }
-    Ok(runs)
-}
-
-/// The datasets of `runs`, each once, in the paper's order.
-pub fn datasets_of(runs: &[RunSpec]) -> Vec<DatasetId> {
-    runs.iter().map(|r| r.dataset).collect::<BTreeSet<_>>().into_iter().collect()
-}
+use crate::vocab::DatasetId;
 
 /// The key of a run's rows in the results tables.
-pub fn run_key(run: &RunSpec) -> RunKey {
+pub(crate) fn run_key(run: &RunSpec) -> RunKey {
     RunKey { profile: run.profile.clone(), seed: run.seed, dataset: run.dataset, regime: run.regime }
 }
 
@@ -230,7 +156,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<()> {
             .train(&mut cache, &per_run)
             .and_then(|()| stages.evaluate(&mut cache))
             .and_then(|()| stages.analyse(&mut cache));
-        crate::status::record_outcome(&stages.dir, &outcome);
+        crate::run_dir::record_outcome(&stages.dir, &outcome);
         // A failed run does not stop the others (a diverged run says nothing about the next one); what stops every
         // run (a signal, a full disk) does.
         match outcome {
@@ -323,8 +249,8 @@ fn draw_and_report(profile_dir: &Path, code: &CodeHashes) -> Result<()> {
             }
         }
     }
-    let hash = stage::hash_inputs(&(&code.report, &inputs))?;
-    let stage = Stage::new("figures", profile_dir.join("stages").join("figures.json"), profile_dir);
+    let hash = stage::hash_inputs(&(code.of(Stage::Figures), &inputs))?;
+    let stage = RecordFile::of_profile(Stage::Figures, None, profile_dir);
     if stage.done(&hash).is_some() {
         return Ok(());
     }
@@ -377,7 +303,7 @@ impl<'a> RunStages<'a> {
     ) -> Result<RunStages<'a>> {
         let code = &opts.code;
         let train_hash = stage::hash_inputs(&TrainInputs {
-            code: &code.train,
+            code: code.of(Stage::Train),
             run,
             dataset: profile.dataset(run.dataset)?,
             stored_resolution: profile.stored_resolution,
@@ -393,8 +319,8 @@ impl<'a> RunStages<'a> {
         Ok(RunStages { profile, run, key: run_key(run), dir, device, code, precision: opts.precision, train_hash })
     }
 
-    fn stage(&self, name: &str) -> Stage {
-        Stage::of_run(name, &self.dir)
+    fn stage(&self, stage: Stage) -> RecordFile {
+        RecordFile::of_run(stage, &self.dir)
     }
 
     fn augment_spec(&self) -> Result<AugmentSpec> {
@@ -405,7 +331,7 @@ impl<'a> RunStages<'a> {
     /// left half-written in the run's directory.
     fn train(&self, cache: &mut DataCache, bar: &ProgressBar) -> Result<()> {
         self.dir.remove_temporary_files()?;
-        let stage = self.stage("train");
+        let stage = self.stage(Stage::Train);
         if stage.done(&self.train_hash).is_some() {
             return Ok(());
         }
@@ -424,10 +350,10 @@ impl<'a> RunStages<'a> {
             progress: bar,
         };
         let log = train::train(&ctx)?;
-        let rows: Vec<TrainingLog> = log.iter().map(|e| TrainingLog::from_epoch(&self.key, e)).collect();
+        let training_log: Vec<TrainingLog> = log.iter().map(|e| TrainingLog::from_epoch(&self.key, e)).collect();
         let mut outputs: Vec<PathBuf> =
-            train::checkpoint_epochs(self.profile).iter().map(|e| self.dir.checkpoint(*e)).collect();
-        outputs.extend(self.write_rows(&rows)?);
+            self.profile.checkpoint_epochs().iter().map(|e| self.dir.checkpoint(*e)).collect();
+        outputs.extend(self.write_tables(Stage::Train, &Tables { training_log, ..Tables::default() })?);
         stage.finish(&self.train_hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
@@ -454,17 +380,16 @@ impl<'a> RunStages<'a> {
         Ok(())
     }
 
-    /// A run's rows of one table, in `tables/` (gathered into the profile's tables at the end): the files written.
-    fn write_rows<T: Table>(&self, rows: &[T]) -> Result<[PathBuf; 2]> {
-        let dir = self.dir.tables();
-        results::write_table(&dir, rows)?;
-        Ok([T::SCHEMA.csv_path(&dir), T::SCHEMA.parquet_path(&dir)])
+    /// The run's rows of every table `stage` makes, in `tables/` (gathered into the profile's tables at the end):
+    /// the files written.
+    fn write_tables(&self, stage: Stage, tables: &Tables) -> Result<Vec<PathBuf>> {
+        tables.write(&self.dir.tables(), |schema| schema.made_by == stage)
     }
 
     fn evaluate(&self, cache: &mut DataCache) -> Result<()> {
         let p = self.profile;
         let hash = stage::hash_inputs(&EvaluateInputs {
-            code: &self.code.evaluate,
+            code: self.code.of(Stage::Evaluate),
             train: &self.train_hash,
             test_sigmas: &p.test_sigmas,
             stage_test_sigmas: &p.stage_test_sigmas,
@@ -472,7 +397,7 @@ impl<'a> RunStages<'a> {
             eval_batch_size: p.eval_batch_size,
             eval_drop_last: p.eval_drop_last,
         })?;
-        let stage = self.stage("evaluate");
+        let stage = self.stage(Stage::Evaluate);
         if stage.done(&hash).is_some() {
             return Ok(());
         }
@@ -502,9 +427,13 @@ impl<'a> RunStages<'a> {
                 final_model.with_stages_of(by_stage)
             }
         };
-        let mut outputs = Vec::from(self.write_rows(&evaluation.accuracy_vs_blur)?);
-        outputs.extend(self.write_rows(&evaluation.accuracy_by_stage)?);
-        outputs.extend(self.write_rows(&evaluation.predictions)?);
+        let tables = Tables {
+            accuracy_vs_blur: evaluation.accuracy_vs_blur,
+            accuracy_by_stage: evaluation.accuracy_by_stage,
+            test_predictions: evaluation.predictions,
+            ..Tables::default()
+        };
+        let outputs = self.write_tables(Stage::Evaluate, &tables)?;
         stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
@@ -512,12 +441,12 @@ impl<'a> RunStages<'a> {
     fn analyse(&self, cache: &mut DataCache) -> Result<()> {
         let spec = &self.profile.analysis;
         let hash = stage::hash_inputs(&AnalyseInputs {
-            code: &self.code.analyse,
+            code: self.code.of(Stage::Analyse),
             train: &self.train_hash,
             analysis: spec,
             stage_epochs: &self.profile.stage_epochs,
         })?;
-        let stage = self.stage("analyse");
+        let stage = self.stage(Stage::Analyse);
         if stage.done(&hash).is_some() {
             return Ok(());
         }
@@ -530,27 +459,20 @@ impl<'a> RunStages<'a> {
             device: self.device,
             erf_images: &erf_images,
         };
-        let mut tables = CheckpointAnalysis::default();
-        for epoch in spec.epochs.clone().unwrap_or_else(|| train::checkpoint_epochs(self.profile)) {
+        let mut tables = Tables::default();
+        for epoch in spec.epochs.clone().unwrap_or_else(|| self.profile.checkpoint_epochs()) {
             crate::interrupt::check()?;
             let (vs, model) = model::from_checkpoint(&self.dir.checkpoint(epoch), self.device)?;
-            tables.append(analysis::analyse_checkpoint(&self.key, epoch, &vs, &model, &inputs)?);
+            tables.extend(analysis::analyse_checkpoint(&self.key, epoch, &vs, &model, &inputs)?);
         }
         let stages = &self.profile.stage_epochs;
         tables.rf_size.extend(analysis::across_epochs::gabor_counts(
             &self.key,
-            &tables.gabor_filters,
+            &tables.rf_gabor_filters,
             stages,
             self.run.epochs,
         ));
-        let mut outputs = Vec::new();
-        outputs.extend(self.write_rows(&tables.rf_size)?);
-        outputs.extend(self.write_rows(&tables.gabor_filters)?);
-        outputs.extend(self.write_rows(&tables.spatial_frequency)?);
-        outputs.extend(self.write_rows(&tables.erf)?);
-        outputs.extend(self.write_rows(&tables.erf_profiles)?);
-        outputs.extend(self.write_rows(&tables.erf_maps)?);
-        outputs.extend(self.write_rows(&tables.conv1_kernels)?);
+        let outputs = self.write_tables(Stage::Analyse, &tables)?;
         stage.finish(&hash, &outputs, started.elapsed().as_secs_f64(), &describe(self.device))?;
         Ok(())
     }
@@ -561,8 +483,8 @@ impl<'a> RunStages<'a> {
 fn check_run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<()> {
     for run in runs {
         let dir = RunDir::new(profile_dir, run);
-        for name in ["train", "evaluate", "analyse"] {
-            let stage = Stage::of_run(name, &dir);
+        for &input in Stage::Gather.inputs() {
+            let stage = RecordFile::of_run(input, &dir);
             if !stage.record.exists() {
                 continue;
             }
@@ -579,17 +501,17 @@ fn check_run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<()> {
     Ok(())
 }
 
-/// One table's rows of every finished run, in the profile's run order.
-fn run_rows<T: Table>(profile_dir: &Path, runs: &[RunSpec]) -> Result<Vec<T>> {
-    let mut rows = Vec::new();
+/// Every table's rows of every finished run, in the profile's run order.
+fn run_tables(profile_dir: &Path, runs: &[RunSpec]) -> Result<Tables> {
+    let mut tables = Tables::default();
     for run in runs {
         let dir = RunDir::new(profile_dir, run).tables();
-        let part = results::read_table_if_present::<T>(&dir).with_context(|| {
+        let part = Tables::read(&dir, |_| true).with_context(|| {
             format!("a table of {} is corrupt; delete its stages/ directory to recompute it", dir.display())
         })?;
-        rows.extend(part.unwrap_or_default());
+        tables.extend(part);
     }
-    Ok(rows)
+    Ok(tables)
 }
 
 /// Gather every finished run's rows into `runs/<profile>/results/` (CSV + Parquet), with a copy of the protocol
@@ -605,9 +527,9 @@ fn gather_tables(
     let protocol = std::fs::read(&protocol_path)
         .with_context(|| format!("cannot read the protocol file {}", protocol_path.display()))?;
     let inputs = run_table_hashes(profile_dir, runs)?;
-    let hash = stage::hash_inputs(&(&code.gather, crate::provenance::sha256_bytes(&protocol), &inputs))?;
+    let hash = stage::hash_inputs(&(code.of(Stage::Gather), crate::provenance::sha256_bytes(&protocol), &inputs))?;
     let results_dir = results::results_dir(profile_dir);
-    let stage = Stage::new("gather", profile_dir.join("stages").join("gather.json"), profile_dir);
+    let stage = RecordFile::of_profile(Stage::Gather, None, profile_dir);
     if stage.done(&hash).is_some() {
         return Ok(());
     }
@@ -630,9 +552,8 @@ fn gather_variant_tables(profile: &Profile, profile_dir: &Path, runs: &[RunSpec]
         }
     }
     for (name, runs) in by_variant {
-        let hash = stage::hash_inputs(&(&code.gather, &run_table_hashes(profile_dir, &runs)?))?;
-        let record = profile_dir.join("stages").join(format!("gather-variant-{name}.json"));
-        let stage = Stage::new(&format!("gather-variant-{name}"), record, profile_dir);
+        let hash = stage::hash_inputs(&(code.of(Stage::Gather), &run_table_hashes(profile_dir, &runs)?))?;
+        let stage = RecordFile::of_profile(Stage::Gather, Some(name), profile_dir);
         if stage.done(&hash).is_some() {
             continue;
         }
@@ -661,24 +582,14 @@ fn run_table_hashes(profile_dir: &Path, runs: &[RunSpec]) -> Result<BTreeMap<Str
     Ok(inputs)
 }
 
-/// Write the rows of `runs` into one set of tables in `results_dir`; returns the files written.
+/// Write the rows of `runs` into one set of tables in `results_dir`, with the tables the gathering makes from them
+/// (the accuracy ratios); returns the files written.
 fn write_gathered(profile: &Profile, profile_dir: &Path, results_dir: &Path, runs: &[RunSpec]) -> Result<Vec<PathBuf>> {
-    let stage_rows: Vec<AccuracyByStage> = run_rows(profile_dir, runs)?;
+    let mut tables = run_tables(profile_dir, runs)?;
     let steps = |dataset| profile.steps_per_epoch(dataset).unwrap_or(0);
-    let ratios = AccuracyRatioByStage::from_stages(&stage_rows, profile.blurry_sigma(), steps);
-    results::write_table(results_dir, &run_rows::<AccuracyVsBlur>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &stage_rows)?;
-    results::write_table(results_dir, &ratios)?;
-    results::write_table(results_dir, &run_rows::<TrainingLog>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<RfSize>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<RfGaborFilter>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<SpatialFrequency>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<Erf>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<ErfProfile>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<ErfMapPixel>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<Conv1Weight>(profile_dir, runs)?)?;
-    results::write_table(results_dir, &run_rows::<TestPredictions>(profile_dir, runs)?)?;
-    Ok(results::SCHEMAS.iter().flat_map(|s| [s.csv_path(results_dir), s.parquet_path(results_dir)]).collect())
+    tables.accuracy_ratio_by_stage =
+        AccuracyRatioByStage::from_stages(&tables.accuracy_by_stage, profile.blurry_sigma(), steps);
+    tables.write(results_dir, |_| true)
 }
 
 /// `runs/<profile>/manifest.json`: every artifact with its SHA-256, and how it was made.
@@ -739,12 +650,12 @@ fn write_manifest(
     let mut stages = Vec::new();
     for run in runs {
         let dir = RunDir::new(profile_dir, run);
-        for name in ["train", "evaluate", "analyse"] {
-            if let Ok(bytes) = std::fs::read(dir.stage_record(name)) {
+        for stage in Stage::OF_RUN {
+            if let Ok(bytes) = std::fs::read(dir.stage_record(stage.name())) {
                 let mut record = StageRecord::unseal(&bytes).with_context(|| {
                     format!(
                         "{} is damaged; rerun `reproduce --only {}` to recompute it",
-                        dir.stage_record(name).display(),
+                        dir.stage_record(stage.name()).display(),
                         run.key()
                     )
                 })?;
@@ -757,9 +668,9 @@ fn write_manifest(
             }
         }
     }
-    let variants = profile.variants.keys().map(|v| format!("gather-variant-{v}"));
-    for name in ["gather".to_owned(), "figures".to_owned()].into_iter().chain(variants) {
-        let path = profile_dir.join("stages").join(format!("{name}.json"));
+    let variants = profile.variants.keys().map(|v| RecordFile::of_profile(Stage::Gather, Some(v), profile_dir));
+    let own = [Stage::Gather, Stage::Figures].map(|stage| RecordFile::of_profile(stage, None, profile_dir));
+    for path in own.into_iter().chain(variants).map(|file| file.record) {
         if let Ok(bytes) = std::fs::read(&path) {
             let record = StageRecord::unseal(&bytes)
                 .with_context(|| format!("{} is damaged; rerun `reproduce` to recompute it", path.display()))?;
@@ -834,17 +745,7 @@ fn manifest_changes(path: &Path, bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Flip the middle byte of `path`, or cut it to half its length.
-    fn damage(path: &Path, truncate: bool) {
-        let mut bytes = std::fs::read(path).unwrap();
-        let middle = bytes.len() / 2;
-        match truncate {
-            true => bytes.truncate(middle),
-            false => bytes[middle] ^= 0x01,
-        }
-        std::fs::write(path, bytes).unwrap();
-    }
+    use crate::stage::tests::damage;
 
     #[test]
     fn a_damaged_run_table_or_its_record_stops_the_gathering_naming_the_file_and_the_rerun() {
@@ -856,7 +757,7 @@ mod tests {
             let table = dir.tables().join("accuracy_vs_blur.csv");
             std::fs::create_dir_all(dir.tables()).unwrap();
             std::fs::write(&table, b"dataset,regime\nfaces,clear\n").unwrap();
-            let stage = Stage::of_run("evaluate", &dir);
+            let stage = RecordFile::of_run(Stage::Evaluate, &dir);
             stage.finish("h", std::slice::from_ref(&table), 1.0, "cpu").unwrap();
             run_table_hashes(temp.path(), &runs).unwrap();
             let file = if damaged == "table" { table } else { stage.record.clone() };
@@ -882,46 +783,5 @@ mod tests {
         assert_eq!(manifest_changes(&path, &bytes).unwrap(), "it differed in stage train");
         std::fs::write(&path, String::from_utf8(bytes.clone()).unwrap().replace("tiny", "tinz")).unwrap();
         assert_eq!(manifest_changes(&path, &bytes).unwrap(), "it differed in profile");
-    }
-
-    #[test]
-    fn only_selects_datasets_and_runs_and_rejects_unknown_names() {
-        let paper = Profile::load("paper").unwrap();
-        let runs = paper.runs(1).unwrap();
-        let count = |only: &[&str]| {
-            let selection = Selection::parse(&only.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-            runs.iter().filter(|r| selection.includes(r)).count()
-        };
-        assert_eq!(count(&[]), 15);
-        assert_eq!(count(&["faces"]), 3);
-        assert_eq!(count(&["faces/blurry", "in12"]), 4);
-        let err = format!("{:#}", Selection::parse(&["faces/fuzzy".to_owned()]).unwrap_err());
-        assert!(err.contains("blurry_to_clear"), "{err}");
-        let err = format!("{:#}", Selection::parse(&["mnist".to_owned()]).unwrap_err());
-        assert!(err.contains("toybox_instance"), "{err}");
-    }
-
-    #[test]
-    fn a_profiles_variants_are_selected_with_their_dataset_and_regime() {
-        let paper = Profile::load("paper").unwrap();
-        let options = |only: &[&str]| ReproduceOptions {
-            profile: "paper".into(),
-            only: only.iter().map(|s| s.to_string()).collect(),
-            seeds: 1,
-            seed_index: None,
-            device: DeviceChoice::Cpu,
-            data_root: None,
-            out: PathBuf::from("runs"),
-            threads: None,
-            precision: crate::train::Precision::Fp32,
-            figures: false,
-            code: CodeHashes::compiled(),
-        };
-        let selected = |only: &[&str]| select_runs(&paper, &options(only)).unwrap();
-        assert_eq!(selected(&[]).len(), 16, "15 runs and the IN12_full_blur_2 variant");
-        let in12_blurry = selected(&["in12/blurry"]);
-        let variants: Vec<Option<&str>> = in12_blurry.iter().map(|r| r.variant.as_deref()).collect();
-        assert_eq!(variants, [None, Some("IN12_full_blur_2")]);
-        assert!(selected(&["in12/clear"]).iter().all(|r| r.variant.is_none()));
     }
 }

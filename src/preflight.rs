@@ -11,7 +11,7 @@
 //! for a GPU that `--device auto` would run on the CPU gets a warning with the projected slowdown, here and in
 //! `reproduce` ([`cpu_fallback_warning`]).
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -24,10 +24,11 @@ use crate::draws::Draws;
 use crate::evaluate::{self, EvalLoader};
 use crate::model::CONV_LAYERS;
 use crate::optim::{AdamConfig, AdamSet};
-use crate::pipeline::{datasets_of, select_runs, ReproduceOptions};
-use crate::protocol::{DataSource, DatasetId, Profile, RunSpec, TrainMetrics};
+use crate::protocol::{DataSource, Profile, RunSpec, TrainMetrics};
 use crate::schedule::lr_at;
+use crate::selection::{datasets_of, select_runs, ReproduceOptions};
 use crate::train::{self, Precision};
+use crate::vocab::DatasetId;
 
 /// Training steps timed per run after [`WARM_UP_STEPS`]; the median is extrapolated (the first steps pay for
 /// allocation and kernel selection, and single steps jitter).
@@ -54,7 +55,7 @@ fn checkpoint_bytes(classes: u64) -> u64 {
 /// FLOP (two per multiply-add) of the paper's AlexNet forward pass on one `resolution`-px image with `classes`
 /// outputs: the five convolutions at their output sizes (max-pooling after conv1, conv2 and conv5) and the head on
 /// the 6x6 average-pooled features. 1.31 GFLOP at 224 px.
-pub fn forward_flop(resolution: u32, classes: u64) -> f64 {
+pub(crate) fn forward_flop(resolution: u32, classes: u64) -> f64 {
     let mut side = i64::from(resolution);
     let mut multiply_adds = 0i64;
     for layer in &CONV_LAYERS {
@@ -82,7 +83,7 @@ fn training_flop(profile: &Profile, run: &RunSpec) -> Result<f64> {
 /// The warning for a profile meant for CUDA (`device = "cuda"` in its protocol) that `--device auto` would run on
 /// the CPU because libtorch sees no GPU, with the projected slowdown; `None` otherwise (`--device cpu` is a choice,
 /// and `--device cuda` without a GPU is already an error).
-pub fn cpu_fallback_warning(
+pub(crate) fn cpu_fallback_warning(
     profile: &Profile,
     runs: &[RunSpec],
     choice: DeviceChoice,
@@ -208,6 +209,30 @@ pub fn estimate_run(
     Ok(RunEstimate { train_s: train_images * passes / step_images_per_s, eval_s: eval_images / eval_images_per_s })
 }
 
+/// One finding of `--preflight`, reported as soon as it is made (the data checks and the timed steps of a `paper`
+/// profile take minutes), so that the commands layer can show each at once.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finding {
+    /// What is checked: the profile, its selected runs and the device.
+    Start { profile: String, runs: usize, device: String },
+    /// The profile is meant for a GPU that `--device auto` would not use ([`cpu_fallback_warning`]).
+    Warning(String),
+    /// A dataset's real data verified under `root`.
+    DataVerified { dataset: DatasetId, root: PathBuf },
+    /// A dataset of a profile that trains on the embedded stand-ins.
+    StandIn { dataset: DatasetId },
+    /// A dataset's train, val and test caches built.
+    CachesBuilt { dataset: DatasetId },
+    /// A run's steady-state step and evaluation batch (medians, seconds) and its projected wall time (hours).
+    Run { name: String, step_s: f64, eval_batch_s: f64, hours: f64 },
+    /// Disk the checkpoints need and what is free under `out`.
+    Disk { needed: u64, free: u64, out: PathBuf },
+    /// The projected training and evaluation time of the runs measured, in hours on this device.
+    Time { hours: f64 },
+    /// Of it, the training on one GPU at the assumed [`GPU_FLOP_PER_S`] (hours), and how much slower this CPU is.
+    GpuTime { hours: f64, tflop_per_s: f64, slowdown: f64 },
+}
+
 /// Verify `dataset`'s data and build its caches; every problem found is added to `problems`. True when the runs of
 /// `dataset` can be tried.
 fn check_dataset(
@@ -215,34 +240,35 @@ fn check_dataset(
     dataset: DatasetId,
     sources: &data::cache::DataSourceArgs,
     problems: &mut Vec<String>,
+    report: &mut dyn FnMut(Finding),
 ) -> bool {
     if profile.data == DataSource::Real {
-        let report = data::cache::dataset_root(dataset, sources)
+        let verified = data::cache::dataset_root(dataset, sources)
             .and_then(|root| Ok((data::verify::verify(dataset, &root)?, root)));
-        match report {
+        match verified {
             Err(err) => {
                 problems.push(format!("data {dataset}: {err:#}"));
                 return false;
             }
-            Ok((report, root)) if !report.is_ok() => {
+            Ok((verified, root)) if !verified.is_ok() => {
                 const SHOWN: usize = 20;
-                for problem in report.problems.iter().take(SHOWN) {
+                for problem in verified.problems.iter().take(SHOWN) {
                     problems.push(format!("data {dataset}: {problem}"));
                 }
-                if report.problems.len() > SHOWN {
+                if verified.problems.len() > SHOWN {
                     problems.push(format!(
                         "data {dataset}: ... and {} more problems; `data verify --dataset {dataset} --root {}` lists \
                          them all",
-                        report.problems.len() - SHOWN,
+                        verified.problems.len() - SHOWN,
                         root.display()
                     ));
                 }
                 return false;
             }
-            Ok((_, root)) => println!("  data   {dataset}: {} verified", root.display()),
+            Ok((_, root)) => report(Finding::DataVerified { dataset, root }),
         }
     } else {
-        println!("  data   {dataset}: embedded stand-in");
+        report(Finding::StandIn { dataset });
     }
     for split in SplitName::ALL {
         if let Err(err) = data::cache::load_split(profile, dataset, split, sources, Device::Cpu) {
@@ -250,12 +276,13 @@ fn check_dataset(
             return false;
         }
     }
-    println!("  cache  {dataset}: train, val and test built");
+    report(Finding::CachesBuilt { dataset });
     true
 }
 
-/// Run every check and print a report; fails, listing every problem, when any check fails.
-pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
+/// Run every check, reporting each [`Finding`] as it is made; returns every problem found (none: the preflight
+/// passed).
+pub fn preflight(opts: &ReproduceOptions, report: &mut dyn FnMut(Finding)) -> Result<Vec<String>> {
     let profile = Profile::load(&opts.profile)?;
     let device = opts.device.resolve()?;
     if let Some(threads) = opts.threads {
@@ -263,10 +290,10 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
     }
     let runs = select_runs(&profile, opts)?;
     let sources = data::cache::DataSourceArgs { data_root: opts.data_root.clone() };
-    println!("preflight of profile {} ({} runs) on {}", profile.name, runs.len(), describe(device));
+    report(Finding::Start { profile: profile.name.clone(), runs: runs.len(), device: describe(device) });
     let fallback = cpu_fallback_warning(&profile, &runs, opts.device, device)?;
     if let Some(warning) = &fallback {
-        println!("  warning: {warning}");
+        report(Finding::Warning(warning.clone()));
     }
 
     let mut problems = Vec::new();
@@ -281,7 +308,7 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
             ));
             BTreeSet::new()
         }
-        _ => datasets.into_iter().filter(|d| check_dataset(&profile, *d, &sources, &mut problems)).collect(),
+        _ => datasets.into_iter().filter(|d| check_dataset(&profile, *d, &sources, &mut problems, report)).collect(),
     };
 
     let mut total_s = 0.0;
@@ -299,27 +326,21 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         let RunEstimate { train_s, eval_s } = estimate_run(&profile, run, step_rate, eval_rate)?;
         total_s += train_s + eval_s;
         measured_flop += training_flop(&profile, run)?;
-        println!(
-            "  run    {:<32} step {:>7.3} s, eval batch {:>7.3} s (medians): about {:>6.1} h",
-            run.name(),
-            timing.step_s,
-            timing.eval_batch_s,
-            (train_s + eval_s) / 3600.0
-        );
+        report(Finding::Run {
+            name: run.name(),
+            step_s: timing.step_s,
+            eval_batch_s: timing.eval_batch_s,
+            hours: (train_s + eval_s) / 3600.0,
+        });
     }
 
-    let checkpoints = train::checkpoint_epochs(&profile).len() as u64;
+    let checkpoints = profile.checkpoint_epochs().len() as u64;
     let needed: u64 = runs
         .iter()
         .map(|r| profile.dataset(r.dataset).map(|s| checkpoint_bytes(s.classes) * (checkpoints + 2)))
         .sum::<Result<u64>>()?;
     let free = free_bytes(&opts.out)?;
-    println!(
-        "  disk   {:.1} GB needed for checkpoints, {:.1} GB free under {}",
-        needed as f64 / 1e9,
-        free as f64 / 1e9,
-        opts.out.display()
-    );
+    report(Finding::Disk { needed, free, out: opts.out.clone() });
     if needed > free {
         problems.push(format!(
             "disk: not enough under {}: {needed} bytes needed, {free} free; free space or pass --out elsewhere",
@@ -327,30 +348,17 @@ pub fn preflight(opts: &ReproduceOptions) -> Result<()> {
         ));
     }
     if total_s > 0.0 {
-        println!(
-            "  time   about {:.1} h for training and evaluation on this device (analyses extra), from the runs above",
-            total_s / 3600.0
-        );
+        report(Finding::Time { hours: total_s / 3600.0 });
         if fallback.is_some() {
             let gpu_s = measured_flop / GPU_FLOP_PER_S;
-            println!(
-                "  time   about {:.1} h of it would be training on one GPU at an assumed {:.0} TFLOP/s: this CPU is \
-                 about {:.0}x slower",
-                gpu_s / 3600.0,
-                GPU_FLOP_PER_S / 1e12,
-                total_s / gpu_s
-            );
+            report(Finding::GpuTime {
+                hours: gpu_s / 3600.0,
+                tflop_per_s: GPU_FLOP_PER_S / 1e12,
+                slowdown: total_s / gpu_s,
+            });
         }
     }
-    if !problems.is_empty() {
-        println!("preflight found {} problem(s):", problems.len());
-        for problem in &problems {
-            println!("  problem: {problem}");
-        }
-        bail!("preflight failed: {} problem(s), each listed above; fix them and run it again", problems.len());
-    }
-    println!("preflight passed");
-    Ok(())
+    Ok(problems)
 }
 
 #[cfg(test)]

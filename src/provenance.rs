@@ -57,7 +57,7 @@ pub fn use_project(dir: &Path) -> Result<()> {
 
 /// The project's root directory (where `paper/` and `expected/` live): `--project`, or found from the working
 /// directory upwards. An error names where it looked and what it looked for.
-pub fn project_dir() -> Result<PathBuf> {
+pub(crate) fn project_dir() -> Result<PathBuf> {
     if let Some(dir) = PROJECT.get() {
         return Ok(dir.clone());
     }
@@ -74,12 +74,12 @@ pub fn project_dir() -> Result<PathBuf> {
 }
 
 /// A path inside the project, e.g. `project_path("expected/paper")`.
-pub fn project_path(relative: &str) -> Result<PathBuf> {
+pub(crate) fn project_path(relative: &str) -> Result<PathBuf> {
     Ok(project_dir()?.join(relative))
 }
 
 /// Lowercase hex of a digest.
-pub fn hex(digest: &[u8]) -> String {
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -121,7 +121,7 @@ pub fn git_commit() -> String {
 }
 
 /// `time` as ISO 8601 in UTC to the second, e.g. `2026-11-29T17:40:03Z` (times before 1970 print as 1970).
-pub fn iso8601(time: SystemTime) -> String {
+pub(crate) fn iso8601(time: SystemTime) -> String {
     let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, of_day) = (seconds / 86_400, seconds % 86_400);
     // Civil date from days since 1970-01-01 (H. Hinnant's `civil_from_days`, for days >= 0): eras of 400 years.
@@ -140,7 +140,7 @@ pub fn iso8601(time: SystemTime) -> String {
 
 /// The machine a run was made on, for the manifest.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Host {
+pub(crate) struct Host {
     /// Host name, `unknown` when the system does not say.
     pub name: String,
     /// CPU model (`model name` of `/proc/cpuinfo`) and logical cores, `unknown` when the system does not say.
@@ -151,7 +151,7 @@ pub struct Host {
 
 impl Host {
     /// Describe this machine. Nothing here fails: what cannot be read is `unknown` or empty.
-    pub fn this() -> Host {
+    pub(crate) fn this() -> Host {
         let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
             .or_else(|| std::env::var("HOSTNAME").ok())

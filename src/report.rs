@@ -14,6 +14,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::claims::{self, Claim, ClaimOutcome, Claims, Evidence, Verdict};
+use crate::results::ResultsDir;
 use crate::verify::{self, Comparison, TableOutcome, Verification};
 
 /// The deviations listed per table.
@@ -27,8 +28,7 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
     };
     let verification = verify::verify(run_dir, &expected_dir)?;
     let claims = Claims::paper()?;
-    let tables = verify::tables_dir(run_dir);
-    let evidence = Evidence::load(&tables, &claims.tables(), claims::profile_of(&tables))?;
+    let evidence = Evidence::read(&ResultsDir::new(run_dir), &claims)?;
     let text = render(&verification, &claims, &evidence, &RunInfo::read(run_dir)?)?;
     let path = run_dir.join("report.md");
     crate::atomic::write(&path, text.as_bytes())?;
@@ -37,7 +37,7 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
 
 /// What a run is, from its manifest (`manifest.json`, written by `reproduce`) and its tables.
 #[derive(Clone, Debug, Default)]
-pub struct RunInfo {
+pub(crate) struct RunInfo {
     pub profile: String,
     pub commit: Option<String>,
     pub device: Option<String>,
@@ -46,8 +46,8 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    pub fn read(run_dir: &Path) -> Result<RunInfo> {
-        let profile = verify::run_profile(run_dir)?;
+    pub(crate) fn read(run_dir: &Path) -> Result<RunInfo> {
+        let profile = ResultsDir::new(run_dir).profile()?.name;
         let manifest: Option<Value> =
             std::fs::read(run_dir.join("manifest.json")).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
         let field = |name: &str| manifest.as_ref().and_then(|m| m.get(name)).cloned();
@@ -63,7 +63,12 @@ impl RunInfo {
 }
 
 /// The report as Markdown.
-pub fn render(verification: &Verification, claims: &Claims, evidence: &Evidence, run: &RunInfo) -> Result<String> {
+pub(crate) fn render(
+    verification: &Verification,
+    claims: &Claims,
+    evidence: &Evidence,
+    run: &RunInfo,
+) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(out, "# Reproduction report: {}\n", run.profile);
     run_section(&mut out, evidence, run, verification);
@@ -156,7 +161,7 @@ fn run_section(out: &mut String, evidence: &Evidence, run: &RunInfo, verificatio
     );
     let _ = writeln!(out, "- **Seeds:** {}", run.seeds.map_or_else(unknown, |s| s.to_string()));
     let _ = writeln!(out, "- **Made at commit:** `{}`", run.commit.clone().unwrap_or_else(unknown));
-    let _ = writeln!(out, "- **Tables:** `{}`\n", verify::tables_dir(&verification.run_dir).display());
+    let _ = writeln!(out, "- **Tables:** `{}`\n", ResultsDir::new(&verification.run_dir).tables_dir.display());
 }
 
 fn findings_summary(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
@@ -299,16 +304,9 @@ fn findings_detail(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
     }
 }
 
-/// The `report` command. A run's manifest lists the report's SHA-256: rewriting the report updates it there.
-pub fn run(run_dir: &Path, against: Option<&Path>) -> Result<()> {
-    let path = write_report(run_dir, against)?;
-    update_manifest_hash(run_dir, &path)?;
-    println!("wrote {}", path.display());
-    Ok(())
-}
-
-/// Replace the SHA-256 the run's `manifest.json` records for `file` (in any stage's outputs) with its current one.
-fn update_manifest_hash(run_dir: &Path, file: &Path) -> Result<()> {
+/// Replace the SHA-256 the run's `manifest.json` records for `file` (in any stage's outputs) with its current one: a
+/// run's manifest lists the report's SHA-256, so a report rewritten by the `report` command updates it there.
+pub fn update_manifest_hash(run_dir: &Path, file: &Path) -> Result<()> {
     let manifest_path = run_dir.join("manifest.json");
     let Ok(bytes) = std::fs::read(&manifest_path) else { return Ok(()) };
     let mut manifest: Value = serde_json::from_slice(&bytes).map_err(|e| {

@@ -1,4 +1,4 @@
-//! Every random choice of a run flows from the profile's seed through [`derive`].
+//! Every random choice of a run flows from the profile's seed through [`derive()`].
 //!
 //! Seeds are derived by name rather than drawn in sequence, so that each consumer gets its own stream whatever ran
 //! before it: the model's initialisation, each epoch's data order and augmentation, the analyses' random inputs.
@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 /// A 63-bit seed for `tch::manual_seed`, derived from the run's seed and a path of names, e.g.
 /// `derive(seed, &["faces", "epoch", "12"])`.
-pub fn derive(seed: u64, parts: &[&str]) -> i64 {
+pub(crate) fn derive(seed: u64, parts: &[&str]) -> i64 {
     let mut hasher = Sha256::new();
     hasher.update(seed.to_le_bytes());
     for part in parts {

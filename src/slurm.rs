@@ -22,60 +22,32 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceChoice;
-use crate::pipeline::{ReproduceOptions, Selection};
 use crate::protocol::Profile;
+use crate::selection::{ReproduceOptions, Selection};
 use crate::status::{self, State};
 
-/// Where `reproduce` runs the profile's runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Executor {
-    /// In this process, one run after another.
-    #[default]
-    Local,
-    /// As a Slurm job array (one task per run and seed), then a job for the tables, figures and report.
-    Slurm,
-}
-
-/// The options of `--executor slurm`.
-#[derive(Clone, Debug, Default, PartialEq, clap::Args)]
-#[command(next_help_heading = "Slurm (with --executor slurm)")]
+/// The options of `--executor slurm` (the `reproduce` command's `--partition`, `--account`, ...).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SlurmOptions {
     /// Slurm partition of the jobs.
-    #[arg(long)]
     pub partition: Option<String>,
     /// Slurm account the jobs are charged to.
-    #[arg(long)]
     pub account: Option<String>,
     /// GPUs of each run's task (`--gres=gpu:N`); default 1 for a CUDA profile (paper), 0 for a CPU one (tiny).
-    #[arg(long, value_name = "N")]
     pub gpus_per_run: Option<u32>,
     /// Time limit of each task, H:MM:SS or D-HH:MM:SS; a task stops safely 2 minutes before it and requeues.
-    #[arg(long, value_name = "H:MM:SS")]
     pub time: Option<String>,
     /// Run at most K tasks at once (the array's %K).
-    #[arg(long, value_name = "K")]
     pub max_parallel: Option<u32>,
-    /// An sbatch option for both jobs, passed as is (e.g. --sbatch-arg=--qos=long); repeatable.
-    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    /// sbatch options for both jobs, passed as they are.
     pub sbatch_args: Vec<String>,
-    /// Print the scripts that would be submitted; submit nothing.
-    #[arg(long)]
+    /// Write nothing and submit nothing: only say what would be submitted.
     pub dry_run: bool,
-}
-
-impl SlurmOptions {
-    /// Slurm options make no sense for a local run: refuse them rather than ignore them.
-    pub fn require_slurm(&self, executor: Executor) -> Result<()> {
-        if executor == Executor::Local && *self != SlurmOptions::default() {
-            bail!("--partition, --account, --gpus-per-run, --time, --max-parallel, --sbatch-arg and --dry-run need --executor slurm");
-        }
-        Ok(())
-    }
 }
 
 /// Everything the two scripts say: absolute paths, since the jobs run elsewhere.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The profile's name: its directory under `out`.
     pub profile: String,
     /// The profile as `reproduce` was given it (a name, or an absolute path to a .toml).
@@ -100,7 +72,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn profile_dir(&self) -> PathBuf {
+    pub(crate) fn profile_dir(&self) -> PathBuf {
         self.out.join(&self.profile)
     }
 
@@ -115,7 +87,7 @@ impl Plan {
         args.extend(["--out".to_owned(), self.out.display().to_string()]);
         args.extend(["--seeds".to_owned(), self.seeds.to_string()]);
         if device != DeviceChoice::Auto {
-            args.extend(["--device".to_owned(), device_name(device)]);
+            args.extend(["--device".to_owned(), device.name().to_owned()]);
         }
         if let Some(root) = &self.data_root {
             args.extend(["--data-root".to_owned(), root.display().to_string()]);
@@ -146,7 +118,7 @@ impl Plan {
 }
 
 /// The job array: one task per run and seed.
-pub fn array_script(plan: &Plan) -> Result<String> {
+pub(crate) fn array_script(plan: &Plan) -> Result<String> {
     let mut text = String::from("#!/bin/bash\n");
     writeln!(text, "#SBATCH --job-name=b2c-{}", plan.profile)?;
     let parallel = plan.options.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
@@ -214,7 +186,7 @@ exit "$status"
 }
 
 /// The cross-run job: check that every run is done, then gather, draw and report.
-pub fn tables_script(plan: &Plan) -> Result<String> {
+pub(crate) fn tables_script(plan: &Plan) -> Result<String> {
     let mut text = String::from("#!/bin/bash\n");
     writeln!(text, "#SBATCH --job-name=b2c-{}-tables", plan.profile)?;
     writeln!(text, "#SBATCH --output={}", quote(&plan.log_dir().join("tables-%j.out").display().to_string())?)?;
@@ -315,8 +287,49 @@ pub fn job_states(jobs: &[&String]) -> BTreeMap<String, String> {
     states
 }
 
-/// `reproduce --executor slurm`: write the scripts and submit the runs that are not done, or print them.
-pub fn submit(opts: &ReproduceOptions, slurm: &SlurmOptions) -> Result<()> {
+/// What `reproduce --executor slurm` did.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// Runs found running (locked by a live process) and so not submitted: the run's key, its seed index and who
+    /// holds it.
+    pub running: Vec<(String, u64, String)>,
+    pub outcome: Submitted,
+}
+
+/// What was submitted.
+#[derive(Clone, Debug)]
+pub enum Submitted {
+    /// Every run of the profile is done and its tables are gathered.
+    Nothing { profile: String },
+    /// `--dry-run`: the scripts that would be written (their paths and texts), none submitted; the tables script
+    /// last.
+    DryRun { array: Option<(PathBuf, String)>, tables: (PathBuf, String) },
+    /// The jobs submitted.
+    Jobs(Jobs),
+}
+
+/// The jobs of one submission, and where to follow them.
+#[derive(Clone, Debug)]
+pub struct Jobs {
+    pub profile: String,
+    /// Array tasks submitted (runs and seeds).
+    pub tasks: usize,
+    pub max_parallel: Option<u32>,
+    /// The job array of the runs, when any run was submitted.
+    pub array: Option<String>,
+    /// The cross-run job after it.
+    pub tables: String,
+    /// Every job of the submission.
+    pub latest: Vec<String>,
+    /// This program, the profile's directory and the tasks' log directory, for the `status` and log hints.
+    pub binary: PathBuf,
+    pub profile_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+/// `reproduce --executor slurm`: write the scripts and submit the runs that are not done, or (`--dry-run`) only say
+/// what would be submitted.
+pub fn submit(opts: &ReproduceOptions, slurm: &SlurmOptions) -> Result<Submission> {
     let profile = Profile::load(&opts.profile)?;
     if opts.seeds == 0 {
         bail!("--seeds must be at least 1");
@@ -329,15 +342,14 @@ pub fn submit(opts: &ReproduceOptions, slurm: &SlurmOptions) -> Result<()> {
     let profile_dir = out.join(&profile.name);
     let all = profile.runs(opts.seeds)?;
     let mut tasks = Vec::new();
+    let mut running = Vec::new();
     for (index, run) in all.iter().enumerate() {
         if !selection.includes(run) || opts.seed_index.is_some_and(|i| i != run.seed_index) {
             continue;
         }
         match status::run_state(&profile_dir, run)? {
             State::Done => {}
-            State::Running { holder, .. } => {
-                println!("{} seed {}: running ({}); not submitted", run.key(), run.seed_index, holder.describe())
-            }
+            State::Running { holder, .. } => running.push((run.key(), run.seed_index, holder.describe())),
             _ => tasks.push(index),
         }
     }
@@ -364,33 +376,24 @@ pub fn submit(opts: &ReproduceOptions, slurm: &SlurmOptions) -> Result<()> {
         submitted_by: shlex::try_join(std::env::args().collect::<Vec<_>>().iter().map(String::as_str))
             .unwrap_or_else(|_| "blurry-to-clear reproduce --executor slurm".to_owned()),
     };
-    let tables_done = {
-        let stages = profile_dir.join("stages");
-        stages.join("gather.json").is_file()
-            && profile_dir.join("manifest.json").is_file()
-            && (!opts.figures || stages.join("figures.json").is_file())
-    };
+    let cross_run = status::CrossRun::of(&profile_dir);
+    let tables_done = cross_run.gathered && (!opts.figures || cross_run.drawn);
     if plan.tasks.is_empty() && tables_done {
-        println!("nothing to submit: every run of {} is done and its tables are gathered", profile.name);
-        return Ok(());
+        return Ok(Submission { running, outcome: Submitted::Nothing { profile: profile.name } });
     }
     let array = (!plan.tasks.is_empty()).then(|| array_script(&plan)).transpose()?;
     let tables = tables_script(&plan)?;
     if slurm.dry_run {
-        if let Some(array) = &array {
-            println!("# {}\n{array}", plan.log_dir().join("runs.sbatch").display());
-        }
-        println!(
-            "# {} (submitted with --dependency=afterany:<array job>)\n{tables}",
-            plan.log_dir().join("tables.sbatch").display()
-        );
-        return Ok(());
+        let array = array.map(|script| (plan.log_dir().join("runs.sbatch"), script));
+        let tables = (plan.log_dir().join("tables.sbatch"), tables);
+        return Ok(Submission { running, outcome: Submitted::DryRun { array, tables } });
     }
-    submit_plan(&plan, array.as_deref(), &tables)
+    let jobs = submit_plan(&plan, array.as_deref(), &tables)?;
+    Ok(Submission { running, outcome: Submitted::Jobs(jobs) })
 }
 
-/// Write the scripts, refuse while the previous submission is queued, submit, record and say how to follow.
-fn submit_plan(plan: &Plan, array: Option<&str>, tables: &str) -> Result<()> {
+/// Write the scripts, refuse while the previous submission is queued, submit and record the jobs.
+fn submit_plan(plan: &Plan, array: Option<&str>, tables: &str) -> Result<Jobs> {
     let profile_dir = plan.profile_dir();
     let mut recorded = RecordedJobs::load(&profile_dir)?;
     let queued: Vec<&String> = job_states(&recorded.latest.iter().collect::<Vec<_>>())
@@ -432,21 +435,17 @@ fn submit_plan(plan: &Plan, array: Option<&str>, tables: &str) -> Result<()> {
     recorded.latest = array_job.iter().cloned().chain([tables_job.clone()]).collect();
     recorded.save(&profile_dir)?;
 
-    match &array_job {
-        Some(id) => println!(
-            "submitted {} run(s) of {} as job array {id}{}, and job {tables_job} for the tables, figures and report \
-             after them",
-            plan.tasks.len(),
-            plan.profile,
-            plan.options.max_parallel.map(|k| format!(" (at most {k} at once)")).unwrap_or_default()
-        ),
-        None => println!("every run of {} is done; submitted job {tables_job} for the tables", plan.profile),
-    }
-    let jobs = recorded.latest.join(",");
-    println!("follow them:\n  squeue -j {jobs}\n  {} status {}", plan.binary.display(), profile_dir.display());
-    println!("logs: {}/", log_dir.display());
-    println!("submit again (the same command) to resume: only the runs not done are submitted");
-    Ok(())
+    Ok(Jobs {
+        profile: plan.profile.clone(),
+        tasks: plan.tasks.len(),
+        max_parallel: plan.options.max_parallel,
+        array: array_job,
+        tables: tables_job,
+        latest: recorded.latest,
+        binary: plan.binary.clone(),
+        profile_dir,
+        log_dir,
+    })
 }
 
 /// `sbatch --parsable`: the job id.
@@ -494,10 +493,6 @@ fn check_time(time: &str) -> Result<()> {
         bail!("--time {time:?}: give H:MM:SS (e.g. 48:00:00) or D-HH:MM:SS (e.g. 2-00:00:00)");
     }
     Ok(())
-}
-
-fn device_name(device: DeviceChoice) -> String {
-    clap::ValueEnum::to_possible_value(&device).map(|v| v.get_name().to_owned()).unwrap_or_default()
 }
 
 /// A word for bash (and for sbatch's parser of `#SBATCH` lines): as it is when it needs no quotes, as most paths and
@@ -674,13 +669,5 @@ mod tests {
         for bad in ["48h", "1:2:3:4", "", "a-1:00:00", "1::00"] {
             assert!(check_time(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn slurm_options_without_the_slurm_executor_are_refused() {
-        let options = SlurmOptions { max_parallel: Some(2), ..Default::default() };
-        assert!(options.require_slurm(Executor::Local).is_err());
-        assert!(options.require_slurm(Executor::Slurm).is_ok());
-        assert!(SlurmOptions::default().require_slurm(Executor::Local).is_ok());
     }
 }

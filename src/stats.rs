@@ -5,15 +5,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Two-sided 95 %: the standard normal quantile 0.975.
-pub const Z95: f64 = 1.959_963_984_540_054;
+pub(crate) const Z95: f64 = 1.959_963_984_540_054;
 
 /// Bootstrap replicates per interval: enough for stable 2.5 % and 97.5 % percentiles (about 50 replicates beyond
 /// each).
-pub const REPLICATES: usize = 2000;
+pub(crate) const REPLICATES: usize = 2000;
 
 /// The Wilson score interval of `correct` successes in `n` trials at 95 %, as proportions in [0, 1]. Unlike the
 /// normal interval it stays inside [0, 1] and is sensible at 0 % and 100 %.
-pub fn wilson(correct: u64, n: u64) -> (f64, f64) {
+pub(crate) fn wilson(correct: u64, n: u64) -> (f64, f64) {
     if n == 0 {
         return (0.0, 1.0);
     }
@@ -26,7 +26,7 @@ pub fn wilson(correct: u64, n: u64) -> (f64, f64) {
 
 /// The 2.5 % and 97.5 % percentiles of `values` (linear interpolation between order statistics, numpy's default);
 /// `None` for no values.
-pub fn percentile_interval(values: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn percentile_interval(values: &[f64]) -> Option<(f64, f64)> {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     if sorted.is_empty() {
         return None;
@@ -41,7 +41,7 @@ pub fn percentile_interval(values: &[f64]) -> Option<(f64, f64)> {
 }
 
 /// Mean and sample standard deviation (`None` below two values).
-pub fn mean_and_sd(values: &[f64]) -> (f64, Option<f64>) {
+pub(crate) fn mean_and_sd(values: &[f64]) -> (f64, Option<f64>) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let sd = (values.len() > 1).then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
@@ -51,14 +51,14 @@ pub fn mean_and_sd(values: &[f64]) -> (f64, Option<f64>) {
 /// Bootstrap resamples of `n` test images: for each replicate, how often each image was drawn (multiplicities summing
 /// to `n`). One set per test split, shared by every cell evaluated on it, is what makes the comparisons paired.
 #[derive(Clone, Debug)]
-pub struct Resamples {
+pub(crate) struct Resamples {
     pub n: usize,
     /// `replicates x n` multiplicities, row-major.
     counts: Vec<u16>,
 }
 
 impl Resamples {
-    pub fn new(n: usize, replicates: usize, seed: u64) -> Resamples {
+    pub(crate) fn new(n: usize, replicates: usize, seed: u64) -> Resamples {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut counts = vec![0u16; replicates * n];
         if n > 0 {
@@ -71,12 +71,12 @@ impl Resamples {
         Resamples { n, counts }
     }
 
-    pub fn replicates(&self) -> usize {
+    pub(crate) fn replicates(&self) -> usize {
         self.counts.len().checked_div(self.n).unwrap_or(0)
     }
 
     /// Accuracy (%) in replicate `b` of images whose correctness is `correct`.
-    pub fn accuracy_pct(&self, b: usize, correct: &[bool]) -> f64 {
+    pub(crate) fn accuracy_pct(&self, b: usize, correct: &[bool]) -> f64 {
         let row = &self.counts[b * self.n..(b + 1) * self.n];
         let hits: u64 = row.iter().zip(correct).filter(|(_, c)| **c).map(|(k, _)| u64::from(*k)).sum();
         100.0 * hits as f64 / self.n as f64
@@ -84,14 +84,14 @@ impl Resamples {
 }
 
 /// A seeded stream for parametric draws of one quantity: replicate `b` of a cell always gets the same draw.
-pub fn stream(seed: u64, cell: u64) -> ChaCha8Rng {
+pub(crate) fn stream(seed: u64, cell: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(cell);
     rng
 }
 
 /// A standard normal draw (Box-Muller).
-pub fn normal(rng: &mut impl Rng) -> f64 {
+pub(crate) fn normal(rng: &mut impl Rng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
@@ -108,7 +108,7 @@ pub fn bits_to_hex(correct: &[bool]) -> String {
 }
 
 /// The inverse of [`bits_to_hex`] for `n` images; `None` when the text does not encode them.
-pub fn hex_to_bits(hex: &str, n: usize) -> Option<Vec<bool>> {
+pub(crate) fn hex_to_bits(hex: &str, n: usize) -> Option<Vec<bool>> {
     if hex.len() != 2 * n.div_ceil(8) {
         return None;
     }

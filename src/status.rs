@@ -5,18 +5,16 @@
 //! *running* when its lock's holder is alive (or on another host, which this host cannot check), with the epoch
 //! from its `run.log`; *failed* when the last line of its log is the failure `reproduce` recorded there; *stopped*
 //! when it has a log but none of the above (interrupted, killed, or its machine lost); otherwise *not started*.
-use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::lock::{self, Holder, Liveness};
-use crate::pipeline::Selection;
 use crate::protocol::{Profile, RunSpec};
-use crate::run_dir::RunDir;
-
-/// The prefix of the `run.log` line that records a failed run.
-const FAILED: &str = "failed: ";
+use crate::results::ResultsDir;
+use crate::run_dir::{without_time, RunDir, FAILED};
+use crate::selection::Selection;
+use crate::stage::{profile_record, Stage};
 
 /// Where one run stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,9 +28,9 @@ pub enum State {
 
 impl State {
     /// The kinds of state, in the order the summary lists them.
-    const KINDS: [&'static str; 5] = ["done", "running", "failed", "stopped", "not started"];
+    pub(crate) const KINDS: [&'static str; 5] = ["done", "running", "failed", "stopped", "not started"];
 
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             State::Done => "done",
             State::Running { .. } => "running",
@@ -60,9 +58,9 @@ pub fn run_id(run: &RunSpec) -> String {
 }
 
 /// Where `run` (of the profile whose directory is `profile_dir`) stands.
-pub fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
+pub(crate) fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
     let dir = RunDir::new(profile_dir, run);
-    if ["train", "evaluate", "analyse"].iter().all(|stage| dir.stage_record(stage).is_file()) {
+    if Stage::OF_RUN.iter().all(|stage| dir.stage_record(stage.name()).is_file()) {
         return Ok(State::Done);
     }
     let log = match std::fs::read_to_string(dir.log_file()) {
@@ -84,12 +82,13 @@ pub fn run_state(profile_dir: &Path, run: &RunSpec) -> Result<State> {
     })
 }
 
-/// What a run was doing, from its stage records and log: `epoch 3 of 5`, `evaluation`, `analyses`.
+/// What a run was doing, from its stage records and log: `analyses` after its evaluation, `evaluation` after its
+/// training, else the epoch of its training (`epoch 3 of 5`).
 fn progress(dir: &RunDir, run: &RunSpec, log: &str) -> String {
-    if dir.stage_record("evaluate").is_file() {
+    if dir.stage_record(Stage::Evaluate.name()).is_file() {
         return "analyses".to_owned();
     }
-    if dir.stage_record("train").is_file() {
+    if dir.stage_record(Stage::Train.name()).is_file() {
         return "evaluation".to_owned();
     }
     let epoch = log
@@ -99,31 +98,24 @@ fn progress(dir: &RunDir, run: &RunSpec, log: &str) -> String {
     format!("epoch {} of {}", epoch.unwrap_or(0), run.epochs)
 }
 
-/// A `run.log` line without its ISO 8601 time stamp (`2026-11-29T18:53:23Z `, see [`crate::train::RunLog`]).
-fn without_time(line: &str) -> &str {
-    match line.split_once(' ') {
-        Some((stamp, text)) if stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T' => text,
-        _ => line,
+/// The profile of the runs in `profile_dir`: `explicit` (`--profile`) when given; else the profile that made its
+/// gathered tables ([`ResultsDir::profile`]); else, before anything is gathered, the profile the directory is named
+/// after.
+pub fn profile_of(profile_dir: &Path, explicit: Option<&str>) -> Result<Profile> {
+    if let Some(name) = explicit {
+        return Profile::load(name);
     }
-}
-
-/// Record in the run's log how its stages ended, so that `status` can tell a failed run from a stopped one:
-/// nothing when they finished, the signal when interrupted, the error otherwise. Best effort: the error that is
-/// being reported matters more than a log line that cannot be written.
-pub fn record_outcome(dir: &RunDir, outcome: &Result<()>) {
-    let Err(err) = outcome else { return };
-    let line = match crate::interrupt::interruption(err) {
-        Some(_) => format!("{err:#}; rerun the same command to resume"),
-        None => format!("{FAILED}{}", format!("{err:#}").replace('\n', " ")),
-    };
-    if let Err(log_err) = crate::train::RunLog::open(dir).and_then(|mut log| log.line(&line)) {
-        tracing::warn!("cannot record the outcome in {}: {log_err:#}", dir.log_file().display());
+    if let Some(profile) = ResultsDir::new(profile_dir).profile().ok().and_then(|p| p.protocol) {
+        return Ok(profile);
     }
+    let name = profile_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Profile::load(&name)
+        .with_context(|| format!("{}: pass --profile when the directory is not named after it", profile_dir.display()))
 }
 
 /// The runs `status` reports: the profile's runs for `seeds` seeds (default: as many as the directory has), those
 /// `only` selects.
-fn runs(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &[String]) -> Result<Vec<RunSpec>> {
+pub(crate) fn runs(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &[String]) -> Result<Vec<RunSpec>> {
     let seeds = match seeds {
         Some(seeds) => seeds,
         None => seeds_on_disk(profile_dir).max(1),
@@ -147,80 +139,64 @@ fn seeds_on_disk(profile_dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// The status report of a profile directory, and the runs that are not done.
-pub fn report(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &[String]) -> Result<(String, usize)> {
-    let runs = runs(profile_dir, profile, seeds, only)?;
-    let jobs = crate::slurm::RecordedJobs::load(profile_dir)?;
-    let states = crate::slurm::job_states(&runs.iter().filter_map(|r| jobs.runs.get(&run_id(r))).collect::<Vec<_>>());
-    let width = runs.iter().map(|r| r.key().len()).max().unwrap_or(0);
-    let mut text = String::new();
-    let mut counts = std::collections::BTreeMap::new();
-    for run in &runs {
-        let state = run_state(profile_dir, run)?;
-        let job = match jobs.runs.get(&run_id(run)) {
-            Some(job) => match states.get(job) {
-                Some(state) => format!("  [Slurm {job}: {state}]"),
-                None => format!("  [Slurm {job}]"),
-            },
-            None => String::new(),
-        };
-        writeln!(text, "{:width$}  seed {}  {}{job}", run.key(), run.seed_index, state.describe())?;
-        *counts.entry(state.kind()).or_insert(0usize) += 1;
-    }
-    let summary: Vec<String> =
-        State::KINDS.iter().filter_map(|kind| Some(format!("{} {kind}", counts.get(kind)?))).collect();
-    writeln!(text, "{}: {} runs: {}", profile.name, runs.len(), summary.join(", "))?;
-    let stages = profile_dir.join("stages");
-    let gathered = stages.join("gather.json").is_file() && profile_dir.join("manifest.json").is_file();
-    let drawn = stages.join("figures.json").is_file();
-    writeln!(
-        text,
-        "cross-run stages: {}, {}",
-        if gathered { "tables gathered" } else { "tables not gathered" },
-        if drawn { "figures drawn" } else { "figures not drawn" }
-    )?;
-    if let Some(tables) = &jobs.tables {
-        let state = crate::slurm::job_states(&[tables]).remove(tables).map(|s| format!(": {s}")).unwrap_or_default();
-        writeln!(text, "Slurm tables job {tables}{state}")?;
-    }
-    let not_done = runs.len() - counts.get("done").copied().unwrap_or(0);
-    Ok((text, not_done))
+/// Where every run a `status` asks about stands, and the profile's cross-run stages.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub profile: String,
+    pub runs: Vec<(RunSpec, State)>,
+    pub cross_run: CrossRun,
 }
 
-/// `blurry-to-clear status`: print the report; with `require_done`, fail unless every run is done.
-pub fn run(
-    profile_dir: &Path,
-    profile: Option<&str>,
-    seeds: Option<u64>,
-    only: &[String],
-    require_done: bool,
-) -> Result<()> {
-    if !profile_dir.is_dir() {
-        bail!("{} is not a directory; give a profile's run directory, e.g. runs/mini", profile_dir.display());
+impl Report {
+    /// The runs of `profile` in `profile_dir` for `seeds` seeds (default: as many as the directory has), those
+    /// `only` selects, with their states.
+    pub fn of(profile_dir: &Path, profile: &Profile, seeds: Option<u64>, only: &[String]) -> Result<Report> {
+        let mut states = Vec::new();
+        for run in runs(profile_dir, profile, seeds, only)? {
+            let state = run_state(profile_dir, &run)?;
+            states.push((run, state));
+        }
+        Ok(Report { profile: profile.name.clone(), runs: states, cross_run: CrossRun::of(profile_dir) })
     }
-    let name = match profile {
-        Some(name) => name.to_owned(),
-        None => profile_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-    };
-    let profile = Profile::load(&name).with_context(|| {
-        format!("{}: pass --profile when the directory is not named after it", profile_dir.display())
-    })?;
-    let (text, not_done) = report(profile_dir, &profile, seeds, only)?;
-    print!("{text}");
-    if require_done && not_done > 0 {
-        bail!(
-            "{not_done} run(s) of {} are not done (listed above); see their run.log and the Slurm logs in {}",
-            profile.name,
-            profile_dir.join("slurm").display()
-        );
+
+    /// How many runs are in each state, in the order of [`State::KINDS`], states no run is in left out.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        State::KINDS
+            .iter()
+            .map(|kind| (*kind, self.runs.iter().filter(|(_, state)| state.kind() == *kind).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
-    Ok(())
+
+    /// The runs that are not done.
+    pub fn not_done(&self) -> usize {
+        self.runs.iter().filter(|(_, state)| *state != State::Done).count()
+    }
+}
+
+/// How far the cross-run stages of a profile directory are: whether its tables are gathered (with the manifest
+/// written) and its figures drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrossRun {
+    pub gathered: bool,
+    pub drawn: bool,
+}
+
+impl CrossRun {
+    pub(crate) fn of(profile_dir: &Path) -> CrossRun {
+        CrossRun {
+            gathered: profile_record(profile_dir, Stage::Gather.name()).is_file()
+                && profile_dir.join("manifest.json").is_file(),
+            drawn: profile_record(profile_dir, Stage::Figures.name()).is_file(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DatasetId, Regime};
+    use crate::run_dir::record_outcome;
+    use crate::vocab::{DatasetId, Regime};
 
     fn tiny_run(profile: &Profile, dataset: DatasetId, regime: Regime) -> RunSpec {
         profile.run(dataset, regime, 0, None).unwrap()
@@ -239,8 +215,8 @@ mod tests {
         let run = |d, r| tiny_run(&profile, d, r);
 
         let done = run(DatasetId::Faces, Regime::Clear);
-        for stage in ["train", "evaluate", "analyse"] {
-            write(&RunDir::new(root, &done).stage_record(stage), "{}");
+        for stage in Stage::OF_RUN {
+            write(&RunDir::new(root, &done).stage_record(stage.name()), "{}");
         }
         let failed = run(DatasetId::Faces, Regime::Blurry);
         write(
@@ -263,7 +239,7 @@ mod tests {
             &RunDir::new(root, &resumed_after_failure).log_file(),
             "2026-11-29T18:00:01Z failed: disk full\n2026-11-29T18:00:02Z resuming\n",
         );
-        write(&RunDir::new(root, &resumed_after_failure).stage_record("train"), "{}");
+        write(&RunDir::new(root, &resumed_after_failure).stage_record(Stage::Train.name()), "{}");
 
         assert_eq!(run_state(root, &done).unwrap(), State::Done);
         assert_eq!(run_state(root, &failed).unwrap(), State::Failed { error: "loss is NaN".to_owned() });
@@ -281,11 +257,15 @@ mod tests {
         );
         assert_eq!(run_state(root, &run(DatasetId::In100, Regime::Clear)).unwrap(), State::NotStarted);
 
-        let (text, not_done) = report(root, &profile, None, &[]).unwrap();
-        assert_eq!(not_done, 14, "{text}");
-        assert!(text.contains("tiny: 15 runs: 1 done, 1 running, 1 failed, 2 stopped, 10 not started"), "{text}");
-        let (text, not_done) = report(root, &profile, None, &["faces/clear".to_owned()]).unwrap();
-        assert_eq!((not_done, text.lines().next().unwrap()), (0, "faces/clear  seed 0  done"));
+        let report = Report::of(root, &profile, None, &[]).unwrap();
+        assert_eq!(report.not_done(), 14);
+        let counts = [("done", 1), ("running", 1), ("failed", 1), ("stopped", 2), ("not started", 10)];
+        assert_eq!(report.counts(), counts);
+        let report = Report::of(root, &profile, None, &["faces/clear".to_owned()]).unwrap();
+        assert_eq!(
+            (report.not_done(), report.runs[0].0.key(), &report.runs[0].1),
+            (0, "faces/clear".into(), &State::Done)
+        );
     }
 
     #[test]

@@ -24,8 +24,6 @@
 //!
 //! Every random number (initial weights, each epoch's order and augmentation, the training-metrics pass) is drawn
 //! on the CPU from a [`Draws`] stream named after the run's seed, so a run draws the same numbers on every device.
-use std::io::Write;
-
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -39,32 +37,19 @@ use crate::evaluate::{self, EvalLoader};
 use crate::model::{self, AlexNet};
 use crate::optim::{AdamConfig, AdamSet};
 use crate::protocol::{Profile, RunSpec, TrainMetrics};
-use crate::run_dir::RunDir;
+use crate::results::EpochLog;
+use crate::run_dir::{RunDir, RunLog};
 use crate::schedule::{lr_at, optimiser_steps_at, sigma_at};
-use crate::stage::{NotDone, Stage, StageRecord};
-
-/// One line of the training log. Epoch 0 is the evaluation before training, as in the original's logs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochLog {
-    pub epoch: u32,
-    /// Not measured at epoch 0 under `train_metrics = "running"`.
-    pub train_acc_pct: Option<f64>,
-    pub train_loss: Option<f64>,
-    pub val_acc_pct: f64,
-    pub val_loss: f64,
-    /// Sigmas in 224-px protocol pixels.
-    pub train_sigma: f64,
-    pub val_sigma: f64,
-}
+use crate::stage::{NotDone, RecordFile, StageRecord};
 
 /// What a run trains on, already loaded (on the device or on the CPU).
-pub struct RunData<'a> {
+pub(crate) struct RunData<'a> {
     pub train: &'a Split,
     pub val: &'a Split,
 }
 
 /// Everything `train` needs besides the run itself.
-pub struct TrainContext<'a> {
+pub(crate) struct TrainContext<'a> {
     pub profile: &'a Profile,
     pub run: &'a RunSpec,
     pub dir: &'a RunDir,
@@ -81,7 +66,7 @@ pub struct TrainContext<'a> {
 /// tch exposes none of libtorch's TF32 switches; libtorch's defaults are PyTorch's: cuDNN convolutions may use TF32,
 /// cuBLAS matmuls may not (unless `TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1` is set, which would also coarsen the blur,
 /// a matmul: leave it unset).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
     /// Float32 throughout, as the original. On CUDA, libtorch (like PyTorch) lets cuDNN run float32 convolutions
@@ -95,15 +80,27 @@ pub enum Precision {
 
 impl Precision {
     /// The kind the conv and linear layers compute in.
-    pub fn kind(self) -> Kind {
+    pub(crate) fn kind(self) -> Kind {
         match self {
             Precision::Fp32 => Kind::Float,
             Precision::Bf16 => Kind::BFloat16,
         }
     }
 
-    pub fn is_fp32(&self) -> bool {
+    pub(crate) fn is_fp32(&self) -> bool {
         *self == Precision::Fp32
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Precision> {
+        match text {
+            "fp32" => Ok(Precision::Fp32),
+            "bf16" => Ok(Precision::Bf16),
+            _ => anyhow::bail!("unknown precision '{text}'; valid: fp32, bf16"),
+        }
     }
 }
 
@@ -135,49 +132,16 @@ impl Learner<'_> {
     }
 }
 
-/// A readable per-run log file, appended to as the run goes.
-pub struct RunLog {
-    file: std::fs::File,
-}
-
-impl RunLog {
-    pub fn open(dir: &RunDir) -> Result<RunLog> {
-        let path = dir.log_file();
-        crate::atomic::create_dir_all(&dir.root)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot open log {}", path.display()))?;
-        Ok(RunLog { file })
-    }
-
-    /// Append `text` after the time, ISO 8601 in UTC (`2026-11-29T17:40:03Z`).
-    pub fn line(&mut self, text: &str) -> Result<()> {
-        let now = crate::provenance::iso8601(std::time::SystemTime::now());
-        writeln!(self.file, "{now} {text}").context("cannot write the run log")
-    }
-}
-
 /// Build the run's model with its seeded initialisation (shared by the three regimes of a dataset).
-pub fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
+pub(crate) fn init_model(run: &RunSpec, classes: i64, device: Device) -> (nn::VarStore, AlexNet) {
     let vs = nn::VarStore::new(device);
     let model = AlexNet::new(&vs.root(), classes, &mut Draws::named(run.seed, &[run.dataset.name(), "init"]));
     (vs, model)
 }
 
-/// Epochs with a checkpoint: every `checkpoint_every`, and the last.
-pub fn checkpoint_epochs(profile: &Profile) -> Vec<u32> {
-    let mut epochs: Vec<u32> = (1..=profile.epochs).filter(|e| e % profile.checkpoint_every == 0).collect();
-    if epochs.last() != Some(&profile.epochs) {
-        epochs.push(profile.epochs);
-    }
-    epochs
-}
-
 /// The record of a checkpoint: its files and their SHA-256, keyed by the run and the epoch.
-fn checkpoint_stage(run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<(Stage, String)> {
-    let stage = Stage::new(&format!("checkpoint-{epoch:03}"), dir.checkpoint_record(epoch), &dir.root);
+fn checkpoint_stage(run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<(RecordFile, String)> {
+    let stage = RecordFile::new(&format!("checkpoint-{epoch:03}"), dir.checkpoint_record(epoch), &dir.root);
     Ok((stage, crate::stage::hash_inputs(&(run, epoch))?))
 }
 
@@ -214,7 +178,7 @@ struct ResumePoint {
 /// optimiser state. A checkpoint without a record after which none has one was being written when the run stopped:
 /// that is not damage.
 fn resume_point(profile: &Profile, run: &RunSpec, dir: &RunDir) -> Result<ResumePoint> {
-    let epochs = checkpoint_epochs(profile);
+    let epochs = profile.checkpoint_epochs();
     let mut point = ResumePoint::default();
     for (i, &epoch) in epochs.iter().enumerate() {
         let (stage, key) = checkpoint_stage(run, dir, epoch)?;
@@ -247,7 +211,7 @@ fn resume_point(profile: &Profile, run: &RunSpec, dir: &RunDir) -> Result<Resume
 }
 
 /// Train one run to its last epoch (resuming if checkpoints exist) and return its training log.
-pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
+pub(crate) fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
     let TrainContext { profile, run, dir, data, device, .. } = ctx;
     let classes = profile.dataset(run.dataset)?.classes as i64;
     let (mut vs, model) = init_model(run, classes, *device);
@@ -323,7 +287,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
             epoch_started.elapsed().as_secs_f64()
         ))?;
         log.push(entry);
-        if checkpoint_epochs(profile).contains(&epoch) {
+        if profile.checkpoint_epochs().contains(&epoch) {
             // Log, optimiser, weights, then the record: a checkpoint counts only once its record names all three.
             crate::atomic::write(&dir.log_snapshot(epoch), &serde_json::to_vec_pretty(&log)?)?;
             learner.adam.save(&dir.optimizer_state(epoch))?;
@@ -340,7 +304,7 @@ pub fn train(ctx: &TrainContext) -> Result<Vec<EpochLog>> {
 /// turns out damaged) and remove older ones, which would otherwise triple the disk a run needs. A retired state's
 /// checkpoint is recorded again without it first, so that no record names a file that is gone.
 fn retire_older_optimizer_states(profile: &Profile, run: &RunSpec, dir: &RunDir, epoch: u32) -> Result<()> {
-    let earlier: Vec<u32> = checkpoint_epochs(profile).into_iter().filter(|e| *e < epoch).collect();
+    let earlier: Vec<u32> = profile.checkpoint_epochs().into_iter().filter(|e| *e < epoch).collect();
     for &old in earlier.iter().rev().skip(1) {
         let path = dir.optimizer_state(old);
         let (stage, key) = checkpoint_stage(run, dir, old)?;
@@ -367,7 +331,7 @@ fn retire_older_optimizer_states(profile: &Profile, run: &RunSpec, dir: &RunDir,
         None => "before its first checkpoint".to_owned(),
     }
 )]
-pub struct Diverged {
+pub(crate) struct Diverged {
     pub run: String,
     pub epoch: u32,
     /// The step within the epoch (from 0) and the iteration since training began (from 0).
@@ -512,7 +476,7 @@ fn describe(entry: &EpochLog) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DatasetId, Regime};
+    use crate::vocab::{DatasetId, Regime};
 
     /// A `tiny` run's directory with checkpoints 1 to `last` written as training writes them (stand-in bytes).
     fn checkpointed(last: u32) -> (tempfile::TempDir, Profile, RunSpec, RunDir) {

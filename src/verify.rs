@@ -13,7 +13,7 @@
 //! was compared), not comparable (with the reason), or not in the run.
 mod models;
 
-pub use models::{Assignment, Models, Target, MODELS_FILE};
+pub(crate) use models::{Assignment, Models, Target};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,16 +23,16 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::results::{self, cell_text, record_key, source_quality, Record, Schema, SourceKind, SCHEMAS};
+use crate::results::{self, cell_text, record_key, source_quality, Record, ResultsDir, Schema, SourceKind, SCHEMAS};
 
 /// The file beside the expected tables that declares their tolerances.
-pub const TOLERANCES_FILE: &str = "tolerances.toml";
+pub(crate) const TOLERANCES_FILE: &str = "tolerances.toml";
 
 /// One tolerance rule. A rule applies to a row of `table` when every given matcher agrees; the first rule that
 /// applies wins. `skip` rules exclude rows from comparison, counted as not comparable with the reason in `why`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub table: String,
     /// Source kind (`printed`, `hardcoded`, `log`, `pkl`, `derived`, `digitized`, `run`).
     pub kind: Option<String>,
@@ -73,12 +73,12 @@ impl Rule {
 /// The rules of one expected directory.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Tolerances {
+pub(crate) struct Tolerances {
     pub rule: Vec<Rule>,
 }
 
 impl Tolerances {
-    pub fn load(expected_dir: &Path) -> Result<Tolerances> {
+    pub(crate) fn load(expected_dir: &Path) -> Result<Tolerances> {
         let path = expected_dir.join(TOLERANCES_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("cannot read {}; every expected directory declares its tolerances there", path.display())
@@ -92,7 +92,7 @@ impl Tolerances {
     }
 
     /// The first rule that applies to `record` of `schema`, if any.
-    pub fn rule_for(&self, schema: &Schema, record: &Record) -> Option<&Rule> {
+    pub(crate) fn rule_for(&self, schema: &Schema, record: &Record) -> Option<&Rule> {
         let source = record.get("source").and_then(Value::as_str).unwrap_or("");
         self.rule.iter().find(|rule| {
             rule.table == schema.name
@@ -188,7 +188,7 @@ mod tests {
 
 /// One observation of a table, reduced to one value per column: the mean over seeds of the preferred records.
 #[derive(Clone, Debug)]
-pub struct Observation {
+pub(crate) struct Observation {
     pub key: Vec<String>,
     /// Column -> mean value (absent when empty in every seed).
     pub values: BTreeMap<&'static str, f64>,
@@ -198,7 +198,7 @@ pub struct Observation {
 }
 
 /// Reduce records of `schema` to one [`Observation`] per key, in first-seen order.
-pub fn observations(schema: &Schema, records: &[Record]) -> Vec<Observation> {
+pub(crate) fn observations(schema: &Schema, records: &[Record]) -> Vec<Observation> {
     let mut out: Vec<Observation> = Vec::new();
     let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     let mut sums: Vec<BTreeMap<&'static str, (f64, usize)>> = Vec::new();
@@ -256,12 +256,12 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    pub fn difference(&self) -> f64 {
+    pub(crate) fn difference(&self) -> f64 {
         self.run - self.expected
     }
 
     /// Within tolerance, allowing for the float rounding of numbers printed to that precision.
-    pub fn holds(&self) -> bool {
+    pub(crate) fn holds(&self) -> bool {
         self.difference().abs() <= self.tolerance + 1e-9 * self.expected.abs().max(1.0)
     }
 
@@ -321,7 +321,7 @@ impl TableOutcome {
     }
 
     /// Expected rows left out, whatever the reason.
-    pub fn not_comparable_rows(&self) -> usize {
+    pub(crate) fn not_comparable_rows(&self) -> usize {
         self.not_comparable.values().sum()
     }
 }
@@ -343,50 +343,21 @@ impl Verification {
         self.tables.iter().map(|t| t.failures().count()).sum()
     }
 
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.compared() > 0 && self.failed() == 0
     }
 }
 
-/// Profiles that rerun the original study, and so are compared with (and drawn over) the original's numbers.
-pub const ORIGINAL_STUDY_PROFILES: [&str; 2] = ["paper", "paper-uniform"];
-
-/// The expected directory for a run: `expected/<profile>/`, the profile read from the run's tables; for a profile
-/// of [`ORIGINAL_STUDY_PROFILES`] without a directory of its own, the original's `expected/paper/`.
+/// The expected directory for a run: `expected/<profile>/`, the profile that made the run's tables
+/// ([`ResultsDir::profile`]); for a profile that reruns the original study
+/// ([`crate::vocab::ORIGINAL_STUDY_PROFILES`]) without a directory of its own, the original's `expected/paper/`.
 pub fn default_expected_dir(run_dir: &Path) -> Result<PathBuf> {
-    let profile = run_profile(run_dir)?;
+    let profile = ResultsDir::new(run_dir).profile()?.name;
     let own = crate::provenance::project_path("expected")?.join(&profile);
-    if own.is_dir() || !ORIGINAL_STUDY_PROFILES.contains(&profile.as_str()) {
+    if own.is_dir() || !crate::vocab::reruns_original_study(&profile) {
         Ok(own)
     } else {
         crate::provenance::project_path("expected/paper")
-    }
-}
-
-/// The profile of a run directory: the `profile` column of its first non-empty table.
-pub fn run_profile(run_dir: &Path) -> Result<String> {
-    let dir = tables_dir(run_dir);
-    for schema in SCHEMAS {
-        let path = schema.csv_path(&dir);
-        if path.exists() {
-            if let Some(profile) = results::read_records(&path, schema, &[])?
-                .first()
-                .and_then(|r| r.get("profile").and_then(Value::as_str).map(str::to_string))
-            {
-                return Ok(profile);
-            }
-        }
-    }
-    bail!("{} holds no results table with rows (looked for {}/<table>.csv)", run_dir.display(), dir.display())
-}
-
-/// Where a directory keeps its tables: `RUN_DIR/results/` for a run, the directory itself for `expected/<p>/`.
-pub fn tables_dir(dir: &Path) -> PathBuf {
-    let results = results::results_dir(dir);
-    if results.is_dir() {
-        results
-    } else {
-        dir.to_path_buf()
     }
 }
 
@@ -395,8 +366,9 @@ pub fn tables_dir(dir: &Path) -> PathBuf {
 pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
     let tolerances = Tolerances::load(expected_dir)?;
     let models = Models::load(expected_dir)?;
-    let profile = run_profile(run_dir)?;
-    let run_tables = tables_dir(run_dir);
+    let run = ResultsDir::new(run_dir);
+    let expected = ResultsDir::new(expected_dir);
+    let profile = run.profile()?.name;
     // What to do with an expected row: a skip rule's reason first, then its model's run.
     let assign = |schema: &Schema, record: &Record| match tolerances.rule_for(schema, record).filter(|r| r.skip) {
         Some(rule) => Assignment::NotComparable(rule.why.clone()),
@@ -404,15 +376,13 @@ pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
     };
     let mut tables = Vec::new();
     for schema in SCHEMAS {
-        let run_path = schema.csv_path(&run_tables);
-        let expected_path = schema.csv_path(expected_dir);
-        let (in_run, in_expected) = (run_path.exists(), expected_path.exists());
-        let mut outcome = TableOutcome::new(schema, in_run, in_expected);
-        if !in_expected {
+        let run_path = schema.csv_path(&run.tables_dir);
+        let expected_path = schema.csv_path(&expected.tables_dir);
+        let mut outcome = TableOutcome::new(schema, run.has(schema), expected.has(schema));
+        let Some(expected) = expected.records(schema)? else {
             tables.push(outcome);
             continue;
-        }
-        let expected = results::read_records(&expected_path, schema, &[])?;
+        };
         outcome.expected_rows = expected.len();
         let mut parts: BTreeMap<Target, (Vec<Record>, Vec<Record>)> = BTreeMap::new();
         for record in expected {
@@ -421,7 +391,7 @@ pub fn verify(run_dir: &Path, expected_dir: &Path) -> Result<Verification> {
                 Assignment::NotComparable(reason) => *outcome.not_comparable.entry(reason).or_default() += 1,
             }
         }
-        for (target, records) in run_records(&run_tables, schema)? {
+        for (target, records) in run_records(&run, schema)? {
             for record in records {
                 // A run's own rows belong to the run that wrote them; the original's numbers (a copy of the expected
                 // tables verified as a run) to the model that models.toml says they were measured on.
@@ -450,24 +420,15 @@ fn source_of(record: &Record) -> &str {
     record.get("source").and_then(Value::as_str).unwrap_or("")
 }
 
-/// The run's records of `schema`: the profile's own runs' from `run_tables`, each variant's from
-/// `run_tables/variants/<name>/`.
-fn run_records(run_tables: &Path, schema: &Schema) -> Result<Vec<(Target, Vec<Record>)>> {
+/// The run's records of `schema`: the profile's own runs', and each variant's (`results/variants/<name>/`).
+fn run_records(run: &ResultsDir, schema: &Schema) -> Result<Vec<(Target, Vec<Record>)>> {
     let mut out = Vec::new();
-    let path = schema.csv_path(run_tables);
-    if path.exists() {
-        out.push((Target::Run, results::read_records(&path, schema, &[])?));
+    if let Some(records) = run.records(schema)? {
+        out.push((Target::Run, records));
     }
-    let variants = run_tables.join("variants");
-    if let Ok(entries) = std::fs::read_dir(&variants) {
-        let mut names: Vec<String> =
-            entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned)).collect();
-        names.sort();
-        for name in names {
-            let path = schema.csv_path(&variants.join(&name));
-            if path.exists() {
-                out.push((Target::Variant(name), results::read_records(&path, schema, &[])?));
-            }
+    for (name, variant) in run.variants() {
+        if let Some(records) = variant.records(schema)? {
+            out.push((Target::Variant(name), records));
         }
     }
     Ok(out)
@@ -612,28 +573,3 @@ pub fn summary(verification: &Verification) -> String {
 
 /// Failing numbers listed per table; the rest are counted.
 const FAILURES_LISTED: usize = 40;
-
-/// The `verify` command: print the summary; an error (non-zero exit) names the failing rows.
-pub fn run(run_dir: &Path, against: Option<&Path>) -> Result<()> {
-    let expected_dir = match against {
-        Some(dir) => dir.to_path_buf(),
-        None => default_expected_dir(run_dir)?,
-    };
-    let verification = verify(run_dir, &expected_dir)?;
-    print!("{}", summary(&verification));
-    if verification.compared() == 0 {
-        bail!("no number of {} has an expected counterpart in {}", run_dir.display(), expected_dir.display());
-    }
-    let failed: Vec<String> =
-        verification.tables.iter().flat_map(|t| t.failures().map(move |c| c.describe(t.schema))).collect();
-    if !failed.is_empty() {
-        let shown = failed.iter().take(10).cloned().collect::<Vec<_>>().join("; ");
-        bail!(
-            "{} of {} numbers fall outside tolerance: {shown}{}",
-            failed.len(),
-            verification.compared(),
-            if failed.len() > 10 { "; ..." } else { "" }
-        );
-    }
-    Ok(())
-}

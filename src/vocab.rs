@@ -148,7 +148,7 @@ impl Layer {
     const ALL_CONV: &'static str = "all_conv";
 
     /// The five conv layers, conv1 first.
-    pub fn convs() -> impl Iterator<Item = Layer> {
+    pub(crate) fn convs() -> impl Iterator<Item = Layer> {
         (0..CONV_LAYERS.len()).map(Layer::Conv)
     }
 
@@ -161,7 +161,7 @@ impl Layer {
     }
 
     /// The conv layer's shape, `None` for `all_conv`.
-    pub fn conv(self) -> Option<&'static ConvLayer> {
+    pub(crate) fn conv(self) -> Option<&'static ConvLayer> {
         match self {
             Layer::Conv(i) => CONV_LAYERS.get(i),
             Layer::AllConv => None,
@@ -202,34 +202,34 @@ impl<'de> Deserialize<'de> for Layer {
 
 /// Equal-width histogram bins over `[0, top]`, numpy's `histogram` with `linspace(0, top, bins + 1)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Histogram {
+pub(crate) struct Histogram {
     pub bins: usize,
     pub top: f64,
 }
 
 impl Histogram {
     /// Lower and upper edge of bin `i`.
-    pub fn edges(&self, i: usize) -> (f64, f64) {
+    pub(crate) fn edges(&self, i: usize) -> (f64, f64) {
         let edge = |j: usize| self.top * j as f64 / self.bins as f64;
         (edge(i), edge(i + 1))
     }
 
-    pub fn width(&self) -> f64 {
+    pub(crate) fn width(&self) -> f64 {
         self.top / self.bins as f64
     }
 
     /// The bin of `value`: bins are closed on the left, the last also on the right; outside `[0, top]`, none.
-    pub fn bin_of(&self, value: f64) -> Option<usize> {
+    pub(crate) fn bin_of(&self, value: f64) -> Option<usize> {
         (0.0..=self.top).contains(&value).then(|| ((value / self.width()) as usize).min(self.bins - 1))
     }
 }
 
 /// The original's conv5 peak-frequency histograms (spatial_frequency.ipynb cells 31-35): `np.linspace(0, 115, 21)`,
 /// in cycles/image at 224 px.
-pub const SF_HISTOGRAM: Histogram = Histogram { bins: 20, top: 115.0 };
+pub(crate) const SF_HISTOGRAM: Histogram = Histogram { bins: 20, top: 115.0 };
 
 /// Feature maps peaking above this many cycles/image (at 224 px) count as high-frequency (cells 29-47).
-pub const HIGH_FREQUENCY_THRESHOLD: f64 = 25.0;
+pub(crate) const HIGH_FREQUENCY_THRESHOLD: f64 = 25.0;
 
 /// A statistic of the `spatial_frequency` table (spatial_frequency.ipynb), frequencies in cycles/image at 224 px.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -255,20 +255,21 @@ impl SfStatistic {
     ];
     const HIST_PREFIX: &'static str = "hist_count_";
 
+    #[cfg(test)]
     /// Every statistic: the four summaries, then the histogram bins.
-    pub fn all() -> impl Iterator<Item = SfStatistic> {
+    pub(crate) fn all() -> impl Iterator<Item = SfStatistic> {
         Self::NAMED.iter().map(|(s, _)| *s).chain((0..SF_HISTOGRAM.bins).map(SfStatistic::HistCount))
     }
 
     /// The bin edges of a histogram count.
-    pub fn bin(self) -> Option<(f64, f64)> {
+    pub(crate) fn bin(self) -> Option<(f64, f64)> {
         match self {
             SfStatistic::HistCount(i) => Some(SF_HISTOGRAM.edges(i)),
             _ => None,
         }
     }
 
-    pub fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         match self {
             SfStatistic::HistCount(i) => {
                 let (lo, hi) = SF_HISTOGRAM.edges(i);
@@ -320,10 +321,10 @@ impl<'de> Deserialize<'de> for SfStatistic {
 
 /// Profiles that rerun the original study on its real data: their runs are compared with, and drawn over, the
 /// original's numbers (`expected/paper/`).
-pub const ORIGINAL_STUDY_PROFILES: [&str; 2] = ["paper", "paper-uniform"];
+pub(crate) const ORIGINAL_STUDY_PROFILES: [&str; 2] = ["paper", "paper-uniform"];
 
 /// Whether `profile` reruns the original study (see [`ORIGINAL_STUDY_PROFILES`]).
-pub fn reruns_original_study(profile: &str) -> bool {
+pub(crate) fn reruns_original_study(profile: &str) -> bool {
     ORIGINAL_STUDY_PROFILES.contains(&profile)
 }
 
@@ -342,7 +343,7 @@ pub enum Vocab {
 
 impl Vocab {
     /// Check that `text` names something of this vocabulary; the error lists the valid names.
-    pub fn check(self, text: &str) -> Result<()> {
+    pub(crate) fn check(self, text: &str) -> Result<()> {
         match self {
             Vocab::Dataset => text.parse::<DatasetId>().map(drop),
             Vocab::Regime => text.parse::<Regime>().map(drop),

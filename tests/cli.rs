@@ -92,7 +92,8 @@ fn plan_rejects_unknown_names_listing_the_valid_ones() {
 /// schedule) with the fixtures' class counts and split sizes and a batch of 4, on CPU.
 #[test]
 fn preflight_passes_on_the_fixture_datasets() {
-    use blurry_to_clear::protocol::{DatasetId, Profile};
+    use blurry_to_clear::protocol::Profile;
+    use blurry_to_clear::vocab::DatasetId;
     let dir = tempfile::tempdir().unwrap();
     let mut profile = Profile::load("paper").unwrap();
     profile.name = "paper-fixtures".into();
@@ -333,7 +334,8 @@ fn the_project_is_found_from_the_working_directory_or_project_option() {
 /// still tried.
 #[test]
 fn preflight_lists_every_missing_dataset() {
-    use blurry_to_clear::protocol::{DatasetId, Profile};
+    use blurry_to_clear::protocol::Profile;
+    use blurry_to_clear::vocab::DatasetId;
     let dir = tempfile::tempdir().unwrap();
     let mut profile = Profile::load("paper").unwrap();
     profile.name = "paper-fixtures".into();

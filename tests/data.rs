@@ -5,10 +5,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use blurry_to_clear::data::manifest;
 use blurry_to_clear::data::verify::ProblemKind;
-use blurry_to_clear::protocol::DatasetId;
 use blurry_to_clear::provenance;
+use blurry_to_clear::vocab::DatasetId;
+
+#[path = "common/dataset_roots.rs"]
+mod dataset_roots;
+use dataset_roots::{copy_dir, rehash};
 
 const DATASETS: [&str; 5] = ["faces", "toybox_instance", "toybox_category", "in12", "in100"];
 
@@ -33,32 +36,6 @@ fn data(args: &[&str]) -> (bool, String, String) {
 
 fn verify(dataset: &str, root: &Path) -> (bool, String, String) {
     data(&["verify", "--dataset", dataset, "--root", root.to_str().unwrap()])
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// Rewrite `SHA256SUMS` after a deliberate edit, so that only the check under test can catch it.
-fn rehash(root: &Path) {
-    let hashes: BTreeMap<String, String> = manifest::list_files(root)
-        .unwrap()
-        .into_iter()
-        .map(|f| {
-            let hash = provenance::sha256_file(&root.join(&f)).unwrap();
-            (f, hash)
-        })
-        .collect();
-    fs::write(root.join("SHA256SUMS"), manifest::render(&hashes)).unwrap();
 }
 
 /// Label of each image, keyed by the image's SHA-256.

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use blurry_to_clear::claims::{filter_matches, value_text, Claims, Evidence, Relation, Verdict};
+use blurry_to_clear::claims::{accepts, filter_matches, Claims, Evidence, Relation, Verdict};
 use blurry_to_clear::figures::style::Catalogue;
-use blurry_to_clear::figures::{self, Source, Tables};
+use blurry_to_clear::figures::{self, Source};
 use blurry_to_clear::protocol::Profile;
-use blurry_to_clear::results::{self, Record, SCHEMAS};
+use blurry_to_clear::results::{self, Record, RecordRow, ResultsDir, Row, Schema, SCHEMAS};
 use blurry_to_clear::verify;
 use serde_json::Value;
 
@@ -214,7 +214,7 @@ fn redrawing_unchanged_numbers_rewrites_no_file() {
 fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let catalogue = Catalogue::load().unwrap();
-    let paper_tables = Tables::load(&paper_dir()).unwrap();
+    let paper_tables = Source::resolve("paper").unwrap().tables(&catalogue).unwrap();
     for (profile, overlaid) in [("paper-uniform", true), ("tiny", false)] {
         let run = fake_run(dir.path(), profile, profile);
         let source = Source::resolve(run.to_str().unwrap()).unwrap();
@@ -234,8 +234,8 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
         rows.iter_mut().for_each(|r| r.accuracy_pct += 1.0);
         results::write_table(&results_dir, &rows).unwrap();
         let theirs = figures::table_figure("accuracy_vs_blur", &paper_tables, &catalogue.style).unwrap();
-        let ours =
-            figures::table_figure("accuracy_vs_blur", &Tables::load(&results_dir).unwrap(), &catalogue.style).unwrap();
+        let tables = source.tables(&catalogue).unwrap();
+        let ours = figures::table_figure("accuracy_vs_blur", &tables, &catalogue.style).unwrap();
         let ys = |f: &figures::canvas::Figure| -> Vec<f64> {
             f.panels.iter().flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|q| q.y))).collect()
         };
@@ -407,7 +407,7 @@ fn the_figure_catalogue_snapshot() {
 #[test]
 fn the_data_behind_each_figure_of_expected_paper() {
     let catalogue = Catalogue::load().unwrap();
-    let tables = Tables::load(&paper_dir()).unwrap();
+    let tables = Source::resolve("paper").unwrap().tables(&catalogue).unwrap();
     let figures = figures::table_figures(&catalogue, &tables, &catalogue.style);
     assert!(figures.len() >= 12);
     snapshots().bind(|| {
@@ -487,7 +487,7 @@ fn report_lists_tables_and_findings() {
 
 /// Move the values a claim's left side reads (its filters resolved for the paper's protocol) so far that the claim
 /// must fail.
-fn break_claim(claim: &blurry_to_clear::claims::Claim, records: &mut [Record]) {
+fn break_claim(claim: &blurry_to_clear::claims::Claim, schema: &'static Schema, records: &mut [Record]) {
     let paper = Profile::load("paper").unwrap();
     let claim = claim.resolved(Some(&paper)).unwrap();
     let far = match claim.relation {
@@ -495,11 +495,12 @@ fn break_claim(claim: &blurry_to_clear::claims::Claim, records: &mut [Record]) {
         _ => 1e6,
     };
     for r in records.iter_mut() {
-        if !(filter_matches(r, &claim.where_) && filter_matches(r, &claim.lhs)) {
+        let row = RecordRow { schema, record: r };
+        if !(filter_matches(&row, &claim.where_) && filter_matches(&row, &claim.lhs)) {
             continue;
         }
         if let Some(c) = &claim.contrast {
-            if r.get(&c.column).map(results::cell_text) != Some(value_text(&c.a)) {
+            if !accepts(&row.cell(schema.position(&c.column).unwrap()), &c.a) {
                 continue;
             }
         }
@@ -519,7 +520,9 @@ fn every_claim_holds_on_the_original_and_fails_when_its_effect_is_removed() {
     let claims = Claims::paper().unwrap();
     assert!(claims.claim.len() >= 10);
     let dir = tempfile::tempdir().unwrap();
-    let evidence = |dir: &Path| Evidence::load(dir, &claims.tables(), Some(Profile::load("paper").unwrap())).unwrap();
+    let evidence = |dir: &Path| {
+        Evidence::read_with(&ResultsDir::new(dir), &claims, Some(Profile::load("paper").unwrap())).unwrap()
+    };
     let paper = evidence(&paper_dir());
     for claim in &claims.claim {
         // The claims were derived from the original's numbers: every point estimate satisfies its relation, and no
@@ -537,7 +540,7 @@ fn every_claim_holds_on_the_original_and_fails_when_its_effect_is_removed() {
 
         let schema = SCHEMAS.iter().find(|s| s.name == claim.table).unwrap();
         let mut records = results::read_records(&schema.csv_path(&paper_dir()), schema, &[]).unwrap();
-        break_claim(claim, &mut records);
+        break_claim(claim, schema, &mut records);
         let broken = dir.path().join(&claim.id);
         results::write_records(&broken, schema, &records).unwrap();
         let outcome = claim.evaluate(&evidence(&broken)).unwrap();
@@ -610,7 +613,7 @@ margin = 5.0
         ("faces", "blurry", 8.0, 70.0),
     ]);
     // No profile and no per-image record: the numbers are taken as exact, and the intervals are points.
-    let evidence = || Evidence::load(dir.path(), &["accuracy_vs_blur"], None).unwrap();
+    let evidence = || Evidence::read_with(&ResultsDir::new(dir.path()), &claims, None).unwrap();
     let gain = claims.claim[1].evaluate(&evidence()).unwrap();
     assert_eq!(gain.verdict, Verdict::Holds);
     assert_eq!((gain.groups[0].lhs, gain.groups[0].rhs), (Some(20.0), Some(2.0)));
@@ -676,17 +679,16 @@ fn claims_judge_paired_differences_by_their_bootstrap_interval() {
     results::write_table(dir.path(), &predictions).unwrap();
     let mut profile = Profile::load("tiny").unwrap();
     profile.epochs = 5;
-    let evidence = Evidence::load(dir.path(), &["accuracy_vs_blur"], Some(profile)).unwrap();
-    let claim = |margin: f64| {
+    let claims = |margin: f64| {
         Claims::parse(&format!(
             "[[claim]]\nid = \"gain\"\nfinding = \"f\"\ntable = \"accuracy_vs_blur\"\nvalue = \"accuracy_pct\"\n\
              where = {{ test_sigma = [4] }}\nlhs = {{ regime = [\"blurry_to_clear\"] }}\nrhs = {{ regime = [\"clear\"] }}\n\
              relation = \"greater\"\nmargin = {margin}\n"
         ))
         .unwrap()
-        .claim
-        .remove(0)
     };
+    let evidence = Evidence::read_with(&ResultsDir::new(dir.path()), &claims(5.0), Some(profile)).unwrap();
+    let claim = |margin: f64| claims(margin).claim.remove(0);
     let outcome = claim(5.0).evaluate(&evidence).unwrap();
     let g = &outcome.groups[0];
     assert_eq!((outcome.verdict, g.estimate), (Verdict::Holds, 10.0));

@@ -10,12 +10,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use blurry_to_clear::data::manifest;
 use blurry_to_clear::model::{self, AlexNet};
 use tch::{nn, Device, Kind, Tensor};
 
+#[path = "common/dataset_roots.rs"]
+mod dataset_roots;
 #[path = "common/fault_report.rs"]
 mod fault_report;
+use dataset_roots::{copy_dir, rehash};
 
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,33 +62,6 @@ fn refused(outcome: &Outcome, needles: &[&str]) -> String {
 /// A row of the fault report (see `tests/common/fault_report.rs`), what happened cut to 200 characters.
 fn report(fault: &str, happened: &str, outcome: &str) {
     fault_report::report(fault, happened, outcome, 200);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// Rewrite `SHA256SUMS` after a deliberate edit, so that only the check under test can catch it (symbolic links are
-/// hashed through, as a careless tool would).
-fn rehash(root: &Path) {
-    let hashes = manifest::list_files(root)
-        .unwrap()
-        .into_iter()
-        .map(|f| {
-            let hash = blurry_to_clear::provenance::sha256_bytes(&fs::read(root.join(&f)).unwrap());
-            (f, hash)
-        })
-        .collect();
-    fs::write(root.join("SHA256SUMS"), manifest::render(&hashes)).unwrap();
 }
 
 /// A copy of the canonical faces fixture at `<dir>/faces`.

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use blurry_to_clear::protocol::{DatasetId, Regime};
 use blurry_to_clear::results::{self, AccuracyByStage, AccuracyVsBlur, TrainingLog};
+use blurry_to_clear::vocab::{DatasetId, Regime};
 
 fn reproduce(out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blurry-to-clear"));
@@ -165,16 +165,16 @@ fn a_fresh_run_and_an_interrupted_run_give_identical_numbers() {
 /// analysis code hash, the analyses of the selected run rerun while its training and evaluation stay as they were.
 #[test]
 fn a_change_to_analysis_code_reruns_the_analyses_and_not_the_training() {
-    use blurry_to_clear::pipeline::{reproduce as run_profile, ReproduceOptions};
-    use blurry_to_clear::stage::CodeHashes;
+    use blurry_to_clear::pipeline::reproduce as run_profile;
+    use blurry_to_clear::selection::ReproduceOptions;
+    use blurry_to_clear::stage::{CodeHashes, Stage};
     let dir = tempfile::tempdir().unwrap();
     let root = copy_of_tiny(dir.path());
     let run_dir = root.join("faces/clear/seed-0");
     let record = |stage: &str| std::fs::read(run_dir.join(format!("stages/{stage}.json"))).unwrap();
     let before: Vec<Vec<u8>> = ["train", "evaluate", "analyse"].iter().map(|s| record(s)).collect();
     let checkpoint = std::fs::metadata(run_dir.join("checkpoints/epoch-005.safetensors")).unwrap().modified().unwrap();
-    let mut code = CodeHashes::compiled();
-    code.analyse = "a changed analysis".into();
+    let code = CodeHashes::compiled().with(Stage::Analyse, "a changed analysis");
     let options = ReproduceOptions {
         profile: "tiny".into(),
         only: vec!["faces/clear".into()],

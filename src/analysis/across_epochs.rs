@@ -21,7 +21,7 @@ use crate::vocab::{Layer, Regime, RfMeasure};
 /// any epochs), given the profile's stage epochs and the run's final epoch. Empty for other regimes than
 /// blurry-to-clear; the all-epochs count is left out when a stage epoch was not analysed, and the size-run count when
 /// the final epoch was not.
-pub fn gabor_counts(
+pub(crate) fn gabor_counts(
     run: &RunKey,
     gabor_filters: &[RfGaborFilter],
     stage_epochs: &[u32],

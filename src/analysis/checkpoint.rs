@@ -1,4 +1,5 @@
-//! Every analysis of one checkpoint of a run, as rows of the results tables: what the analyse stage writes, and all
+//! Every analysis of one checkpoint of a run, as rows of the results tables ([`Tables`], those the analyse stage
+//! makes): what the analyse stage writes, and all
 //! that the receptive-field, spatial-frequency and ERF figures draw (no figure reads a checkpoint).
 use anyhow::Result;
 use tch::{nn, Device, Tensor};
@@ -6,62 +7,39 @@ use tch::{nn, Device, Tensor};
 use super::{erf, gabor, normalised_kernels, rf_moments, spatial_frequency};
 use crate::model::AlexNet;
 use crate::protocol::AnalysisSpec;
-use crate::results::{Conv1Weight, Erf, ErfMapPixel, ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency};
+use crate::results::{
+    Conv1Weight, Erf, ErfMapPixel, ErfProfile, RfGaborFilter, RfSize, RunKey, SpatialFrequency, Tables,
+};
 use crate::vocab::{ErfInput, Layer, Regime};
 
 /// ERF maps are stored average-pooled to at most this many pixels a side (a 224-px map becomes 56 x 56), which is
 /// what a figure can show; their summaries and radial profiles are computed at full resolution.
-pub const ERF_MAP_MAX_SIDE: usize = 64;
+pub(crate) const ERF_MAP_MAX_SIDE: usize = 64;
 
 /// The layer and inputs of the ERF maps stored as images (what the `erf_maps` figure draws, after cell 46).
-pub const ERF_MAP_LAYER: Layer = Layer::CONV5;
-pub const ERF_MAP_INPUT: ErfInput = ErfInput::Images;
+pub(crate) const ERF_MAP_LAYER: Layer = Layer::CONV5;
+pub(crate) const ERF_MAP_INPUT: ErfInput = ErfInput::Images;
 
 /// What the analyses need besides the checkpoint: the profile's analysis settings, the network's input side, the
 /// device, and the (normalised, seeded) test images the image-driven ERFs average over.
-pub struct AnalysisInputs<'a> {
+pub(crate) struct AnalysisInputs<'a> {
     pub spec: &'a AnalysisSpec,
     pub resolution: i64,
     pub device: Device,
     pub erf_images: &'a Tensor,
 }
 
-/// The rows one checkpoint adds to each analysis table.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CheckpointAnalysis {
-    pub rf_size: Vec<RfSize>,
-    pub gabor_filters: Vec<RfGaborFilter>,
-    pub spatial_frequency: Vec<SpatialFrequency>,
-    pub erf: Vec<Erf>,
-    pub erf_profiles: Vec<ErfProfile>,
-    pub erf_maps: Vec<ErfMapPixel>,
-    pub conv1_kernels: Vec<Conv1Weight>,
-}
-
-impl CheckpointAnalysis {
-    /// Append `other`'s rows (the next checkpoint's) to these.
-    pub fn append(&mut self, mut other: CheckpointAnalysis) {
-        self.rf_size.append(&mut other.rf_size);
-        self.gabor_filters.append(&mut other.gabor_filters);
-        self.spatial_frequency.append(&mut other.spatial_frequency);
-        self.erf.append(&mut other.erf);
-        self.erf_profiles.append(&mut other.erf_profiles);
-        self.erf_maps.append(&mut other.erf_maps);
-        self.conv1_kernels.append(&mut other.conv1_kernels);
-    }
-}
-
 /// Moment sizes and Gabor fits of conv1 (receptive_fields.ipynb), peak spatial frequencies of every conv layer
 /// (spatial_frequency.ipynb), effective receptive fields (Luo et al. 2016) and, for blurry-to-clear runs (the models
 /// whose kernels the original shows), the conv1 kernels and their normalised contrast, of the checkpoint of `run` at `epoch` loaded in `vs`/`model`. Every random choice (Gabor starts, ERF
 /// noise) is seeded from the run's seed, so the rows are the same whenever the checkpoint is analysed.
-pub fn analyse_checkpoint(
+pub(crate) fn analyse_checkpoint(
     run: &RunKey,
     epoch: u32,
     vs: &nn::VarStore,
     model: &AlexNet,
     inputs: &AnalysisInputs,
-) -> Result<CheckpointAnalysis> {
+) -> Result<Tables> {
     let source = run.source();
     let seed = crate::seeds::derive(run.seed, &[run.dataset.name(), run.regime.name(), "gabor"]) as u64;
     let gabor_config = gabor::GaborConfig::for_profile(inputs.spec, seed);
@@ -82,7 +60,7 @@ pub fn analyse_checkpoint(
             source: source.clone(),
         })
         .collect();
-    let gabor_filters = fits.iter().map(|f| gabor_row(run, epoch, f)).collect();
+    let rf_gabor_filters = fits.iter().map(|f| gabor_row(run, epoch, f)).collect();
 
     let peaks = spatial_frequency::peak_frequencies(model, inputs.device, inputs.resolution)?;
     let spatial_frequency = spatial_frequency::statistics(&peaks)
@@ -147,7 +125,16 @@ pub fn analyse_checkpoint(
         Regime::BlurryToClear => conv1_weights(run, epoch, vs)?,
         Regime::Clear | Regime::Blurry => Vec::new(),
     };
-    Ok(CheckpointAnalysis { rf_size, gabor_filters, spatial_frequency, erf, erf_profiles, erf_maps, conv1_kernels })
+    Ok(Tables {
+        rf_size,
+        rf_gabor_filters,
+        spatial_frequency,
+        erf,
+        erf_profiles,
+        erf_maps,
+        conv1_kernels,
+        ..Tables::default()
+    })
 }
 
 fn gabor_row(run: &RunKey, epoch: u32, fit: &gabor::FilterFit) -> RfGaborFilter {

@@ -23,7 +23,7 @@ use crate::vocab::{ErfInput, ErfStatistic, Layer};
 
 /// One layer's effective receptive field: mean |gradient| over the inputs, normalised to sum 1.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ErfMap {
+pub(crate) struct ErfMap {
     /// A conv layer.
     pub layer: Layer,
     pub inputs: ErfInput,
@@ -61,13 +61,13 @@ impl Default for ErfConfig {
 
 /// ERF maps of every conv layer and their summaries.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Erf {
+pub(crate) struct Erf {
     pub maps: Vec<ErfMap>,
     pub statistics: Vec<ErfSummary>,
 }
 
 /// `count` seeded noise images `[count, 3, side, side]` on `device`, uniform with zero mean and unit variance.
-pub fn noise_images(count: usize, side: i64, seed: u64, device: Device) -> Tensor {
+pub(crate) fn noise_images(count: usize, side: i64, seed: u64, device: Device) -> Tensor {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let half_width = 3.0f32.sqrt();
     let values: Vec<f32> =
@@ -85,7 +85,7 @@ fn centre(side: i64) -> (i64, i64) {
 }
 
 /// ERF maps of the five conv layers over `inputs` (`[N, 3, H, H]`, normalised, on the model's device).
-pub fn erf_maps(model: &AlexNet, inputs: &Tensor, kind: ErfInput, chunk: usize) -> Result<Vec<ErfMap>> {
+pub(crate) fn erf_maps(model: &AlexNet, inputs: &Tensor, kind: ErfInput, chunk: usize) -> Result<Vec<ErfMap>> {
     let size = inputs.size();
     let [n, 3, h, w] = size[..] else { bail!("ERF inputs must be a batch [N, 3, H, W], got shape {size:?}") };
     if h != w || h < MIN_INPUT || n == 0 {
@@ -123,7 +123,7 @@ pub fn erf_maps(model: &AlexNet, inputs: &Tensor, kind: ErfInput, chunk: usize) 
 }
 
 /// The summaries of one map; none for a map without mass.
-pub fn summarise(map: &ErfMap) -> Vec<ErfSummary> {
+pub(crate) fn summarise(map: &ErfMap) -> Vec<ErfSummary> {
     let side = map.side;
     let total: f64 = map.values.iter().map(|&v| f64::from(v)).sum();
     if !(total > 0.0 && total.is_finite()) {
@@ -172,7 +172,7 @@ pub fn summarise(map: &ErfMap) -> Vec<ErfSummary> {
 
 /// The mean of `map` over rings of width 1 px around the image centre: (ring radius in px, mean value) for radii 0
 /// to half the side (the ERF's radial profile).
-pub fn radial_profile(map: &ErfMap) -> Vec<(f64, f64)> {
+pub(crate) fn radial_profile(map: &ErfMap) -> Vec<(f64, f64)> {
     let side = map.side;
     let centre = (side as f64 - 1.0) / 2.0;
     let mut sums = vec![(0.0f64, 0usize); side / 2 + 1];
@@ -188,7 +188,7 @@ pub fn radial_profile(map: &ErfMap) -> Vec<(f64, f64)> {
 
 /// `map` average-pooled by the smallest whole factor that brings its side to at most `max_side` (pixels beyond the
 /// last whole block are left out): the pooled side and values, row-major, renormalised to sum 1.
-pub fn pooled(map: &ErfMap, max_side: usize) -> (usize, Vec<f64>) {
+pub(crate) fn pooled(map: &ErfMap, max_side: usize) -> (usize, Vec<f64>) {
     let factor = map.side.div_ceil(max_side.max(1)).max(1);
     let side = map.side / factor;
     let mut values = vec![0.0f64; side * side];
@@ -209,7 +209,7 @@ pub fn pooled(map: &ErfMap, max_side: usize) -> (usize, Vec<f64>) {
 
 /// ERFs of every conv layer over seeded noise at `resolution` px and, when given, over `images` (normalised test
 /// images `[N, 3, H, H]` on `device`, the caller's fixed seeded selection). Noise maps come first.
-pub fn effective_receptive_fields(
+pub(crate) fn effective_receptive_fields(
     model: &AlexNet,
     device: Device,
     resolution: i64,

@@ -32,7 +32,7 @@ use crate::model::CONV_LAYERS;
 use crate::vocab::{Layer, RfMeasure};
 
 /// A fit is valid from this R^2 on (`r_squared >= 0.4` in cells 3 and 32).
-pub const MIN_R_SQUARED: f64 = 0.4;
+pub(crate) const MIN_R_SQUARED: f64 = 0.4;
 
 /// SciPy's L-BFGS-B defaults, which the original's `opt.minimize(..., method='L-BFGS-B')` used: at most `maxiter`
 /// iterations; stop when the cost falls by at most `ftol * max(|f|, 1)` in an iteration (`factr = 1e7` times the
@@ -78,7 +78,7 @@ impl Default for GaborConfig {
 
 impl GaborConfig {
     /// The search a profile's analysis settings ask for, with starting points seeded by `seed`.
-    pub fn for_profile(spec: &crate::protocol::AnalysisSpec, seed: u64) -> GaborConfig {
+    pub(crate) fn for_profile(spec: &crate::protocol::AnalysisSpec, seed: u64) -> GaborConfig {
         let budget = match spec.gabor_start_budget {
             crate::protocol::GaborStartBudget::Converge => StartBudget::Converge,
             crate::protocol::GaborStartBudget::Iterations(n) => StartBudget::Iterations(n),
@@ -89,7 +89,7 @@ impl GaborConfig {
 
 /// The nine parameters of the Gabor model, in the original's order.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GaborParams {
+pub(crate) struct GaborParams {
     pub amplitude: f64,
     pub x0: f64,
     pub y0: f64,
@@ -104,7 +104,7 @@ pub struct GaborParams {
 
 impl GaborParams {
     /// The model's value at pixel (x = column, y = row).
-    pub fn value(&self, x: f64, y: f64) -> f64 {
+    pub(crate) fn value(&self, x: f64, y: f64) -> f64 {
         let (sin, cos) = self.theta.sin_cos();
         let (dx, dy) = (x - self.x0, y - self.y0);
         let (xr, yr) = (dx * cos + dy * sin, -dx * sin + dy * cos);
@@ -114,26 +114,26 @@ impl GaborParams {
     }
 
     /// The model rendered on a `side` x `side` grid, row-major (what the figures draw).
-    pub fn render(&self, side: usize) -> Vec<f64> {
+    pub(crate) fn render(&self, side: usize) -> Vec<f64> {
         (0..side * side).map(|i| self.value((i % side) as f64, (i / side) as f64)).collect()
     }
 
     /// Size of the fit as in cells 36/48: the mean of sigma_x and sigma_y, in pixels.
-    pub fn size(&self) -> f64 {
+    pub(crate) fn size(&self) -> f64 {
         (self.sigma_x + self.sigma_y) / 2.0
     }
 }
 
 /// The best fit found for one kernel and its coefficient of determination.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GaborFit {
+pub(crate) struct GaborFit {
     pub params: GaborParams,
     pub r_squared: f64,
 }
 
 /// One conv1 filter's fit: a row of the `rf_gabor_filters` table.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FilterFit {
+pub(crate) struct FilterFit {
     /// Filter index in conv1 (0..64).
     pub filter: usize,
     /// `None` when no start converged to a finite cost (the original's `None, 0`).
@@ -141,21 +141,21 @@ pub struct FilterFit {
 }
 
 impl FilterFit {
-    pub fn r_squared(&self) -> f64 {
+    pub(crate) fn r_squared(&self) -> f64 {
         self.fit.map_or(0.0, |f| f.r_squared)
     }
 
-    pub fn valid(&self) -> bool {
+    pub(crate) fn valid(&self) -> bool {
         self.r_squared() >= MIN_R_SQUARED
     }
 
     /// (sigma_x + sigma_y) / 2 of a valid fit; `None` otherwise (the reference leaves it empty).
-    pub fn gabor_size(&self) -> Option<f64> {
+    pub(crate) fn gabor_size(&self) -> Option<f64> {
         self.valid().then(|| self.fit.map(|f| f.params.size())).flatten()
     }
 
     /// sigma_x of a valid fit (the quantity of cell 18).
-    pub fn sigma_x(&self) -> Option<f64> {
+    pub(crate) fn sigma_x(&self) -> Option<f64> {
         self.valid().then(|| self.fit.map(|f| f.params.sigma_x)).flatten()
     }
 }
@@ -317,7 +317,7 @@ fn params_from(p: [f64; 9]) -> GaborParams {
 }
 
 /// Fit the Gabor model to one `side` x `side` kernel (row-major), drawing starting points from `rng`.
-pub fn fit_gabor(kernel: &[f64], side: usize, config: &GaborConfig, rng: &mut impl Rng) -> Option<GaborFit> {
+pub(crate) fn fit_gabor(kernel: &[f64], side: usize, config: &GaborConfig, rng: &mut impl Rng) -> Option<GaborFit> {
     let mean = kernel.iter().sum::<f64>() / kernel.len() as f64;
     let total_ss: f64 = kernel.iter().map(|v| (v - mean).powi(2)).sum();
     let scale = total_ss.max(f64::MIN_POSITIVE);
@@ -364,7 +364,7 @@ pub fn fit_gabor(kernel: &[f64], side: usize, config: &GaborConfig, rng: &mut im
 
 /// Fit every conv1 filter of the model in `vs` (channel-averaged kernels), filter 0 first, on all CPU cores: each
 /// filter draws from its own stream, so the fits do not depend on how they are spread over threads.
-pub fn fit_conv1(vs: &nn::VarStore, config: &GaborConfig) -> Result<Vec<FilterFit>> {
+pub(crate) fn fit_conv1(vs: &nn::VarStore, config: &GaborConfig) -> Result<Vec<FilterFit>> {
     let conv1 = &CONV_LAYERS[0];
     let kernels: Vec<(usize, Vec<f64>)> = conv_layer_kernels(vs, conv1)?.into_iter().enumerate().collect();
     Ok(crate::data::par_map(&kernels, |(filter, kernel)| {
@@ -376,7 +376,7 @@ pub fn fit_conv1(vs: &nn::VarStore, config: &GaborConfig) -> Result<Vec<FilterFi
 
 /// The layer summary of conv1's fits: `gabor_n_valid`, and over the valid fits `gabor_size_mean_valid` (cells
 /// 36/48) and `gabor_sigma_x_mean_valid` (cell 18). The two means are left out when no fit is valid.
-pub fn summary(fits: &[FilterFit]) -> Vec<LayerStatistic<RfMeasure>> {
+pub(crate) fn summary(fits: &[FilterFit]) -> Vec<LayerStatistic<RfMeasure>> {
     let sizes: Vec<f64> = fits.iter().filter_map(FilterFit::gabor_size).collect();
     let sigmas: Vec<f64> = fits.iter().filter_map(FilterFit::sigma_x).collect();
     let mut rows = vec![LayerStatistic::new(Layer::CONV1, RfMeasure::GaborNValid, sizes.len() as f64)];

@@ -7,22 +7,19 @@
 //! - [`across_epochs`]: measures over several checkpoints of a run (Gabor counts through training).
 //!
 //! They return plain records; [`analyse_checkpoint`] turns them into the rows of the results tables that the analyse
-//! stage writes, and the `receptive-fields`, `spatial-frequency` and `erf` commands print them as CSV
-//! ([`print_receptive_fields`], [`print_spatial_frequency`], [`print_erf`]). They work on any checkpoint with
-//! torchvision's AlexNet names.
-pub mod across_epochs;
+//! stage writes, and [`checkpoint_receptive_fields`], [`checkpoint_spatial_frequency`] and [`checkpoint_erf`] give
+//! the numbers that the `receptive-fields`, `spatial-frequency` and `erf` commands print. They work on any checkpoint
+//! with torchvision's AlexNet names.
+pub(crate) mod across_epochs;
 mod checkpoint;
 pub mod erf;
 pub mod gabor;
-pub mod normalised_kernels;
-pub mod rf_moments;
-pub mod spatial_frequency;
+pub(crate) mod normalised_kernels;
+pub(crate) mod rf_moments;
+pub(crate) mod spatial_frequency;
 
-pub use checkpoint::{
-    analyse_checkpoint, AnalysisInputs, CheckpointAnalysis, ERF_MAP_INPUT, ERF_MAP_LAYER, ERF_MAP_MAX_SIDE,
-};
+pub(crate) use checkpoint::{analyse_checkpoint, AnalysisInputs, ERF_MAP_INPUT, ERF_MAP_LAYER};
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -31,7 +28,7 @@ use tch::{nn, Device, Kind};
 use crate::augment::AugmentSpec;
 use crate::data::Split;
 use crate::model::{self, ConvLayer};
-use crate::vocab::{Layer, RfMeasure};
+use crate::vocab::{Layer, RfMeasure, SfStatistic};
 
 /// One value of one layer: a row `layer, statistic, value` (the rf_size tables call the middle column `measure`).
 /// `S` is the analysis' vocabulary of statistics ([`RfMeasure`], [`crate::vocab::SfStatistic`]).
@@ -44,14 +41,14 @@ pub struct LayerStatistic<S> {
 }
 
 impl<S> LayerStatistic<S> {
-    pub fn new(layer: Layer, statistic: S, value: f64) -> LayerStatistic<S> {
+    pub(crate) fn new(layer: Layer, statistic: S, value: f64) -> LayerStatistic<S> {
         LayerStatistic { layer, statistic, value }
     }
 }
 
 /// The test images the image-driven ERFs average over: the first `count` images of the test split (whose order is
 /// fixed by the dataset's files or the stand-in's seed), normalised as the test transform does, on `device`.
-pub fn erf_images(test: &Split, count: u64, augment: &AugmentSpec, device: Device) -> Result<tch::Tensor> {
+pub(crate) fn erf_images(test: &Split, count: u64, augment: &AugmentSpec, device: Device) -> Result<tch::Tensor> {
     let n = (count as i64).min(test.labels.size()[0]);
     crate::augment::test_batch(&test.images.narrow(0, 0, n).to_device(device), augment)
 }
@@ -80,20 +77,6 @@ pub(crate) fn conv_layer_kernels(vs: &nn::VarStore, layer: &ConvLayer) -> Result
     let values = Vec::<f32>::try_from(averaged.flatten(0, -1)).context("cannot read conv weights")?;
     let area = (layer.kernel * layer.kernel) as usize;
     Ok(values.chunks(area).map(|k| k.iter().map(|&v| f64::from(v)).collect()).collect())
-}
-
-/// Rows `layer,<statistic column>,value` as CSV on `out`.
-fn write_rows(
-    out: &mut impl Write,
-    statistic: &str,
-    rows: impl IntoIterator<Item = (Layer, String, f64)>,
-) -> Result<()> {
-    let mut csv = csv::Writer::from_writer(out);
-    csv.write_record(["layer", statistic, "value"])?;
-    for (layer, name, value) in rows {
-        csv.write_record([layer.name(), &name, &value.to_string()])?;
-    }
-    csv.flush().context("cannot write the CSV to the output")
 }
 
 /// The input resolution to analyse `checkpoint` at, for the `spatial-frequency` and `erf` commands: `explicit`
@@ -149,39 +132,41 @@ fn check_resolution(resolution: i64) -> Result<()> {
     Ok(())
 }
 
-/// `blurry-to-clear receptive-fields`: moment sizes of the five conv layers and the conv1 Gabor summary of the
-/// checkpoint at `checkpoint`, as CSV `layer,measure,value`.
-pub fn print_receptive_fields(checkpoint: &Path, gabor: &gabor::GaborConfig, out: &mut impl Write) -> Result<()> {
+/// The `receptive-fields` command's numbers: moment sizes of the five conv layers and the conv1 Gabor summary of the
+/// checkpoint at `checkpoint`.
+pub fn checkpoint_receptive_fields(
+    checkpoint: &Path,
+    gabor: &gabor::GaborConfig,
+) -> Result<Vec<LayerStatistic<RfMeasure>>> {
     let (vs, _model) = model::from_checkpoint(checkpoint, Device::Cpu)?;
     let mut rows: Vec<LayerStatistic<RfMeasure>> = rf_moments::moment_sizes(&vs)?;
     rows.extend(gabor::summary(&gabor::fit_conv1(&vs, gabor)?));
-    write_rows(out, "measure", rows.iter().map(|r| (r.layer, r.statistic.to_string(), r.value)))
+    Ok(rows)
 }
 
-/// `blurry-to-clear spatial-frequency`: peak spatial-frequency statistics of every conv layer and of all of them
-/// pooled, gratings at `resolution` px, as CSV `layer,statistic,value` (frequencies in cycles/image at 224 px).
-pub fn print_spatial_frequency(checkpoint: &Path, resolution: i64, device: Device, out: &mut impl Write) -> Result<()> {
+/// The `spatial-frequency` command's numbers: peak spatial-frequency statistics of every conv layer and of all of
+/// them pooled, gratings at `resolution` px (frequencies in cycles/image at 224 px).
+pub fn checkpoint_spatial_frequency(
+    checkpoint: &Path,
+    resolution: i64,
+    device: Device,
+) -> Result<Vec<LayerStatistic<SfStatistic>>> {
     check_resolution(resolution)?;
     let (_vs, model) = model::from_checkpoint(checkpoint, device)?;
     let peaks = spatial_frequency::peak_frequencies(&model, device, resolution)?;
-    let rows = spatial_frequency::statistics(&peaks);
-    write_rows(out, "statistic", rows.iter().map(|r| (r.layer, r.statistic.to_string(), r.value)))
+    Ok(spatial_frequency::statistics(&peaks))
 }
 
-/// `blurry-to-clear erf`: ERF summaries of every conv layer over seeded noise at `resolution` px, as CSV
-/// `layer,statistic,value` with statistics named `<inputs>_<statistic>`, e.g. `noise_r50_px`.
-pub fn print_erf(
+/// The `erf` command's numbers: ERF summaries of every conv layer over seeded noise at `resolution` px.
+pub fn checkpoint_erf(
     checkpoint: &Path,
     resolution: i64,
     device: Device,
     config: &erf::ErfConfig,
-    out: &mut impl Write,
-) -> Result<()> {
+) -> Result<Vec<erf::ErfSummary>> {
     check_resolution(resolution)?;
     let (_vs, model) = model::from_checkpoint(checkpoint, device)?;
-    let result = erf::effective_receptive_fields(&model, device, resolution, None, config)?;
-    let rows = result.statistics.iter().map(|s| (s.layer, format!("{}_{}", s.input, s.statistic), s.value));
-    write_rows(out, "statistic", rows)
+    Ok(erf::effective_receptive_fields(&model, device, resolution, None, config)?.statistics)
 }
 
 /// Overwrite the parameter `name` of the model in `vs` with `value` (tests build filters by hand).

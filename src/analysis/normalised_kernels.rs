@@ -18,7 +18,7 @@ use crate::vocab::{Layer, RfMeasure};
 const RANGE_EPSILON: f64 = 1e-6;
 
 /// Mean |w| of one kernel after min-max normalisation.
-pub fn normalised_absmean(kernel: &[f64]) -> f64 {
+pub(crate) fn normalised_absmean(kernel: &[f64]) -> f64 {
     let min = kernel.iter().copied().fold(f64::INFINITY, f64::min);
     let max = kernel.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let range = max - min + RANGE_EPSILON;
@@ -26,7 +26,7 @@ pub fn normalised_absmean(kernel: &[f64]) -> f64 {
 }
 
 /// `normkernel_absmean_mean` and `normkernel_absmean_std` of conv1 of the model in `vs`.
-pub fn conv1_statistics(vs: &nn::VarStore) -> Result<Vec<LayerStatistic<RfMeasure>>> {
+pub(crate) fn conv1_statistics(vs: &nn::VarStore) -> Result<Vec<LayerStatistic<RfMeasure>>> {
     let conv1 = Layer::CONV1.conv().expect("conv1 is a conv layer");
     let scores: Vec<f64> = conv_layer_kernels(vs, conv1)?.iter().map(|k| normalised_absmean(k)).collect();
     let (mean, std) = mean_and_std(&scores);

@@ -16,7 +16,7 @@ use crate::vocab::{Layer, RfMeasure};
 
 /// Moment size sigma_x + sigma_y of one channel-averaged `side` x `side` kernel (row-major). A kernel of zeros has
 /// no spread and gets 0, as in the original.
-pub fn moment_size(kernel: &[f64], side: usize) -> f64 {
+pub(crate) fn moment_size(kernel: &[f64], side: usize) -> f64 {
     debug_assert_eq!(kernel.len(), side * side);
     let total: f64 = kernel.iter().map(|w| w.abs()).sum();
     if total == 0.0 {
@@ -45,7 +45,7 @@ pub(crate) fn mean_and_std(values: &[f64]) -> (f64, f64) {
 }
 
 /// `moment_size_mean` and `moment_size_std` for each of the five conv layers of the model in `vs`, conv1 first.
-pub fn moment_sizes(vs: &nn::VarStore) -> Result<Vec<LayerStatistic<RfMeasure>>> {
+pub(crate) fn moment_sizes(vs: &nn::VarStore) -> Result<Vec<LayerStatistic<RfMeasure>>> {
     let mut rows = Vec::with_capacity(2 * CONV_LAYERS.len());
     for (position, layer) in CONV_LAYERS.iter().enumerate() {
         let kernels = conv_layer_kernels(vs, layer)?;

@@ -32,19 +32,19 @@ const ORIENTATION_STEP_DEG: f64 = 12.0;
 /// Grating phases in degrees.
 const PHASES_DEG: [f64; 4] = [0.0, 90.0, 180.0, 270.0];
 /// Number of grating frequencies, `linspace(LOWEST, HIGHEST, FREQUENCIES)` in cycles/image at 224 px.
-pub const FREQUENCIES: usize = 25;
+pub(crate) const FREQUENCIES: usize = 25;
 const LOWEST: f64 = 4.48;
 const HIGHEST: f64 = 112.0;
 /// Resolution of the original's gratings; frequencies are reported in cycles/image at this resolution.
-pub const PAPER_RESOLUTION: i64 = 224;
+pub(crate) const PAPER_RESOLUTION: i64 = 224;
 
 /// The grating frequencies in cycles/image at 224 px (the paper's unit): `linspace(4.48, 112, 25)`.
-pub fn paper_frequencies() -> [f64; FREQUENCIES] {
+pub(crate) fn paper_frequencies() -> [f64; FREQUENCIES] {
     std::array::from_fn(|k| LOWEST + k as f64 * (HIGHEST - LOWEST) / (FREQUENCIES - 1) as f64)
 }
 
 /// One grating `[side, side]` (row-major): `frequency` in cycles across the image, angles in degrees.
-pub fn grating(side: i64, orientation_deg: f64, frequency: f64, phase_deg: f64) -> Vec<f32> {
+pub(crate) fn grating(side: i64, orientation_deg: f64, frequency: f64, phase_deg: f64) -> Vec<f32> {
     let side = side as usize;
     let coordinate = |i: usize| -1.0 + 2.0 * i as f64 / (side - 1) as f64;
     let (sin, cos) = orientation_deg.to_radians().sin_cos();
@@ -72,7 +72,7 @@ fn orientation_batch(side: i64, orientation_deg: f64) -> Tensor {
 
 /// Peak frequencies (cycles/image at 224 px) of one layer's feature maps.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LayerPeaks {
+pub(crate) struct LayerPeaks {
     /// A conv layer.
     pub layer: Layer,
     /// One peak per feature map, in channel order.
@@ -81,7 +81,7 @@ pub struct LayerPeaks {
 
 /// Tuning curves `[25, maps]` of each conv layer (mean response over orientations and phases), for gratings at
 /// `resolution` px on `device`.
-pub fn tuning_curves(model: &AlexNet, device: Device, resolution: i64) -> Result<Vec<Tensor>> {
+pub(crate) fn tuning_curves(model: &AlexNet, device: Device, resolution: i64) -> Result<Vec<Tensor>> {
     if resolution < MIN_INPUT {
         bail!("spatial-frequency resolution {resolution} px is too small: AlexNet needs at least {MIN_INPUT} px");
     }
@@ -120,7 +120,7 @@ fn peak_index(curve: &[f64]) -> usize {
 }
 
 /// Peak frequency of every feature map of the five conv layers, gratings at `resolution` px.
-pub fn peak_frequencies(model: &AlexNet, device: Device, resolution: i64) -> Result<Vec<LayerPeaks>> {
+pub(crate) fn peak_frequencies(model: &AlexNet, device: Device, resolution: i64) -> Result<Vec<LayerPeaks>> {
     let frequencies = paper_frequencies();
     tuning_curves(model, device, resolution)?
         .iter()
@@ -163,7 +163,7 @@ fn layer_statistics(layer: Layer, peaks: &[f64]) -> Vec<LayerStatistic<SfStatist
 
 /// Per layer, then for `all_conv` (every map of the five layers): `mean_peak_sf`, `sd_peak_sf`, `prop_peak_sf_gt_25`,
 /// `n_peak_sf_gt_25` and the 20 `hist_count_<lo>_<hi>` bins.
-pub fn statistics(layers: &[LayerPeaks]) -> Vec<LayerStatistic<SfStatistic>> {
+pub(crate) fn statistics(layers: &[LayerPeaks]) -> Vec<LayerStatistic<SfStatistic>> {
     let mut rows: Vec<_> = layers.iter().flat_map(|l| layer_statistics(l.layer, &l.peaks)).collect();
     let all: Vec<f64> = layers.iter().flat_map(|l| l.peaks.iter().copied()).collect();
     rows.extend(layer_statistics(Layer::AllConv, &all));

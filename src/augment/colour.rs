@@ -18,11 +18,11 @@ use tch::{Kind, Tensor};
 use crate::draws::upload;
 
 /// Bits kept by the original's `RandomPosterize(bits=4)`.
-pub const POSTERIZE_BITS: u32 = 4;
+pub(crate) const POSTERIZE_BITS: u32 = 4;
 
 /// One of the original's colour operations, in the order of its `color_transforms` list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ColourOp {
+pub(crate) enum ColourOp {
     Brightness,
     Hue,
     Saturation,
@@ -34,7 +34,7 @@ pub enum ColourOp {
 
 impl ColourOp {
     /// All seven, in the original's list order.
-    pub const ALL: [ColourOp; 7] = [
+    pub(crate) const ALL: [ColourOp; 7] = [
         ColourOp::Brightness,
         ColourOp::Hue,
         ColourOp::Saturation,
@@ -45,7 +45,7 @@ impl ColourOp {
     ];
 
     /// The range a jitter factor is drawn from (`ColorJitter(x=0.2)`), or `None` for the operations without one.
-    pub fn factor_range(self) -> Option<(f64, f64)> {
+    pub(crate) fn factor_range(self) -> Option<(f64, f64)> {
         match self {
             ColourOp::Brightness | ColourOp::Saturation | ColourOp::Contrast => Some((0.8, 1.2)),
             ColourOp::Hue => Some((-0.2, 0.2)),
@@ -53,8 +53,9 @@ impl ColourOp {
         }
     }
 
+    #[cfg(test)]
     /// The operation's name in the reference values (`tests/fixtures/augment/reference.json`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ColourOp::Brightness => "brightness",
             ColourOp::Hue => "hue",
@@ -68,7 +69,7 @@ impl ColourOp {
 
     /// Apply to one planar RGB image (`[3, H, W]` bytes, in place) with Pillow's own loops ([`pixels::colour`]):
     /// the CPU path, which gives the same bytes as [`ColourOp::apply`].
-    pub fn apply_to_image(self, image: &mut [u8], factor: f32) {
+    pub(crate) fn apply_to_image(self, image: &mut [u8], factor: f32) {
         use pixels::colour;
         match self {
             ColourOp::Brightness => colour::brightness(image, factor),
@@ -83,7 +84,7 @@ impl ColourOp {
 
     /// Apply to uint8 `images` `[N, 3, H, W]` with one factor per image (`factors`: `[N]` f32; ignored by the
     /// operations without a factor).
-    pub fn apply(self, images: &Tensor, factors: &Tensor) -> Tensor {
+    pub(crate) fn apply(self, images: &Tensor, factors: &Tensor) -> Tensor {
         match self {
             ColourOp::Brightness => adjust_brightness(images, factors),
             ColourOp::Hue => adjust_hue(images, factors),
@@ -97,12 +98,12 @@ impl ColourOp {
 }
 
 /// `ImageEnhance.Brightness`: blend with black.
-pub fn adjust_brightness(images: &Tensor, factors: &Tensor) -> Tensor {
+pub(crate) fn adjust_brightness(images: &Tensor, factors: &Tensor) -> Tensor {
     blend(&images.zeros_like().to_kind(Kind::Float), images, factors)
 }
 
 /// `ImageEnhance.Contrast`: blend with a uniform grey at the image's mean luma, rounded to an integer.
-pub fn adjust_contrast(images: &Tensor, factors: &Tensor) -> Tensor {
+pub(crate) fn adjust_contrast(images: &Tensor, factors: &Tensor) -> Tensor {
     let luma = luma(images).to_kind(Kind::Int64);
     let pixels = luma.size()[2..].iter().product::<i64>();
     // int(mean + 0.5), computed exactly in integers: floor((2 * sum + n) / (2 n)).
@@ -112,7 +113,7 @@ pub fn adjust_contrast(images: &Tensor, factors: &Tensor) -> Tensor {
 }
 
 /// `ImageEnhance.Color`: blend with the image's luma.
-pub fn adjust_saturation(images: &Tensor, factors: &Tensor) -> Tensor {
+pub(crate) fn adjust_saturation(images: &Tensor, factors: &Tensor) -> Tensor {
     blend(&luma(images).to_kind(Kind::Float), images, factors)
 }
 
@@ -126,7 +127,7 @@ fn blend(degenerate: &Tensor, images: &Tensor, factors: &Tensor) -> Tensor {
 }
 
 /// Pillow's `convert("L")`: `(19595 R + 38470 G + 7471 B + 2^15) >> 16`, as int32 `[N, 1, H, W]`.
-pub fn luma(images: &Tensor) -> Tensor {
+pub(crate) fn luma(images: &Tensor) -> Tensor {
     let x = images.to_kind(Kind::Int);
     let weights = upload(&Tensor::from_slice(&[19595i32, 38470, 7471]), images.device()).view([1, 3, 1, 1]);
     ((x * weights).sum_dim_intlist(1, true, Kind::Int) + (1 << 15)).floor_divide_scalar(1 << 16)
@@ -136,7 +137,7 @@ pub fn luma(images: &Tensor) -> Tensor {
 /// convert back. The float and double steps follow Pillow's `rgb2hsv_row` and `hsv2rgb` in `Convert.c` (f32 where
 /// Pillow uses `float`, f64 where it uses `double`): the results are bit-exact, checked once on all 2^24 colours
 /// for four factors (doing everything in f32 instead changes about 0.13% of values by a level).
-pub fn adjust_hue(images: &Tensor, factors: &Tensor) -> Tensor {
+pub(crate) fn adjust_hue(images: &Tensor, factors: &Tensor) -> Tensor {
     let (hue, saturation, value) = rgb_to_hsv(images);
     // np.int32(hue_factor * 255).astype(np.uint8): truncate towards zero, then wrap modulo 256.
     let shift = (factors.to_kind(Kind::Double) * 255.0).trunc().to_kind(Kind::Int64).view([-1, 1, 1, 1]);
@@ -201,7 +202,7 @@ fn round_half_away(x: &Tensor) -> Tensor {
 
 /// `ImageOps.equalize`: per channel, a lookup table that spreads the histogram (the last occupied level's count
 /// excluded from the step, as in Pillow).
-pub fn equalize(images: &Tensor) -> Tensor {
+pub(crate) fn equalize(images: &Tensor) -> Tensor {
     let (flat, shape) = channels_as_rows(images);
     let pixels = flat.size()[1];
     let histogram =
@@ -217,14 +218,14 @@ pub fn equalize(images: &Tensor) -> Tensor {
 }
 
 /// `ImageOps.posterize(image, bits)`: keep the top `bits` bits of every value.
-pub fn posterize(images: &Tensor, bits: u32) -> Tensor {
+pub(crate) fn posterize(images: &Tensor, bits: u32) -> Tensor {
     let mask = !((1u8 << (8 - bits)) - 1);
     images.bitwise_and(i64::from(mask))
 }
 
 /// `ImageOps.autocontrast` (no cutoff): per channel, stretch [lowest, highest] level to [0, 255] through the
 /// lookup table `int(level * scale + offset)` computed in double, as in Pillow.
-pub fn autocontrast(images: &Tensor) -> Tensor {
+pub(crate) fn autocontrast(images: &Tensor) -> Tensor {
     let (flat, shape) = channels_as_rows(images);
     let low = flat.amin(1, true).to_kind(Kind::Double);
     let high = flat.amax(1, true).to_kind(Kind::Double);

@@ -13,7 +13,7 @@ use super::{crop, AugmentSpec, ImageDraws};
 
 /// The training transform of `images` (uint8 `[N, 3, H, W]` on the CPU) with each image's `choices`: normalised
 /// float `[N, 3, size, size]`.
-pub fn transform(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
+pub(crate) fn transform(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
     let size = images.size();
     let [n, 3, height, width] = size[..] else { bail!("expected uint8 images [N, 3, H, W], got {size:?}") };
     if images.device() != Device::Cpu || choices.len() as i64 != n {

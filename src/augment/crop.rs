@@ -24,12 +24,12 @@ use super::rectangle::{self, Rectangle};
 use crate::draws::{upload, Draws};
 
 /// Area fraction of the stored image that a crop covers (the original's `scale=(0.5, 1.0)`).
-pub const SCALE: (f64, f64) = (0.5, 1.0);
+pub(crate) const SCALE: (f64, f64) = (0.5, 1.0);
 /// Aspect ratios (width / height) of a crop (torchvision's default `ratio=(3/4, 4/3)`).
-pub const RATIO: (f64, f64) = (3.0 / 4.0, 4.0 / 3.0);
+pub(crate) const RATIO: (f64, f64) = (3.0 / 4.0, 4.0 / 3.0);
 
 /// Draw the crop box of one image of `height` x `width` pixels, as `RandomResizedCrop.make_params` does.
-pub fn sample_crop_box(height: i64, width: i64, draws: &mut Draws) -> Rectangle {
+pub(crate) fn sample_crop_box(height: i64, width: i64, draws: &mut Draws) -> Rectangle {
     // torchvision calls the first candidate side the width here (and the height in `RandomErasing`).
     let fits = |w: i64, h: i64| 0 < w && w <= width && 0 < h && h <= height;
     match rectangle::first_fit((height * width) as f64, SCALE, RATIO, fits, draws) {
@@ -62,7 +62,7 @@ fn fallback_box(height: i64, width: i64) -> (i64, i64) {
 /// Crop each image of `images` (uint8 `[N, C, H, W]`, any device) to its box and resize it to `side` x `side` with
 /// Pillow's antialiased bicubic filter; uint8 `[N, C, side, side]` on the same device. This is the tensor path,
 /// one gather per tap across the batch; the CPU runs [`super::cpu`]'s loops instead, which give the same bytes.
-pub fn resized_crop(images: &Tensor, boxes: &[Rectangle], side: i64) -> Tensor {
+pub(crate) fn resized_crop(images: &Tensor, boxes: &[Rectangle], side: i64) -> Tensor {
     let columns: Vec<AxisTaps> = boxes.iter().map(|b| taps(b.left, b.width, side)).collect();
     let rows: Vec<AxisTaps> = boxes.iter().map(|b| taps(b.top, b.height, side)).collect();
     let device = images.device();

@@ -8,14 +8,14 @@ use super::rectangle::{self, Rectangle};
 use crate::draws::{upload, Draws};
 
 /// Probability of erasing (the original's `RandomErasing(p=0.5)`).
-pub const PROBABILITY: f64 = 0.5;
+pub(crate) const PROBABILITY: f64 = 0.5;
 /// Area fraction of an erased rectangle (torchvision's default).
-pub const SCALE: (f64, f64) = (0.02, 0.33);
+pub(crate) const SCALE: (f64, f64) = (0.02, 0.33);
 /// Aspect ratios of an erased rectangle (torchvision's default; height / width, as torchvision draws it).
-pub const RATIO: (f64, f64) = (0.3, 3.3);
+pub(crate) const RATIO: (f64, f64) = (0.3, 3.3);
 
 /// Draw what one image of `height` x `width` pixels erases: `None` when it is not erased.
-pub fn sample_rectangle(height: i64, width: i64, draws: &mut Draws) -> Option<Rectangle> {
+pub(crate) fn sample_rectangle(height: i64, width: i64, draws: &mut Draws) -> Option<Rectangle> {
     // `_RandomApplyTransform`: skip when `torch.rand(1) >= p`.
     if draws.unit() >= PROBABILITY {
         return None;
@@ -28,7 +28,7 @@ pub fn sample_rectangle(height: i64, width: i64, draws: &mut Draws) -> Option<Re
 }
 
 /// Set each image's rectangle of `images` (float `[N, C, H, W]`, any device) to 0 (`rectangles`: one per image).
-pub fn erase(images: &Tensor, rectangles: &[Option<Rectangle>]) -> Tensor {
+pub(crate) fn erase(images: &Tensor, rectangles: &[Option<Rectangle>]) -> Tensor {
     if rectangles.iter().all(Option::is_none) {
         return images.shallow_clone();
     }

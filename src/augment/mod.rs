@@ -22,16 +22,16 @@ use tch::{Device, Kind, Tensor};
 use crate::draws::{upload, Draws};
 use crate::protocol::DatasetSpec;
 
-pub mod colour;
-pub mod cpu;
-pub mod crop;
-pub mod erasing;
-pub mod order;
+pub(crate) mod colour;
+pub(crate) mod cpu;
+pub(crate) mod crop;
+pub(crate) mod erasing;
+pub(crate) mod order;
 mod rectangle;
 #[cfg(test)]
 mod reference;
 
-pub use rectangle::Rectangle;
+pub(crate) use rectangle::Rectangle;
 
 /// What a dataset's profile says about its augmentation.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +47,7 @@ pub struct AugmentSpec {
 
 impl AugmentSpec {
     /// The augmentation of `dataset` at the profile's training `resolution` (pixels).
-    pub fn for_dataset(dataset: &DatasetSpec, resolution: u32) -> AugmentSpec {
+    pub(crate) fn for_dataset(dataset: &DatasetSpec, resolution: u32) -> AugmentSpec {
         AugmentSpec {
             size: i64::from(resolution),
             mean: dataset.mean,
@@ -58,11 +58,11 @@ impl AugmentSpec {
 }
 
 /// Probability of the horizontal flip (`RandomHorizontalFlip()`'s default).
-pub const FLIP_PROBABILITY: f64 = 0.5;
+pub(crate) const FLIP_PROBABILITY: f64 = 0.5;
 
 /// Every random choice of the training transform for one image.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ImageDraws {
+pub(crate) struct ImageDraws {
     /// `RandomResizedCrop`'s box, in pixels of the stored image.
     pub crop: Rectangle,
     /// The colour operations applied, in order, with their factors.
@@ -76,7 +76,7 @@ pub struct ImageDraws {
 impl ImageDraws {
     /// Draw one image's choices for a stored image of `height` x `width` pixels, in the order of the original's
     /// `v2.Compose`: crop, colour, flip, erasing.
-    pub fn sample(height: i64, width: i64, spec: &AugmentSpec, draws: &mut Draws) -> ImageDraws {
+    pub(crate) fn sample(height: i64, width: i64, spec: &AugmentSpec, draws: &mut Draws) -> ImageDraws {
         let crop = crop::sample_crop_box(height, width, draws);
         let colour = order::sample_steps(draws);
         let flip = draws.unit() < FLIP_PROBABILITY;
@@ -87,7 +87,7 @@ impl ImageDraws {
 
 /// The training transform: uint8 `[B, 3, S, S]` on any device -> normalised float `[B, 3, size, size]` on the same
 /// device, with every image's choices drawn from `draws` (see the module doc).
-pub fn train_batch(images: &Tensor, spec: &AugmentSpec, draws: &mut Draws) -> Result<Tensor> {
+pub(crate) fn train_batch(images: &Tensor, spec: &AugmentSpec, draws: &mut Draws) -> Result<Tensor> {
     let (n, height, width) = check_batch(images, spec)?;
     if spec.size <= 0 {
         bail!("the augmentation's output size must be positive, got {}", spec.size);
@@ -99,7 +99,7 @@ pub fn train_batch(images: &Tensor, spec: &AugmentSpec, draws: &mut Draws) -> Re
 /// Apply drawn choices (one per image) to uint8 `images` `[B, 3, S, S]`: the transform after its draws. On the CPU
 /// each image goes through Pillow's loops ([`cpu`]); on other devices the batch goes through tensor operations
 /// ([`apply_with_tensors`]). Both give the same values.
-pub fn apply(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
+pub(crate) fn apply(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
     let (n, _, _) = check_batch(images, spec)?;
     if choices.len() as i64 != n {
         bail!("{} augmentation choices for a batch of {n} images", choices.len());
@@ -111,7 +111,7 @@ pub fn apply(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Res
 }
 
 /// The transform as batched tensor operations, on any device.
-pub fn apply_with_tensors(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
+pub(crate) fn apply_with_tensors(images: &Tensor, spec: &AugmentSpec, choices: &[ImageDraws]) -> Result<Tensor> {
     let boxes: Vec<Rectangle> = choices.iter().map(|c| c.crop).collect();
     let steps: Vec<order::ColourSteps> = choices.iter().map(|c| c.colour.clone()).collect();
     let flips: Vec<bool> = choices.iter().map(|c| c.flip).collect();
@@ -131,13 +131,13 @@ pub fn test_batch(images: &Tensor, spec: &AugmentSpec) -> Result<Tensor> {
 }
 
 /// Flip the images whose `flags` (`[B]` bool) are set, left to right.
-pub fn horizontal_flip(images: &Tensor, flags: &Tensor) -> Tensor {
+pub(crate) fn horizontal_flip(images: &Tensor, flags: &Tensor) -> Tensor {
     images.flip([3]).where_self(&flags.view([-1, 1, 1, 1]), images)
 }
 
 /// `ToTensor()` then `Normalize(mean, std)`: `(x / 255 - mean) / std`, per channel, in f32 (as torchvision computes
 /// it: a division by 255, then a subtraction and a division).
-pub fn normalise(images: &Tensor, spec: &AugmentSpec) -> Tensor {
+pub(crate) fn normalise(images: &Tensor, spec: &AugmentSpec) -> Tensor {
     let device = images.device();
     let column = |v: [f64; 3]| upload(&Tensor::from_slice(&v.map(|x| x as f32)), device).view([1, 3, 1, 1]);
     (images.to_kind(Kind::Float) / 255.0 - column(spec.mean)) / column(spec.std)
@@ -256,12 +256,12 @@ mod tests {
     #[test]
     fn the_paper_profile_gives_imagenet_100_its_statistics_and_random_erasing() {
         let profile = crate::protocol::Profile::load("paper").unwrap();
-        let in100 = AugmentSpec::for_dataset(profile.dataset(crate::protocol::DatasetId::In100).unwrap(), 224);
+        let in100 = AugmentSpec::for_dataset(profile.dataset(crate::vocab::DatasetId::In100).unwrap(), 224);
         assert_eq!(
             in100,
             AugmentSpec { size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], random_erasing: true }
         );
-        let faces = AugmentSpec::for_dataset(profile.dataset(crate::protocol::DatasetId::Faces).unwrap(), 224);
+        let faces = AugmentSpec::for_dataset(profile.dataset(crate::vocab::DatasetId::Faces).unwrap(), 224);
         assert!(!faces.random_erasing);
     }
 

@@ -18,14 +18,14 @@ use super::colour::ColourOp;
 use crate::draws::{upload, Draws};
 
 /// Probability that each colour operation is applied (the original's `prob = 0.2`).
-pub const APPLY_PROBABILITY: f64 = 0.2;
+pub(crate) const APPLY_PROBABILITY: f64 = 0.2;
 
 /// The colour operations one image gets, in the order applied, each with its factor (0 for the operations
 /// without one). A jitter factor is a float32, as torchvision draws it.
-pub type ColourSteps = Vec<(ColourOp, f32)>;
+pub(crate) type ColourSteps = Vec<(ColourOp, f32)>;
 
 /// Draw one image's colour steps.
-pub fn sample_steps(draws: &mut Draws) -> ColourSteps {
+pub(crate) fn sample_steps(draws: &mut Draws) -> ColourSteps {
     let order = draws.permutation(ColourOp::ALL.len());
     let mut steps = Vec::new();
     for index in order {
@@ -40,7 +40,7 @@ pub fn sample_steps(draws: &mut Draws) -> ColourSteps {
 }
 
 /// Apply each image's steps to uint8 `images` `[N, 3, H, W]` (`steps`: one list per image).
-pub fn apply(images: &Tensor, steps: &[ColourSteps]) -> Result<Tensor> {
+pub(crate) fn apply(images: &Tensor, steps: &[ColourSteps]) -> Result<Tensor> {
     let device = images.device();
     let mut out = images.copy();
     let longest = steps.iter().map(Vec::len).max().unwrap_or(0);

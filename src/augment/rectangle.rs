@@ -11,7 +11,7 @@ pub(super) const ATTEMPTS: usize = 10;
 
 /// A rectangle of an image, in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rectangle {
+pub(crate) struct Rectangle {
     pub top: i64,
     pub left: i64,
     pub height: i64,

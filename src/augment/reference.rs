@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tch::Tensor;
 
 #[derive(Deserialize)]
-pub struct Reference {
+pub(crate) struct Reference {
     images: BTreeMap<String, Image>,
     pub colour: Vec<ColourCase>,
     pub resized_crop: Vec<CropCase>,
@@ -20,7 +20,7 @@ struct Image {
 }
 
 #[derive(Deserialize)]
-pub struct ColourCase {
+pub(crate) struct ColourCase {
     pub op: String,
     pub image: String,
     pub factor: Option<f64>,
@@ -28,7 +28,7 @@ pub struct ColourCase {
 }
 
 #[derive(Deserialize)]
-pub struct CropCase {
+pub(crate) struct CropCase {
     pub top: i64,
     pub left: i64,
     pub height: i64,
@@ -38,14 +38,14 @@ pub struct CropCase {
 }
 
 impl Reference {
-    pub fn load() -> Reference {
+    pub(crate) fn load() -> Reference {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/augment/reference.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid: {e}", path.display()))
     }
 
     /// A reference image as uint8 `[1, C, H, W]`.
-    pub fn image(&self, name: &str) -> Tensor {
+    pub(crate) fn image(&self, name: &str) -> Tensor {
         let image = &self.images[name];
         Tensor::from_slice(&image.data).view([1, image.shape[0], image.shape[1], image.shape[2]])
     }

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use image::imageops::{self, FilterType};
+use safetensors::tensor::{Dtype, Metadata, TensorInfo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
@@ -38,18 +39,19 @@ use super::manifest;
 use super::numpy_random::NumpyGenerator;
 use super::synthetic::{self, SynthRequest};
 use super::{par_map, Split, SplitName};
-use crate::protocol::{DataSource, DatasetId, DatasetSpec, NonSquarePolicy, Profile, Subsample, TestResize};
+use crate::protocol::{DataSource, DatasetSpec, NonSquarePolicy, Profile, Subsample, TestResize};
+use crate::vocab::DatasetId;
 
 /// Version of the cache's content and format: bump it whenever decoding, resizing or the file layout changes, so
 /// that every existing cache becomes stale.
-pub const CACHE_FORMAT: u32 = 1;
+pub(crate) const CACHE_FORMAT: u32 = 1;
 
 /// Splits up to this many bytes of images go whole onto the device (see the module doc).
-pub const DEVICE_DATA_LIMIT: u64 = 64 << 30;
+pub(crate) const DEVICE_DATA_LIMIT: u64 = 64 << 30;
 
 /// Where the data comes from, besides the profile: the command line's `--data-root`.
 #[derive(Clone, Debug, Default)]
-pub struct DataSourceArgs {
+pub(crate) struct DataSourceArgs {
     /// Directory holding one canonical root per dataset, `<data-root>/<dataset>/`; needed by real-data profiles.
     pub data_root: Option<PathBuf>,
 }
@@ -128,7 +130,7 @@ fn split_images(spec: &DatasetSpec, split: SplitName) -> u64 {
 /// The generator request for one split of a stand-in. The seed depends on the profile's seed and the dataset, not
 /// on the split, so that all splits share one label structure (the same identities, the same toys). ImageNet-100's
 /// test split is its val split, as in the original.
-pub fn synth_request(profile: &Profile, dataset: DatasetId, split: SplitName) -> Result<SynthRequest> {
+pub(crate) fn synth_request(profile: &Profile, dataset: DatasetId, split: SplitName) -> Result<SynthRequest> {
     let spec = profile.dataset(dataset)?;
     Ok(SynthRequest {
         dataset,
@@ -142,7 +144,7 @@ pub fn synth_request(profile: &Profile, dataset: DatasetId, split: SplitName) ->
 }
 
 /// The root of a real dataset: `<data-root>/<dataset>`.
-pub fn dataset_root(dataset: DatasetId, source: &DataSourceArgs) -> Result<PathBuf> {
+pub(crate) fn dataset_root(dataset: DatasetId, source: &DataSourceArgs) -> Result<PathBuf> {
     let Some(data_root) = &source.data_root else {
         bail!(
             "this profile reads the real {dataset} data: pass --data-root DIR, where DIR/{dataset}/ holds it in the \
@@ -155,7 +157,7 @@ pub fn dataset_root(dataset: DatasetId, source: &DataSourceArgs) -> Result<PathB
 
 /// A hash naming the data a run of `dataset` under `profile` sees: changes whenever any split's tensor would. The
 /// pipeline names its stages by it.
-pub fn dataset_hash(profile: &Profile, dataset: DatasetId, source: &DataSourceArgs) -> Result<String> {
+pub(crate) fn dataset_hash(profile: &Profile, dataset: DatasetId, source: &DataSourceArgs) -> Result<String> {
     let mut keys = Vec::new();
     for split in SplitName::ALL {
         let key = match profile.data {
@@ -188,7 +190,7 @@ fn real_key<'a>(profile: &'a Profile, dataset: DatasetId, split: SplitName, root
 }
 
 /// One split of `dataset` as the profile defines it, on `device` when it fits (see the module doc).
-pub fn load_split(
+pub(crate) fn load_split(
     profile: &Profile,
     dataset: DatasetId,
     split: SplitName,
@@ -281,16 +283,17 @@ fn read_checked(path: &Path, hash: &str) -> Result<Split> {
     }
     let mut reader = HashingReader { inner: std::io::BufReader::new(file), hasher: Sha256::new() };
     let layout = read_header(&mut reader, bytes)?;
-    let side = i64::from(record.side);
-    if layout.images.shape != [record.images, 3, side, side] || layout.labels.shape != [record.images] {
+    let (n, side) = (record.images as usize, record.side as usize);
+    if layout.images.shape != [n, 3, side, side] || layout.labels.shape != [n] {
         bail!("the tensors have shapes {:?} and {:?}", layout.images.shape, layout.labels.shape);
     }
+    let side = i64::from(record.side);
     // `write_cache` stores images then labels; caches written by earlier versions (through tch) store the labels
     // first. Either way the data follows the header without gaps.
-    let labels_first = layout.labels.offsets.0 < layout.images.offsets.0;
+    let labels_first = layout.labels.data_offsets.0 < layout.images.data_offsets.0;
     let (first, second) =
         if labels_first { (&layout.labels, &layout.images) } else { (&layout.images, &layout.labels) };
-    if first.offsets.0 != 0 || second.offsets.0 != first.offsets.1 {
+    if first.data_offsets.0 != 0 || second.data_offsets.0 != first.data_offsets.1 {
         bail!("the tensors are not stored one after the other; delete the file to rebuild it");
     }
     let labels = if labels_first { Some(read_labels(&mut reader, record.images)?) } else { None };
@@ -348,24 +351,15 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// One tensor's entry in a safetensors header.
-#[derive(Debug, Serialize, Deserialize)]
-struct TensorEntry {
-    dtype: String,
-    shape: Vec<i64>,
-    #[serde(rename = "data_offsets")]
-    offsets: (u64, u64),
-}
-
-/// The two tensors of a cache file.
-#[derive(Debug, Serialize, Deserialize)]
+/// The two tensors of a cache file, as its safetensors header describes them.
 struct CacheLayout {
-    images: TensorEntry,
-    labels: TensorEntry,
+    images: TensorInfo,
+    labels: TensorInfo,
 }
 
-/// Read and check a safetensors header (an 8-byte little-endian length, then that much JSON) against the file's
-/// `file_bytes`: the dtypes are the cache's and the data ends where the file does.
+/// Read and check a safetensors header (an 8-byte little-endian length, then that much JSON, read here since the
+/// `safetensors` crate parses headers from the whole file's bytes only) against the file's `file_bytes`: the
+/// dtypes are the cache's and the data ends where the file does.
 fn read_header(reader: &mut impl Read, file_bytes: u64) -> Result<CacheLayout> {
     let mut length = [0u8; 8];
     reader.read_exact(&mut length).context("the file ends inside its header")?;
@@ -375,17 +369,22 @@ fn read_header(reader: &mut impl Read, file_bytes: u64) -> Result<CacheLayout> {
     }
     let mut header = vec![0u8; length as usize];
     reader.read_exact(&mut header).context("the file ends inside its header")?;
-    let layout: CacheLayout = serde_json::from_slice(&header).context("the header is not a cache's")?;
-    for (name, entry, dtype, item) in [("images", &layout.images, "U8", 1), ("labels", &layout.labels, "I64", 8)] {
-        let elements: i64 = entry.shape.iter().product();
-        if entry.dtype != dtype || entry.offsets.1 < entry.offsets.0 {
-            bail!("tensor '{name}' is {} at {:?}, expected {dtype}", entry.dtype, entry.offsets);
+    let metadata: Metadata = serde_json::from_slice(&header).context("the header is not a cache's")?;
+    let mut tensors = metadata.tensors();
+    let mut take = |name: &str| {
+        tensors.remove(name).cloned().with_context(|| format!("the header is not a cache's: no tensor '{name}'"))
+    };
+    let layout = CacheLayout { images: take("images")?, labels: take("labels")? };
+    for (name, entry, dtype) in [("images", &layout.images, Dtype::U8), ("labels", &layout.labels, Dtype::I64)] {
+        let (start, end) = entry.data_offsets;
+        if entry.dtype != dtype || end < start {
+            bail!("tensor '{name}' is {:?} at {:?}, expected {dtype:?}", entry.dtype, entry.data_offsets);
         }
-        if entry.offsets.1 - entry.offsets.0 != (elements * item) as u64 {
-            bail!("tensor '{name}' has {} bytes for shape {:?}", entry.offsets.1 - entry.offsets.0, entry.shape);
+        if entry.shape.iter().try_fold(dtype.size(), |bytes, d| bytes.checked_mul(*d)) != Some(end - start) {
+            bail!("tensor '{name}' has {} bytes for shape {:?}", end - start, entry.shape);
         }
     }
-    let data_end = 8 + length + layout.labels.offsets.1.max(layout.images.offsets.1);
+    let data_end = 8 + length + layout.labels.data_offsets.1.max(layout.images.data_offsets.1) as u64;
     if data_end != file_bytes {
         bail!("the header describes {data_end} bytes, the file has {file_bytes}");
     }
@@ -402,11 +401,19 @@ pub fn write_cache(path: &Path, hash: &str, split: &Split) -> Result<()> {
     if count != n || side != side_w || images.kind() != Kind::Uint8 {
         bail!("a cache holds uint8 images [N, 3, S, S] with N labels, got {size:?} and {n} labels");
     }
-    let image_bytes = (n * 3 * side * side) as u64;
-    let layout = CacheLayout {
-        images: TensorEntry { dtype: "U8".into(), shape: size.clone(), offsets: (0, image_bytes) },
-        labels: TensorEntry { dtype: "I64".into(), shape: vec![n], offsets: (image_bytes, image_bytes + 8 * n as u64) },
-    };
+    let image_bytes = (n * 3 * side * side) as usize;
+    let shape = |dims: &[i64]| dims.iter().map(|d| *d as usize).collect();
+    let layout = BTreeMap::from([
+        ("images", TensorInfo { dtype: Dtype::U8, shape: shape(&size), data_offsets: (0, image_bytes) }),
+        (
+            "labels",
+            TensorInfo {
+                dtype: Dtype::I64,
+                shape: shape(&[n]),
+                data_offsets: (image_bytes, image_bytes + 8 * n as usize),
+            },
+        ),
+    ]);
     let mut header = serde_json::to_vec(&layout)?;
     // safetensors pads the header with spaces so that the data starts 8-byte aligned.
     header.resize(header.len().next_multiple_of(8), b' ');
@@ -811,6 +818,14 @@ mod tests {
         let split = small_split();
         write_cache(&path, "key", &split).unwrap();
         assert!(same(&read_cache(&path, "key").unwrap(), &split));
+        // The header, padded to 8 bytes, is the one caches have always had (their recorded SHA-256 stays valid).
+        let bytes = fs::read(&path).unwrap();
+        let header =
+            String::from_utf8(bytes[8..8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize].to_vec());
+        assert_eq!(
+            header.unwrap().trim_end(),
+            r#"{"images":{"dtype":"U8","shape":[5,3,6,6],"data_offsets":[0,540]},"labels":{"dtype":"I64","shape":[5],"data_offsets":[540,580]}}"#
+        );
         // tch reads it too (as would PyTorch's safetensors).
         let tensors: BTreeMap<String, Tensor> = Tensor::read_safetensors(&path).unwrap().into_iter().collect();
         assert!(tensors["images"].equal(&split.images) && tensors["labels"].equal(&split.labels));

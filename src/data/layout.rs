@@ -19,24 +19,24 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::{self, MANIFEST_FILE};
 use super::SplitName;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// File name of the dataset description at a root.
-pub const INFO_FILE: &str = "dataset.toml";
+pub(crate) const INFO_FILE: &str = "dataset.toml";
 
 /// The original's Toybox category names, in `Class ID` order (`src/datasets.py`, `TOYBOX_CLASSES`). IN-12 has the
 /// same twelve categories.
-pub const TOYBOX_CATEGORIES: [&str; 12] =
+pub(crate) const TOYBOX_CATEGORIES: [&str; 12] =
     ["airplane", "ball", "car", "cat", "cup", "duck", "giraffe", "helicopter", "horse", "mug", "spoon", "truck"];
 
 /// Toybox's objects per category, which fixes the original's instance label `category_id * 30 + object - 1`.
-pub const TOYBOX_OBJECTS_PER_CATEGORY: u64 = 30;
+pub(crate) const TOYBOX_OBJECTS_PER_CATEGORY: u64 = 30;
 
 /// The columns every split CSV starts with.
-pub const BASE_COLUMNS: [&str; 2] = ["path", "label"];
+pub(crate) const BASE_COLUMNS: [&str; 2] = ["path", "label"];
 
 /// The dataset's own required columns, after `path,label`.
-pub fn fields(dataset: DatasetId) -> &'static [&'static str] {
+pub(crate) fn fields(dataset: DatasetId) -> &'static [&'static str] {
     match dataset {
         DatasetId::Faces => &["identity"],
         DatasetId::ToyboxInstance | DatasetId::ToyboxCategory => &["category", "category_id", "object", "video"],
@@ -46,7 +46,7 @@ pub fn fields(dataset: DatasetId) -> &'static [&'static str] {
 }
 
 /// The splits a dataset keeps on disk.
-pub fn splits_on_disk(dataset: DatasetId) -> &'static [SplitName] {
+pub(crate) fn splits_on_disk(dataset: DatasetId) -> &'static [SplitName] {
     match dataset {
         DatasetId::In100 => &[SplitName::Train, SplitName::Val],
         _ => &SplitName::ALL,
@@ -54,7 +54,7 @@ pub fn splits_on_disk(dataset: DatasetId) -> &'static [SplitName] {
 }
 
 /// The on-disk split that serves `split`: ImageNet-100's test split is its `val` split.
-pub fn split_on_disk(dataset: DatasetId, split: SplitName) -> SplitName {
+pub(crate) fn split_on_disk(dataset: DatasetId, split: SplitName) -> SplitName {
     match (dataset, split) {
         (DatasetId::In100, SplitName::Test) => SplitName::Val,
         _ => split,
@@ -62,14 +62,14 @@ pub fn split_on_disk(dataset: DatasetId, split: SplitName) -> SplitName {
 }
 
 /// Path of a split's CSV.
-pub fn csv_path(root: &Path, split: SplitName) -> PathBuf {
+pub(crate) fn csv_path(root: &Path, split: SplitName) -> PathBuf {
     root.join(format!("{split}.csv"))
 }
 
 /// `dataset.toml`: what a root holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DatasetInfo {
+pub(crate) struct DatasetInfo {
     pub dataset: DatasetId,
     pub classes: u64,
     /// Toybox: objects per category (30 for the real data), which defines the instance labels.
@@ -82,7 +82,7 @@ pub struct DatasetInfo {
 }
 
 impl DatasetInfo {
-    pub fn read(root: &Path) -> Result<DatasetInfo> {
+    pub(crate) fn read(root: &Path) -> Result<DatasetInfo> {
         let path = root.join(INFO_FILE);
         let text = fs::read_to_string(&path).with_context(|| {
             format!(
@@ -106,7 +106,7 @@ impl DatasetInfo {
 
 /// One row of a split CSV.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     /// Image path relative to the root, `/`-separated.
     pub path: String,
     pub label: i64,
@@ -115,14 +115,14 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn field(&self, name: &str) -> Option<&str> {
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
 /// Read a split CSV: checks the header has `path`, `label` and the dataset's fields, and that every label is an
 /// integer. Range checks against the class count are [`super::verify`]'s job.
-pub fn read_split(root: &Path, dataset: DatasetId, split: SplitName) -> Result<Vec<Row>> {
+pub(crate) fn read_split(root: &Path, dataset: DatasetId, split: SplitName) -> Result<Vec<Row>> {
     let path = csv_path(root, split);
     if !path.is_file() {
         bail!("split '{split}' is missing: no file {}; re-import the dataset (`data import`)", path.display());
@@ -166,7 +166,7 @@ pub fn read_split(root: &Path, dataset: DatasetId, split: SplitName) -> Result<V
 }
 
 /// The file extension for encoded image bytes, from their magic number.
-pub fn image_extension(bytes: &[u8]) -> Result<&'static str> {
+pub(crate) fn image_extension(bytes: &[u8]) -> Result<&'static str> {
     match image::guess_format(bytes) {
         Ok(image::ImageFormat::Jpeg) => Ok("jpg"),
         Ok(image::ImageFormat::Png) => Ok("png"),
@@ -178,11 +178,11 @@ pub fn image_extension(bytes: &[u8]) -> Result<&'static str> {
 /// Most pixels a dataset image may declare: Pillow's `Image.MAX_IMAGE_PIXELS` (89,478,485, a 1 GiB RGBA image / 4
 /// / 3), above which Pillow suspects a decompression bomb. The real datasets' images are far smaller (ImageNet's
 /// largest are a few megapixels); a file declaring more is refused from its header, before anything is decoded.
-pub const MAX_IMAGE_PIXELS: u64 = 89_478_485;
+pub(crate) const MAX_IMAGE_PIXELS: u64 = 89_478_485;
 
 /// Most bytes the decoder may allocate for one image: the `image` crate's default, stated so that it stays put. The
 /// pixel limit above keeps every accepted image below it (89.5 Mpx x 4 bytes = 358 MB).
-pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+pub(crate) const MAX_DECODE_BYTES: u64 = 512 << 20;
 
 /// Why an image file cannot be used. [`super::verify`] turns each into its own kind of problem.
 #[derive(Debug, thiserror::Error)]
@@ -245,7 +245,7 @@ pub fn decode_rgb(bytes: &[u8]) -> std::result::Result<image::RgbImage, DecodeEr
 
 /// Why a path listed in a dataset (a CSV row, a manifest line) cannot be read as a file of its root.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
+pub(crate) enum PathError {
     #[error("the path '{path}' is not inside the root: {why}")]
     EscapesRoot { path: String, why: &'static str },
     #[error("'{path}' is missing")]
@@ -258,7 +258,7 @@ pub enum PathError {
 /// that leave the root: empty, absolute, with a `..` component, or leading through a symbolic link to a place
 /// outside the root. A symbolic link that stays inside the root is followed. So nothing outside a dataset root is
 /// ever read, hashed or decoded because a file of the root says so.
-pub fn resolve(root: &Path, relative: &str) -> std::result::Result<PathBuf, PathError> {
+pub(crate) fn resolve(root: &Path, relative: &str) -> std::result::Result<PathBuf, PathError> {
     let escapes = |why| PathError::EscapesRoot { path: relative.to_owned(), why };
     if relative.is_empty() {
         return Err(escapes("it is empty"));
@@ -296,7 +296,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// Writes a dataset root in the canonical layout. Images are written as they arrive (atomically, one file each);
 /// [`DatasetWriter::finish`] then writes the CSVs, `dataset.toml` and the manifest, in that order, so that a root
 /// with a manifest is complete.
-pub struct DatasetWriter {
+pub(crate) struct DatasetWriter {
     root: PathBuf,
     dataset: DatasetId,
     splits: BTreeMap<SplitName, Vec<Row>>,
@@ -305,7 +305,7 @@ pub struct DatasetWriter {
 
 impl DatasetWriter {
     /// Start writing `root`, which must not exist yet or be empty (a dataset is never merged into another).
-    pub fn create(root: &Path, dataset: DatasetId) -> Result<DatasetWriter> {
+    pub(crate) fn create(root: &Path, dataset: DatasetId) -> Result<DatasetWriter> {
         if root.exists() {
             let mut entries = fs::read_dir(root).with_context(|| format!("cannot list {}", root.display()))?;
             if entries.next().is_some() {
@@ -317,7 +317,7 @@ impl DatasetWriter {
     }
 
     /// Add one encoded image (JPEG or PNG bytes, kept as they are) with its label and the dataset's fields.
-    pub fn add_image(
+    pub(crate) fn add_image(
         &mut self,
         split: SplitName,
         label: i64,
@@ -335,7 +335,7 @@ impl DatasetWriter {
 
     /// Write the split CSVs, `dataset.toml` and `SHA256SUMS`. Columns: `path,label`, the dataset's fields, then any
     /// other field in the order first seen.
-    pub fn finish(mut self, info: &DatasetInfo) -> Result<()> {
+    pub(crate) fn finish(mut self, info: &DatasetInfo) -> Result<()> {
         for split in splits_on_disk(self.dataset) {
             if !self.splits.contains_key(split) {
                 bail!(

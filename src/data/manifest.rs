@@ -19,7 +19,7 @@ pub fn render(hashes: &BTreeMap<String, String>) -> String {
 
 /// Parse `<root>/SHA256SUMS` into relative path -> hex digest. Accepts `sha256sum`'s text (`  `) and binary (` *`)
 /// separators.
-pub fn read(root: &Path) -> Result<BTreeMap<String, String>> {
+pub(crate) fn read(root: &Path) -> Result<BTreeMap<String, String>> {
     let path = root.join(MANIFEST_FILE);
     let text = fs::read_to_string(&path).with_context(|| {
         format!(
@@ -66,7 +66,7 @@ pub fn list_files(root: &Path) -> Result<Vec<String>> {
 }
 
 /// The content hash of a dataset: SHA-256 of its manifest file. Two roots with the same hash hold the same bytes.
-pub fn content_hash(root: &Path) -> Result<String> {
+pub(crate) fn content_hash(root: &Path) -> Result<String> {
     let path = root.join(MANIFEST_FILE);
     let bytes = fs::read(&path).with_context(|| format!("cannot read the manifest {}", path.display()))?;
     Ok(sha256_bytes(&bytes))

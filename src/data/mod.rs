@@ -4,13 +4,11 @@ pub mod cache;
 pub mod import;
 pub mod layout;
 pub mod manifest;
-pub mod numpy_random;
-pub mod object_order;
+pub(crate) mod numpy_random;
+pub(crate) mod object_order;
 pub mod stand_in;
-pub mod synthetic;
+pub(crate) mod synthetic;
 pub mod verify;
-
-pub use cache::{dataset_hash, load_split, DataSourceArgs};
 
 use std::fmt;
 
@@ -27,9 +25,9 @@ pub enum SplitName {
 }
 
 impl SplitName {
-    pub const ALL: [SplitName; 3] = [SplitName::Train, SplitName::Val, SplitName::Test];
+    pub(crate) const ALL: [SplitName; 3] = [SplitName::Train, SplitName::Val, SplitName::Test];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SplitName::Train => "train",
             SplitName::Val => "val",
@@ -54,14 +52,10 @@ pub struct Split {
     pub labels: Tensor,
 }
 
-/// Apply `f` to every item on all CPU cores, keeping the items' order. Decoding and hashing whole datasets is the
-/// one place the data code needs parallelism; scoped threads over contiguous chunks are enough for it.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
+/// Apply `f` to every item on all CPU cores (rayon's pool), keeping the items' order: each result depends on its
+/// item alone, so the output is the same whichever thread computes it. Decoding and hashing whole datasets, fitting
+/// the conv1 Gabors and writing the figures use it.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    items.par_iter().map(f).collect()
 }

@@ -28,7 +28,7 @@ const TAIL_SHUFFLE_POPULATION: u64 = 10_000;
 
 /// `np.random.default_rng(seed)`: a `Generator` over PCG64.
 #[derive(Clone, Debug)]
-pub struct NumpyGenerator {
+pub(crate) struct NumpyGenerator {
     state: u128,
     increment: u128,
     /// The high half of the last 64-bit word, when a 32-bit draw used its low half.
@@ -85,7 +85,7 @@ fn seed_sequence_state(seed: u64) -> [u64; 4] {
 
 impl NumpyGenerator {
     /// `np.random.default_rng(seed)`.
-    pub fn new(seed: u64) -> NumpyGenerator {
+    pub(crate) fn new(seed: u64) -> NumpyGenerator {
         let [s0, s1, i0, i1] = seed_sequence_state(seed);
         let initstate = (u128::from(s0) << 64) | u128::from(s1);
         let initseq = (u128::from(i0) << 64) | u128::from(i1);
@@ -101,14 +101,14 @@ impl NumpyGenerator {
     }
 
     /// The next 64-bit word (`bit_generator.random_raw()`).
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.step();
         let (high, low) = ((self.state >> 64) as u64, self.state as u64);
         (high ^ low).rotate_right((self.state >> 122) as u32)
     }
 
     /// The next 32-bit word: the low half of a fresh 64-bit word, then its high half.
-    pub fn next_u32(&mut self) -> u32 {
+    pub(crate) fn next_u32(&mut self) -> u32 {
         if let Some(high) = self.buffered.take() {
             return high;
         }
@@ -118,7 +118,7 @@ impl NumpyGenerator {
     }
 
     /// A uniform integer in `0..=max` (numpy's `random_bounded_uint64` without masking).
-    pub fn bounded(&mut self, max: u64) -> u64 {
+    pub(crate) fn bounded(&mut self, max: u64) -> u64 {
         match max {
             0 => 0,
             u64::MAX => self.next_u64(),
@@ -159,7 +159,7 @@ impl NumpyGenerator {
 
     /// `Generator.choice(population, size, replace=False)`: `size` distinct indices in `0..population`, in numpy's
     /// order. `size` must not exceed `population`.
-    pub fn choice_without_replacement(&mut self, population: u64, size: u64) -> Vec<u64> {
+    pub(crate) fn choice_without_replacement(&mut self, population: u64, size: u64) -> Vec<u64> {
         assert!(size <= population, "cannot draw {size} of {population} items without replacement");
         if population > TAIL_SHUFFLE_POPULATION && size > population / 50 {
             let mut items: Vec<u64> = (0..population).collect();
@@ -179,7 +179,7 @@ impl NumpyGenerator {
     }
 
     /// `Generator.choice(items, items.len().min(size), replace=False)` on a list: the chosen items, in numpy's order.
-    pub fn choose<T: Clone>(&mut self, items: &[T], size: usize) -> Vec<T> {
+    pub(crate) fn choose<T: Clone>(&mut self, items: &[T], size: usize) -> Vec<T> {
         let size = size.min(items.len());
         self.choice_without_replacement(items.len() as u64, size as u64)
             .into_iter()

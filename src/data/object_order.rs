@@ -21,7 +21,7 @@ use crate::protocol::RobustnessOrder;
 
 /// Indices into a split whose labels are `labels`: objects in order of first appearance, each object's indices drawn
 /// without replacement, at most `per_object` of them, from one generator seeded by `seed`, object after object.
-pub fn per_object_order(labels: &[i64], seed: u64, per_object: u64) -> Vec<i64> {
+pub(crate) fn per_object_order(labels: &[i64], seed: u64, per_object: u64) -> Vec<i64> {
     let mut objects: Vec<(i64, Vec<i64>)> = Vec::new();
     for (index, &label) in labels.iter().enumerate() {
         match objects.iter_mut().find(|(l, _)| *l == label) {
@@ -35,7 +35,7 @@ pub fn per_object_order(labels: &[i64], seed: u64, per_object: u64) -> Vec<i64> 
 }
 
 /// `split` in the robustness notebook's per-object order (see the module doc).
-pub fn per_object(split: &Split, order: &RobustnessOrder) -> Result<Split> {
+pub(crate) fn per_object(split: &Split, order: &RobustnessOrder) -> Result<Split> {
     let labels = Vec::<i64>::try_from(&split.labels.to_device(Device::Cpu)).context("cannot read the test labels")?;
     let order = Tensor::from_slice(&per_object_order(&labels, order.per_object_seed, order.images_per_object));
     Ok(Split {

@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use super::layout::{self, DatasetInfo, DecodeError, PathError, Row, INFO_FILE, TOYBOX_OBJECTS_PER_CATEGORY};
 use super::manifest::{self, MANIFEST_FILE};
 use super::{par_map, SplitName};
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// The kinds of problem `data verify` reports, so that callers and tests can tell them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -385,33 +385,8 @@ fn check_unreferenced_images(check: &mut Checker, splits: &[SplitName], referenc
     }
 }
 
-/// `data verify`: print a summary when the root passes; print every problem and fail otherwise.
-pub fn run(dataset: DatasetId, root: &Path) -> Result<()> {
-    let report = verify(dataset, root)?;
-    if !report.is_ok() {
-        const SHOWN: usize = 200;
-        for problem in report.problems.iter().take(SHOWN) {
-            eprintln!("problem: {problem}");
-        }
-        if report.problems.len() > SHOWN {
-            eprintln!("... and {} more problems (the first {SHOWN} are shown)", report.problems.len() - SHOWN);
-        }
-        bail!("{} problem(s) in {} (dataset {dataset}); see the lines above", report.problems.len(), root.display());
-    }
-    let counts: Vec<String> = report.images.iter().map(|(split, n)| format!("{split} {n}")).collect();
-    println!(
-        "ok: {} holds {dataset} with {} classes ({} images); all {} files match {MANIFEST_FILE}",
-        root.display(),
-        report.classes.unwrap_or(0),
-        counts.join(", "),
-        report.files_hashed
-    );
-    println!("{}", non_square_summary(dataset, &report.non_square));
-    Ok(())
-}
-
 /// The summary line on non-square val and test images: how many, and what the profiles do with them.
-fn non_square_summary(dataset: DatasetId, counts: &BTreeMap<SplitName, usize>) -> String {
+pub fn non_square_summary(dataset: DatasetId, counts: &BTreeMap<SplitName, usize>) -> String {
     let total: usize = counts.values().sum();
     let per_split: Vec<String> = counts.iter().map(|(split, n)| format!("{split} {n}")).collect();
     let what = if total == 0 {

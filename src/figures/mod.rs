@@ -30,58 +30,13 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::protocol::Profile;
-use crate::results::{self, Table};
+use crate::results::{ResultsDir, Tables};
 use canvas::Figure;
 use image_grid::ImageGrid;
 use style::{Catalogue, Style};
 
 /// Where the original's numbers live, relative to the repository root.
 pub const PAPER_DIR: &str = "expected/paper";
-
-/// The tables of one source, each reduced to one row per observation and seed ([`results::preferred_rows`]).
-#[derive(Clone, Debug, Default)]
-pub struct Tables {
-    pub accuracy_vs_blur: Vec<results::AccuracyVsBlur>,
-    pub accuracy_by_stage: Vec<results::AccuracyByStage>,
-    pub accuracy_ratio_by_stage: Vec<results::AccuracyRatioByStage>,
-    pub rf_size: Vec<results::RfSize>,
-    pub rf_gabor_filters: Vec<results::RfGaborFilter>,
-    pub spatial_frequency: Vec<results::SpatialFrequency>,
-    pub erf: Vec<results::Erf>,
-    pub erf_profiles: Vec<results::ErfProfile>,
-    pub erf_maps: Vec<results::ErfMapPixel>,
-    pub conv1_kernels: Vec<results::Conv1Weight>,
-}
-
-fn load<T: Table + Clone>(dir: &Path) -> Result<Vec<T>> {
-    results::read_table_if_present::<T>(dir)?
-        .map(|rows| results::preferred_rows(&rows))
-        .transpose()
-        .map(Option::unwrap_or_default)
-}
-
-/// A table every row of which is its own observation (no alternative sources to choose from): read as it is.
-fn load_all<T: Table>(dir: &Path) -> Result<Vec<T>> {
-    Ok(results::read_table_if_present::<T>(dir)?.unwrap_or_default())
-}
-
-impl Tables {
-    /// Read every table present in `dir` (a results directory or `expected/<profile>/`).
-    pub fn load(dir: &Path) -> Result<Tables> {
-        Ok(Tables {
-            accuracy_vs_blur: load(dir)?,
-            accuracy_by_stage: load(dir)?,
-            accuracy_ratio_by_stage: load(dir)?,
-            rf_size: load(dir)?,
-            rf_gabor_filters: load(dir)?,
-            spatial_frequency: load(dir)?,
-            erf: load(dir)?,
-            erf_profiles: load_all(dir)?,
-            erf_maps: load_all(dir)?,
-            conv1_kernels: load_all(dir)?,
-        })
-    }
-}
 
 /// The figure `id` drawn from `tables`, or `None` for an id that is not drawn from tables.
 pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> {
@@ -255,15 +210,22 @@ impl Source {
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .with_context(|| format!("cannot name the run directory {source}"))?;
-        let profile = crate::verify::run_profile(&dir)?;
+        let results = ResultsDir::new(&dir);
+        let profile = results.profile()?;
         Ok(Source {
             name,
-            tables_dir: crate::verify::tables_dir(&dir),
-            protocol: Profile::load(&profile).ok(),
-            profile,
+            tables_dir: results.tables_dir,
+            protocol: profile.protocol,
+            profile: profile.name,
             original: false,
             run_dir: Some(dir),
         })
+    }
+
+    /// The tables the catalogue's figures draw from, each reduced to one row per observation and seed.
+    pub fn tables(&self, catalogue: &Catalogue) -> Result<Tables> {
+        let drawn = |name: &str| catalogue.figure.iter().any(|f| f.tables.iter().any(|t| t == name));
+        Ok(ResultsDir::new(&self.tables_dir).tables(|schema| drawn(schema.name))?.reduced())
     }
 
     /// Where the figures go unless told otherwise: `figures/paper/` of the project for the original's numbers,
@@ -336,10 +298,10 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     let catalogue = Catalogue::load()?;
     let style = source.style(&catalogue.style);
     let subtitle = source.subtitle(&style);
-    let tables = Tables::load(&source.tables_dir)?;
+    let tables = source.tables(&catalogue)?;
     let original = if !source.original && crate::vocab::reruns_original_study(&source.profile) {
         let paper = Source::resolve("paper")?;
-        Some((Tables::load(&paper.tables_dir)?, paper))
+        Some((paper.tables(&catalogue)?, paper))
     } else {
         None
     };
@@ -406,17 +368,5 @@ fn write_drawing(
     }
     let text = serde_json::to_string_pretty(&provenance)? + "\n";
     render::write_if_changed(&out_dir.join(format!("{}.json", drawing.id())), text.as_bytes())?;
-    Ok(())
-}
-
-/// The `figures` command: draw `source` into `out` (default [`Source::default_out_dir`]).
-pub fn run(source: &str, out: Option<&Path>) -> Result<()> {
-    let source = Source::resolve(source)?;
-    let out_dir = out.map_or_else(|| source.default_out_dir(), Path::to_path_buf);
-    let written = draw_source(&source, &out_dir)?;
-    if written.is_empty() {
-        bail!("{} holds no table any figure draws", source.tables_dir.display());
-    }
-    println!("{} figures in {}: {}", written.len(), out_dir.display(), written.join(", "));
     Ok(())
 }

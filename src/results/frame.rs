@@ -14,7 +14,7 @@ enum Cells {
 }
 
 /// The rows of `schema` as a `DataFrame` with the schema's columns, in its order.
-pub fn to_frame<T: Serialize>(schema: &Schema, rows: &[T]) -> anyhow::Result<DataFrame> {
+pub(crate) fn to_frame<T: Serialize>(schema: &Schema, rows: &[T]) -> anyhow::Result<DataFrame> {
     let mut columns: Vec<Cells> = schema
         .columns
         .iter()
@@ -48,7 +48,7 @@ pub fn to_frame<T: Serialize>(schema: &Schema, rows: &[T]) -> anyhow::Result<Dat
 /// Why a row cannot be written.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct FrameError(String);
+pub(crate) struct FrameError(String);
 
 impl ser::Error for FrameError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {

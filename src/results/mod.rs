@@ -6,132 +6,34 @@
 //! always in pixels of the 224-px protocol. A table is written as `<name>.csv` (read back by [`read_table`]) and
 //! `<name>.parquet` (for analysis tools), both atomically.
 //!
-//! Each table is a plain row struct with public fields plus a [`Schema`] that says, per column, its type and its
-//! role: part of the observation's key (what was measured), a measured value (what `verify` compares), or
-//! bookkeeping (`profile`, `seed`, `source`, and the original's extra columns).
+//! Each table is declared once, below: a plain row struct with public fields, each field with the role of its
+//! column: part of the observation's key (what was measured), a measured value (what `verify` compares), or
+//! bookkeeping (`profile`, `seed`, `source`, and the original's extra columns). The declaration makes the row type,
+//! its [`Schema`] and its place in the registry ([`SCHEMAS`], [`Tables`], [`TableRows`]); every list of tables is
+//! derived from it. [`ResultsDir`] reads a directory of tables and the profile that made them.
+mod dir;
 mod frame;
 mod io;
+mod schema;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::vocab::{DatasetId, ErfInput, ErfStatistic, Layer, Regime, RfMeasure, SfStatistic, Vocab};
-use io::records_into_rows;
+use crate::vocab::{DatasetId, ErfInput, ErfStatistic, Layer, Regime, RfMeasure, SfStatistic};
+pub use dir::{ResultsDir, RunProfile};
 pub use io::{read_records, read_table, read_table_if_present, write_records, write_table, Record};
-
-/// The type of a column's cells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Integer,
-    Float,
-}
-
-/// What a column is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Names the observation (dataset, regime, epoch, sigma, ...): rows of two tables are matched on these.
-    Key,
-    /// A measured number: compared by `verify`, averaged over seeds by the figures.
-    Value,
-    /// Bookkeeping: `profile`, `seed`, `source` and the original's extra record columns.
-    Note,
-}
-
-/// One column of a table.
-#[derive(Clone, Copy, Debug)]
-pub struct Column {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub role: Role,
-    /// Whether a cell may be empty (an `Option` field).
-    pub optional: bool,
-    /// The vocabulary of a text column's cells, so that filters on it can be checked when they are loaded.
-    pub vocab: Option<Vocab>,
-}
-
-const fn col(name: &'static str, kind: Kind, role: Role) -> Column {
-    Column { name, kind, role, optional: false, vocab: None }
-}
-
-const fn opt(name: &'static str, kind: Kind, role: Role) -> Column {
-    Column { name, kind, role, optional: true, vocab: None }
-}
-
-/// A key column whose cells are names of `vocab`.
-const fn named(name: &'static str, vocab: Vocab) -> Column {
-    Column { name, kind: Text, role: Key, optional: false, vocab: Some(vocab) }
-}
-
-/// A table's name (its file stem) and columns, in file order.
-#[derive(Debug)]
-pub struct Schema {
-    pub name: &'static str,
-    pub columns: &'static [Column],
-}
-
-impl Schema {
-    pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &Column> {
-        self.columns.iter().filter(|c| c.role == Role::Key)
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &Column> {
-        self.columns.iter().filter(|c| c.role == Role::Value)
-    }
-
-    pub fn csv_path(&self, results_dir: &Path) -> PathBuf {
-        results_dir.join(format!("{}.csv", self.name))
-    }
-
-    pub fn parquet_path(&self, results_dir: &Path) -> PathBuf {
-        results_dir.join(format!("{}.parquet", self.name))
-    }
-
-    /// Check that `text` is a possible cell of `column`: the column exists and, where it has a vocabulary, `text`
-    /// names something of it. What claims and tolerances filter on is checked with this when they are loaded.
-    pub fn check_cell(&self, column: &str, text: &str) -> Result<()> {
-        let Some(c) = self.column(column) else {
-            let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
-            bail!("table {} has no column '{column}' (columns: {})", self.name, names.join(", "));
-        };
-        if let Some(vocab) = c.vocab {
-            vocab.check(text).with_context(|| format!("in column '{column}' of table {}", self.name))?;
-        }
-        Ok(())
-    }
-}
+pub use schema::{Cell, CellType, Column, Kind, RecordRow, Role, Row, Schema, Table};
 
 /// The schema called `name`, or an error listing the tables.
-pub fn schema(name: &str) -> Result<&'static Schema> {
+pub(crate) fn schema(name: &str) -> Result<&'static Schema> {
     SCHEMAS.iter().copied().find(|s| s.name == name).with_context(|| {
         let names: Vec<&str> = SCHEMAS.iter().map(|s| s.name).collect();
         format!("unknown table '{name}'; valid tables: {}", names.join(", "))
     })
 }
-
-/// A results table: a row struct whose serde field names are exactly its schema's columns.
-pub trait Table: Serialize + DeserializeOwned {
-    const SCHEMA: Schema;
-}
-
-use Kind::{Float, Integer, Text};
-use Role::{Key, Note, Value as Val};
-
-const PROFILE: Column = col("profile", Text, Note);
-const SEED: Column = col("seed", Integer, Note);
-const DATASET: Column = named("dataset", Vocab::Dataset);
-const REGIME: Column = named("regime", Vocab::Regime);
-const LAYER: Column = named("layer", Vocab::Layer);
-const EPOCH: Column = col("epoch", Integer, Key);
-const SOURCE: Column = col("source", Text, Note);
 
 /// Which run a row comes from: embedded (flattened) in the rows of every per-run table, so that the key columns
 /// `profile, seed, dataset, regime` are written in one place.
@@ -145,113 +47,207 @@ pub struct RunKey {
 }
 
 impl RunKey {
+    /// Its columns, first in every table that embeds it.
+    pub(crate) const COLUMNS: [Column; 4] = [
+        Column::of::<String>("profile", Role::Note),
+        Column::of::<u64>("seed", Role::Note),
+        Column::of::<DatasetId>("dataset", Role::Key),
+        Column::of::<Regime>("regime", Role::Key),
+    ];
+
+    /// The cell of its column `column` ([`RunKey::COLUMNS`]).
+    pub(crate) fn cell(&self, column: usize) -> Cell<'_> {
+        match column {
+            0 => self.profile.cell(),
+            1 => self.seed.cell(),
+            2 => self.dataset.cell(),
+            3 => self.regime.cell(),
+            _ => Cell::Empty,
+        }
+    }
+
     /// The provenance of a run's rows, e.g. `run:mini seed 0`.
-    pub fn source(&self) -> String {
+    pub(crate) fn source(&self) -> String {
         format!("run:{} seed {}", self.profile, self.seed)
     }
 }
 
-/// Test accuracy of each final model against test blur (robustness_results.ipynb, cell 19/20). A run also records
-/// the test images evaluated and the accuracy's 95 % Wilson interval (empty in the original's table).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccuracyVsBlur {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub test_sigma: f64,
-    pub accuracy_pct: f64,
-    pub images: Option<u32>,
-    pub ci_low_pct: Option<f64>,
-    pub ci_high_pct: Option<f64>,
-    pub source: String,
-}
+schema::tables! {
+    /// Test accuracy of each final model against test blur (robustness_results.ipynb, cell 19/20). A run also records
+    /// the test images evaluated and the accuracy's 95 % Wilson interval (empty in the original's table).
+    accuracy_vs_blur: AccuracyVsBlur [made_by: Evaluate, reference: true, reduced: true] {
+        ..RunKey,
+        Key test_sigma: f64,
+        Value accuracy_pct: f64,
+        Note images: Option<u32>,
+        Note ci_low_pct: Option<f64>,
+        Note ci_high_pct: Option<f64>,
+        Note source: String,
+    }
 
-impl Table for AccuracyVsBlur {
-    const SCHEMA: Schema = Schema {
-        name: "accuracy_vs_blur",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            col("test_sigma", Float, Key),
-            col("accuracy_pct", Float, Val),
-            opt("images", Integer, Note),
-            opt("ci_low_pct", Float, Note),
-            opt("ci_high_pct", Float, Note),
-            SOURCE,
-        ],
-    };
-}
+    /// Test accuracy at each training stage's checkpoint against test blur (robustness_across_stages.ipynb), with the
+    /// same interval columns as [`AccuracyVsBlur`].
+    accuracy_by_stage: AccuracyByStage [made_by: Evaluate, reference: true, reduced: true] {
+        ..RunKey,
+        Key epoch: u32,
+        Key test_sigma: f64,
+        Value accuracy_pct: f64,
+        Note images: Option<u32>,
+        Note ci_low_pct: Option<f64>,
+        Note ci_high_pct: Option<f64>,
+        Note source: String,
+    }
 
-/// Test accuracy at each training stage's checkpoint against test blur (robustness_across_stages.ipynb), with the
-/// same interval columns as [`AccuracyVsBlur`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccuracyByStage {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub test_sigma: f64,
-    pub accuracy_pct: f64,
-    pub images: Option<u32>,
-    pub ci_low_pct: Option<f64>,
-    pub ci_high_pct: Option<f64>,
-    pub source: String,
-}
+    /// Blurry-to-clear accuracy over clear accuracy at one test sigma, per stage (robustness_across_stages.ipynb,
+    /// cell 37). `minibatch` is the x coordinate of the original's plot (training iterations so far; the original's
+    /// `total_minibatches * epoch / 100` is fractional), not compared.
+    accuracy_ratio_by_stage: AccuracyRatioByStage [made_by: Gather, reference: true, reduced: true] {
+        Note profile: String,
+        Note seed: u64,
+        Key dataset: DatasetId,
+        Key epoch: u32,
+        Note minibatch: f64,
+        Key test_sigma: f64,
+        Value ratio_b2c_over_clear: f64,
+        Note source: String,
+    }
 
-impl Table for AccuracyByStage {
-    const SCHEMA: Schema = Schema {
-        name: "accuracy_by_stage",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            col("test_sigma", Float, Key),
-            col("accuracy_pct", Float, Val),
-            opt("images", Integer, Note),
-            opt("ci_low_pct", Float, Note),
-            opt("ci_high_pct", Float, Note),
-            SOURCE,
-        ],
-    };
-}
+    /// Per-epoch training and validation accuracy and loss. Epoch 0 is the evaluation before training. The
+    /// `checkpoint_dir`, `log_epoch_label` and `*_pkl` columns keep the original's record (training logs and
+    /// `metrics.pkl`); a run leaves them empty. A metric is empty where the original's log lacks the line (and a run's
+    /// training metrics at epoch 0 under `train_metrics = "running"`).
+    training_log: TrainingLog [made_by: Train, reference: true, reduced: true] {
+        ..RunKey,
+        Note checkpoint_dir: Option<String>,
+        Key epoch: u32,
+        Note log_epoch_label: Option<String>,
+        Value train_acc_pct: Option<f64>,
+        Value train_loss: Option<f64>,
+        Value val_acc_pct: Option<f64>,
+        Value val_loss: Option<f64>,
+        Note train_acc_pct_pkl: Option<f64>,
+        Note train_loss_pkl: Option<f64>,
+        Note val_acc_pct_pkl: Option<f64>,
+        Note val_loss_pkl: Option<f64>,
+        Note train_sigma: f64,
+        Note val_sigma: f64,
+        Note source: String,
+    }
 
-/// Blurry-to-clear accuracy over clear accuracy at one test sigma, per stage (robustness_across_stages.ipynb,
-/// cell 37). `minibatch` is the x coordinate of the original's plot (training iterations so far; the original's
-/// `total_minibatches * epoch / 100` is fractional), not compared.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccuracyRatioByStage {
-    pub profile: String,
-    pub seed: u64,
-    pub dataset: DatasetId,
-    pub epoch: u32,
-    pub minibatch: f64,
-    pub test_sigma: f64,
-    pub ratio_b2c_over_clear: f64,
-    pub source: String,
-}
+    /// Receptive-field size measures per checkpoint and layer (receptive_fields.ipynb): see [`RfMeasure`]. `epoch` is
+    /// empty for measures over several epochs.
+    rf_size: RfSize [made_by: Analyse, reference: true, reduced: true] {
+        ..RunKey,
+        Key epoch: Option<u32>,
+        Key layer: Layer,
+        Key measure: RfMeasure,
+        Value value: f64,
+        Note source: String,
+    }
 
-impl Table for AccuracyRatioByStage {
-    const SCHEMA: Schema = Schema {
-        name: "accuracy_ratio_by_stage",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            EPOCH,
-            col("minibatch", Float, Note),
-            col("test_sigma", Float, Key),
-            col("ratio_b2c_over_clear", Float, Val),
-            SOURCE,
-        ],
-    };
+    /// One conv filter's 2-D Gabor fit: size (sigma_x + sigma_y) / 2 in kernel pixels (empty when not valid), R², and
+    /// `valid` = 1 when R² >= 0.4 (receptive_fields.ipynb, cells 36/48). A run also records the fitted parameters
+    /// (`analysis::gabor`'s model, kernel pixels and radians; empty where no fit converged, and in the original's
+    /// table), from which the `gabor_fit_grid` figure renders each fit.
+    rf_gabor_filters: RfGaborFilter [made_by: Analyse, reference: true, reduced: true] {
+        ..RunKey,
+        Key epoch: u32,
+        Key layer: Layer,
+        Key filter: u32,
+        Value gabor_size: Option<f64>,
+        Value r_squared: f64,
+        Value valid: u8,
+        Note amplitude: Option<f64>,
+        Note x0: Option<f64>,
+        Note y0: Option<f64>,
+        Note sigma_x: Option<f64>,
+        Note sigma_y: Option<f64>,
+        Note theta: Option<f64>,
+        Note frequency: Option<f64>,
+        Note phase: Option<f64>,
+        Note offset: Option<f64>,
+        Note source: String,
+    }
+
+    /// Peak spatial-frequency statistics per checkpoint and layer (spatial_frequency.ipynb): see [`SfStatistic`].
+    spatial_frequency: SpatialFrequency [made_by: Analyse, reference: true, reduced: true] {
+        ..RunKey,
+        Key epoch: u32,
+        Key layer: Layer,
+        Key statistic: SfStatistic,
+        Value value: f64,
+        Note source: String,
+    }
+
+    /// Effective receptive field statistics (Luo et al. 2016) per checkpoint and layer (src/analysis/erf.rs): see
+    /// [`ErfStatistic`]; `input` is `images` (test images) or `noise`.
+    erf: Erf [made_by: Analyse, reference: false, reduced: true] {
+        ..RunKey,
+        Key epoch: u32,
+        Key layer: Layer,
+        Key input: ErfInput,
+        Key statistic: ErfStatistic,
+        Value value: f64,
+        Note source: String,
+    }
+
+    /// The radial profile of an ERF map: its mean over 1-px rings around the image centre, in input pixels of the
+    /// run's resolution (what the `erf_radial_profiles` figure draws).
+    erf_profiles: ErfProfile [made_by: Analyse, reference: false, reduced: false] {
+        ..RunKey,
+        Key epoch: u32,
+        Key layer: Layer,
+        Key input: ErfInput,
+        Key radius_px: f64,
+        Value value: f64,
+        Note source: String,
+    }
+
+    /// An ERF map as an image: the conv5 map on test images (what the `erf_maps` figure draws), average-pooled to at
+    /// most `ERF_MAP_MAX_SIDE` (`src/analysis/checkpoint.rs`) pixels a side, one row per pixel, normalised to sum 1.
+    erf_maps: ErfMapPixel [made_by: Analyse, reference: false, reduced: false] {
+        ..RunKey,
+        Key epoch: u32,
+        Key layer: Layer,
+        Key input: ErfInput,
+        Key row: u32,
+        Key col: u32,
+        Value value: f64,
+        Note source: String,
+    }
+
+    /// The conv1 kernels of blurry-to-clear runs (the models whose kernels the paper shows through training,
+    /// receptive_fields.ipynb cells 22-30, 44-45, 56-57, ...), one row per weight, at every analysed epoch.
+    conv1_kernels: Conv1Weight [made_by: Analyse, reference: false, reduced: false] {
+        ..RunKey,
+        Key epoch: u32,
+        Key filter: u32,
+        /// Input colour channel (0 red, 1 green, 2 blue).
+        Key channel: u32,
+        Key row: u32,
+        Key col: u32,
+        Value weight: f64,
+        Note source: String,
+    }
+
+    /// Which test images a model got right: one row per checkpoint evaluated and test sigma, the per-image correctness
+    /// packed as hex ([`crate::stats::bits_to_hex`]: bit `i % 8` of byte `i / 8` is test image `i`, in the split's
+    /// order). The paired bootstrap intervals of the report resample these: every regime of a dataset is evaluated on
+    /// the same test images.
+    test_predictions: TestPredictions [made_by: Evaluate, reference: false, reduced: true] {
+        ..RunKey,
+        Key epoch: u32,
+        Key test_sigma: f64,
+        Note images: u32,
+        Note correct: String,
+        Note source: String,
+    }
 }
 
 impl AccuracyRatioByStage {
     /// Cell 37's ratio from a run's stage table: blurry-to-clear over clear accuracy at `test_sigma`, per dataset,
     /// epoch and seed, at minibatch `steps_per_epoch(dataset) * epoch`. Points where clear accuracy is 0 are skipped.
-    pub fn from_stages(
+    pub(crate) fn from_stages(
         stages: &[AccuracyByStage],
         test_sigma: f64,
         steps_per_epoch: impl Fn(DatasetId) -> u64,
@@ -278,59 +274,24 @@ impl AccuracyRatioByStage {
     }
 }
 
-/// Per-epoch training and validation accuracy and loss. Epoch 0 is the evaluation before training. The
-/// `checkpoint_dir`, `log_epoch_label` and `*_pkl` columns keep the original's record (training logs and
-/// `metrics.pkl`); a run leaves them empty. A metric is empty where the original's log lacks the line (and a run's
-/// training metrics at epoch 0 under `train_metrics = "running"`).
+/// One line of a run's training log, as training measures it (and keeps it in its checkpoints' log snapshots);
+/// [`TrainingLog::from_epoch`] makes it a row. Epoch 0 is the evaluation before training, as in the original's logs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainingLog {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub checkpoint_dir: Option<String>,
+pub(crate) struct EpochLog {
     pub epoch: u32,
-    pub log_epoch_label: Option<String>,
+    /// Not measured at epoch 0 under `train_metrics = "running"`.
     pub train_acc_pct: Option<f64>,
     pub train_loss: Option<f64>,
-    pub val_acc_pct: Option<f64>,
-    pub val_loss: Option<f64>,
-    pub train_acc_pct_pkl: Option<f64>,
-    pub train_loss_pkl: Option<f64>,
-    pub val_acc_pct_pkl: Option<f64>,
-    pub val_loss_pkl: Option<f64>,
+    pub val_acc_pct: f64,
+    pub val_loss: f64,
+    /// Sigmas in 224-px protocol pixels.
     pub train_sigma: f64,
     pub val_sigma: f64,
-    pub source: String,
-}
-
-impl Table for TrainingLog {
-    const SCHEMA: Schema = Schema {
-        name: "training_log",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            opt("checkpoint_dir", Text, Note),
-            EPOCH,
-            opt("log_epoch_label", Text, Note),
-            opt("train_acc_pct", Float, Val),
-            opt("train_loss", Float, Val),
-            opt("val_acc_pct", Float, Val),
-            opt("val_loss", Float, Val),
-            opt("train_acc_pct_pkl", Float, Note),
-            opt("train_loss_pkl", Float, Note),
-            opt("val_acc_pct_pkl", Float, Note),
-            opt("val_loss_pkl", Float, Note),
-            col("train_sigma", Float, Note),
-            col("val_sigma", Float, Note),
-            SOURCE,
-        ],
-    };
 }
 
 impl TrainingLog {
     /// A run's row for one epoch of its log: the original's record columns are left empty.
-    pub fn from_epoch(run: &RunKey, entry: &crate::train::EpochLog) -> TrainingLog {
+    pub(crate) fn from_epoch(run: &RunKey, entry: &EpochLog) -> TrainingLog {
         TrainingLog {
             run: run.clone(),
             checkpoint_dir: None,
@@ -350,300 +311,6 @@ impl TrainingLog {
         }
     }
 }
-
-/// Receptive-field size measures per checkpoint and layer (receptive_fields.ipynb): see [`RfMeasure`]. `epoch` is
-/// empty for measures over several epochs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RfSize {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: Option<u32>,
-    pub layer: Layer,
-    pub measure: RfMeasure,
-    pub value: f64,
-    pub source: String,
-}
-
-impl Table for RfSize {
-    const SCHEMA: Schema = Schema {
-        name: "rf_size",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            opt("epoch", Integer, Key),
-            LAYER,
-            named("measure", Vocab::RfMeasure),
-            col("value", Float, Val),
-            SOURCE,
-        ],
-    };
-}
-
-/// One conv filter's 2-D Gabor fit: size (sigma_x + sigma_y) / 2 in kernel pixels (empty when not valid), R², and
-/// `valid` = 1 when R² >= 0.4 (receptive_fields.ipynb, cells 36/48). A run also records the fitted parameters
-/// (`analysis::gabor`'s model, kernel pixels and radians; empty where no fit converged, and in the original's
-/// table), from which the `gabor_fit_grid` figure renders each fit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RfGaborFilter {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub layer: Layer,
-    pub filter: u32,
-    pub gabor_size: Option<f64>,
-    pub r_squared: f64,
-    pub valid: u8,
-    pub amplitude: Option<f64>,
-    pub x0: Option<f64>,
-    pub y0: Option<f64>,
-    pub sigma_x: Option<f64>,
-    pub sigma_y: Option<f64>,
-    pub theta: Option<f64>,
-    pub frequency: Option<f64>,
-    pub phase: Option<f64>,
-    pub offset: Option<f64>,
-    pub source: String,
-}
-
-impl Table for RfGaborFilter {
-    const SCHEMA: Schema = Schema {
-        name: "rf_gabor_filters",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            LAYER,
-            col("filter", Integer, Key),
-            opt("gabor_size", Float, Val),
-            col("r_squared", Float, Val),
-            col("valid", Integer, Val),
-            opt("amplitude", Float, Note),
-            opt("x0", Float, Note),
-            opt("y0", Float, Note),
-            opt("sigma_x", Float, Note),
-            opt("sigma_y", Float, Note),
-            opt("theta", Float, Note),
-            opt("frequency", Float, Note),
-            opt("phase", Float, Note),
-            opt("offset", Float, Note),
-            SOURCE,
-        ],
-    };
-}
-
-/// Peak spatial-frequency statistics per checkpoint and layer (spatial_frequency.ipynb): see [`SfStatistic`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SpatialFrequency {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub layer: Layer,
-    pub statistic: SfStatistic,
-    pub value: f64,
-    pub source: String,
-}
-
-impl Table for SpatialFrequency {
-    const SCHEMA: Schema = Schema {
-        name: "spatial_frequency",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            LAYER,
-            named("statistic", Vocab::SfStatistic),
-            col("value", Float, Val),
-            SOURCE,
-        ],
-    };
-}
-
-/// Effective receptive field statistics (Luo et al. 2016) per checkpoint and layer (src/analysis/erf.rs): see
-/// [`ErfStatistic`]; `input` is `images` (test images) or `noise`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Erf {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub layer: Layer,
-    pub input: ErfInput,
-    pub statistic: ErfStatistic,
-    pub value: f64,
-    pub source: String,
-}
-
-impl Table for Erf {
-    const SCHEMA: Schema = Schema {
-        name: "erf",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            LAYER,
-            named("input", Vocab::ErfInput),
-            named("statistic", Vocab::ErfStatistic),
-            col("value", Float, Val),
-            SOURCE,
-        ],
-    };
-}
-
-/// The radial profile of an ERF map: its mean over 1-px rings around the image centre, in input pixels of the
-/// run's resolution (what the `erf_radial_profiles` figure draws).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ErfProfile {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub layer: Layer,
-    pub input: ErfInput,
-    pub radius_px: f64,
-    pub value: f64,
-    pub source: String,
-}
-
-impl Table for ErfProfile {
-    const SCHEMA: Schema = Schema {
-        name: "erf_profiles",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            LAYER,
-            named("input", Vocab::ErfInput),
-            col("radius_px", Float, Key),
-            col("value", Float, Val),
-            SOURCE,
-        ],
-    };
-}
-
-/// An ERF map as an image: the conv5 map on test images (what the `erf_maps` figure draws), average-pooled to at
-/// most [`crate::analysis::ERF_MAP_MAX_SIDE`] pixels a side, one row per pixel, normalised to sum 1.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ErfMapPixel {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub layer: Layer,
-    pub input: ErfInput,
-    pub row: u32,
-    pub col: u32,
-    pub value: f64,
-    pub source: String,
-}
-
-impl Table for ErfMapPixel {
-    const SCHEMA: Schema = Schema {
-        name: "erf_maps",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            LAYER,
-            named("input", Vocab::ErfInput),
-            col("row", Integer, Key),
-            col("col", Integer, Key),
-            col("value", Float, Val),
-            SOURCE,
-        ],
-    };
-}
-
-/// The conv1 kernels of blurry-to-clear runs (the models whose kernels the paper shows through training,
-/// receptive_fields.ipynb cells 22-30, 44-45, 56-57, ...), one row per weight, at every analysed epoch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Conv1Weight {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub filter: u32,
-    /// Input colour channel (0 red, 1 green, 2 blue).
-    pub channel: u32,
-    pub row: u32,
-    pub col: u32,
-    pub weight: f64,
-    pub source: String,
-}
-
-impl Table for Conv1Weight {
-    const SCHEMA: Schema = Schema {
-        name: "conv1_kernels",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            col("filter", Integer, Key),
-            col("channel", Integer, Key),
-            col("row", Integer, Key),
-            col("col", Integer, Key),
-            col("weight", Float, Val),
-            SOURCE,
-        ],
-    };
-}
-
-/// Which test images a model got right: one row per checkpoint evaluated and test sigma, the per-image correctness
-/// packed as hex ([`crate::stats::bits_to_hex`]: bit `i % 8` of byte `i / 8` is test image `i`, in the split's
-/// order). The paired bootstrap intervals of the report resample these: every regime of a dataset is evaluated on
-/// the same test images.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TestPredictions {
-    #[serde(flatten)]
-    pub run: RunKey,
-    pub epoch: u32,
-    pub test_sigma: f64,
-    pub images: u32,
-    pub correct: String,
-    pub source: String,
-}
-
-impl Table for TestPredictions {
-    const SCHEMA: Schema = Schema {
-        name: "test_predictions",
-        columns: &[
-            PROFILE,
-            SEED,
-            DATASET,
-            REGIME,
-            EPOCH,
-            col("test_sigma", Float, Key),
-            col("images", Integer, Note),
-            col("correct", Text, Note),
-            SOURCE,
-        ],
-    };
-}
-
-/// Every table, in the order reports list them.
-pub const SCHEMAS: [&Schema; 12] = [
-    &AccuracyVsBlur::SCHEMA,
-    &AccuracyByStage::SCHEMA,
-    &AccuracyRatioByStage::SCHEMA,
-    &TrainingLog::SCHEMA,
-    &RfSize::SCHEMA,
-    &RfGaborFilter::SCHEMA,
-    &SpatialFrequency::SCHEMA,
-    &Erf::SCHEMA,
-    &ErfProfile::SCHEMA,
-    &ErfMapPixel::SCHEMA,
-    &Conv1Weight::SCHEMA,
-    &TestPredictions::SCHEMA,
-];
 
 /// The results directory of a run directory (`runs/<profile>` -> `runs/<profile>/results`).
 pub fn results_dir(run_dir: &Path) -> PathBuf {
@@ -666,7 +333,7 @@ pub enum SourceKind {
 impl SourceKind {
     /// The kind of a `source` cell: the text before the first ':'. The enum's order is the reference's order of
     /// preference when one observation has several sources.
-    pub fn of(source: &str) -> SourceKind {
+    pub(crate) fn of(source: &str) -> SourceKind {
         match source.split(':').next().unwrap_or("").trim() {
             "printed" => SourceKind::Printed,
             "hardcoded" => SourceKind::Hardcoded,
@@ -679,7 +346,7 @@ impl SourceKind {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SourceKind::Printed => "printed",
             SourceKind::Hardcoded => "hardcoded",
@@ -695,7 +362,7 @@ impl SourceKind {
 
 /// The digitisation quality label of a `source` cell (`quality=marker`, ...), if any: the last `quality=` in the
 /// text, since the stated uncertainty itself may mention a quality.
-pub fn source_quality(source: &str) -> Option<&str> {
+pub(crate) fn source_quality(source: &str) -> Option<&str> {
     let start = source.rfind("quality=")? + "quality=".len();
     let rest = &source[start..];
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
@@ -703,12 +370,12 @@ pub fn source_quality(source: &str) -> Option<&str> {
 }
 
 /// The key of a record: its key columns' values, rendered as text (`faces/clear/8`).
-pub fn record_key(schema: &Schema, record: &Record) -> Vec<String> {
+pub(crate) fn record_key(schema: &Schema, record: &Record) -> Vec<String> {
     schema.keys().map(|c| record.get(c.name).map(cell_text).unwrap_or_default()).collect()
 }
 
 /// A cell as text, the way a reader expects it: `8` for a whole float, empty for null.
-pub fn cell_text(value: &Value) -> String {
+pub(crate) fn cell_text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -724,7 +391,7 @@ pub fn cell_text(value: &Value) -> String {
 /// One record per key: where an observation has several sources (the original often has a printed, a derived and
 /// a digitized value of one point), keep the most trusted one (printed, hard-coded, log, pkl, derived, digitized;
 /// then file order). Records keep their first-seen key order.
-pub fn preferred<'a>(schema: &Schema, records: &'a [Record]) -> Vec<&'a Record> {
+pub(crate) fn preferred<'a>(schema: &Schema, records: &'a [Record]) -> Vec<&'a Record> {
     let mut chosen: Vec<(Vec<String>, &Record)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for record in records {
@@ -746,74 +413,61 @@ pub fn preferred<'a>(schema: &Schema, records: &'a [Record]) -> Vec<&'a Record> 
     chosen.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Typed rows of one table, reduced to one per key and seed by [`preferred`]: what the figures draw.
-pub fn preferred_rows<T: Table + Clone>(rows: &[T]) -> Result<Vec<T>> {
-    let records = rows
-        .iter()
-        .map(|row| match serde_json::to_value(row)? {
-            Value::Object(map) => Ok(map),
-            _ => bail!("a {} row is not an object", T::SCHEMA.name),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut by_seed: std::collections::BTreeMap<i64, Vec<Record>> = Default::default();
-    for record in records {
-        by_seed.entry(record.get("seed").and_then(Value::as_i64).unwrap_or(0)).or_default().push(record);
+/// Typed rows of one table reduced to one per observation and seed, the most trusted source ([`preferred`]'s choice,
+/// on typed rows): seeds in ascending order, observations in the order first seen. What the figures draw and the
+/// claims judge.
+pub(crate) fn reduce<T: Table>(rows: Vec<T>) -> Vec<T> {
+    let schema = &T::SCHEMA;
+    let column = |name: &str| schema.columns.iter().position(|c| c.name == name);
+    let (seed, source) = (column("seed"), column("source"));
+    let keys = schema.key_positions();
+    let mut by_seed: std::collections::BTreeMap<i64, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let seed = seed.and_then(|c| row.cell(c).number()).map_or(0, |s| s as i64);
+        by_seed.entry(seed).or_default().push(i);
     }
-    let mut out = Vec::new();
-    for seed_records in by_seed.values() {
-        for record in preferred(&T::SCHEMA, seed_records) {
-            out.push(serde_json::from_value(Value::Object(record.clone()))?);
+    let kind = |row: &T| SourceKind::of(&source.map(|c| row.cell(c).to_string()).unwrap_or_default());
+    let mut kept = Vec::with_capacity(rows.len());
+    for members in by_seed.into_values() {
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for i in members {
+            let key: Vec<String> = keys.iter().map(|c| rows[i].cell(*c).to_string()).collect();
+            match index.get(&key) {
+                None => {
+                    index.insert(key, chosen.len());
+                    chosen.push(i);
+                }
+                Some(&at) if kind(&rows[i]) < kind(&rows[chosen[at]]) => chosen[at] = i,
+                Some(_) => {}
+            }
         }
+        kept.extend(chosen);
     }
-    Ok(out)
+    let mut rows: Vec<Option<T>> = rows.into_iter().map(Some).collect();
+    kept.into_iter().filter_map(|i| rows[i].take()).collect()
 }
 
-/// Import one of the original's reference CSVs (`<reference_dir>/<table>.csv`) into table `T`, as profile `paper`,
-/// seed 0, keeping every row and its `source` verbatim; `None` when the directory has no such CSV.
-fn import_reference_table<T: Table>(reference_dir: &Path, out_dir: &Path) -> Result<Option<(&'static str, usize)>> {
-    let path = T::SCHEMA.csv_path(reference_dir);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let records = read_records(&path, &T::SCHEMA, &[("profile", Value::from("paper")), ("seed", Value::from(0))])?;
-    let rows = records_into_rows::<T>(&path, records)?;
-    write_table(out_dir, &rows)?;
-    Ok(Some((T::SCHEMA.name, rows.len())))
-}
-
-/// Convert every reference CSV present in `reference_dir` into the project's schemas under `out_dir`
-/// (`expected/paper/`). Tables the original has no numbers for (the ERF tables, the kernels) are skipped. Returns
-/// the tables written.
+/// Convert every reference CSV present in `reference_dir` (`<table>.csv` of each table the original has numbers
+/// for) into the project's schemas under `out_dir` (`expected/paper/`), as profile `paper`, seed 0, keeping every row
+/// and its `source` verbatim. Returns the tables written and their rows.
 pub fn import_reference(reference_dir: &Path, out_dir: &Path) -> Result<Vec<(&'static str, usize)>> {
-    let written: Vec<(&'static str, usize)> = [
-        import_reference_table::<AccuracyVsBlur>(reference_dir, out_dir)?,
-        import_reference_table::<AccuracyByStage>(reference_dir, out_dir)?,
-        import_reference_table::<AccuracyRatioByStage>(reference_dir, out_dir)?,
-        import_reference_table::<TrainingLog>(reference_dir, out_dir)?,
-        import_reference_table::<RfSize>(reference_dir, out_dir)?,
-        import_reference_table::<RfGaborFilter>(reference_dir, out_dir)?,
-        import_reference_table::<SpatialFrequency>(reference_dir, out_dir)?,
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if written.is_empty() {
+    let present: Vec<&Schema> =
+        SCHEMAS.into_iter().filter(|s| s.reference && s.csv_path(reference_dir).exists()).collect();
+    if present.is_empty() {
         bail!("{} holds none of the reference CSVs ({}.csv, ...)", reference_dir.display(), SCHEMAS[0].name);
     }
-    Ok(written)
-}
-
-/// The `import-reference` command: [`import_reference`], then one line per table written.
-pub fn print_import(reference_dir: &Path, out_dir: &Path) -> Result<()> {
-    for (name, rows) in import_reference(reference_dir, out_dir)? {
-        println!("{}: {rows} rows", out_dir.join(format!("{name}.csv")).display());
-    }
-    Ok(())
+    let wanted = |s: &Schema| present.iter().any(|p| p.name == s.name);
+    let defaults = [("profile", Value::from("paper")), ("seed", Value::from(0))];
+    let tables = Tables::read_with(reference_dir, wanted, &defaults)?;
+    tables.write(out_dir, wanted)?;
+    Ok(present.iter().map(|s| (s.name, tables.rows(s).map_or(0, |rows| rows.len()))).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::Stage;
     use polars::prelude::{ParquetReader, SerReader};
 
     fn key(regime: Regime) -> RunKey {
@@ -852,7 +506,7 @@ mod tests {
             }],
         )
         .unwrap();
-        let entry = crate::train::EpochLog {
+        let entry = EpochLog {
             epoch: 1,
             train_acc_pct: Some(1.0),
             train_loss: None,
@@ -897,6 +551,14 @@ mod tests {
             test_sigma: f64,
             accuracy: f64,
             source: String,
+        }
+        impl Row for Wrong {
+            fn schema(&self) -> &'static Schema {
+                &AccuracyVsBlur::SCHEMA
+            }
+            fn cell(&self, _: usize) -> Cell<'_> {
+                Cell::Empty
+            }
         }
         impl Table for Wrong {
             const SCHEMA: Schema = AccuracyVsBlur::SCHEMA;
@@ -1002,7 +664,47 @@ mod tests {
             accuracy_row(0.0, 88.78, "derived:b"),
             accuracy_row(1.0, 80.0, "digitized:c"),
         ];
-        let kept = preferred_rows(&rows).unwrap();
+        let kept = reduce(rows.to_vec());
         assert_eq!(kept.iter().map(|r| r.accuracy_pct).collect::<Vec<_>>(), vec![88.78, 80.0]);
+    }
+
+    /// The declaration's columns and fields agree: every typed cell of a row is the cell its CSV holds.
+    #[test]
+    fn typed_cells_are_the_cells_of_the_files() {
+        let dir = ResultsDir::new(&crate::provenance::project_path("expected/mini").unwrap());
+        let tables = dir.tables(|_| true).unwrap();
+        let mut checked = 0;
+        for schema in SCHEMAS {
+            let Some(records) = dir.records(schema).unwrap() else { continue };
+            let rows = tables.rows(schema).unwrap().rows();
+            assert_eq!(rows.len(), records.len(), "{}", schema.name);
+            for (row, record) in rows.iter().zip(&records).take(40) {
+                let file = RecordRow { schema, record };
+                for column in 0..schema.columns.len() {
+                    assert_eq!(row.cell(column), file.cell(column), "{} column {column}", schema.name);
+                }
+                assert_eq!(row.cell(schema.columns.len()), Cell::Empty);
+            }
+            checked += 1;
+        }
+        assert!(checked >= 9, "{checked} tables");
+    }
+
+    #[test]
+    fn every_table_is_made_by_a_stage_of_its_own_and_listed_once() {
+        let names: std::collections::BTreeSet<&str> = SCHEMAS.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), SCHEMAS.len());
+        for schema in SCHEMAS {
+            assert!(matches!(schema.made_by, Stage::Train | Stage::Evaluate | Stage::Analyse | Stage::Gather));
+            assert!(
+                schema.reduced || schema.keys().count() >= 5,
+                "{}: a picture's rows are keyed by position",
+                schema.name
+            );
+        }
+        let reference: Vec<&str> = SCHEMAS.iter().filter(|s| s.reference).map(|s| s.name).collect();
+        let expected = crate::provenance::project_path("expected/paper").unwrap();
+        let present: Vec<&str> = SCHEMAS.iter().filter(|s| s.csv_path(&expected).exists()).map(|s| s.name).collect();
+        assert_eq!(reference, present, "the original's tables are those it has numbers for");
     }
 }

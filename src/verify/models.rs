@@ -17,12 +17,12 @@ use serde_json::Value;
 use crate::results::{self, cell_text, Record, Schema};
 
 /// The file beside the expected tables that assigns rows to models.
-pub const MODELS_FILE: &str = "models.toml";
+pub(crate) const MODELS_FILE: &str = "models.toml";
 
 /// Where a run's rows of a model are: the profile's run of the row's dataset and regime, or a variant's run
 /// (`[variants.<name>]` of the profile; its rows in `results/variants/<name>/`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
+pub(crate) enum Target {
     Run,
     Variant(String),
 }
@@ -38,7 +38,7 @@ impl Target {
     }
 
     /// The variant's name, `None` for the profile's own run.
-    pub fn variant(&self) -> Option<&str> {
+    pub(crate) fn variant(&self) -> Option<&str> {
         match self {
             Target::Run => None,
             Target::Variant(name) => Some(name),
@@ -48,7 +48,7 @@ impl Target {
 
 /// What to do with one expected row.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Assignment {
+pub(crate) enum Assignment {
     /// Compare it with this run's rows.
     Compare(Target),
     /// Leave it out, for this reason.
@@ -58,7 +58,7 @@ pub enum Assignment {
 /// Rows of one table, picked by their cells and source.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RowMatch {
+pub(crate) struct RowMatch {
     pub table: String,
     #[serde(default, rename = "where")]
     pub where_: BTreeMap<String, String>,
@@ -78,10 +78,12 @@ impl RowMatch {
 /// One original model other than the one a profile's run of the same dataset and regime reproduces.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Model {
+pub(crate) struct Model {
     /// The original's checkpoint directory name, e.g. `IN12_full_blur_2`.
     pub name: String,
-    /// What it is and where the original shows it.
+    /// What it is and where the original shows it: for the reader of `models.toml` (no code reads it; the file must
+    /// still say it).
+    #[allow(dead_code)]
     pub what: String,
     /// The expected rows measured on it.
     pub rows: Vec<RowMatch>,
@@ -96,7 +98,7 @@ pub struct Model {
 /// The models of one expected directory; none when it has no `models.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Models {
+pub(crate) struct Models {
     #[serde(default)]
     pub model: Vec<Model>,
 }
@@ -104,7 +106,7 @@ pub struct Models {
 impl Models {
     /// Read and check `expected_dir/models.toml`; an expected directory without one holds only rows of the models
     /// its profile's runs train.
-    pub fn load(expected_dir: &Path) -> Result<Models> {
+    pub(crate) fn load(expected_dir: &Path) -> Result<Models> {
         let path = expected_dir.join(MODELS_FILE);
         if !path.exists() {
             return Ok(Models::default());
@@ -119,7 +121,7 @@ impl Models {
 
     /// What to do with `record` of `schema` when verifying a run of `profile`: compare it with the run that trains its
     /// model, or leave it out with the reason. A row no model claims belongs to the profile's own run.
-    pub fn assign(&self, profile: &str, schema: &Schema, record: &Record) -> Assignment {
+    pub(crate) fn assign(&self, profile: &str, schema: &Schema, record: &Record) -> Assignment {
         let Some(model) = self.model.iter().find(|m| m.rows.iter().any(|r| r.matches(schema, record))) else {
             return Assignment::Compare(Target::Run);
         };

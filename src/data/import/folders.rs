@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::data::layout::{self, DatasetInfo, DatasetWriter};
 use crate::data::SplitName;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// The CSV field that holds the class folder's name.
 fn class_field(dataset: DatasetId) -> Result<&'static str> {

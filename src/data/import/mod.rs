@@ -10,28 +10,26 @@
 //! - `folder-per-class`: `<split>/<class>/<image>` (FaceScrub crops, ImageNet-12) ([`folders`]).
 mod folders;
 mod original;
-pub mod pickle;
+pub(crate) mod pickle;
 
 use std::path::Path;
 
 use anyhow::{bail, Result};
 
-use super::verify;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// The source formats `data import --from` accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceFormat {
     /// The original's `dev|train|val|test.pickle` + `.csv` pairs.
     Original,
     /// The ImageNet-100 Kaggle layout: `train.X1..X4/<wnid>/`, `val.X/<wnid>/`, optional `Labels.json`.
-    #[value(name = "imagenet100-kaggle")]
     Imagenet100Kaggle,
     /// `<split>/<class>/<image>` with splits `train` (or `dev`), `val`, `test`.
     FolderPerClass,
 }
 
-/// Import `source` (in `format`) as `dataset` into the new root `out`, then verify it.
+/// Import `source` (in `format`) as `dataset` into the new root `out` (the `data import` command verifies it after).
 pub fn import(dataset: DatasetId, format: SourceFormat, source: &Path, out: &Path) -> Result<()> {
     if !source.is_dir() {
         bail!(
@@ -40,9 +38,8 @@ pub fn import(dataset: DatasetId, format: SourceFormat, source: &Path, out: &Pat
         );
     }
     match format {
-        SourceFormat::Original => original::import(dataset, source, out)?,
-        SourceFormat::Imagenet100Kaggle => folders::import_kaggle(dataset, source, out)?,
-        SourceFormat::FolderPerClass => folders::import_folder_per_class(dataset, source, out)?,
+        SourceFormat::Original => original::import(dataset, source, out),
+        SourceFormat::Imagenet100Kaggle => folders::import_kaggle(dataset, source, out),
+        SourceFormat::FolderPerClass => folders::import_folder_per_class(dataset, source, out),
     }
-    verify::run(dataset, out)
 }

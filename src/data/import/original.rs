@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use super::pickle;
 use crate::data::layout::{DatasetInfo, DatasetWriter, TOYBOX_CATEGORIES, TOYBOX_OBJECTS_PER_CATEGORY};
 use crate::data::SplitName;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 
 /// The original's file name of each split it trained and tested on.
 fn split_files(dataset: DatasetId) -> &'static [(SplitName, &'static str)] {

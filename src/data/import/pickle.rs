@@ -50,7 +50,7 @@ enum Value {
 }
 
 /// The encoded images of a pickle file, in order.
-pub fn read_encoded_images(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn read_encoded_images(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let file_bytes = file.metadata().with_context(|| format!("cannot read {}", path.display()))?.len();
     let value = unpickle(&mut std::io::BufReader::with_capacity(1 << 20, file), file_bytes)

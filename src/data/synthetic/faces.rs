@@ -36,7 +36,7 @@ use super::raster::{
 /// The geometry that makes a face one identity's, by part (face units: the head is about 1.2 wide and 1.6 tall,
 /// centred on 0, y downwards).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Identity {
+pub(crate) struct Identity {
     eyes: Eyes,
     brows: Brows,
     nose: Nose,
@@ -272,7 +272,7 @@ const SKIN_SATURATION: Span = (0.3, 0.5);
 const SKIN_VALUE: Span = (0.5, 0.8);
 
 impl Identity {
-    pub fn new(rng: &mut ChaCha8Rng) -> Identity {
+    pub(crate) fn new(rng: &mut ChaCha8Rng) -> Identity {
         let eyes = Eyes::draw(rng);
         let brows = Brows::draw(rng);
         let nose = Nose::draw(rng);
@@ -461,7 +461,7 @@ const SIDES: [f32; 2] = [-1.0, 1.0];
 
 /// Draw one image of `identity`, with everything else about the image drawn from `rng`: the photo's variation
 /// first, then the face from the back to the front, then the light.
-pub fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
+pub(crate) fn draw(canvas: &mut Canvas, identity: &Identity, rng: &mut ChaCha8Rng) {
     clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
     let photo = Photo::draw(identity, rng);
     body(canvas, &photo);

@@ -32,7 +32,7 @@ const CLUTTER_BLOBS: usize = 10;
 const CLUTTER_CONTRAST: f32 = 0.6;
 
 /// Draw an ImageNet-12 stand-in image of `category`.
-pub fn draw_in12(canvas: &mut Canvas, category: Category, rng: &mut ChaCha8Rng) {
+pub(crate) fn draw_in12(canvas: &mut Canvas, category: Category, rng: &mut ChaCha8Rng) {
     clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
     let toy = Toy::new(category, true, rng);
     draw_toy(canvas, &toy, &View::photograph(rng));
@@ -40,7 +40,7 @@ pub fn draw_in12(canvas: &mut Canvas, category: Category, rng: &mut ChaCha8Rng) 
 
 /// The ImageNet-100 stand-in's silhouettes, one factor of its class index (`class % 10`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Silhouette {
+pub(crate) enum Silhouette {
     Disc,
     Box,
     Triangle,
@@ -55,7 +55,7 @@ pub enum Silhouette {
 
 /// The ImageNet-100 stand-in's part arrangements, the other factor of its class index (`class / 10`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arrangement {
+pub(crate) enum Arrangement {
     Plain,
     Stem,
     Ears,
@@ -69,7 +69,7 @@ pub enum Arrangement {
 }
 
 /// The name of ImageNet-100 stand-in class `class`, e.g. `star_stem`.
-pub fn in100_class_name(class: usize) -> String {
+pub(crate) fn in100_class_name(class: usize) -> String {
     let (silhouette, arrangement) = in100_class(class);
     format!("{}_{}", silhouette.name(), arrangement.name())
 }
@@ -89,7 +89,7 @@ const HEXAGON: [V2; 6] = [
 ];
 
 impl Silhouette {
-    pub const ALL: [Silhouette; 10] = [
+    pub(crate) const ALL: [Silhouette; 10] = [
         Silhouette::Disc,
         Silhouette::Box,
         Silhouette::Triangle,
@@ -102,7 +102,7 @@ impl Silhouette {
         Silhouette::Arrow,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Silhouette::Disc => "disc",
             Silhouette::Box => "box",
@@ -155,7 +155,7 @@ impl Silhouette {
 }
 
 impl Arrangement {
-    pub const ALL: [Arrangement; 10] = [
+    pub(crate) const ALL: [Arrangement; 10] = [
         Arrangement::Plain,
         Arrangement::Stem,
         Arrangement::Ears,
@@ -168,7 +168,7 @@ impl Arrangement {
         Arrangement::Legs,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Arrangement::Plain => "plain",
             Arrangement::Stem => "stem",
@@ -414,7 +414,7 @@ fn distractors(canvas: &mut Canvas, rng: &mut ChaCha8Rng) {
 }
 
 /// Draw an ImageNet-100 stand-in image of `class` (0..100) on a canvas of the stored size.
-pub fn draw_in100(canvas: &mut Canvas, class: usize, rng: &mut ChaCha8Rng) {
+pub(crate) fn draw_in100(canvas: &mut Canvas, class: usize, rng: &mut ChaCha8Rng) {
     clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
     distractors(canvas, rng);
     Specimen::draw(class, rng).paint(canvas);

@@ -15,12 +15,12 @@
 //! **Labels.** Image `i` has label `i % classes` (Toybox category level: category `i % 12`, object cycling over
 //! the split's objects), so every class is present in any split with at least `classes` images, and a loader that
 //! drops the last incomplete batch drops images of many classes rather than whole classes.
-pub mod faces;
-pub mod imagenet;
-pub mod raster;
+pub(crate) mod faces;
+pub(crate) mod imagenet;
+pub(crate) mod raster;
 #[cfg(test)]
 mod spectrum;
-pub mod toybox;
+pub(crate) mod toybox;
 
 use std::ops::Range;
 
@@ -30,12 +30,12 @@ use rand_chacha::ChaCha8Rng;
 use tch::Tensor;
 
 use super::SplitName;
-use crate::protocol::DatasetId;
+use crate::vocab::DatasetId;
 use raster::{sample, Canvas, Span};
 
 /// What to generate: one split of one dataset, at one stored size.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SynthRequest {
+pub(crate) struct SynthRequest {
     pub dataset: DatasetId,
     pub split: SplitName,
     /// Number of classes: identities (faces), objects (Toybox instance level), categories (the others).
@@ -50,7 +50,7 @@ pub struct SynthRequest {
 
 /// A generated split.
 #[derive(Debug)]
-pub struct SynthImages {
+pub(crate) struct SynthImages {
     /// `uint8 [N, 3, side, side]` on the CPU.
     pub images: Tensor,
     /// Class index of every image, in `0..classes`.
@@ -62,17 +62,17 @@ pub struct SynthImages {
 /// Per-image fields for the split CSV besides path and label: `identity` (faces); `category`, `object` (1-based,
 /// as the original), `axis` (`x`, `y` or `z`) and `frame` (Toybox); `class` (ImageNet stand-ins).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageMeta {
+pub(crate) struct ImageMeta {
     pub fields: Vec<(&'static str, String)>,
 }
 
 /// Generate a whole split.
-pub fn generate(request: &SynthRequest) -> Result<SynthImages> {
+pub(crate) fn generate(request: &SynthRequest) -> Result<SynthImages> {
     generate_range(request, 0..request.images)
 }
 
 /// Generate images `range` of a split: the same bytes as the same images of [`generate`].
-pub fn generate_range(request: &SynthRequest, range: Range<u64>) -> Result<SynthImages> {
+pub(crate) fn generate_range(request: &SynthRequest, range: Range<u64>) -> Result<SynthImages> {
     if range.end > request.images || range.start > range.end {
         bail!("image range {range:?} is outside the split's {} images", request.images);
     }

@@ -12,50 +12,50 @@ use rand::Rng;
 
 /// A point or direction in unit coordinates.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct V2 {
+pub(crate) struct V2 {
     pub x: f32,
     pub y: f32,
 }
 
-pub const fn v2(x: f32, y: f32) -> V2 {
+pub(crate) const fn v2(x: f32, y: f32) -> V2 {
     V2 { x, y }
 }
 
 impl V2 {
-    pub fn dot(self, other: V2) -> f32 {
+    pub(crate) fn dot(self, other: V2) -> f32 {
         self.x * other.x + self.y * other.y
     }
 
-    pub fn length(self) -> f32 {
+    pub(crate) fn length(self) -> f32 {
         self.dot(self).sqrt()
     }
 
     /// This vector turned by `angle` radians (clockwise on screen, since y points down).
-    pub fn rotated(self, angle: f32) -> V2 {
+    pub(crate) fn rotated(self, angle: f32) -> V2 {
         self.turned(Turn::new(angle))
     }
 
-    pub fn turned(self, t: Turn) -> V2 {
+    pub(crate) fn turned(self, t: Turn) -> V2 {
         v2(t.cos * self.x - t.sin * self.y, t.sin * self.x + t.cos * self.y)
     }
 
     /// This vector turned back by `t`: from the canvas into a shape's own frame.
-    pub fn unturned(self, t: Turn) -> V2 {
+    pub(crate) fn unturned(self, t: Turn) -> V2 {
         v2(t.cos * self.x + t.sin * self.y, t.cos * self.y - t.sin * self.x)
     }
 }
 
 /// A rotation with its sine and cosine computed once, not once per pixel.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Turn {
+pub(crate) struct Turn {
     cos: f32,
     sin: f32,
 }
 
 impl Turn {
-    pub const NONE: Turn = Turn { cos: 1.0, sin: 0.0 };
+    pub(crate) const NONE: Turn = Turn { cos: 1.0, sin: 0.0 };
 
-    pub fn new(angle: f32) -> Turn {
+    pub(crate) fn new(angle: f32) -> Turn {
         let (sin, cos) = angle.sin_cos();
         Turn { cos, sin }
     }
@@ -90,18 +90,18 @@ impl Neg for V2 {
 }
 
 /// Linear RGB in `[0, 1]`.
-pub type Rgb = [f32; 3];
+pub(crate) type Rgb = [f32; 3];
 
-pub fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
+pub(crate) fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
     [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
 }
 
-pub fn scale(c: Rgb, k: f32) -> Rgb {
+pub(crate) fn scale(c: Rgb, k: f32) -> Rgb {
     [c[0] * k, c[1] * k, c[2] * k]
 }
 
 /// A colour from hue (turns, any real), saturation and value, all in `[0, 1]`.
-pub fn hsv(hue: f32, saturation: f32, value: f32) -> Rgb {
+pub(crate) fn hsv(hue: f32, saturation: f32, value: f32) -> Rgb {
     let h = hue.rem_euclid(1.0) * 6.0;
     let f = |n: f32| {
         let k = (n + h) % 6.0;
@@ -111,37 +111,37 @@ pub fn hsv(hue: f32, saturation: f32, value: f32) -> Rgb {
 }
 
 /// A uniform draw from `[lo, hi)`.
-pub fn uniform(rng: &mut impl Rng, lo: f32, hi: f32) -> f32 {
+pub(crate) fn uniform(rng: &mut impl Rng, lo: f32, hi: f32) -> f32 {
     lo + (hi - lo) * rng.random::<f32>()
 }
 
 /// The range `[lo, hi)` a parameter is drawn from: the generators' tables of proportions, colours and offsets are
 /// made of these.
-pub type Span = (f32, f32);
+pub(crate) type Span = (f32, f32);
 
 /// A uniform draw from `span` (the same draw as [`uniform`]).
-pub fn sample(rng: &mut impl Rng, (lo, hi): Span) -> f32 {
+pub(crate) fn sample(rng: &mut impl Rng, (lo, hi): Span) -> f32 {
     uniform(rng, lo, hi)
 }
 
 /// True with probability `odds` (one draw, the same as `uniform(rng, 0.0, 1.0) < odds`).
-pub fn chance(rng: &mut impl Rng, odds: f32) -> bool {
+pub(crate) fn chance(rng: &mut impl Rng, odds: f32) -> bool {
     rng.random::<f32>() < odds
 }
 
 /// An axis-aligned box in unit coordinates, used to visit only the pixels a shape can touch.
 #[derive(Clone, Copy, Debug)]
-pub struct Bounds {
+pub(crate) struct Bounds {
     pub min: V2,
     pub max: V2,
 }
 
 impl Bounds {
-    pub fn around(centre: V2, radius: f32) -> Bounds {
+    pub(crate) fn around(centre: V2, radius: f32) -> Bounds {
         Bounds { min: v2(centre.x - radius, centre.y - radius), max: v2(centre.x + radius, centre.y + radius) }
     }
 
-    pub fn of_points(points: &[V2], margin: f32) -> Bounds {
+    pub(crate) fn of_points(points: &[V2], margin: f32) -> Bounds {
         let mut b = Bounds { min: v2(f32::MAX, f32::MAX), max: v2(f32::MIN, f32::MIN) };
         for p in points {
             b.min = v2(b.min.x.min(p.x), b.min.y.min(p.y));
@@ -153,7 +153,7 @@ impl Bounds {
 
 /// Signed distance from `p` to an ellipse with semi-axes `radii`, turned by `turn` (an approximation that is exact
 /// on the boundary, which is all antialiasing needs).
-pub fn ellipse(p: V2, centre: V2, radii: V2, turn: Turn) -> f32 {
+pub(crate) fn ellipse(p: V2, centre: V2, radii: V2, turn: Turn) -> f32 {
     let q = (p - centre).unturned(turn);
     let k0 = v2(q.x / radii.x, q.y / radii.y).length();
     let k1 = v2(q.x / (radii.x * radii.x), q.y / (radii.y * radii.y)).length();
@@ -165,7 +165,7 @@ pub fn ellipse(p: V2, centre: V2, radii: V2, turn: Turn) -> f32 {
 }
 
 /// Distance from `p` to the segment `a`-`b`, and where along it (0 at `a`, 1 at `b`) the nearest point lies.
-pub fn segment(p: V2, a: V2, b: V2) -> (f32, f32) {
+pub(crate) fn segment(p: V2, a: V2, b: V2) -> (f32, f32) {
     let ab = b - a;
     let denom = ab.dot(ab);
     let t = if denom > 0.0 { ((p - a).dot(ab) / denom).clamp(0.0, 1.0) } else { 0.0 };
@@ -173,7 +173,7 @@ pub fn segment(p: V2, a: V2, b: V2) -> (f32, f32) {
 }
 
 /// Signed distance to a stroke along `points` whose half-width goes linearly from `widths.0` to `widths.1`.
-pub fn stroke(p: V2, points: &[V2], widths: (f32, f32)) -> f32 {
+pub(crate) fn stroke(p: V2, points: &[V2], widths: (f32, f32)) -> f32 {
     let segments = points.len().saturating_sub(1).max(1) as f32;
     let mut best = f32::MAX;
     for (i, pair) in points.windows(2).enumerate() {
@@ -185,7 +185,7 @@ pub fn stroke(p: V2, points: &[V2], widths: (f32, f32)) -> f32 {
 }
 
 /// Signed distance to a convex polygon (vertices in either winding); exact inside, a lower bound outside.
-pub fn convex_polygon(p: V2, vertices: &[V2]) -> f32 {
+pub(crate) fn convex_polygon(p: V2, vertices: &[V2]) -> f32 {
     let n = vertices.len();
     let area: f32 = (0..n)
         .map(|i| {
@@ -205,7 +205,7 @@ pub fn convex_polygon(p: V2, vertices: &[V2]) -> f32 {
 }
 
 /// Signed distance to a rectangle of half-size `half`, turned by `turn`, with corners rounded by `round`.
-pub fn rounded_rect(p: V2, centre: V2, half: V2, turn: Turn, round: f32) -> f32 {
+pub(crate) fn rounded_rect(p: V2, centre: V2, half: V2, turn: Turn, round: f32) -> f32 {
     let q = (p - centre).unturned(turn);
     let d = v2(q.x.abs() - half.x + round, q.y.abs() - half.y + round);
     let outside = v2(d.x.max(0.0), d.y.max(0.0)).length();
@@ -213,7 +213,7 @@ pub fn rounded_rect(p: V2, centre: V2, half: V2, turn: Turn, round: f32) -> f32 
 }
 
 /// An RGB image under construction, `side` x `side` pixels spanning the unit square `[-1, 1]²`.
-pub struct Canvas {
+pub(crate) struct Canvas {
     side: usize,
     /// Pixels per unit of length.
     pixels_per_unit: f32,
@@ -221,21 +221,21 @@ pub struct Canvas {
 }
 
 impl Canvas {
-    pub fn new(side: usize, background: Rgb) -> Canvas {
+    pub(crate) fn new(side: usize, background: Rgb) -> Canvas {
         Canvas { side, pixels_per_unit: side as f32 / 2.0, rgb: vec![background; side * side] }
     }
 
-    pub fn side(&self) -> usize {
+    pub(crate) fn side(&self) -> usize {
         self.side
     }
 
     /// The width of one pixel in unit coordinates.
-    pub fn pixel(&self) -> f32 {
+    pub(crate) fn pixel(&self) -> f32 {
         1.0 / self.pixels_per_unit
     }
 
     /// The unit-coordinate centre of pixel column `i` (or row `i`).
-    pub fn coordinate(&self, i: usize) -> f32 {
+    pub(crate) fn coordinate(&self, i: usize) -> f32 {
         (i as f32 + 0.5) / self.pixels_per_unit - 1.0
     }
 
@@ -248,7 +248,13 @@ impl Canvas {
 
     /// Paint a shape: `distance(p)` is its signed distance (negative inside) in unit coordinates, `colour(p)` its
     /// colour where it covers `p`; `opacity` scales its coverage. Only pixels within `bounds` are visited.
-    pub fn paint(&mut self, bounds: Bounds, opacity: f32, distance: impl Fn(V2) -> f32, colour: impl Fn(V2) -> Rgb) {
+    pub(crate) fn paint(
+        &mut self,
+        bounds: Bounds,
+        opacity: f32,
+        distance: impl Fn(V2) -> f32,
+        colour: impl Fn(V2) -> Rgb,
+    ) {
         let (x0, x1) = self.span(bounds.min.x, bounds.max.x);
         let (y0, y1) = self.span(bounds.min.y, bounds.max.y);
         for row in y0..y1 {
@@ -266,12 +272,12 @@ impl Canvas {
     }
 
     /// Paint a shape of one flat colour.
-    pub fn fill(&mut self, bounds: Bounds, colour: Rgb, opacity: f32, distance: impl Fn(V2) -> f32) {
+    pub(crate) fn fill(&mut self, bounds: Bounds, colour: Rgb, opacity: f32, distance: impl Fn(V2) -> f32) {
         self.paint(bounds, opacity, distance, |_| colour);
     }
 
     /// Set every pixel to `colour(p)`: a backdrop.
-    pub fn shade(&mut self, colour: impl Fn(V2) -> Rgb) {
+    pub(crate) fn shade(&mut self, colour: impl Fn(V2) -> Rgb) {
         for row in 0..self.side {
             let y = self.coordinate(row);
             for column in 0..self.side {
@@ -281,7 +287,7 @@ impl Canvas {
     }
 
     /// Multiply every pixel by `gain(p)`: scene lighting applied after drawing.
-    pub fn light(&mut self, gain: impl Fn(V2) -> f32) {
+    pub(crate) fn light(&mut self, gain: impl Fn(V2) -> f32) {
         for row in 0..self.side {
             let y = self.coordinate(row);
             for column in 0..self.side {
@@ -293,13 +299,13 @@ impl Canvas {
     }
 
     /// Read and write access to one pixel (row-major), for renderers with their own per-pixel loop.
-    pub fn pixel_mut(&mut self, row: usize, column: usize) -> &mut Rgb {
+    pub(crate) fn pixel_mut(&mut self, row: usize, column: usize) -> &mut Rgb {
         &mut self.rgb[row * self.side + column]
     }
 
     /// Quantise to 8 bits, channel-major (`[3, side, side]`), adding uniform sensor noise of `noise` (in `[0, 1]`
     /// units) seeded from `rng`, into `out` (length `3 * side * side`).
-    pub fn write_chw(&self, noise: f32, rng: &mut impl Rng, out: &mut [u8]) {
+    pub(crate) fn write_chw(&self, noise: f32, rng: &mut impl Rng, out: &mut [u8]) {
         let plane = self.side * self.side;
         debug_assert_eq!(out.len(), 3 * plane);
         // SplitMix64 for the per-pixel draws: the generic generators are compiled without optimisation in the dev
@@ -323,7 +329,7 @@ impl Canvas {
 
 /// A cluttered, softly lit background: a two-colour gradient under `blobs` random low-contrast shapes. Shared by the
 /// faces and ImageNet stand-ins, whose real photographs have busy backgrounds that carry no label information.
-pub fn clutter(canvas: &mut Canvas, rng: &mut impl Rng, blobs: usize, contrast: f32) {
+pub(crate) fn clutter(canvas: &mut Canvas, rng: &mut impl Rng, blobs: usize, contrast: f32) {
     let base = hsv(rng.random(), uniform(rng, 0.05, 0.5), uniform(rng, 0.25, 0.85));
     let other = hsv(rng.random(), uniform(rng, 0.05, 0.5), uniform(rng, 0.25, 0.85));
     let direction = v2(1.0, 0.0).rotated(uniform(rng, 0.0, std::f32::consts::TAU));

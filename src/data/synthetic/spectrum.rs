@@ -76,7 +76,7 @@ mod tests {
     use super::*;
     use crate::data::synthetic::{generate, SynthImages, SynthRequest};
     use crate::data::SplitName;
-    use crate::protocol::DatasetId;
+    use crate::vocab::DatasetId;
 
     /// The octave bands (cycles per image at 64 px) the tests compare: 0-2, 2-4, 4-8, 8-16, 16-32 (and the corners
     /// beyond 32).

@@ -34,11 +34,11 @@ use rand_chacha::ChaCha8Rng;
 
 use super::super::layout::TOYBOX_CATEGORIES;
 use super::raster::{hsv, mix, sample, uniform, Canvas, Rgb, Span};
-pub use render::{draw, View};
+pub(crate) use render::{draw, View};
 
 /// The original's 12 categories, in its class-index order (`Class ID`, [`TOYBOX_CATEGORIES`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Category {
+pub(crate) enum Category {
     Airplane,
     Ball,
     Car,
@@ -55,7 +55,7 @@ pub enum Category {
 
 impl Category {
     /// Every category, at its class index.
-    pub const ALL: [Category; 12] = [
+    pub(crate) const ALL: [Category; 12] = [
         Category::Airplane,
         Category::Ball,
         Category::Car,
@@ -71,12 +71,12 @@ impl Category {
     ];
 
     /// The original's name of the category (`TOYBOX_CLASSES`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         TOYBOX_CATEGORIES[self.index()]
     }
 
     /// The original's class index of the category.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 
@@ -87,10 +87,10 @@ impl Category {
 }
 
 /// Frames per rotation video (one every 10°).
-pub const FRAMES_PER_VIDEO: u32 = 36;
+pub(crate) const FRAMES_PER_VIDEO: u32 = 36;
 
 /// The rotation axes of the three videos of every object.
-pub const AXES: [&str; 3] = ["x", "y", "z"];
+pub(crate) const AXES: [&str; 3] = ["x", "y", "z"];
 
 /// The axes (object space: x forwards, y up, z to the toy's left; the world: x right, y up, z towards the viewer),
 /// as indices of [`AXES`], [`M3::rotation`] and a pattern's axis.
@@ -238,7 +238,7 @@ struct Part {
 
 /// One toy: its parts in object space (x forwards, y up, z to its left), scaled to fit the unit ball.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Toy {
+pub(crate) struct Toy {
     parts: Vec<Part>,
 }
 
@@ -246,7 +246,7 @@ impl Toy {
     /// A new toy of `category`, all of whose choices come from `rng`. Its main colour comes from the category's
     /// palette, or, with `any_hue`, is any hue for the man-made categories (photographs of many kinds of object).
     /// The look comes first, then the category's parts, then the toy is fitted to the unit ball.
-    pub fn new(category: Category, any_hue: bool, rng: &mut ChaCha8Rng) -> Toy {
+    pub(crate) fn new(category: Category, any_hue: bool, rng: &mut ChaCha8Rng) -> Toy {
         use categories::*;
         let look = Look::draw(category, any_hue, rng);
         let mut b = PartBuilder::new(&look);
@@ -289,7 +289,7 @@ impl Toy {
 }
 
 /// Which objects of each category (0-based) a category-level split uses, per the module doc's held-out rule.
-pub fn category_objects(split: super::SplitName, objects_per_category: u64) -> Result<std::ops::Range<u64>> {
+pub(crate) fn category_objects(split: super::SplitName, objects_per_category: u64) -> Result<std::ops::Range<u64>> {
     let held_out = objects_per_category.div_ceil(10).max(2);
     if objects_per_category < 2 * held_out + 1 {
         bail!(
@@ -307,7 +307,7 @@ pub fn category_objects(split: super::SplitName, objects_per_category: u64) -> R
 }
 
 /// Whether frame `k` of a video belongs to `split` in the instance-level task (see the module doc).
-pub fn instance_frame_in(split: super::SplitName, frame: u32) -> bool {
+pub(crate) fn instance_frame_in(split: super::SplitName, frame: u32) -> bool {
     match frame % 12 {
         5 => split == super::SplitName::Val,
         11 => split == super::SplitName::Test,
@@ -317,7 +317,7 @@ pub fn instance_frame_in(split: super::SplitName, frame: u32) -> bool {
 
 /// Film one frame of a rotation video: `toy` turned by `angle` about world `axis` in front of a plain backdrop,
 /// with the camera's exposure varying a little from frame to frame.
-pub fn film(canvas: &mut Canvas, toy: &Toy, axis: usize, angle: f32, rng: &mut ChaCha8Rng) {
+pub(crate) fn film(canvas: &mut Canvas, toy: &Toy, axis: usize, angle: f32, rng: &mut ChaCha8Rng) {
     backdrop(canvas, rng);
     draw(canvas, toy, &View::frame(axis, angle, rng));
     let exposure = sample(rng, EXPOSURE);

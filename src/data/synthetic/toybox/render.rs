@@ -8,7 +8,7 @@ use super::super::raster::{mix, sample, scale, uniform, v2, Bounds, Canvas, Rgb,
 use super::{v3, Part, Pattern, Solid, Toy, M3, V3, X, Y, Z};
 
 /// How one image looks at a toy: its orientation, size and place on screen, and the light.
-pub struct View {
+pub(crate) struct View {
     rotation: M3,
     /// Radius of the toy's unit ball on screen, in unit coordinates.
     size: f32,
@@ -42,7 +42,7 @@ impl View {
 
     /// A frame of a rotation video: `angle` about world `axis`, applied to the toy in its filming pose, with small
     /// per-image jitter of place, size and light.
-    pub fn frame(axis: usize, angle: f32, rng: &mut ChaCha8Rng) -> View {
+    pub(crate) fn frame(axis: usize, angle: f32, rng: &mut ChaCha8Rng) -> View {
         let pose = M3::rotation(X, Self::FILMING_PITCH).then(&M3::rotation(Y, Self::FILMING_HEADING));
         View {
             rotation: M3::rotation(axis, angle).then(&pose),
@@ -55,7 +55,7 @@ impl View {
     }
 
     /// A free view for photographs: any heading, a moderate tilt and roll, any size and place.
-    pub fn photograph(rng: &mut ChaCha8Rng) -> View {
+    pub(crate) fn photograph(rng: &mut ChaCha8Rng) -> View {
         let rotation = M3::rotation(X, sample(rng, Self::PHOTO_TILT))
             .then(&M3::rotation(Z, sample(rng, Self::PHOTO_ROLL)))
             .then(&M3::rotation(Y, uniform(rng, 0.0, TAU)));
@@ -234,7 +234,7 @@ const EDGE_SAMPLES: [(f32, f32); 4] = [(-0.125, -0.375), (0.375, -0.125), (0.125
 /// Draw `toy` as seen in `view` over what `canvas` holds: orthographic ray casting, Lambertian shading with a
 /// little gloss. One ray per pixel, four where the pixel or a neighbour sees another part or the background: the
 /// edges are antialiased at a quarter of the cost of supersampling everything.
-pub fn draw(canvas: &mut Canvas, toy: &Toy, view: &View) {
+pub(crate) fn draw(canvas: &mut Canvas, toy: &Toy, view: &View) {
     let placed = place(toy, view);
     let half_vector = (view.light + v3(0.0, 0.0, 1.0)).normalized();
     let side = canvas.side();

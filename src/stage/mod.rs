@@ -3,48 +3,67 @@
 //! hashes to what was recorded; anything less (a crash mid-write, a changed protocol, a corrupted file) reruns it.
 //! Records are written last and atomically, so a partial output is never taken for a finished one. A record also
 //! carries the SHA-256 of its own other fields (its seal), so that a damaged record (a flipped digit in a hash, in
-//! its wall time) is told from a finished one instead of being believed; [`Stage::check`] says which file was bad.
+//! its wall time) is told from a finished one instead of being believed; [`RecordFile::check`] says which file was
+//! bad.
 //!
 //! Training's checkpoints are recorded the same way (`checkpoints/epoch-NNN.sha256.json`, see [`crate::train`]).
 //!
-//! A stage's inputs include the hash of the source files it depends on ([`CodeHashes`], computed by `build.rs` from
-//! a declared list per stage), so changing analysis code reruns the analyses and not the training.
+//! The stages themselves ([`Stage`]: name, order, inputs, sources) are declared once, in `graph.rs`, which `build.rs`
+//! shares to hash each stage's sources. A stage's inputs include that hash ([`CodeHashes`]), so changing analysis code
+//! reruns the analyses and not the training.
+mod graph;
+
+pub use graph::{Stage, BOOKKEEPING};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::provenance::{sha256_bytes, sha256_file};
 use crate::run_dir::RunDir;
 
-/// The SHA-256 of the sources each stage depends on (see `STAGE_SOURCES` in `build.rs`). A stage's input hash includes
-/// its entry, so that a change to its code reruns it. Tests replace an entry to see what reruns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeHashes {
-    pub train: String,
-    pub evaluate: String,
-    pub analyse: String,
-    pub gather: String,
-    pub report: String,
+/// A stage is written by its name (in the manifest's code hashes).
+impl Serialize for Stage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The SHA-256 of each stage's sources ([`Stage::sources`], hashed by `build.rs`). A stage's input hash includes its
+/// own, so that a change to its code reruns it. Tests replace one to see what reruns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CodeHashes(BTreeMap<Stage, String>);
 
 impl CodeHashes {
     /// The hashes of the sources this binary was built from.
     pub fn compiled() -> CodeHashes {
-        CodeHashes {
-            train: env!("B2C_CODE_TRAIN").to_owned(),
-            evaluate: env!("B2C_CODE_EVALUATE").to_owned(),
-            analyse: env!("B2C_CODE_ANALYSE").to_owned(),
-            gather: env!("B2C_CODE_GATHER").to_owned(),
-            report: env!("B2C_CODE_REPORT").to_owned(),
-        }
+        const COMPILED: [&str; Stage::ALL.len()] = include!(concat!(env!("OUT_DIR"), "/stage_code.rs"));
+        CodeHashes(Stage::ALL.into_iter().zip(COMPILED.map(str::to_owned)).collect())
+    }
+
+    /// The hash of `stage`'s sources.
+    pub(crate) fn of(&self, stage: Stage) -> &str {
+        self.0.get(&stage).map_or("", String::as_str)
+    }
+
+    /// The same hashes with `stage`'s replaced by `hash` (a test's stand-in for a change to its code).
+    pub fn with(mut self, stage: Stage, hash: &str) -> CodeHashes {
+        self.0.insert(stage, hash.to_owned());
+        self
     }
 }
 
 /// What a finished stage leaves behind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StageRecord {
+pub(crate) struct StageRecord {
     pub stage: String,
     pub input_hash: String,
     /// Output path (relative to the record's base directory) -> SHA-256.
@@ -64,7 +83,7 @@ const SEAL: &str = "record_sha256";
 impl StageRecord {
     /// The record with its seal set. The seal is taken over the record as it will read back (written as JSON and
     /// parsed again), since a float need not parse back to the very bits it was written from.
-    pub fn sealed(mut self) -> Result<StageRecord> {
+    pub(crate) fn sealed(mut self) -> Result<StageRecord> {
         self.record_sha256 = String::new();
         let value: serde_json::Value = serde_json::from_slice(&serde_json::to_vec(&self)?)?;
         self.record_sha256 = seal_of(value)?;
@@ -72,7 +91,7 @@ impl StageRecord {
     }
 
     /// Parse a record file's bytes, refusing a record whose seal is missing or does not match its content.
-    pub fn unseal(bytes: &[u8]) -> Result<StageRecord> {
+    pub(crate) fn unseal(bytes: &[u8]) -> Result<StageRecord> {
         let value: serde_json::Value = serde_json::from_slice(bytes).context("not JSON")?;
         let seal = value.get(SEAL).and_then(|s| s.as_str()).unwrap_or_default().to_owned();
         if seal.is_empty() {
@@ -93,9 +112,9 @@ fn seal_of(mut value: serde_json::Value) -> Result<String> {
     hash_inputs(&value)
 }
 
-/// Why a stage is not done ([`Stage::check`]).
+/// Why a stage is not done ([`RecordFile::check`]).
 #[derive(Clone, Debug, PartialEq)]
-pub enum NotDone {
+pub(crate) enum NotDone {
     /// No record: the stage never finished (or was stopped before it did).
     NoRecord,
     /// The record is for other inputs (a changed protocol, code or data).
@@ -108,7 +127,7 @@ pub enum NotDone {
 
 impl NotDone {
     /// For a damaged record or output, what to tell the reviewer: the file and what was wrong with it.
-    pub fn damage(&self) -> Option<String> {
+    pub(crate) fn damage(&self) -> Option<String> {
         match self {
             NotDone::NoRecord | NotDone::InputsChanged => None,
             NotDone::DamagedRecord { record, reason } => {
@@ -120,39 +139,53 @@ impl NotDone {
 }
 
 /// SHA-256 of a value's JSON form: the input hash of a stage.
-pub fn hash_inputs(value: &impl Serialize) -> Result<String> {
+pub(crate) fn hash_inputs(value: &impl Serialize) -> Result<String> {
     let json = serde_json::to_vec(value).context("cannot serialise a stage's inputs")?;
     Ok(sha256_bytes(&json))
 }
 
-/// A stage's record file and the directory its outputs are named relative to.
+/// The record file of something done once and skipped after (a stage, or a training checkpoint), and the directory
+/// its outputs are named relative to.
 #[derive(Clone, Debug)]
-pub struct Stage {
+pub(crate) struct RecordFile {
     pub name: String,
     pub record: PathBuf,
     pub base: PathBuf,
-    /// The run whose `run.log` also names what [`Stage::done`] found damaged (a run's stages).
+    /// The run whose `run.log` also names what [`RecordFile::done`] found damaged (a run's stages).
     pub run: Option<RunDir>,
 }
 
-impl Stage {
-    pub fn new(name: &str, record: PathBuf, base: &Path) -> Stage {
-        Stage { name: name.to_owned(), record, base: base.to_path_buf(), run: None }
+impl RecordFile {
+    pub(crate) fn new(name: &str, record: PathBuf, base: &Path) -> RecordFile {
+        RecordFile { name: name.to_owned(), record, base: base.to_path_buf(), run: None }
     }
 
-    /// The stage of a run: damage is named in the run's log too.
-    pub fn of_run(name: &str, dir: &RunDir) -> Stage {
-        Stage { run: Some(dir.clone()), ..Stage::new(name, dir.stage_record(name), &dir.root) }
+    /// A stage of a run ([`Stage::OF_RUN`]): damage is named in the run's log too.
+    pub(crate) fn of_run(stage: Stage, dir: &RunDir) -> RecordFile {
+        RecordFile {
+            run: Some(dir.clone()),
+            ..RecordFile::new(stage.name(), dir.stage_record(stage.name()), &dir.root)
+        }
+    }
+
+    /// A stage of the profile whose directory is `profile_dir` (`Stage::Gather`, `Stage::Figures`), or, with
+    /// `variant`, the gathering of that variant's runs.
+    pub(crate) fn of_profile(stage: Stage, variant: Option<&str>, profile_dir: &Path) -> RecordFile {
+        let name = match variant {
+            Some(variant) => format!("{stage}-variant-{variant}"),
+            None => stage.name().to_owned(),
+        };
+        RecordFile::new(&name, profile_record(profile_dir, &name), profile_dir)
     }
 
     /// The stage's record when it is done for `input_hash` and every output verifies; otherwise why not.
-    pub fn check(&self, input_hash: &str) -> Result<StageRecord, NotDone> {
+    pub(crate) fn check(&self, input_hash: &str) -> Result<StageRecord, NotDone> {
         self.verify(Some(input_hash), |_| true)
     }
 
     /// The stage's record when its seal holds and the outputs `wanted` selects (by relative path) verify, whatever
     /// inputs it was made for: what reads another run's finished outputs checks them with this.
-    pub fn check_outputs(&self, wanted: impl Fn(&str) -> bool) -> Result<StageRecord, NotDone> {
+    pub(crate) fn check_outputs(&self, wanted: impl Fn(&str) -> bool) -> Result<StageRecord, NotDone> {
         self.verify(None, wanted)
     }
 
@@ -180,9 +213,9 @@ impl Stage {
         Ok(record)
     }
 
-    /// [`Stage::check`] for callers that only rerun: a damaged record or output is named on stderr and, for a run's
+    /// [`RecordFile::check`] for callers that only rerun: a damaged record or output is named on stderr and, for a run's
     /// stage, in its log (best effort: the rerun matters more than the line).
-    pub fn done(&self, input_hash: &str) -> Option<StageRecord> {
+    pub(crate) fn done(&self, input_hash: &str) -> Option<StageRecord> {
         let why = match self.check(input_hash) {
             Ok(record) => {
                 tracing::info!("{} stage done, skipped", self.name);
@@ -194,7 +227,7 @@ impl Stage {
             let line = format!("damaged: {damage}; not used, the {} stage is recomputed", self.name);
             tracing::warn!("{line}");
             if let Some(run) = &self.run {
-                if let Err(err) = crate::train::RunLog::open(run).and_then(|mut log| log.line(&line)) {
+                if let Err(err) = crate::run_dir::RunLog::open(run).and_then(|mut log| log.line(&line)) {
                     tracing::warn!("cannot write to {}: {err:#}", run.log_file().display());
                 }
             }
@@ -203,7 +236,13 @@ impl Stage {
     }
 
     /// Record the stage as done: hash every output (paths relative to the base) and write the record atomically.
-    pub fn finish(&self, input_hash: &str, outputs: &[PathBuf], wall_s: f64, device: &str) -> Result<StageRecord> {
+    pub(crate) fn finish(
+        &self,
+        input_hash: &str,
+        outputs: &[PathBuf],
+        wall_s: f64,
+        device: &str,
+    ) -> Result<StageRecord> {
         let mut hashed = BTreeMap::new();
         for path in outputs {
             let relative = path.strip_prefix(&self.base).unwrap_or(path).to_string_lossy().into_owned();
@@ -223,9 +262,14 @@ impl Stage {
     }
 }
 
+/// The record of a profile-level stage named `name` (`runs/<profile>/stages/<name>.json`).
+pub(crate) fn profile_record(profile_dir: &Path, name: &str) -> PathBuf {
+    profile_dir.join("stages").join(format!("{name}.json"))
+}
+
 /// Write `bytes` only when the file does not already hold exactly them, so that re-running a finished profile
 /// changes no file.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     if std::fs::read(path).ok().as_deref() == Some(bytes) {
         return Ok(false);
     }
@@ -234,7 +278,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -242,7 +286,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.txt");
         std::fs::write(&out, b"42").unwrap();
-        let stage = Stage::new("demo", dir.path().join("stages/demo.json"), dir.path());
+        let stage = RecordFile::new("demo", dir.path().join("stages/demo.json"), dir.path());
         assert!(stage.done("h1").is_none());
         stage.finish("h1", std::slice::from_ref(&out), 1.5, "cpu").unwrap();
         let record = stage.done("h1").unwrap();
@@ -253,7 +297,7 @@ mod tests {
     }
 
     /// Flip the middle byte of `path`, or cut it to half its length.
-    fn damage(path: &Path, truncate: bool) {
+    pub(crate) fn damage(path: &Path, truncate: bool) {
         let mut bytes = std::fs::read(path).unwrap();
         let middle = bytes.len() / 2;
         match truncate {
@@ -270,7 +314,7 @@ mod tests {
             let out = dir.path().join("tables/t.csv");
             std::fs::create_dir_all(out.parent().unwrap()).unwrap();
             std::fs::write(&out, b"a,b\n1,2\n").unwrap();
-            let stage = Stage::new("demo", dir.path().join("stages/demo.json"), dir.path());
+            let stage = RecordFile::new("demo", dir.path().join("stages/demo.json"), dir.path());
             stage.finish("h1", std::slice::from_ref(&out), 1.5, "cpu").unwrap();
             let written = std::fs::read(&stage.record).unwrap();
 
@@ -292,7 +336,7 @@ mod tests {
     #[test]
     fn a_seal_covers_every_field_and_reads_back() {
         let dir = tempfile::tempdir().unwrap();
-        let stage = Stage::new("demo", dir.path().join("demo.json"), dir.path());
+        let stage = RecordFile::new("demo", dir.path().join("demo.json"), dir.path());
         let record = stage.finish("h1", &[], 0.1 + 0.2, "cpu").unwrap();
         assert_eq!(StageRecord::unseal(&std::fs::read(&stage.record).unwrap()).unwrap().wall_s, record.wall_s);
         let text = std::fs::read_to_string(&stage.record).unwrap();
@@ -306,11 +350,23 @@ mod tests {
     #[test]
     fn every_stage_has_its_own_code_hash() {
         let code = CodeHashes::compiled();
-        let all = [&code.train, &code.evaluate, &code.analyse, &code.gather, &code.report];
+        let all: Vec<&str> = Stage::ALL.iter().map(|s| code.of(*s)).collect();
         assert!(all.iter().all(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())), "{code:?}");
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b), "two stages share a source hash: {code:?}");
         }
+        let manifest = serde_json::to_value(&code).unwrap();
+        let mut names: Vec<&String> = manifest.as_object().unwrap().keys().collect();
+        names.sort();
+        assert_eq!(names, ["analyse", "evaluate", "figures", "gather", "train"]);
+    }
+
+    #[test]
+    fn stages_are_ordered_after_their_inputs() {
+        for (i, stage) in Stage::ALL.iter().enumerate() {
+            assert!(stage.inputs().iter().all(|input| Stage::ALL[..i].contains(input)), "{stage}");
+        }
+        assert_eq!(Stage::OF_RUN, Stage::ALL[..3]);
     }
 
     #[test]
