@@ -80,6 +80,8 @@ pub mod analysis;
 pub mod atomic;
 pub mod augment;
 pub mod blur;
+pub mod blur_tolerance;
+pub mod calibrate;
 pub mod claims;
 pub mod data;
 pub mod device;

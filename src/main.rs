@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use blurry_to_clear::calibrate::CalibrationOptions;
 use blurry_to_clear::data::import::SourceFormat;
 use blurry_to_clear::device::DeviceChoice;
 use blurry_to_clear::slurm::SlurmOptions;
@@ -196,6 +197,25 @@ enum Command {
         seed: u64,
         /// Where to run the network.
         #[arg(long, value_enum, default_value_t)]
+        device: DeviceArg,
+    },
+    /// Train the CLEAR models of a synthetic profile on its stand-ins (no other regime: the stand-ins are
+    /// calibrated on clear models only) and print each dataset's half-accuracy sigma beside the original's, with
+    /// the clear accuracy at sigma 0 and the conv1 Gabor fits. How the stand-ins of mini were calibrated.
+    CalibrateStandins {
+        /// A synthetic profile: paper/protocol/<PROFILE>.toml or a .toml path (a candidate).
+        #[arg(long, default_value = "mini")]
+        profile: String,
+        /// Only these datasets' clear models (repeatable; default: every dataset of the profile).
+        #[arg(long)]
+        only: Vec<DatasetId>,
+        /// Where the clear runs are written: <OUT>/<profile>/ (never a directory holding other regimes' runs).
+        #[arg(long, default_value = "runs/calibration")]
+        out: PathBuf,
+        /// libtorch CPU threads, at least 1.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+        threads: Option<i32>,
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
         device: DeviceArg,
     },
     /// Datasets: check, import, or write the embedded stand-ins (canonical layout: paper/DATA.md).
@@ -444,6 +464,16 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Erf { checkpoint, resolution, noise_images, seed, device } => {
             commands::analyses::erf(&checkpoint, resolution, noise_images, seed, device.into())
+        }
+        Command::CalibrateStandins { profile, only, out, threads, device } => {
+            blurry_to_clear::interrupt::install()?;
+            commands::calibrate::run(CalibrationOptions {
+                profile,
+                datasets: only,
+                out,
+                threads,
+                device: device.into(),
+            })
         }
         Command::Data { command: DataCommand::Verify { dataset, root } } => commands::data::verify(dataset, &root),
         Command::Data { command: DataCommand::Synth { dataset, profile, out } } => {

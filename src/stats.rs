@@ -71,7 +71,6 @@ impl Resamples {
         Resamples { n, counts }
     }
 
-    #[cfg(test)]
     pub(crate) fn replicates(&self) -> usize {
         self.counts.len().checked_div(self.n).unwrap_or(0)
     }

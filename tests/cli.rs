@@ -163,6 +163,7 @@ fn help_of_every_command_matches_its_snapshot() {
         &["report"],
         &["import-reference"],
         &["status"],
+        &["calibrate-standins"],
     ];
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/expected/snapshots"));

@@ -2,6 +2,7 @@
 //! and prints them. Nothing here computes a result of the study; nothing in the library prints.
 pub mod analyses;
 pub mod blur;
+pub mod calibrate;
 pub mod data;
 pub mod plan;
 pub mod reproduce;

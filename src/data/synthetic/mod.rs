@@ -18,6 +18,8 @@
 pub(crate) mod faces;
 pub(crate) mod imagenet;
 pub(crate) mod raster;
+#[cfg(test)]
+mod spectrum;
 pub(crate) mod toybox;
 
 use std::ops::Range;
@@ -399,9 +401,9 @@ mod tests {
     fn generated_splits_match_their_recorded_hashes() {
         use SplitName::{Test, Train, Val};
         let recorded: [(DatasetId, SplitName, &str); 15] = [
-            (DatasetId::Faces, Train, "a708c83434ddee045c776195ac203b46b46b84e9c84331d54c96962ed31cf5a4"),
-            (DatasetId::Faces, Val, "f0f13321a5115d2a30a394f2a47f606b3d1edb5195b7fece4d87a505537b4dbd"),
-            (DatasetId::Faces, Test, "00c469916da8b425328bca85ca5c639f7df2dc0fe953e4e48c34672393a8c90a"),
+            (DatasetId::Faces, Train, "c71ced532fd7ed2af5fe84e62eccb399a14505fe0c4ff8527a53ba39dbe70ca8"),
+            (DatasetId::Faces, Val, "b8ee049765b68ab54acb6f4de47221337b021bbd15d90d27f5bf6dade16c45af"),
+            (DatasetId::Faces, Test, "f16b46f5e299c33b6b37b7b4c5dfa70775434fcf307749640f61ed3abbea8731"),
             (DatasetId::ToyboxInstance, Train, "b9d129b5b736e3d95e2dccd06f70aaea456d1fee7d939e540a351d67fcca4898"),
             (DatasetId::ToyboxInstance, Val, "1bfa704e0db7595a3b50ded3c39f44f8f48e1d171cf4708573060dc058b87d28"),
             (DatasetId::ToyboxInstance, Test, "53fc312f9593e3e03ea6644d8da2187ad027f8979469aa98ebb44073e2049da9"),
