@@ -16,6 +16,7 @@
 //! the split's objects), so every class is present in any split with at least `classes` images, and a loader that
 //! drops the last incomplete batch drops images of many classes rather than whole classes.
 pub(crate) mod faces;
+pub(crate) mod grain;
 pub(crate) mod imagenet;
 pub(crate) mod raster;
 #[cfg(test)]
@@ -149,12 +150,22 @@ impl Generator {
                     0..per_category
                 };
                 let family = tag("toybox");
+                // Instance level: a category's objects share one look and differ in proportions and grain
+                // (issue 19); category level: the first version's toys, each with its own look.
                 let toys = toybox::Category::ALL
                     .iter()
                     .map(|&category| {
                         let c = category.index() as u64;
                         (0..per_category)
-                            .map(|o| toybox::Toy::new(category, false, &mut rng_for(&[seed, family, c, o])))
+                            .map(|o| {
+                                let mut rng = rng_for(&[seed, family, c, o]);
+                                if category_level {
+                                    toybox::Toy::new(category, false, &mut rng)
+                                } else {
+                                    let mut look = rng_for(&[seed, family, c, tag("look")]);
+                                    toybox::Toy::sibling(category, &mut look, &mut rng)
+                                }
+                            })
                             .collect()
                     })
                     .collect();
@@ -204,7 +215,8 @@ impl Generator {
                 let angle = (frame as f32 + sample(rng, FRAME_JITTER)) * std::f32::consts::TAU
                     / toybox::FRAMES_PER_VIDEO as f32;
                 let mut canvas = Canvas::new(side, [0.0; 3]);
-                toybox::film(&mut canvas, &toys[category as usize][object as usize], axis, angle, rng);
+                let grain = (!*category_level).then(|| grain::Kind::ALL[object as usize % grain::Kind::ALL.len()]);
+                toybox::film(&mut canvas, &toys[category as usize][object as usize], axis, angle, grain, rng);
                 let label = if *category_level { category } else { category * per_category + object };
                 let fields = vec![
                     ("category", toybox::Category::ALL[category as usize].name().to_string()),
@@ -404,9 +416,9 @@ mod tests {
             (DatasetId::Faces, Train, "c71ced532fd7ed2af5fe84e62eccb399a14505fe0c4ff8527a53ba39dbe70ca8"),
             (DatasetId::Faces, Val, "b8ee049765b68ab54acb6f4de47221337b021bbd15d90d27f5bf6dade16c45af"),
             (DatasetId::Faces, Test, "f16b46f5e299c33b6b37b7b4c5dfa70775434fcf307749640f61ed3abbea8731"),
-            (DatasetId::ToyboxInstance, Train, "b9d129b5b736e3d95e2dccd06f70aaea456d1fee7d939e540a351d67fcca4898"),
-            (DatasetId::ToyboxInstance, Val, "1bfa704e0db7595a3b50ded3c39f44f8f48e1d171cf4708573060dc058b87d28"),
-            (DatasetId::ToyboxInstance, Test, "53fc312f9593e3e03ea6644d8da2187ad027f8979469aa98ebb44073e2049da9"),
+            (DatasetId::ToyboxInstance, Train, "df5c7ffef8fc5a5db594dd6686aa0946c3e915328c361cea32249698349ced71"),
+            (DatasetId::ToyboxInstance, Val, "82cd41aa1f93b1abc1b41a156b727a7bb1f873a44a3babf4e2db70efe170bf54"),
+            (DatasetId::ToyboxInstance, Test, "fdac94c27c4da085219445042b77aff59081ecf2bab6c625d9ff74ea5e405d54"),
             (DatasetId::ToyboxCategory, Train, "1d9d7ce6ac0b5e878e4a6cd71d4ba1079d47c43a4316fa1991bc12cd07a2bfaa"),
             (DatasetId::ToyboxCategory, Val, "09ad43fe8d9339816ee6f6f1d143200d865738b944bd68fc7cb415c47dc2d6fc"),
             (DatasetId::ToyboxCategory, Test, "2a761210e21d0644c9221780c8efb50d3145d3b90efa93b4c37659cc96d3756f"),

@@ -103,6 +103,23 @@ mod tests {
         band_fisher_ratios(images, labels, classes, &EDGES).iter().map(|r| r - floor).collect()
     }
 
+    /// [`information`] among the classes of each group of `group` consecutive labels (the objects of one Toybox
+    /// category, the grains of one ImageNet-100 silhouette), averaged over the groups: what tells apart classes that
+    /// share their coarse cues by design.
+    fn information_within_groups(images: &Tensor, labels: &[i64], group: i64) -> Vec<f64> {
+        let groups = labels.iter().max().unwrap() / group + 1;
+        let mut total = vec![0.0; EDGES.len() - 1];
+        for g in 0..groups {
+            let members: Vec<i64> = (0..labels.len() as i64).filter(|&i| labels[i as usize] / group == g).collect();
+            let sub: Vec<i64> = members.iter().map(|&i| labels[i as usize] % group).collect();
+            let info = information(&images.index_select(0, &Tensor::from_slice(&members)), &sub, group);
+            for (t, i) in total.iter_mut().zip(info) {
+                *t += i / groups as f64;
+            }
+        }
+        total
+    }
+
     fn assert_natural_slope(dataset: DatasetId, images: &Tensor) {
         let slope = amplitude_slope(images);
         assert!((-1.6..=-0.9).contains(&slope), "{dataset}: amplitude slope {slope:.2}, natural images about -1");
@@ -119,6 +136,19 @@ mod tests {
         let fine = info[2].max(info[3]);
         assert!(fine > 0.01 && info[0] < 1.2 * fine, "faces: class information per band {info:.3?}");
         assert_natural_slope(DatasetId::Faces, &sample.images);
+    }
+
+    /// Toybox instances: the objects of a category share one look (colours, pattern), so what tells them apart is
+    /// their grain (15-18 cycles per image) and, less, their proportions: among a category's objects the 8-16 or
+    /// 16-32 cycle band holds at least four times the information of any band below 8 cycles (colour, size, place,
+    /// outline). A change that gave the objects colours of their own again, or took their grain away, fails this.
+    #[test]
+    fn toybox_instances_carry_their_identity_in_fine_structure() {
+        let sample = sample(DatasetId::ToyboxInstance, 36, Some(3), 20);
+        let info = information_within_groups(&sample.images, &sample.labels, 3);
+        let (coarse, fine) = (info[0].max(info[1]).max(info[2]), info[3].max(info[4]));
+        assert!(fine > 0.05 && fine > 4.0 * coarse, "toybox instances: class information per band {info:.4?}");
+        assert_natural_slope(DatasetId::ToyboxInstance, &sample.images);
     }
 
     /// The stand-ins not (yet) calibrated to the original's blur tolerance (Toybox, ImageNet-12 and -100;

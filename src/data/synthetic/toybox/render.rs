@@ -4,6 +4,7 @@ use std::f32::consts::{PI, TAU};
 
 use rand_chacha::ChaCha8Rng;
 
+use super::super::grain::Grain;
 use super::super::raster::{mix, sample, scale, uniform, v2, Bounds, Canvas, Rgb, Span, V2};
 use super::{v3, Part, Pattern, Solid, Toy, M3, V3, X, Y, Z};
 
@@ -16,6 +17,8 @@ pub(crate) struct View {
     /// Unit vector towards the light (world: x right, y up, z towards the viewer).
     light: V3,
     ambient: f32,
+    /// Fine grain over the toy's surface, in screen space (the instance-level stand-in; `super::film`).
+    pub(super) grain: Option<Grain>,
 }
 
 impl View {
@@ -51,6 +54,7 @@ impl View {
             light: v3(sample(rng, Self::FRAME_LIGHT_X), sample(rng, Self::FRAME_LIGHT_Y), Self::FRAME_LIGHT_Z)
                 .normalized(),
             ambient: sample(rng, Self::FRAME_AMBIENT),
+            grain: None,
         }
     }
 
@@ -72,6 +76,7 @@ impl View {
             )
             .normalized(),
             ambient: sample(rng, Self::PHOTO_AMBIENT),
+            grain: None,
         }
     }
 }
@@ -223,7 +228,8 @@ fn cast(placed: &[PlacedPart], view: &View, half_vector: V3, p: V2) -> Option<(u
     let n = part.to_local.transpose().apply(normal).normalized();
     let diffuse = n.dot(view.light).max(0.0);
     let specular = n.dot(half_vector).max(0.0).powi(16) * part.part.gloss;
-    let lit = scale(surface(part.part, hit), view.ambient + (1.0 - view.ambient) * diffuse);
+    let grain = view.grain.map_or(1.0, |grain| grain.gain(p));
+    let lit = scale(surface(part.part, hit), (view.ambient + (1.0 - view.ambient) * diffuse) * grain);
     Some((index, mix(lit, [1.0; 3], specular.min(1.0))))
 }
 
