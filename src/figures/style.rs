@@ -78,6 +78,19 @@ pub struct OriginalStyle {
     pub marker: Marker,
 }
 
+/// How the accuracy figures of such a run draw the difference run - original (`[style.difference]`): rows of
+/// difference panels with a zero reference line and the reproduction allowance as an opaque band.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DifferenceStyle {
+    pub y_label: String,
+    /// Legend name of the zero line.
+    pub zero_label: String,
+    /// Legend name of the allowance band (+-1.96 sd, as `verify` computes it per curve).
+    pub band_label: String,
+    pub band_colour: Colour,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetStyle {
@@ -139,6 +152,8 @@ pub struct Style {
     pub layers: Vec<LayerStyle>,
     /// The original's numbers overlaid on a run's.
     pub original: OriginalStyle,
+    /// The difference run - original under a run's accuracy figures.
+    pub difference: DifferenceStyle,
     /// The drawn profile's last epoch, where epoch axes end (the data's last epoch when unknown).
     #[serde(skip)]
     pub last_epoch: Option<u32>,
