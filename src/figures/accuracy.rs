@@ -45,15 +45,15 @@ pub(super) fn dataset_series(style: &Style, samples: &BTreeMap<DatasetId, Vec<(f
 }
 
 fn chance_line(style: &Style, dataset: DatasetId) -> RefLine {
-    style.reference_line(style.chance_pct(dataset), &style.chance_label)
+    RefLine::new(style, style.chance_pct(dataset), &style.chance_label)
 }
 
 fn sigma_line(style: &Style) -> RefLine {
-    style.reference_line(style.sigma_marker, &style.sigma_marker_label())
+    RefLine::new(style, style.sigma_marker, &style.sigma_marker_label())
 }
 
 fn ratio_one_line(style: &Style) -> RefLine {
-    style.reference_line(1.0, &style.ratio_one_label)
+    RefLine::new(style, 1.0, &style.ratio_one_label)
 }
 
 /// Ratio samples per dataset, split by whether the clear accuracy they divide by is far enough above chance to
@@ -190,7 +190,7 @@ pub fn with_differences(mut figure: Figure, curves: &[CurveOutcome], style: &Sty
             } else {
                 panel.series.push(Series::missing(&title, r.colour, NOT_COMPARED));
             }
-            panel.hlines.push(style.reference_line(0.0, &d.zero_label));
+            panel.hlines.push(RefLine::new(style, 0.0, &d.zero_label));
             rows.push(panel);
         }
     }

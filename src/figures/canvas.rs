@@ -23,7 +23,7 @@ use plotters::style::{FontStyle, FontTransform};
 use super::axis::Ticks;
 use super::print::{self, units, whole_units, DATA_LINE_PT, HAIRLINE_PT, LABEL_PT, TEXT_PT, THIN_LINE_PT, TITLE_PT};
 use super::render::{FONT_BYTES, SVG_FONT};
-use super::style::{Colour, Dash, Marker};
+use super::style::{Colour, Dash, Marker, Style};
 
 /// Register the embedded font with plotters, which measures text with it to lay out labels and the legend.
 pub(super) fn register_font() -> Result<()> {
@@ -162,6 +162,14 @@ pub struct RefLine {
     pub colour: Colour,
     pub dash: Dash,
     pub label: String,
+}
+
+impl RefLine {
+    /// A reference line of `style` at `at` (thin, grey, dash-dotted: unlike any data series), named `label` in the
+    /// legend.
+    pub fn new(style: &Style, at: f64, label: &str) -> RefLine {
+        RefLine { at, colour: style.reference_colour, dash: Dash::DashDot, label: label.to_string() }
+    }
 }
 
 /// One rectangle of a heat map (a histogram against epoch), coloured by `value` on the figure's [`ColourScale`].

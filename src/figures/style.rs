@@ -5,7 +5,6 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer};
 
-use super::canvas::RefLine;
 use super::print::{Print, PrintWidth};
 use crate::protocol::{DataSource, Profile};
 use crate::vocab::{DatasetId, Layer, Regime};
@@ -191,11 +190,6 @@ impl Style {
     /// Legend name of the line at the sigma marker.
     pub fn sigma_marker_label(&self) -> String {
         format!("test σ = {} px: the blurry models' training σ", self.sigma_marker)
-    }
-
-    /// A reference line at `at` (thin, grey, dash-dotted: unlike any data series), named `label` in the legend.
-    pub fn reference_line(&self, at: f64, label: &str) -> RefLine {
-        RefLine { at, colour: self.reference_colour, dash: Dash::DashDot, label: label.to_string() }
     }
 
     /// Protocol (224-px) pixels per input pixel of the drawn profile; `None` when the profile is unknown.
