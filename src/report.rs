@@ -353,9 +353,9 @@ fn agreement_section(out: &mut String, reproduction: &Reproduction, verification
         "**{} of {} curves.** Each curve (one model's numbers along test sigma or epoch) is judged whole against the \
          original's, with an allowance for test sampling on both sides, seed-to-seed variation (declared with its \
          evidence in `{}/agreement.toml`, or the run's own seeds) and digitisation; {} curves are tested at a \
-         family-wise error rate of {}. A curve *differs* when its difference has a shape or a remainder beyond the \
-         threshold, *agrees* when it does not and the 95 % interval of its mean shift lies within the equivalence \
-         margin, and is *inconclusive* otherwise (`src/verify/agreement.rs`).\n",
+         family-wise error rate of {}. A curve *differs* when the shift of one of its windows (every prefix and \
+         suffix along the curve) is beyond the threshold, *agrees* when it does not and the 95 % interval of its \
+         mean shift lies within the equivalence margin, and is *inconclusive* otherwise (`src/verify/agreement.rs`).\n",
         counted(differing, "differs", "differ"),
         reproduction.curves.len(),
         project_relative(&verification.expected_dir),
@@ -398,7 +398,7 @@ fn agreement_section(out: &mut String, reproduction: &Reproduction, verification
     let _ = writeln!(
         out,
         "Run minus original. Mean shift: the generalised-least-squares constant difference and its 95 % interval; \
-         score: the larger statistic over its threshold (above 1: differs).\n"
+         score: the largest standardised window shift over its threshold (above 1: differs).\n"
     );
     let _ =
         writeln!(out, "| curve | points | seeds | mean shift [95 %] | largest difference | score | margin | verdict |");
