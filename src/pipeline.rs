@@ -30,11 +30,6 @@ use crate::stage::{self, CodeHashes, RecordFile, Stage, StageRecord};
 use crate::train::{self, Precision, RunData, TrainContext};
 use crate::vocab::DatasetId;
 
-/// The key of a run's rows in the results tables.
-pub(crate) fn run_key(run: &RunSpec) -> RunKey {
-    RunKey { profile: run.profile.clone(), seed: run.seed, dataset: run.dataset, regime: run.regime }
-}
-
 /// Inputs that decide a run's training; their hash names the train stage.
 #[derive(Serialize)]
 struct TrainInputs<'a> {
@@ -318,7 +313,7 @@ impl<'a> RunStages<'a> {
             precision: opts.precision,
         })?;
         let dir = RunDir::new(profile_dir, run);
-        Ok(RunStages { profile, run, key: run_key(run), dir, device, code, precision: opts.precision, train_hash })
+        Ok(RunStages { profile, run, key: RunKey::of(run), dir, device, code, precision: opts.precision, train_hash })
     }
 
     fn stage(&self, stage: Stage) -> RecordFile {

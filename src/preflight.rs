@@ -219,7 +219,7 @@ fn time_analyses(
         device,
         erf_images: &erf_images,
     };
-    let key = crate::pipeline::run_key(run);
+    let key = crate::results::RunKey::of(run);
     Ok(crate::analysis::analyse_checkpoint_timed(&key, profile.epochs, &vs, &model, &inputs)?.1)
 }
 

@@ -28,6 +28,12 @@ fn snapshots() -> insta::Settings {
 
 /// A run directory `<dir>/<name>/results/` holding expected/paper's tables with `profile` replaced.
 fn fake_run(dir: &Path, name: &str, profile: &str) -> PathBuf {
+    fake_run_sourced(dir, name, profile, None)
+}
+
+/// [`fake_run`], its rows' `source` replaced by `source` where given (`run:...`: a run's own rows, which `verify`
+/// judges as a reproduction of the original).
+fn fake_run_sourced(dir: &Path, name: &str, profile: &str, source: Option<&str>) -> PathBuf {
     let run = dir.join(name);
     for schema in SCHEMAS {
         let path = schema.csv_path(&paper_dir());
@@ -37,6 +43,9 @@ fn fake_run(dir: &Path, name: &str, profile: &str) -> PathBuf {
         let mut records = results::read_records(&path, schema, &[]).unwrap();
         for r in &mut records {
             r.insert("profile".into(), Value::from(profile));
+            if let Some(source) = source {
+                r.insert("source".into(), Value::from(source));
+            }
         }
         results::write_records(&results::results_dir(&run), schema, &records).unwrap();
     }
@@ -216,7 +225,9 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
     let catalogue = Catalogue::load().unwrap();
     let paper_tables = Source::resolve("paper").unwrap().tables(&catalogue).unwrap();
     for (profile, overlaid) in [("paper-uniform", true), ("tiny", false)] {
-        let run = fake_run(dir.path(), profile, profile);
+        // The paper-uniform run's rows as its own (`run:`): judged as a reproduction, with difference panels.
+        let source = overlaid.then_some("run:paper-uniform seed 0");
+        let run = fake_run_sourced(dir.path(), profile, profile, source);
         let source = Source::resolve(run.to_str().unwrap()).unwrap();
         assert_eq!((source.name.as_str(), source.profile.as_str()), (profile, profile));
         assert_eq!(source.default_out_dir(), run.join("figures"));
@@ -226,6 +237,10 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
         let json: Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("accuracy_vs_blur.json")).unwrap()).unwrap();
         assert_eq!(json["overlay"].is_object(), overlaid, "{profile}");
+        assert_eq!(json["overlay"]["allowance"]["file"].as_str(), overlaid.then_some("agreement.toml"), "{profile}");
+        let svg = std::fs::read_to_string(out.join("accuracy_vs_blur.svg")).unwrap();
+        let band = &catalogue.style.difference.band_label;
+        assert_eq!(svg.contains(&format!("\n{band}\n")), overlaid, "{profile}: the difference panels' band");
         assert_eq!(json["source"], profile, "a run outside the project is named by its directory");
         assert_eq!(json["tables"][0]["file"], "results/accuracy_vs_blur.csv");
         // The figure draws the run's own table: every accuracy moved up by one point moves every drawn point.

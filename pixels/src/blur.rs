@@ -1,8 +1,8 @@
 //! A separable blur of one float plane by a symmetric kernel's own taps, with a reflect border (`-1 -> 1`,
 //! `len -> len - 2`, as kornia's and PyTorch's `reflect`): the CPU path of `blurry-to-clear`'s Gaussian blur, which
 //! chooses the taps. Rows first, then columns, as kornia's `filter2d_separable` runs them; each pass sums tap by
-//! tap over a whole row (`out += tap * shifted row`), a loop the compiler vectorises, so a pass costs one multiply
-//! and one add per tap and pixel.
+//! tap over a whole row (`out += tap * (shifted row + mirrored shifted row)`, the kernel being symmetric), a loop
+//! the compiler vectorises, so a pass costs one multiply per pair of taps and one add per tap and pixel.
 
 /// Blur `plane` (`height` rows of `width` values) into `out` (the same shape) with `taps` (odd length `2 * pad + 1`,
 /// `pad < width` and `pad < height`, as a reflect border needs). `scratch` is reused across calls, so that a caller
@@ -11,6 +11,7 @@ pub fn blur_plane(plane: &[f32], width: usize, height: usize, taps: &[f32], scra
     let pad = taps.len() / 2;
     assert!(taps.len() % 2 == 1 && pad < width && pad < height, "{} taps for a {width}x{height} plane", taps.len());
     assert!(plane.len() == width * height && out.len() == width * height, "plane and output must be {width}x{height}");
+    assert!(taps.iter().eq(taps.iter().rev()), "the taps of a blur are symmetric: {taps:?}");
     let Scratch { row, between } = scratch;
     row.resize(width + 2 * pad, 0.0);
     between.clear();
@@ -22,19 +23,31 @@ pub fn blur_plane(plane: &[f32], width: usize, height: usize, taps: &[f32], scra
             row[pad - i] = source[i];
             row[pad + width - 1 + i] = source[width - 1 - i];
         }
-        for (k, tap) in taps.iter().enumerate() {
-            for (value, shifted) in blurred.iter_mut().zip(&row[k..k + width]) {
-                *value += tap * shifted;
+        // A symmetric kernel: the two windows a tap weighs are summed first, so a pass costs one multiply per pair.
+        for (k, tap) in taps[..pad].iter().enumerate() {
+            let (left, right) = (&row[k..k + width], &row[2 * pad - k..2 * pad - k + width]);
+            for ((value, l), r) in blurred.iter_mut().zip(left).zip(right) {
+                *value += tap * (l + r);
             }
+        }
+        for (value, centre) in blurred.iter_mut().zip(&row[pad..pad + width]) {
+            *value += taps[pad] * centre;
         }
     }
     out.fill(0.0);
     for (y, blurred) in out.chunks_exact_mut(width).enumerate() {
-        for (k, tap) in taps.iter().enumerate() {
-            let source = reflect(y as isize + k as isize - pad as isize, height);
-            for (value, above) in blurred.iter_mut().zip(&between[source * width..(source + 1) * width]) {
-                *value += tap * above;
+        let line = |offset: isize| {
+            let source = reflect(y as isize + offset, height);
+            &between[source * width..(source + 1) * width]
+        };
+        for (k, tap) in taps[..pad].iter().enumerate() {
+            let (above, below) = (line(k as isize - pad as isize), line(pad as isize - k as isize));
+            for ((value, a), b) in blurred.iter_mut().zip(above).zip(below) {
+                *value += tap * (a + b);
             }
+        }
+        for (value, centre) in blurred.iter_mut().zip(line(0)) {
+            *value += taps[pad] * centre;
         }
     }
 }

@@ -567,14 +567,8 @@ fn resize(image: &image::RgbImage, side: u32, transform: Transform) -> Vec<u8> {
         AxisTaps { first: all.first[range.clone()].to_vec(), weights: all.weights[range].to_vec() }
     };
     let (columns, rows) = (kept(w, rw), kept(h, rh));
-    let plane = (w * h) as usize;
-    let mut planar = vec![0u8; 3 * plane];
-    pixels::planar_from_interleaved(image.as_raw(), &mut planar);
-    let out_plane = (side * side) as usize;
-    let mut chw = vec![0u8; 3 * out_plane];
-    for (source, out) in planar.chunks_exact(plane).zip(chw.chunks_exact_mut(out_plane)) {
-        pixels::resample::resize_plane(source, w as usize, &columns, &rows, out);
-    }
+    let mut chw = vec![0u8; 3 * (side * side) as usize];
+    pixels::resample::resize_rgb_to_planes(image.as_raw(), w as usize, &columns, &rows, &mut chw);
     chw
 }
 

@@ -55,6 +55,11 @@ impl RunKey {
         Column::of::<Regime>("regime", Role::Key),
     ];
 
+    /// The key of `run`'s rows.
+    pub(crate) fn of(run: &crate::protocol::RunSpec) -> RunKey {
+        RunKey { profile: run.profile.clone(), seed: run.seed, dataset: run.dataset, regime: run.regime }
+    }
+
     /// The cell of its column `column` ([`RunKey::COLUMNS`]).
     pub(crate) fn cell(&self, column: usize) -> Cell<'_> {
         match column {

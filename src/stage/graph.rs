@@ -129,6 +129,7 @@ impl Stage {
                 "src/figures",
                 "src/model.rs",
                 "src/protocol.rs",
+                "src/report",
                 "src/report.rs",
                 "src/results",
                 "src/schedule.rs",

@@ -19,6 +19,10 @@ pub struct CurvePoint {
     /// The run's mean over its seeds, and each seed's value.
     pub run: f64,
     pub run_seeds: Vec<f64>,
+    /// The standard deviation of `run - original` that a faithful reproduction would show here (the square root of
+    /// the curve covariance's diagonal: test sampling of both sides, seeds, digitisation); `None` for an untested
+    /// curve. The figures draw `+-1.96` of it as the allowance band of their difference panels.
+    pub allowance_sd: Option<f64>,
 }
 
 impl CurvePoint {
@@ -251,9 +255,15 @@ pub fn judge(
     for (family, table, variant, label, points, seeds, seed) in plan {
         let mut sorted = points.clone();
         sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let curve_points: Vec<CurvePoint> = sorted
+        let mut curve_points: Vec<CurvePoint> = sorted
             .iter()
-            .map(|(x, c)| CurvePoint { x: *x, original: c.expected, run: c.run, run_seeds: c.run_per_seed.clone() })
+            .map(|(x, c)| CurvePoint {
+                x: *x,
+                original: c.expected,
+                run: c.run,
+                run_seeds: c.run_per_seed.clone(),
+                allowance_sd: None,
+            })
             .collect();
         let errors: Vec<PointError> = sorted
             .iter()
@@ -282,6 +292,9 @@ pub fn judge(
                 let difference: Vec<f64> = curve_points.iter().map(CurvePoint::difference).collect();
                 let along: Vec<f64> = errors.iter().map(|e| e.along).collect();
                 let level = Level { alpha: allowance.alpha, curves: tested, seed_df: df };
+                for (i, point) in curve_points.iter_mut().enumerate() {
+                    point.allowance_sd = Some(covariance.at(i, i).sqrt());
+                }
                 match agreement::test_curve(&difference, &along, &covariance, level) {
                     Some(test) => {
                         let verdict = agreement::verdict(&test, family.margin);
