@@ -14,14 +14,35 @@
 //! `"end_of_training"`, `"first_analysed"` (the first checkpoint the analyses cover), and
 //! `test_sigma = ["blurry_sigma"]` (the blurry regime's training sigma, 8). Plain numbers are taken as they are.
 //!
-//! **Verdicts.** Each statistic gets a 95 % interval from a bootstrap ([`crate::stats`]): test images are resampled
+//! **Intervals.** Each statistic gets a 95 % interval from a bootstrap ([`crate::stats`]): test images are resampled
 //! once per replicate and shared by every model of the dataset (a paired bootstrap: all regimes see the same test
 //! images), from the per-image correctness in `test_predictions`; where only an accuracy is known (the original's
 //! numbers), it is redrawn as a binomial of the profile's evaluated test images; a filter statistic (a mean over a
 //! layer's filters or feature maps) is redrawn from its standard error across them; anything else is taken as
-//! exact. A claim `holds` where the interval clears its threshold, `fails` where it clears it on the other side,
-//! and is `inconclusive` otherwise. With several seeds the statistic is the mean over seeds; the spread across
-//! seeds is reported beside it.
+//! exact. With several seeds the statistic is the mean over seeds; the spread across seeds is reported beside it.
+//!
+//! **Verdicts** ([`Verdict`], [`Claim::judge`]) separate the direction of an effect from its size. A *directional*
+//! claim (`greater`: d = +1, `less`: d = -1) states that the statistic lies beyond the margin m >= 0 in direction d.
+//! Its 95 % interval [lo, hi] is turned to face that direction, [L, H] = [d lo, d hi] (ends swapped when d = -1),
+//! so that 0 is no effect and m the claimed size; then, in this order:
+//! - `holds`: L > m (the whole interval beyond the margin);
+//! - `reversed`: H < 0 (the whole interval in the opposite direction);
+//! - `inconclusive`: m > 0 and L <= m < H (the interval contains the margin: it is compatible with the claimed size
+//!   and with a smaller effect, or none where L <= 0, so neither can be called);
+//! - `weaker`: L > 0 (and so H <= m: the direction is shown, and the effect is shown to be smaller than claimed);
+//! - `not shown`: otherwise, L <= 0 <= H with H <= m or m = 0 (the interval includes no effect and does not reach
+//!   the claimed size; with no margin the claim is its direction alone, and an interval across 0 does not show it).
+//!
+//! A *bound* claim (`at_most`, `within`, `peak_within`) states that the statistic lies inside a region (below m,
+//! within +-m, the peak inside `range`, ends included) and has no size beyond it: it `holds` when the interval lies
+//! wholly inside, is `reversed` when the interval lies wholly outside (the gain above the bound, the difference
+//! beyond +-m, the peak elsewhere), and `not shown` when the interval crosses the region's edge. An interval that is
+//! not a number (a side with no observation) is `no data`.
+//!
+//! A claim judged per group (`for_each`) takes the least favourable verdict of its groups, in the order holds,
+//! weaker, inconclusive, not shown, reversed, no data; the groups the original itself leaves undecided (the claim's
+//! `undecided`, each with why) are judged and shown, but do not count towards it. On the original's own numbers
+//! (`expected/paper/`) every claim holds, and each of its groups holds or is declared undecided (tests/figures.rs).
 //!
 //! **Typed rows.** [`Evidence`] holds the typed [`Tables`] the claims read, reduced to one row per observation and
 //! seed. A claim reads its table's rows through [`Row::cell`] (its filters, groups and keys are column names of the
@@ -77,6 +98,13 @@ pub struct Claim {
     pub id: String,
     /// The finding in the paper's words.
     pub finding: String,
+    /// Where the finding stands in the original, paraphrased: the bullet of its README's Key Findings, or the notebook
+    /// figure the finding summarises.
+    pub original: String,
+    /// The groups (values of `for_each`, or `all`) that the original's own numbers leave undecided, each with why:
+    /// judged and shown on every run, but not counted in the claim's verdict.
+    #[serde(default)]
+    pub undecided: BTreeMap<String, String>,
     pub table: String,
     /// The value column averaged.
     pub value: String,
@@ -163,6 +191,9 @@ impl EpochSymbol {
     }
 }
 
+/// The name of a claim's one group when it has no `for_each`.
+pub const ONE_GROUP: &str = "all";
+
 /// The symbol of the blurry regime's training sigma.
 const BLURRY_SIGMA: &str = "blurry_sigma";
 
@@ -231,6 +262,25 @@ impl Claim {
                 bail!("table {} has no column '{column}'", self.table);
             }
         }
+        if self.margin.is_nan() || self.margin < 0.0 {
+            bail!("margin {} is not a size: give a number >= 0", self.margin);
+        }
+        if self.original.trim().is_empty() {
+            bail!("say where the finding stands in the original (`original`)");
+        }
+        for (group, why) in &self.undecided {
+            match &self.for_each {
+                Some(column) => check_filter_value(schema, column, &toml::Value::String(group.clone()))
+                    .with_context(|| format!("`undecided` names group '{group}'"))?,
+                None if group != ONE_GROUP => {
+                    bail!("`undecided` names group '{group}', but the claim has one group, '{ONE_GROUP}'")
+                }
+                None => {}
+            }
+            if why.trim().is_empty() {
+                bail!("`undecided` gives no reason for group '{group}'");
+            }
+        }
         match self.relation {
             Relation::PeakWithin if self.over.is_none() || self.range.is_none() => {
                 bail!("peak_within needs `over` and `range`")
@@ -274,24 +324,32 @@ impl Claim {
         }
     }
 
-    /// Judge an interval `[lo, hi]` of the statistic (or of the peak's location) against the relation.
+    /// Judge an interval `[lo, hi]` of the statistic (or of the peak's location) by the rules of the module doc: a
+    /// directional claim by where the interval lies against no effect and the margin, a bound claim by where it lies
+    /// against the bound.
     pub fn judge(&self, (lo, hi): (f64, f64)) -> Verdict {
+        if lo.is_nan() || hi.is_nan() {
+            return Verdict::NoData;
+        }
         let m = self.margin;
-        let (holds, fails) = match self.relation {
-            Relation::Greater => (lo > m, hi <= m),
-            Relation::Less => (hi < -m, lo >= -m),
-            Relation::AtMost => (hi <= m, lo > m),
-            Relation::Within => (lo >= -m && hi <= m, lo > m || hi < -m),
+        match self.relation {
+            Relation::Greater => Verdict::directional((lo, hi), m),
+            Relation::Less => Verdict::directional((-hi, -lo), m),
+            Relation::AtMost => Verdict::bound(hi <= m, lo > m),
+            Relation::Within => Verdict::bound(lo >= -m && hi <= m, lo > m || hi < -m),
             Relation::PeakWithin => {
                 let [a, b] = self.range.unwrap_or([f64::NAN; 2]);
-                (lo >= a && hi <= b, hi < a || lo > b)
+                Verdict::bound(lo >= a && hi <= b, hi < a || lo > b)
             }
-        };
-        match (holds, fails) {
-            (true, _) => Verdict::Holds,
-            (_, true) => Verdict::Fails,
-            _ => Verdict::Inconclusive,
         }
+    }
+
+    /// The claim's verdict from its groups': the least favourable ([`Verdict`]'s order) of those the original
+    /// decides (of all, where it decides none), `no data` where there is no group.
+    pub(crate) fn verdict_of(&self, groups: &[GroupOutcome]) -> Verdict {
+        let decided: Vec<&GroupOutcome> = groups.iter().filter(|g| !self.undecided.contains_key(&g.group)).collect();
+        let counted = if decided.is_empty() { groups.iter().collect() } else { decided };
+        counted.into_iter().map(|g| g.verdict).max().unwrap_or(Verdict::NoData)
     }
 
     /// Evaluate the claim on the tables of `evidence`.
@@ -315,7 +373,7 @@ impl Claim {
                 }
             }
         } else {
-            group_names.push("all".into());
+            group_names.push(ONE_GROUP.into());
         }
         let groups: Vec<GroupOutcome> = group_names
             .into_iter()
@@ -329,15 +387,7 @@ impl Claim {
                 claim.evaluate_group(name, &members, schema)
             })
             .collect();
-        let verdict = if groups.is_empty() || groups.iter().any(|g| g.verdict == Verdict::NoData) {
-            Verdict::NoData
-        } else if groups.iter().all(|g| g.verdict == Verdict::Holds) {
-            Verdict::Holds
-        } else if groups.iter().any(|g| g.verdict == Verdict::Fails) {
-            Verdict::Fails
-        } else {
-            Verdict::Inconclusive
-        };
+        let verdict = self.verdict_of(&groups);
         let note = (groups.is_empty()).then(|| "no observation matches the claim's filters".to_owned());
         Ok(ClaimOutcome { verdict, groups, note })
     }
@@ -475,23 +525,75 @@ impl GroupOutcome {
     }
 }
 
+/// What an interval shows of a claim (the rules are in the module doc), ordered from the most to the least
+/// favourable: a claim judged per group takes the largest of its groups'.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
+    /// In the original's direction and beyond the claim's margin (a bound: wholly inside it).
     Holds,
-    Fails,
-    /// The interval straddles the threshold.
+    /// In the original's direction, but short of the margin.
+    Weaker,
+    /// The interval contains the margin: the claimed size and a smaller effect are both compatible with it.
     Inconclusive,
+    /// The interval includes no effect and does not reach the margin (a bound: it crosses the bound).
+    NotShown,
+    /// The interval lies wholly in the opposite direction (a bound: wholly outside it).
+    Reversed,
     /// The tables lack the observations the claim needs.
     NoData,
 }
 
 impl Verdict {
+    /// Every verdict, in order.
+    pub const ALL: [Verdict; 6] =
+        [Verdict::Holds, Verdict::Weaker, Verdict::Inconclusive, Verdict::NotShown, Verdict::Reversed, Verdict::NoData];
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
-            Verdict::Fails => "fails",
+            Verdict::Weaker => "weaker",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::NotShown => "not shown",
+            Verdict::Reversed => "reversed",
             Verdict::NoData => "no data",
+        }
+    }
+
+    /// How a count of findings with this verdict reads, for one and for several: `1 holds`, `2 are weaker`.
+    pub(crate) fn counted(self, n: usize) -> String {
+        let (one, many) = match self {
+            Verdict::Holds => ("holds", "hold"),
+            Verdict::Weaker => ("is weaker", "are weaker"),
+            Verdict::Inconclusive => ("is inconclusive", "are inconclusive"),
+            Verdict::NotShown => ("is not shown", "are not shown"),
+            Verdict::Reversed => ("is reversed", "are reversed"),
+            Verdict::NoData => ("has no data", "have no data"),
+        };
+        crate::verify::counted(n, one, many)
+    }
+
+    /// A directional claim's verdict on its interval `[l, h]` turned to face the claim's direction, against margin
+    /// `m`.
+    fn directional((l, h): (f64, f64), m: f64) -> Verdict {
+        if l > m {
+            Verdict::Holds
+        } else if h < 0.0 {
+            Verdict::Reversed
+        } else if m > 0.0 && l <= m && m < h {
+            Verdict::Inconclusive
+        } else if l > 0.0 {
+            Verdict::Weaker
+        } else {
+            Verdict::NotShown
+        }
+    }
+
+    /// A bound claim's verdict, from whether its interval lies wholly inside the bound or wholly outside.
+    fn bound(inside: bool, outside: bool) -> Verdict {
+        match (inside, outside) {
+            (true, _) => Verdict::Holds,
+            (_, true) => Verdict::Reversed,
+            _ => Verdict::NotShown,
         }
     }
 }
@@ -788,6 +890,7 @@ mod tests {
             ("table = \"rf_size\"", "table = \"rf_sizes\"", "unknown table 'rf_sizes'"),
             ("layer = [\"features.0\"]", "layer = [\"conv1\"]", "unknown layer 'conv1'"),
             ("\"end_of_training\"", "\"the_end\"", "unknown epoch 'the_end'"),
+            ("undecided = { in12", "undecided = { in13", "unknown dataset 'in13'"),
         ] {
             let text = CLAIMS_TOML.replacen(from, to, 1);
             assert_ne!(text, CLAIMS_TOML, "{from} is not in claims.toml");
@@ -810,28 +913,74 @@ mod tests {
         assert!(mini[0] < mini[1] && mini[2] <= mini[0], "{mini:?}");
     }
 
+    /// One case per verdict, on constructed intervals: a directional claim by where its interval lies against no
+    /// effect and the margin, in either direction, and a bound claim against its bound.
     #[test]
-    fn intervals_judge_each_relation() {
+    fn intervals_get_each_verdict() {
+        use Verdict::*;
         let mut claim = Claims::paper().unwrap().claim.remove(0);
-        claim.margin = 10.0;
         claim.relation = Relation::Greater;
-        assert_eq!(claim.judge((11.0, 20.0)), Verdict::Holds);
-        assert_eq!(claim.judge((9.0, 20.0)), Verdict::Inconclusive);
-        assert_eq!(claim.judge((0.0, 10.0)), Verdict::Fails);
-        claim.relation = Relation::Within;
-        assert_eq!(claim.judge((-9.0, 9.0)), Verdict::Holds);
-        assert_eq!(claim.judge((-11.0, 9.0)), Verdict::Inconclusive);
-        assert_eq!(claim.judge((10.5, 12.0)), Verdict::Fails);
-        claim.relation = Relation::Less;
-        assert_eq!(claim.judge((-30.0, -11.0)), Verdict::Holds);
-        assert_eq!(claim.judge((-9.0, 3.0)), Verdict::Fails);
+        claim.margin = 10.0;
+        for (interval, verdict) in [
+            ((11.0, 20.0), Holds),
+            ((2.2, 7.2), Weaker),
+            ((5.0, 15.0), Inconclusive),
+            ((-1.0, 30.0), Inconclusive),
+            ((-1.0, 3.0), NotShown),
+            ((-5.0, -1.0), Reversed),
+            ((f64::NAN, f64::NAN), NoData),
+        ] {
+            assert_eq!(claim.judge(interval), verdict, "greater than 10: {interval:?}");
+            // The same effect in the other direction, judged by a claim of that direction.
+            claim.relation = Relation::Less;
+            assert_eq!(claim.judge((-interval.1, -interval.0)), verdict, "less than -10: {interval:?}");
+            claim.relation = Relation::Greater;
+        }
+        // On the edges: the margin itself is not beyond it, and an interval ending at 0 includes no effect.
+        assert_eq!(claim.judge((10.0, 10.0)), Weaker);
+        assert_eq!(claim.judge((-3.0, 0.0)), NotShown);
+        // With no margin the claim is its direction alone: across 0 it is not shown, never inconclusive.
+        claim.margin = 0.0;
+        assert_eq!(claim.judge((-1.0, 30.0)), NotShown);
+        assert_eq!(claim.judge((0.5, 3.0)), Holds);
+        assert_eq!(claim.judge((-3.0, -0.5)), Reversed);
+
+        claim.margin = 10.0;
         claim.relation = Relation::AtMost;
-        assert_eq!(claim.judge((2.0, 10.0)), Verdict::Holds);
-        assert_eq!(claim.judge((10.5, 11.0)), Verdict::Fails);
+        assert_eq!(claim.judge((2.0, 10.0)), Holds);
+        assert_eq!(claim.judge((8.0, 12.0)), NotShown);
+        assert_eq!(claim.judge((10.5, 11.0)), Reversed);
+        claim.relation = Relation::Within;
+        assert_eq!(claim.judge((-9.0, 9.0)), Holds);
+        assert_eq!(claim.judge((-11.0, 9.0)), NotShown);
+        assert_eq!(claim.judge((10.5, 12.0)), Reversed);
+        assert_eq!(claim.judge((-12.0, -10.5)), Reversed);
         claim.relation = Relation::PeakWithin;
         claim.range = Some([6.0, 10.0]);
-        assert_eq!(claim.judge((7.0, 9.0)), Verdict::Holds);
-        assert_eq!(claim.judge((5.0, 9.0)), Verdict::Inconclusive);
-        assert_eq!(claim.judge((0.0, 2.0)), Verdict::Fails);
+        assert_eq!(claim.judge((7.0, 9.0)), Holds);
+        assert_eq!(claim.judge((5.0, 9.0)), NotShown);
+        assert_eq!(claim.judge((0.0, 2.0)), Reversed);
+        assert_eq!(claim.judge((f64::NAN, f64::NAN)), NoData);
+    }
+
+    /// A claim judged per group takes its least favourable group's verdict, leaving out the groups the original
+    /// leaves undecided; with no group it has no data.
+    #[test]
+    fn a_claim_takes_its_least_favourable_decided_group() {
+        let mut claim = Claims::paper().unwrap().claim.remove(0);
+        let group = |name: &str, verdict| GroupOutcome { verdict, ..GroupOutcome::no_data(name.to_owned()) };
+        let groups = [group("faces", Verdict::Holds), group("in12", Verdict::Weaker)];
+        assert_eq!(claim.verdict_of(&groups), Verdict::Weaker);
+        claim.undecided.insert("in12".into(), "too few test images".into());
+        assert_eq!(claim.verdict_of(&groups), Verdict::Holds);
+        let groups = [group("faces", Verdict::NotShown), group("in12", Verdict::Reversed)];
+        assert_eq!(claim.verdict_of(&groups), Verdict::NotShown);
+        assert_eq!(claim.verdict_of(&[group("in12", Verdict::Reversed)]), Verdict::Reversed);
+        assert_eq!(
+            claim.verdict_of(&[group("faces", Verdict::Holds), group("in100", Verdict::NoData)]),
+            Verdict::NoData
+        );
+        assert_eq!(claim.verdict_of(&[]), Verdict::NoData);
+        assert!(Verdict::ALL.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -230,12 +230,13 @@ fn stops_every_run(err: &anyhow::Error) -> bool {
 /// The figures of the run (`runs/<profile>/figures/`) and its report against the profile's expected
 /// numbers (`expected/<profile>/`, or the original's for the paper profiles), where there are any. Skipped when
 /// neither the tables nor what they are drawn and judged with (the figure and report code, catalogue, claims,
-/// expected numbers) changed.
+/// expected numbers, the original's numbers the findings are shown beside) changed.
 fn draw_and_report(profile_dir: &Path, code: &CodeHashes) -> Result<()> {
     let expected = crate::verify::default_expected_dir(profile_dir)?;
+    let original = crate::provenance::project_path(crate::figures::PAPER_DIR)?;
     let mut inputs = BTreeMap::new();
     let results_dir = results::results_dir(profile_dir);
-    for dir in [&results_dir, &expected] {
+    for dir in [&results_dir, &expected, &original] {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "csv" || e == "toml") {

@@ -2,11 +2,13 @@
 //!
 //! It opens with what the run is (profile, data, device, seeds, and the commit the run was made at, from its
 //! manifest), then the paper's findings (`paper/claims.toml`) judged on the run with their 95 % intervals
-//! ([`crate::claims`]): how many hold, fail or are inconclusive. Then the check of every number against the
-//! profile's expected numbers ([`crate::verify`]), labelled for what it is: a comparison with the original's numbers
-//! for the profiles that rerun the study, a regression check against an earlier run of the same profile otherwise.
-//! Last, each finding in detail. A run of the original study is judged as a reproduction, curve by curve
-//! ([`crate::verify::reproduction`]): the exact tolerances are shown for reference only.
+//! ([`crate::claims`]), under a heading that says what the run is ([`Subject`]): how many hold, are weaker,
+//! inconclusive, not shown or reversed, and each finding's statistic on the run beside the same statistic on the
+//! original's own numbers (`expected/paper/`), with where the finding stands in the original. Then the check of
+//! every number against the profile's expected numbers ([`crate::verify`]), labelled for what it is: a comparison
+//! with the original's numbers for the profiles that rerun the study, a regression check against an earlier run of
+//! the same profile otherwise. Last, each finding in detail. A run of the original study is judged as a
+//! reproduction, curve by curve ([`crate::verify::reproduction`]): the exact tolerances are shown for reference only.
 //!
 //! `RUN_DIR/report.html` beside it ([`html`]) is the same report with every figure of the run, in one
 //! self-contained page.
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::claims::{self, Claim, ClaimOutcome, Claims, Evidence, Verdict};
+use crate::claims::{self, Claim, ClaimOutcome, Claims, Evidence, GroupOutcome, Verdict};
 use crate::results::ResultsDir;
 use crate::verify::{
     self, counted, project_relative, Comparison, CurveVerdict, Reproduction, TableOutcome, Verification,
@@ -41,8 +43,10 @@ pub fn write_report(run_dir: &Path, expected_dir: Option<&Path>) -> Result<PathB
     let verification = verify::verify(run_dir, &expected_dir)?;
     let claims = Claims::paper()?;
     let evidence = Evidence::read(&ResultsDir::new(run_dir), &claims)?;
+    let original_dir = crate::provenance::project_path(crate::figures::PAPER_DIR)?;
+    let original = Evidence::read(&ResultsDir::new(&original_dir), &claims)?;
     let run = RunInfo::read(run_dir)?;
-    let text = render(&verification, &claims, &evidence, &run)?;
+    let text = render(&verification, &claims, &Judged { run: &evidence, original: &original }, &run)?;
     let path = run_dir.join("report.md");
     crate::atomic::write(&path, text.as_bytes())?;
     let page = html::page(&format!("Reproduction report: {}", run.profile), &text, &run_dir.join("figures"))?;
@@ -77,19 +81,33 @@ impl RunInfo {
     }
 }
 
+/// What the findings are judged on: the run, and the original's own numbers shown beside it.
+pub(crate) struct Judged<'e> {
+    pub run: &'e Evidence,
+    pub original: &'e Evidence,
+}
+
+/// A finding judged on the run and on the original's own numbers.
+struct Finding<'c> {
+    claim: &'c Claim,
+    run: ClaimOutcome,
+    original: ClaimOutcome,
+}
+
 /// The report as Markdown.
-pub(crate) fn render(
-    verification: &Verification,
-    claims: &Claims,
-    evidence: &Evidence,
-    run: &RunInfo,
-) -> Result<String> {
+pub(crate) fn render(verification: &Verification, claims: &Claims, judged: &Judged, run: &RunInfo) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(out, "# Reproduction report: {}\n", run.profile);
-    run_section(&mut out, evidence, run, verification);
-    let outcomes: Vec<(&Claim, ClaimOutcome)> =
-        claims.claim.iter().map(|c| Ok((c, c.evaluate(evidence)?))).collect::<Result<_>>()?;
-    findings_summary(&mut out, &outcomes, &findings_heading(evidence, verification));
+    run_section(&mut out, judged.run, run, verification);
+    let findings: Vec<Finding> = claims
+        .claim
+        .iter()
+        .map(|claim| {
+            Ok(Finding { claim, run: claim.evaluate(judged.run)?, original: claim.evaluate(judged.original)? })
+        })
+        .collect::<Result<_>>()?;
+    let subject = Subject::of(judged.run, verification);
+    findings_summary(&mut out, &findings, subject);
     if let Some(reproduction) = &verification.reproduction {
         agreement_section(&mut out, reproduction, verification);
     } else {
@@ -163,7 +181,7 @@ pub(crate) fn render(
     for t in verification.tables.iter().filter(|t| !t.comparisons.is_empty()) {
         table_section(&mut out, t);
     }
-    findings_detail(&mut out, &outcomes);
+    findings_detail(&mut out, &findings, subject);
     Ok(out)
 }
 
@@ -190,49 +208,133 @@ fn run_section(out: &mut String, evidence: &Evidence, run: &RunInfo, verificatio
     let _ = writeln!(out, "- **Tables:** `{}`\n", project_relative(&ResultsDir::new(&verification.run_dir).tables_dir));
 }
 
-/// What the findings section is, in its heading: the paper's findings judged on a run of the real data, on the
-/// original's own numbers, or on the stand-ins (which show whether the pipeline reproduces the effects, not the paper).
-fn findings_heading(evidence: &Evidence, verification: &Verification) -> String {
-    let synthetic = evidence.profile.as_ref().is_some_and(|p| p.data == crate::protocol::DataSource::Synthetic);
-    if synthetic {
-        "Findings on the stand-ins (synthetic data: what this pipeline shows, not a test of the paper)".to_owned()
-    } else if verification.reproduction.is_some() {
-        "Does this run reproduce the paper's findings?".to_owned()
-    } else if verification.expected_dir.ends_with(crate::figures::PAPER_DIR) {
-        "The paper's findings on the original's own numbers".to_owned()
-    } else {
-        "The paper's findings".to_owned()
+/// What a run's findings are, as the heading of its findings says: the stand-ins show what this pipeline measures, not
+/// the paper; a run of the real study reproduces the paper's findings or not; the original's own numbers re-derive
+/// them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// A run on the embedded synthetic stand-ins (`mini`, `tiny`).
+    StandIns,
+    /// A run of the original study (`paper`, `paper-uniform`), judged as a reproduction.
+    Reproduction,
+    /// The original's own numbers (`expected/paper/` or a copy), compared with themselves.
+    Original,
+    /// Anything else: a run of the real data against expected numbers other than the original's.
+    Other,
+}
+
+impl Subject {
+    fn of(evidence: &Evidence, verification: &Verification) -> Subject {
+        if evidence.profile.as_ref().is_some_and(|p| p.data == crate::protocol::DataSource::Synthetic) {
+            Subject::StandIns
+        } else if verification.reproduction.is_some() {
+            Subject::Reproduction
+        } else if verification.expected_dir.ends_with(crate::figures::PAPER_DIR) {
+            Subject::Original
+        } else {
+            Subject::Other
+        }
+    }
+
+    fn heading(self) -> &'static str {
+        match self {
+            Subject::StandIns => {
+                "Findings on the stand-ins (synthetic data: what this pipeline shows, not a test of the paper)"
+            }
+            Subject::Reproduction => "Does this run reproduce the paper's findings?",
+            Subject::Original => "The original's findings, re-derived from its own numbers",
+            Subject::Other => "The paper's findings on this run",
+        }
     }
 }
 
-fn findings_summary(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)], heading: &str) {
-    let mut tally: BTreeMap<Verdict, usize> = BTreeMap::new();
-    for (_, outcome) in outcomes {
-        *tally.entry(outcome.verdict).or_default() += 1;
+/// The group's estimate and 95 % interval, e.g. `20.100 [17.900, 22.300]` (`-` where there is none).
+fn estimate_text(group: Option<&GroupOutcome>) -> String {
+    match group {
+        Some(g) if g.estimate.is_finite() => {
+            format!("{} [{}, {}]", number(g.estimate), number(g.interval.0), number(g.interval.1))
+        }
+        _ => "-".to_owned(),
     }
-    let count = |v: Verdict| tally.get(&v).copied().unwrap_or(0);
-    let _ = writeln!(out, "## {heading}\n");
+}
+
+/// A group's verdict, marked where the original itself leaves the group undecided.
+fn group_verdict(claim: &Claim, group: &GroupOutcome) -> String {
+    let undecided = if claim.undecided.contains_key(&group.group) { " (undecided by the original)" } else { "" };
+    format!("{}{undecided}", group.verdict.name())
+}
+
+/// The groups of a finding: the run's, then any only the original has, each with the run's and the original's.
+fn groups<'f>(finding: &'f Finding) -> Vec<(&'f str, Option<&'f GroupOutcome>, Option<&'f GroupOutcome>)> {
+    let find = |outcome: &'f ClaimOutcome, name: &str| outcome.groups.iter().find(|g| g.group == name);
+    let run = finding.run.groups.iter().map(|g| (g.group.as_str(), Some(g), find(&finding.original, &g.group)));
+    let only_original = finding.original.groups.iter().filter(|g| find(&finding.run, &g.group).is_none());
+    run.chain(only_original.map(|g| (g.group.as_str(), None, Some(g)))).collect()
+}
+
+fn findings_summary(out: &mut String, findings: &[Finding], subject: Subject) {
+    let count = |v: Verdict| findings.iter().filter(|f| f.run.verdict == v).count();
+    let tally: Vec<String> = Verdict::ALL.iter().map(|&v| v.counted(count(v))).collect();
+    let (last, rest) = tally.split_last().expect("there are verdicts");
+    let _ = writeln!(out, "## {}\n", subject.heading());
     let _ = writeln!(
         out,
-        "**Of {} findings, {}, {}, {} and {}.** A finding holds when the 95 % interval of its statistic clears the \
-         claim's threshold, fails when it clears it on the other side, and is inconclusive when the interval \
-         straddles it. Intervals come from a bootstrap: test images resampled (paired across regimes) for accuracies, \
-         the spread across a layer's filters for receptive-field and spatial-frequency means (`src/claims.rs`).\n",
-        outcomes.len(),
-        counted(count(Verdict::Holds), "holds", "hold"),
-        counted(count(Verdict::Fails), "fails", "fail"),
-        counted(count(Verdict::Inconclusive), "is inconclusive", "are inconclusive"),
-        counted(count(Verdict::NoData), "has no data", "have no data")
+        "**Of {} findings, {} and {last}.** Each verdict separates the direction of an effect from its size. A finding \
+         *holds* when the 95 % interval of its statistic lies wholly in the original's direction and beyond the \
+         claim's margin; it is *weaker* when the interval lies in that direction but wholly short of the margin, \
+         *inconclusive* when the interval contains the margin (the claimed size and a smaller effect both fit it), \
+         *not shown* when the interval includes no effect and does not reach the margin, and *reversed* when it lies \
+         wholly in the opposite direction. A finding that bounds its statistic (at most, within, a peak in a range) \
+         holds when the interval lies inside the bound, is reversed when it lies wholly outside and is not shown when \
+         it crosses the bound. A finding over several datasets takes its least favourable dataset's verdict; a \
+         dataset the original itself leaves undecided is shown, marked, and does not count. Intervals come from a \
+         bootstrap: test images resampled (paired across regimes) for accuracies, the spread across a layer's \
+         filters for receptive-field and spatial-frequency means (`src/claims.rs`).\n",
+        findings.len(),
+        rest.join(", ")
     );
-    let _ = writeln!(out, "| finding | verdict | per group: estimate [95 % interval] |");
-    let _ = writeln!(out, "|---|---|---|");
-    for (claim, outcome) in outcomes {
-        let groups: Vec<String> = outcome
-            .groups
-            .iter()
-            .map(|g| format!("{} {} [{}, {}]", g.group, number(g.estimate), number(g.interval.0), number(g.interval.1)))
-            .collect();
-        let _ = writeln!(out, "| `{}` | {} | {} |", claim.id, outcome.verdict.name(), groups.join("; "));
+    if subject == Subject::Original {
+        let _ = writeln!(
+            out,
+            "These are the original's own numbers: on them every finding should hold, each of its datasets holding or \
+             marked as left undecided by the original (`tests/figures.rs` checks it on `{}/`).\n",
+            crate::figures::PAPER_DIR
+        );
+        let _ = writeln!(out, "| finding | in the original | group | estimate [95 % interval] | verdict |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+    } else {
+        let _ = writeln!(
+            out,
+            "*Original* is the same statistic on the original's own numbers (`{}/`), judged the same way; *this run* \
+             is the run's.\n",
+            crate::figures::PAPER_DIR
+        );
+        let _ = writeln!(out, "| finding | in the original | group | original [95 %] | this run [95 %] | verdict |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+    }
+    for finding in findings {
+        let claim = finding.claim;
+        for (i, (group, run, original)) in groups(finding).into_iter().enumerate() {
+            let (name, whereabouts) = match i {
+                0 => (format!("`{}`: **{}**", claim.id, finding.run.verdict.name()), claim.original.as_str()),
+                _ => (String::new(), ""),
+            };
+            let verdict = run.map_or_else(|| Verdict::NoData.name().to_owned(), |g| group_verdict(claim, g));
+            let original =
+                if subject == Subject::Original { String::new() } else { format!(" {} |", estimate_text(original)) };
+            let _ =
+                writeln!(out, "| {name} | {whereabouts} | {group} |{original} {} | {verdict} |", estimate_text(run));
+        }
+        if finding.run.groups.is_empty() && finding.original.groups.is_empty() {
+            let blank = if subject == Subject::Original { "" } else { " - |" };
+            let _ = writeln!(
+                out,
+                "| `{}`: **{}** | {} | - |{blank} - | no data |",
+                claim.id,
+                finding.run.verdict.name(),
+                claim.original
+            );
+        }
     }
 }
 
@@ -302,10 +404,16 @@ fn number(x: f64) -> String {
     }
 }
 
-fn findings_detail(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
+fn findings_detail(out: &mut String, findings: &[Finding], subject: Subject) {
     let _ = writeln!(out, "\n## The findings in detail\n");
-    for (claim, outcome) in outcomes {
+    let beside = subject != Subject::Original;
+    for finding in findings {
+        let (claim, outcome) = (finding.claim, &finding.run);
         let _ = writeln!(out, "### {}: {}\n\n{}\n", claim.id, outcome.verdict.name(), claim.finding);
+        let _ = writeln!(out, "In the original: {}\n", claim.original);
+        for (group, why) in &claim.undecided {
+            let _ = writeln!(out, "Undecided by the original, and not counted in the verdict: {group}, {why}.\n");
+        }
         let _ = writeln!(
             out,
             "Test: {} on `{}.{}`, with 95 % intervals.\n",
@@ -321,23 +429,25 @@ fn findings_detail(out: &mut String, outcomes: &[(&Claim, ClaimOutcome)]) {
         }
         let peak = claim.relation == claims::Relation::PeakWithin;
         let statistic = if peak { "peak at" } else { "lhs - rhs" };
-        let _ = writeln!(out, "| group | lhs | rhs | {statistic} | 95 % interval | seeds (sd) | verdict |");
-        let _ = writeln!(out, "|---|---:|---:|---:|---|---|---|");
-        for g in &outcome.groups {
+        let original = if beside { " original [95 %] |" } else { "" };
+        let _ = writeln!(out, "| group | lhs | rhs | {statistic} | 95 % interval |{original} seeds (sd) | verdict |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---|{}---|---|", if beside { "---|" } else { "" });
+        for (name, run, original) in groups(finding) {
+            let Some(g) = run else { continue };
             let seeds = match g.seed_sd {
                 Some(sd) => format!("{} ({})", g.seeds, number(sd)),
                 None => g.seeds.to_string(),
             };
+            let original = if beside { format!(" {} |", estimate_text(original)) } else { String::new() };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | [{}, {}] | {seeds} | {} |",
-                g.group,
+                "| {name} | {} | {} | {} | [{}, {}] |{original} {seeds} | {} |",
                 g.lhs.map_or_else(|| "-".into(), number),
                 g.rhs.map_or_else(|| "-".into(), number),
                 number(g.estimate),
                 number(g.interval.0),
                 number(g.interval.1),
-                g.verdict.name()
+                group_verdict(claim, g)
             );
         }
         let _ = writeln!(out);
@@ -353,9 +463,9 @@ fn agreement_section(out: &mut String, reproduction: &Reproduction, verification
         "**{} of {} curves.** Each curve (one model's numbers along test sigma or epoch) is judged whole against the \
          original's, with an allowance for test sampling on both sides, seed-to-seed variation (declared with its \
          evidence in `{}/agreement.toml`, or the run's own seeds) and digitisation; {} curves are tested at a \
-         family-wise error rate of {}. A curve *differs* when its difference has a shape or a remainder beyond the \
-         threshold, *agrees* when it does not and the 95 % interval of its mean shift lies within the equivalence \
-         margin, and is *inconclusive* otherwise (`src/verify/agreement.rs`).\n",
+         family-wise error rate of {}. A curve *differs* when the shift of one of its windows (every prefix and \
+         suffix along the curve) is beyond the threshold, *agrees* when it does not and the 95 % interval of its \
+         mean shift lies within the equivalence margin, and is *inconclusive* otherwise (`src/verify/agreement.rs`).\n",
         counted(differing, "differs", "differ"),
         reproduction.curves.len(),
         project_relative(&verification.expected_dir),
@@ -398,7 +508,7 @@ fn agreement_section(out: &mut String, reproduction: &Reproduction, verification
     let _ = writeln!(
         out,
         "Run minus original. Mean shift: the generalised-least-squares constant difference and its 95 % interval; \
-         score: the larger statistic over its threshold (above 1: differs).\n"
+         score: the largest standardised window shift over its threshold (above 1: differs).\n"
     );
     let _ =
         writeln!(out, "| curve | points | seeds | mean shift [95 %] | largest difference | score | margin | verdict |");

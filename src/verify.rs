@@ -21,7 +21,7 @@ mod allowance;
 mod models;
 pub mod reproduction;
 #[cfg(test)]
-mod simulate;
+pub(crate) mod simulate;
 
 pub use agreement::{CurveTest, CurveVerdict};
 pub use allowance::{Allowance, AGREEMENT_FILE};

@@ -28,6 +28,12 @@ fn snapshots() -> insta::Settings {
 
 /// A run directory `<dir>/<name>/results/` holding expected/paper's tables with `profile` replaced.
 fn fake_run(dir: &Path, name: &str, profile: &str) -> PathBuf {
+    fake_run_sourced(dir, name, profile, None)
+}
+
+/// [`fake_run`], its rows' `source` replaced by `source` where given (`run:...`: a run's own rows, which `verify`
+/// judges as a reproduction of the original).
+fn fake_run_sourced(dir: &Path, name: &str, profile: &str, source: Option<&str>) -> PathBuf {
     let run = dir.join(name);
     for schema in SCHEMAS {
         let path = schema.csv_path(&paper_dir());
@@ -37,6 +43,9 @@ fn fake_run(dir: &Path, name: &str, profile: &str) -> PathBuf {
         let mut records = results::read_records(&path, schema, &[]).unwrap();
         for r in &mut records {
             r.insert("profile".into(), Value::from(profile));
+            if let Some(source) = source {
+                r.insert("source".into(), Value::from(source));
+            }
         }
         results::write_records(&results::results_dir(&run), schema, &records).unwrap();
     }
@@ -216,7 +225,9 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
     let catalogue = Catalogue::load().unwrap();
     let paper_tables = Source::resolve("paper").unwrap().tables(&catalogue).unwrap();
     for (profile, overlaid) in [("paper-uniform", true), ("tiny", false)] {
-        let run = fake_run(dir.path(), profile, profile);
+        // The paper-uniform run's rows as its own (`run:`): judged as a reproduction, with difference panels.
+        let source = overlaid.then_some("run:paper-uniform seed 0");
+        let run = fake_run_sourced(dir.path(), profile, profile, source);
         let source = Source::resolve(run.to_str().unwrap()).unwrap();
         assert_eq!((source.name.as_str(), source.profile.as_str()), (profile, profile));
         assert_eq!(source.default_out_dir(), run.join("figures"));
@@ -226,6 +237,10 @@ fn a_paper_profile_run_is_drawn_over_the_original_and_another_profile_is_not() {
         let json: Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("accuracy_vs_blur.json")).unwrap()).unwrap();
         assert_eq!(json["overlay"].is_object(), overlaid, "{profile}");
+        assert_eq!(json["overlay"]["allowance"]["file"].as_str(), overlaid.then_some("agreement.toml"), "{profile}");
+        let svg = std::fs::read_to_string(out.join("accuracy_vs_blur.svg")).unwrap();
+        let band = &catalogue.style.difference.band_label;
+        assert_eq!(svg.contains(&format!("\n{band}\n")), overlaid, "{profile}: the difference panels' band");
         assert_eq!(json["source"], profile, "a run outside the project is named by its directory");
         assert_eq!(json["tables"][0]["file"], "results/accuracy_vs_blur.csv");
         // The figure draws the run's own table: every accuracy moved up by one point moves every drawn point.
@@ -472,11 +487,20 @@ fn report_lists_tables_and_findings() {
     let claims = Claims::paper().unwrap();
     // What the run is comes first, then the findings' verdicts, then the numbers against expected/paper.
     let profile = report.find("- **Profile:** `paper`").unwrap();
-    let findings = report.find("## The paper's findings on the original's own numbers").unwrap();
+    let findings = report.find("## The original's findings, re-derived from its own numbers").unwrap();
     let numbers = report.find("## Every number against").unwrap();
     assert!(profile < findings && findings < numbers, "{report}");
-    assert!(report.contains(&format!("**Of {} findings, ", claims.claim.len())), "{report}");
-    assert!(report.contains(" 0 fail, ") && report.contains(" and 0 have no data."), "{report}");
+    let n = claims.claim.len();
+    let tally = format!(
+        "**Of {n} findings, {n} hold, 0 are weaker, 0 are inconclusive, 0 are not shown, 0 are reversed and 0 have no \
+         data.**"
+    );
+    assert!(report.contains(&tally), "{report}");
+    // Each finding says where it stands in the original; a dataset the original leaves undecided is marked.
+    let costs = claims.claim.iter().find(|c| c.id == "b2c_costs_clear_accuracy_category_level").unwrap();
+    assert!(report.contains(&format!("| `{}`: **holds** | {} |", costs.id, costs.original)), "{report}");
+    assert!(report.contains("| in12 | -3.1"), "{report}");
+    assert!(report.contains("| inconclusive (undecided by the original) |"), "{report}");
     assert!(report.contains("the original's numbers"), "{report}");
     // Every expected row accounted for: the 33 of toybox12_full_blur (no training record) are not comparable.
     assert!(report.contains("| accuracy_vs_blur | 495 | 462 | 462 | 0 | 0 | 33 | 0 | 0 | 462 |"), "{report}");
@@ -517,7 +541,7 @@ fn break_claim(claim: &blurry_to_clear::claims::Claim, schema: &'static Schema, 
 }
 
 #[test]
-fn every_claim_holds_on_the_original_and_fails_when_its_effect_is_removed() {
+fn every_claim_holds_on_the_original_and_is_reversed_when_its_effect_is_removed() {
     let claims = Claims::paper().unwrap();
     assert!(claims.claim.len() >= 10);
     let dir = tempfile::tempdir().unwrap();
@@ -526,12 +550,26 @@ fn every_claim_holds_on_the_original_and_fails_when_its_effect_is_removed() {
     };
     let paper = evidence(&paper_dir());
     for claim in &claims.claim {
-        // The claims' margins were derived from the original's numbers: every finding holds decisively on them
-        // (what the original leaves undecided is left out of the claim, and its finding says so).
+        // The claims' margins were derived from the original's numbers: every finding holds decisively on them, and
+        // each of its groups holds or is declared undecided by the original, with why (and then does not hold: a
+        // declaration the original's numbers contradict is stale).
         let outcome = claim.evaluate(&paper).unwrap();
         assert_eq!(outcome.verdict, Verdict::Holds, "{} on expected/paper: {:?}", claim.id, outcome.groups);
         for g in &outcome.groups {
-            assert_eq!(claim.judge((g.estimate, g.estimate)), Verdict::Holds, "{} {}: {g:?}", claim.id, g.group);
+            match claim.undecided.get(&g.group) {
+                None => {
+                    assert_eq!(g.verdict, Verdict::Holds, "{} {}: {g:?}", claim.id, g.group);
+                    let point = claim.judge((g.estimate, g.estimate));
+                    assert_eq!(point, Verdict::Holds, "{} {}: {g:?}", claim.id, g.group);
+                }
+                Some(why) => {
+                    assert!(!why.trim().is_empty(), "{} {}: undecided without a reason", claim.id, g.group);
+                    assert_ne!(g.verdict, Verdict::Holds, "{} {} is declared undecided, but holds", claim.id, g.group);
+                }
+            }
+        }
+        for group in claim.undecided.keys() {
+            assert!(outcome.groups.iter().any(|g| &g.group == group), "{}: no group {group}", claim.id);
         }
 
         let schema = SCHEMAS.iter().find(|s| s.name == claim.table).unwrap();
@@ -540,7 +578,7 @@ fn every_claim_holds_on_the_original_and_fails_when_its_effect_is_removed() {
         let broken = dir.path().join(&claim.id);
         results::write_records(&broken, schema, &records).unwrap();
         let outcome = claim.evaluate(&evidence(&broken)).unwrap();
-        assert_eq!(outcome.verdict, Verdict::Fails, "{} with its effect removed: {:?}", claim.id, outcome.groups);
+        assert_eq!(outcome.verdict, Verdict::Reversed, "{} with its effect removed: {:?}", claim.id, outcome.groups);
         assert_eq!(
             claim.evaluate(&evidence(dir.path())).unwrap().verdict,
             Verdict::NoData,
@@ -557,6 +595,7 @@ fn claims_on_a_hand_made_table() {
 [[claim]]
 id = "peak"
 finding = "blurry peaks at 8"
+original = "a figure"
 table = "accuracy_vs_blur"
 value = "accuracy_pct"
 lhs = { regime = ["blurry"] }
@@ -567,6 +606,7 @@ range = [6.0, 10.0]
 [[claim]]
 id = "gain"
 finding = "b2c gains more on faces than on in100 at sigma 4"
+original = "a figure"
 table = "accuracy_vs_blur"
 value = "accuracy_pct"
 where = { test_sigma = [4] }
@@ -616,7 +656,8 @@ margin = 5.0
     assert_eq!(gain.groups[0].interval, (18.0, 18.0));
     let peak = claims.claim[0].evaluate(&evidence()).unwrap();
     assert_eq!((peak.verdict, peak.groups[0].estimate), (Verdict::Holds, 8.0));
-    // Faces gains only 4 more than in100, and blurry peaks at 0: both fail.
+    // Faces gains only 4 more than in100, short of the margin of 5 but in its direction (weaker), and blurry peaks at
+    // 0, outside its range (reversed).
     write(&[
         ("faces", "clear", 4.0, 10.0),
         ("faces", "blurry_to_clear", 4.0, 16.0),
@@ -625,14 +666,14 @@ margin = 5.0
         ("faces", "blurry", 0.0, 80.0),
         ("faces", "blurry", 8.0, 70.0),
     ]);
-    assert_eq!(claims.claim[1].evaluate(&evidence()).unwrap().verdict, Verdict::Fails);
+    assert_eq!(claims.claim[1].evaluate(&evidence()).unwrap().verdict, Verdict::Weaker);
     let peak = claims.claim[0].evaluate(&evidence()).unwrap();
-    assert_eq!((peak.verdict, peak.groups[0].estimate), (Verdict::Fails, 0.0));
+    assert_eq!((peak.verdict, peak.groups[0].estimate), (Verdict::Reversed, 0.0));
 }
 
 /// With per-image records the interval of a difference between regimes is a paired bootstrap over the same test
-/// images: a 10-point gain made of 100 discordant images in 1000 holds at a 5-point margin, and is inconclusive at
-/// a margin inside its interval.
+/// images: a 10-point gain made of 100 discordant images in 1000 holds at a 5-point margin, is inconclusive at a
+/// margin inside its interval and weaker at one beyond it.
 #[test]
 fn claims_judge_paired_differences_by_their_bootstrap_interval() {
     use blurry_to_clear::results::{AccuracyVsBlur, RunKey, TestPredictions};
@@ -677,7 +718,7 @@ fn claims_judge_paired_differences_by_their_bootstrap_interval() {
     profile.epochs = 5;
     let claims = |margin: f64| {
         Claims::parse(&format!(
-            "[[claim]]\nid = \"gain\"\nfinding = \"f\"\ntable = \"accuracy_vs_blur\"\nvalue = \"accuracy_pct\"\n\
+            "[[claim]]\nid = \"gain\"\nfinding = \"f\"\noriginal = \"o\"\ntable = \"accuracy_vs_blur\"\nvalue = \"accuracy_pct\"\n\
              where = {{ test_sigma = [4] }}\nlhs = {{ regime = [\"blurry_to_clear\"] }}\nrhs = {{ regime = [\"clear\"] }}\n\
              relation = \"greater\"\nmargin = {margin}\n"
         ))
@@ -690,7 +731,7 @@ fn claims_judge_paired_differences_by_their_bootstrap_interval() {
     assert_eq!((outcome.verdict, g.estimate), (Verdict::Holds, 10.0));
     assert!(g.interval.0 > 7.5 && g.interval.1 < 12.5, "{:?}", g.interval);
     assert_eq!(claim(9.5).evaluate(&evidence).unwrap().verdict, Verdict::Inconclusive);
-    assert_eq!(claim(13.0).evaluate(&evidence).unwrap().verdict, Verdict::Fails);
+    assert_eq!(claim(13.0).evaluate(&evidence).unwrap().verdict, Verdict::Weaker);
 }
 
 /// The committed `mini` numbers draw the figures the original's cannot (every layer's histograms, the ERF radius and

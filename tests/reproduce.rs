@@ -279,7 +279,11 @@ fn tiny_tables_have_the_snapshotted_shapes() {
 #[test]
 fn the_run_writes_a_self_contained_report_html_that_renders() {
     let page = std::fs::read_to_string(tiny().join("report.html")).unwrap();
-    assert!(tiny().join("report.md").exists());
+    // The findings of a run on the stand-ins say so, each beside the same statistic on the original's own numbers.
+    let report = std::fs::read_to_string(tiny().join("report.md")).unwrap();
+    assert!(report.contains("## Findings on the stand-ins"), "{report}");
+    assert!(report.contains("| finding | in the original | group | original [95 %] | this run [95 %] | verdict |"));
+    assert!(report.contains("| faces | 20.140 ["), "the original's gain on faces at test sigma 4:\n{report}");
     for reference in ["http://", "https://", "file://", "<link", "<script", "url("] {
         assert!(!page.contains(reference), "report.html refers outside itself: {reference}");
     }

@@ -2,9 +2,11 @@
 //! blurry-to-clear / clear ratio (robustness_results.ipynb and robustness_across_stages.ipynb).
 use std::collections::BTreeMap;
 
-use super::canvas::{Figure, Mark, Panel, RefLine, Series};
+use super::canvas::{Figure, Mark, Panel, Point, RefLine, Series};
 use super::style::{Dash, Style};
 use crate::results::{AccuracyByStage, AccuracyRatioByStage, AccuracyVsBlur};
+use crate::stats::Z95;
+use crate::verify::reproduction::CurveOutcome;
 use crate::vocab::{DatasetId, Regime};
 
 /// Clear accuracy (%) per (dataset, epoch, seed, test sigma bits), for judging ratios against chance.
@@ -43,15 +45,15 @@ pub(super) fn dataset_series(style: &Style, samples: &BTreeMap<DatasetId, Vec<(f
 }
 
 fn chance_line(style: &Style, dataset: DatasetId) -> RefLine {
-    style.reference_line(style.chance_pct(dataset), &style.chance_label)
+    RefLine::new(style, style.chance_pct(dataset), &style.chance_label)
 }
 
 fn sigma_line(style: &Style) -> RefLine {
-    style.reference_line(style.sigma_marker, &style.sigma_marker_label())
+    RefLine::new(style, style.sigma_marker, &style.sigma_marker_label())
 }
 
 fn ratio_one_line(style: &Style) -> RefLine {
-    style.reference_line(1.0, &style.ratio_one_label)
+    RefLine::new(style, 1.0, &style.ratio_one_label)
 }
 
 /// Ratio samples per dataset, split by whether the clear accuracy they divide by is far enough above chance to
@@ -147,6 +149,71 @@ pub fn accuracy_vs_blur(rows: &[AccuracyVsBlur], style: &Style) -> Figure {
     figure.band_label.clone_from(&style.interval_label);
     figure
 }
+
+/// The robustness figure of a run of the original study with its difference panels: under the accuracy panels (one
+/// row, one per dataset), one row per regime of the run's accuracy minus the original's against test sigma, with the
+/// reproduction allowance of each point (`+-1.96` times its `allowance_sd`, from the covariance `verify` judged the
+/// curve with) as a band around the zero line. `curves` are `verify`'s judged curves; those of other tables or of a
+/// variant are ignored, and a dataset and regime without a tested curve gets a panel that names it as missing, so
+/// that the columns stay the datasets'. The stage figure gets none: its 25 panels leave no room for 75 more (verify
+/// judges its curves).
+pub fn with_differences(mut figure: Figure, curves: &[CurveOutcome], style: &Style) -> Figure {
+    let curve = |dataset: DatasetId, regime: Regime| {
+        curves.iter().find(|c| {
+            let cell = |name: &str| c.label.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+            c.table == "accuracy_vs_blur"
+                && c.variant.is_none()
+                && cell("dataset") == Some(dataset.name())
+                && cell("regime") == Some(regime.name())
+                && c.points.iter().all(|p| p.allowance_sd.is_some())
+        })
+    };
+    let datasets: Vec<(DatasetId, (f64, f64))> = figure
+        .panels
+        .iter()
+        .filter_map(|p| style.datasets.iter().find(|d| d.title == p.title).map(|d| (d.id, p.x_range)))
+        .collect();
+    let d = &style.difference;
+    let mut rows = Vec::new();
+    for r in style.regimes.iter().filter(|r| datasets.iter().any(|&(ds, _)| curve(ds, r.id).is_some())) {
+        for &(dataset, x_range) in &datasets {
+            let title = format!("{}, {}", style.dataset(dataset).title, r.label);
+            let mut panel = Panel::new(&title, SIGMA, &d.y_label, x_range);
+            if let Some(c) = curve(dataset, r.id) {
+                let sd = |p: &crate::verify::reproduction::CurvePoint| Z95 * p.allowance_sd.unwrap_or(0.0);
+                let band = c.points.iter().map(|p| Point { x: p.x, y: 0.0, lo: -sd(p), hi: sd(p) }).collect();
+                let mut allowance = Series::from_samples(&d.band_label, d.band_colour, Dash::Solid, Mark::Region, &[]);
+                allowance.points = band;
+                let differences: Vec<(f64, f64)> = c.points.iter().map(|p| (p.x, p.difference())).collect();
+                panel.series =
+                    vec![allowance, Series::from_samples(&r.label, r.colour, r.dash, Mark::Line, &differences)];
+            } else {
+                panel.series.push(Series::missing(&title, r.colour, NOT_COMPARED));
+            }
+            panel.hlines.push(RefLine::new(style, 0.0, &d.zero_label));
+            rows.push(panel);
+        }
+    }
+    if rows.is_empty() {
+        return figure;
+    }
+    let union = rows.iter().filter_map(Panel::data_y).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+    let range = union.map(super::canvas::padded_y);
+    rows.iter_mut().for_each(|p| p.y_range = range);
+    figure.columns = datasets.len();
+    figure.panels.extend(rows);
+    figure.note = format!(
+        "Lower rows: the run's accuracy minus the original's, per regime; {}: ±{Z95:.2} sd of each point's \
+         difference in a faithful reproduction (test sampling of both sides, seed-to-seed variation, digitisation), \
+         from the covariance verify judges the whole curve with.",
+        d.band_label
+    );
+    figure
+}
+
+/// Why a difference panel has no curve: `verify` compared none (it says why, e.g. the original's model has no
+/// counterpart in the run).
+const NOT_COMPARED: &str = "no curve compared with the original (verify says why)";
 
 /// Stage figures (robustness_across_stages cells 22-33): one row per dataset, one column per stage epoch,
 /// accuracy against test sigma 0-8, one line per regime, with the accuracies' intervals as bands.

@@ -23,7 +23,7 @@ use plotters::style::{FontStyle, FontTransform};
 use super::axis::Ticks;
 use super::print::{self, units, whole_units, DATA_LINE_PT, HAIRLINE_PT, LABEL_PT, TEXT_PT, THIN_LINE_PT, TITLE_PT};
 use super::render::{FONT_BYTES, SVG_FONT};
-use super::style::{Colour, Dash, Marker};
+use super::style::{Colour, Dash, Marker, Style};
 
 /// Register the embedded font with plotters, which measures text with it to lay out labels and the legend.
 pub(super) fn register_font() -> Result<()> {
@@ -69,6 +69,9 @@ pub enum Mark {
     Rings,
     /// Bars centred on x, `width` wide in x units (histograms).
     Bars { width: f64 },
+    /// The points' `lo..hi` alone, as an opaque region under the reference lines and series (the allowance of a
+    /// difference panel); named in the legend by the series' label.
+    Region,
 }
 
 /// One point: the value and its band (the 95 % interval, or the smallest and largest seed's value; equal to `y`
@@ -148,7 +151,7 @@ impl Series {
 
     /// Whether any point has a band.
     fn has_band(&self) -> bool {
-        !self.overlay && self.points.iter().any(|p| p.hi > p.lo)
+        !self.overlay && self.mark != Mark::Region && self.points.iter().any(|p| p.hi > p.lo)
     }
 }
 
@@ -159,6 +162,14 @@ pub struct RefLine {
     pub colour: Colour,
     pub dash: Dash,
     pub label: String,
+}
+
+impl RefLine {
+    /// A reference line of `style` at `at` (thin, grey, dash-dotted: unlike any data series), named `label` in the
+    /// legend.
+    pub fn new(style: &Style, at: f64, label: &str) -> RefLine {
+        RefLine { at, colour: style.reference_colour, dash: Dash::DashDot, label: label.to_string() }
+    }
 }
 
 /// One rectangle of a heat map (a histogram against epoch), coloured by `value` on the figure's [`ColourScale`].
@@ -229,7 +240,7 @@ impl Panel {
     }
 
     /// The smallest and largest y the panel must show (bands, bars from 0, reference lines, cells), unpadded.
-    fn data_y(&self) -> Option<(f64, f64)> {
+    pub(super) fn data_y(&self) -> Option<(f64, f64)> {
         let ys = self.series.iter().flat_map(|s| {
             let bars = matches!(s.mark, Mark::Bars { .. });
             s.points.iter().flat_map(move |p| [p.lo, p.hi].into_iter().chain(bars.then_some(0.0)))
@@ -254,7 +265,7 @@ impl Panel {
 }
 
 /// A y range with 8 % margin (none below a non-negative range's 0).
-fn padded_y((lo, hi): (f64, f64)) -> (f64, f64) {
+pub(super) fn padded_y((lo, hi): (f64, f64)) -> (f64, f64) {
     let pad = ((hi - lo) * 0.08).max(hi.abs().max(1e-3) * 0.02);
     let lo = if lo >= 0.0 && lo - pad < 0.0 { 0.0 } else { lo - pad };
     (lo, hi + pad)
@@ -565,11 +576,22 @@ impl Layout {
                 column_left[i % columns] = column_left[i % columns].max(y_label_w(i)?);
             }
         }
-        // A y label runs along its plots; one longer than a plot is high takes two lines.
+        // A y label runs along its plots (along all of the consecutive rows that share it, Layout::y_labels); one
+        // longer than that is high takes two lines.
         let one_label = figure.panels.windows(2).all(|w| w[0].y_label == w[1].y_label);
-        let span = (width / columns as f64) * 0.8 * figure.aspect * if one_label { rows as f64 } else { 1.0 };
+        let firsts: Vec<&str> = figure.panels.iter().step_by(columns).map(|p| p.y_label.as_str()).collect();
+        let rows_sharing = |label: &str| {
+            if one_label {
+                rows
+            } else {
+                let runs = firsts.chunk_by(|a, b| a == b).filter(|run| run[0] == label);
+                runs.map(<[&str]>::len).max().unwrap_or(1)
+            }
+        };
+        let row_span = (width / columns as f64) * 0.8 * figure.aspect;
         let mut y_label_lines = 0;
         for panel in &figure.panels {
+            let span = row_span * rows_sharing(&panel.y_label) as f64;
             y_label_lines = y_label_lines.max(fit_lines(&panel.y_label, span, LABEL_PT)?.len());
         }
         let y_label_w = if y_label_lines > 0 { y_label_lines as f64 * line_height(LABEL_PT) + units(1.0) } else { 0.0 };
@@ -657,17 +679,19 @@ impl Layout {
         })
     }
 
-    /// Each y label with the top and bottom of the plots it names.
+    /// Each y label with the top and bottom of the plots it names: one per run of consecutive rows with the same
+    /// label (one for all rows where they agree).
     fn y_labels(&self, figure: &Figure) -> Vec<(String, f64, f64)> {
         let columns = figure.columns();
-        let firsts: Vec<&Panel> = figure.panels.iter().step_by(columns).collect();
-        let rows = self.rows.iter().zip(&firsts);
-        if firsts.windows(2).all(|w| w[0].y_label == w[1].y_label) {
-            let (Some(first), Some(last)) = (self.rows.first(), self.rows.last()) else { return Vec::new() };
-            let label = firsts.first().map(|p| p.y_label.clone()).unwrap_or_default();
-            return vec![(label, first.plot_top, last.plot_top + self.plot_h)];
+        let firsts = figure.panels.iter().step_by(columns);
+        let mut labels: Vec<(String, f64, f64)> = Vec::new();
+        for (row, panel) in self.rows.iter().zip(firsts) {
+            match labels.last_mut() {
+                Some((label, _, bottom)) if *label == panel.y_label => *bottom = row.plot_top + self.plot_h,
+                _ => labels.push((panel.y_label.clone(), row.plot_top, row.plot_top + self.plot_h)),
+            }
         }
-        rows.map(|(row, panel)| (panel.y_label.clone(), row.plot_top, row.plot_top + self.plot_h)).collect()
+        labels
     }
 
     /// Each x label with the left and right of the plots it names and its centre line.
@@ -827,6 +851,7 @@ impl Legend {
                 }
                 (None, Mark::Dots) => (0, s.label.clone(), Sample::Marker(s.marker)),
                 (None, Mark::Bars { .. }) => (0, s.label.clone(), Sample::Bar),
+                (None, Mark::Region) => (1, s.label.clone(), Sample::Bar),
             };
             add(group, LegendEntry { label, colour, sample });
         }
@@ -1081,6 +1106,9 @@ fn draw_panel<DB: DrawingBackend>(
         // One unit over its neighbours, so that no seam of background shows between cells.
         root.draw(&Rectangle::new([a, (b.0 + 1, b.1 + 1)], colour.filled())).map_err(plot_error)?;
     }
+    for series in panel.series.iter().filter(|s| s.mark == Mark::Region) {
+        root.draw(&Polygon::new(band_outline(plot, series), rgb(series.colour).filled())).map_err(plot_error)?;
+    }
     let (x0, x1) = plot.x_range;
     let (y0, y1) = plot.y_range;
     for line in &panel.hlines {
@@ -1090,13 +1118,8 @@ fn draw_panel<DB: DrawingBackend>(
         draw_line(root, &[plot.map((line.at, y0)), plot.map((line.at, y1))], line.colour, line.dash, THIN_LINE_PT)?;
     }
     for series in panel.series.iter().filter(|s| s.has_band()) {
-        let band: Vec<(i32, i32)> = series
-            .points
-            .iter()
-            .map(|p| plot.map_i((p.x, p.hi)))
-            .chain(series.points.iter().rev().map(|p| plot.map_i((p.x, p.lo))))
-            .collect();
         if matches!(series.mark, Mark::Line | Mark::LineDots) {
+            let band = band_outline(plot, series);
             root.draw(&Polygon::new(band, rgb(series.colour).mix(BAND_OPACITY).filled())).map_err(plot_error)?;
         }
     }
@@ -1110,6 +1133,12 @@ fn draw_panel<DB: DrawingBackend>(
     let corners = vec![(px, py), (right, py), (right, bottom), (px, bottom), (px, py)];
     root.draw(&PathElement::new(corners, frame)).map_err(plot_error)?;
     Ok(())
+}
+
+/// The outline of a series' band: along its `hi`, back along its `lo`.
+fn band_outline(plot: &Plot, series: &Series) -> Vec<(i32, i32)> {
+    let upper = series.points.iter().map(|p| plot.map_i((p.x, p.hi)));
+    upper.chain(series.points.iter().rev().map(|p| plot.map_i((p.x, p.lo)))).collect()
 }
 
 /// A polyline in user units, `width_pt` wide, in `dash`.
@@ -1245,6 +1274,8 @@ fn draw_series<DB: DrawingBackend>(
         }
         Mark::Dots => marks(true, series.marker)?,
         Mark::Rings => marks(false, Marker::Circle)?,
+        // Drawn under the reference lines (draw_panel).
+        Mark::Region => {}
         Mark::Bars { width } => {
             let half = width / 2.0;
             for p in &series.points {

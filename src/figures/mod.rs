@@ -10,8 +10,9 @@
 //! so redrawing unchanged numbers leaves a checkout clean. A source is `paper` (the original's numbers in
 //! `expected/paper/`, drawn into `figures/paper/`) or a run directory (drawn into `RUN_DIR/figures/`); a run of the
 //! `paper` or `paper-uniform` profile is drawn over the original's values (`[style.original]`: thin lines, open
-//! markers, [`overlay`]). Of a run directory only
-//! `results/` is read: no figure needs a checkpoint.
+//! markers, [`overlay`]), and its robustness figure gets a row of difference panels per regime (run - original with
+//! the allowance band `verify` judges the curve by, `[style.difference]`: [`accuracy::with_differences`]). Of a run
+//! directory only `results/` is read: no figure needs a checkpoint.
 pub mod accuracy;
 pub mod axis;
 pub mod canvas;
@@ -37,6 +38,9 @@ use style::{Catalogue, Style};
 
 /// Where the original's numbers live, relative to the repository root.
 pub const PAPER_DIR: &str = "expected/paper";
+
+/// The figure whose run of the original study gets difference panels (run - original, with the allowance).
+const DIFFERENCE_FIGURE: &str = "accuracy_vs_blur";
 
 /// The figure `id` drawn from `tables`, or `None` for an id that is not drawn from tables.
 pub fn table_figure(id: &str, tables: &Tables, style: &Style) -> Option<Figure> {
@@ -157,10 +161,13 @@ impl Drawing {
 }
 
 /// Draw `original`'s series of the same panels under `figure`'s, as overlays in the declared style of the original's
-/// numbers (thin lines, open markers, one legend entry).
+/// numbers (thin lines, open markers, one legend entry). A heat map of the original (its cells) cannot be drawn
+/// under the run's: its mean along y per column of cells (the count-weighted mean peak frequency of each epoch's
+/// histogram) is drawn over the run's heat map instead, in white, and the figure's note says so.
 pub fn overlay(mut figure: Figure, original: &Figure, style: &style::OriginalStyle) -> Figure {
     figure.overlay_label.clone_from(&style.label);
     figure.overlay_marker = style.marker;
+    let mut heat_means = false;
     for panel in &mut figure.panels {
         if let Some(theirs) = original.panels.iter().find(|p| p.title == panel.title) {
             for series in &theirs.series {
@@ -168,9 +175,39 @@ pub fn overlay(mut figure: Figure, original: &Figure, style: &style::OriginalSty
                 series.overlay = true;
                 panel.series.push(series);
             }
+            if let Some(mut means) = heat_map_means(&theirs.cells) {
+                means.overlay = true;
+                panel.series.push(means);
+                heat_means = true;
+            }
         }
     }
+    if heat_means {
+        let note = "Over each heat map, the original's numbers: the mean of its histogram at each epoch.";
+        figure.note = if figure.note.is_empty() { note.to_owned() } else { format!("{} {note}", figure.note) };
+    }
     figure
+}
+
+/// The count-weighted mean y of each column of heat `cells` (a histogram per x interval), at the column's centre, as
+/// a white line; `None` without cells.
+fn heat_map_means(cells: &[canvas::HeatCell]) -> Option<canvas::Series> {
+    let mut columns: Vec<((f64, f64), f64, f64)> = Vec::new();
+    for c in cells {
+        let y = (c.y.0 + c.y.1) / 2.0;
+        match columns.iter_mut().find(|(x, ..)| *x == c.x) {
+            Some((_, weighted, total)) => (*weighted, *total) = (*weighted + c.value * y, *total + c.value),
+            None => columns.push((c.x, c.value * y, c.value)),
+        }
+    }
+    let means: Vec<(f64, f64)> = columns
+        .iter()
+        .filter(|c| c.2 > 0.0)
+        .map(|&((x0, x1), weighted, total)| ((x0 + x1) / 2.0, weighted / total))
+        .collect();
+    let white = style::Colour(255, 255, 255);
+    (!means.is_empty())
+        .then(|| canvas::Series::from_samples("", white, style::Dash::Solid, canvas::Mark::LineDots, &means))
 }
 
 /// A source of figures: the original's numbers or a run directory.
@@ -299,22 +336,9 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     let style = source.style(&catalogue.style);
     let subtitle = source.subtitle(&style);
     let tables = source.tables(&catalogue)?;
-    let original = if !source.original && crate::vocab::reruns_original_study(&source.profile) {
-        let paper = Source::resolve("paper")?;
-        Some((paper.tables(&catalogue)?, paper))
-    } else {
-        None
-    };
     let mut drawings = Vec::new();
-    for figure in table_figures(&catalogue, &tables, &style) {
+    for (figure, overlay_provenance) in chart_figures(source, &catalogue, &tables, &style)? {
         let entry = catalogue.entry(&figure.id)?;
-        let (figure, overlay_provenance) = match &original {
-            Some((paper_tables, paper)) => match table_figure(&figure.id, paper_tables, &style) {
-                Some(theirs) => (overlay(figure, &theirs, &style.original), Some(paper.provenance(&entry.tables)?)),
-                None => (figure, None),
-            },
-            None => (figure, None),
-        };
         let mut drawing = Drawing::Chart(figure);
         drawing.set_subtitle(&subtitle);
         drawings.push((drawing, entry, overlay_provenance));
@@ -326,6 +350,55 @@ pub fn draw_source(source: &Source, out_dir: &Path) -> Result<Vec<String>> {
     }
     write_drawings(&drawings, source, out_dir, catalogue.print.png_dpi)?;
     Ok(drawings.iter().map(|(drawing, ..)| drawing.id().to_owned()).collect())
+}
+
+/// The catalogue's table figures of `source` (drawn from its `tables` in `style`), each with the provenance of what
+/// was drawn over it. A run of the original study gets the original's series of every panel that has them
+/// ([`overlay`]) and, under the robustness figure, the difference panels ([`accuracy::with_differences`]) with the
+/// allowance `verify` judges the run by ([`crate::verify::verify`] against `expected/paper/`).
+pub fn chart_figures(
+    source: &Source,
+    catalogue: &Catalogue,
+    tables: &Tables,
+    style: &Style,
+) -> Result<Vec<(Figure, Option<serde_json::Value>)>> {
+    let original = match &source.run_dir {
+        Some(run_dir) if !source.original && crate::vocab::reruns_original_study(&source.profile) => {
+            let paper = Source::resolve("paper")?;
+            let judged = crate::verify::verify(run_dir, &paper.tables_dir).with_context(|| {
+                format!("cannot judge {} against the original for its difference panels", source.shown_dir())
+            })?;
+            Some((paper.tables(catalogue)?, paper, judged.reproduction))
+        }
+        _ => None,
+    };
+    let mut figures = Vec::new();
+    for figure in table_figures(catalogue, tables, style) {
+        let entry = catalogue.entry(&figure.id)?;
+        let Some((paper_tables, paper, reproduction)) = &original else {
+            figures.push((figure, None));
+            continue;
+        };
+        let (figure, mut provenance) = match table_figure(&figure.id, paper_tables, style) {
+            Some(theirs) => (overlay(figure, &theirs, &style.original), Some(paper.provenance(&entry.tables)?)),
+            None => (figure, None),
+        };
+        let figure = match reproduction.as_ref().filter(|_| figure.id == DIFFERENCE_FIGURE) {
+            Some(reproduction) => {
+                let allowance = paper.tables_dir.join(crate::verify::AGREEMENT_FILE);
+                let hash = crate::provenance::sha256_file(&allowance)?;
+                let judged = json!({ "file": crate::verify::AGREEMENT_FILE, "sha256": hash });
+                let drawn = provenance.get_or_insert_with(|| json!({}));
+                if let Some(object) = drawn.as_object_mut() {
+                    object.insert("allowance".into(), judged);
+                }
+                accuracy::with_differences(figure, &reproduction.curves, style)
+            }
+            None => figure,
+        };
+        figures.push((figure, provenance));
+    }
+    Ok(figures)
 }
 
 /// Write every drawing on all cores ([`crate::data::par_map`]): rasterising the PNGs takes about a second a figure,
@@ -369,4 +442,82 @@ fn write_drawing(
     let text = serde_json::to_string_pretty(&provenance)? + "\n";
     render::write_if_changed(&out_dir.join(format!("{}.json", drawing.id())), text.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::simulate::Simulator;
+    use crate::vocab::{DatasetId, Regime};
+
+    /// A simulated faithful `paper` run (its numbers are simulated: drawn into a temporary directory, never
+    /// committed): every chart figure the original has numbers for draws them over the run's, and the robustness
+    /// figure has a row of difference panels per regime with the allowance band and the zero line, each named once
+    /// in the legend.
+    #[test]
+    fn a_simulated_paper_run_is_drawn_over_the_original_with_difference_panels() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = Simulator::new().write_run(dir.path(), 0, 1, true, None);
+        let catalogue = Catalogue::load().unwrap();
+        let source = Source::resolve(run.to_str().unwrap()).unwrap();
+        assert_eq!(source.profile, "paper");
+        let style = source.style(&catalogue.style);
+        let tables = source.tables(&catalogue).unwrap();
+        let figures = chart_figures(&source, &catalogue, &tables, &style).unwrap();
+        let ids: Vec<&str> = figures.iter().map(|(f, _)| f.id.as_str()).collect();
+        assert_eq!(ids, ["accuracy_vs_blur", "accuracy_by_stage", "ratio_by_stage_vs_sigma"]);
+        for (figure, provenance) in &figures {
+            let overlaid = figure.panels.iter().filter(|p| p.series.iter().any(|s| s.overlay)).count();
+            assert!(overlaid >= 5, "{}: {overlaid} panels overlaid", figure.id);
+            assert_eq!(provenance.as_ref().unwrap()["source"], "expected/paper", "{}", figure.id);
+        }
+
+        let (robustness, provenance) = &figures[0];
+        assert_eq!(provenance.as_ref().unwrap()["allowance"]["file"], "agreement.toml");
+        assert_eq!((robustness.columns, robustness.panels.len()), (5, 5 + 3 * 5));
+        let d = &style.difference;
+        let faces_clear = &robustness.panels[5];
+        assert_eq!(faces_clear.title, "Faces, clear");
+        assert_eq!(faces_clear.y_label, d.y_label);
+        assert_eq!((faces_clear.hlines[0].at, faces_clear.hlines[0].label.as_str()), (0.0, d.zero_label.as_str()));
+        let band = faces_clear.series.iter().find(|s| s.label == d.band_label).unwrap();
+        assert_eq!(band.mark, canvas::Mark::Region);
+        let difference = faces_clear.series.iter().find(|s| s.label == style.regime(Regime::Clear).label).unwrap();
+        assert_eq!(band.points.len(), difference.points.len());
+        // The drawn difference at test sigma 0 is the run's accuracy minus the original's (88.78 %), and its band is
+        // symmetric about zero and a few pct-pt wide (Faces: 297 classes, thousands of test images on each side).
+        let run_faces_clear = tables
+            .accuracy_vs_blur
+            .iter()
+            .find(|r| r.run.dataset == DatasetId::Faces && r.run.regime == Regime::Clear && r.test_sigma == 0.0)
+            .unwrap();
+        assert!((difference.points[0].y - (run_faces_clear.accuracy_pct - 88.78)).abs() < 1e-9);
+        let (lo, hi) = (band.points[0].lo, band.points[0].hi);
+        assert!(lo == -hi && hi > 0.5 && hi < 15.0, "allowance at sigma 0: [{lo}, {hi}]");
+        // Every difference panel shares one y range, which holds every band.
+        let ranges: Vec<_> = robustness.panels[5..].iter().map(|p| p.y_range.unwrap()).collect();
+        assert!(ranges.windows(2).all(|w| w[0] == w[1]));
+
+        let mut drawn = robustness.clone();
+        drawn.width_pt = catalogue.width_pt("accuracy_vs_blur").unwrap();
+        let svg = drawn.svg().unwrap();
+        let original = style.original.label.replace('\'', "&apos;");
+        for label in [&d.band_label, &d.zero_label, &original, &style.chance_label, &d.y_label] {
+            assert_eq!(svg.matches(&format!("\n{label}\n")).count(), 1, "{label} is not written once");
+        }
+    }
+
+    #[test]
+    fn the_original_heat_map_is_drawn_over_the_runs_as_its_mean_per_column() {
+        let cell = |x: (f64, f64), y: (f64, f64), value| canvas::HeatCell { x, y, value };
+        let cells = [
+            cell((0.0, 2.0), (0.0, 10.0), 1.0),
+            cell((0.0, 2.0), (10.0, 20.0), 3.0),
+            cell((2.0, 4.0), (0.0, 10.0), 0.0),
+        ];
+        let means = heat_map_means(&cells).unwrap();
+        // Column 0..2: (5 x 1 + 15 x 3) / 4 = 12.5 at x 1; the empty column 2..4 has no mean.
+        assert_eq!(means.points, [canvas::Point::exact(1.0, 12.5)]);
+        assert!(heat_map_means(&[]).is_none());
+    }
 }

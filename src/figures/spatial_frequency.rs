@@ -83,7 +83,7 @@ const MAPS: &str = "feature maps";
 
 fn threshold_line(style: &Style) -> RefLine {
     let label = format!("{HIGH_FREQUENCY_THRESHOLD} cycles/image: the original's high-frequency threshold");
-    style.reference_line(HIGH_FREQUENCY_THRESHOLD, &label)
+    RefLine::new(style, HIGH_FREQUENCY_THRESHOLD, &label)
 }
 
 /// A grid of histograms: one row per dataset, one column per `columns` entry (a layer and epoch each, headed by its

@@ -5,7 +5,6 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer};
 
-use super::canvas::RefLine;
 use super::print::{Print, PrintWidth};
 use crate::protocol::{DataSource, Profile};
 use crate::vocab::{DatasetId, Layer, Regime};
@@ -78,6 +77,19 @@ pub struct OriginalStyle {
     pub marker: Marker,
 }
 
+/// How the accuracy figures of such a run draw the difference run - original (`[style.difference]`): rows of
+/// difference panels with a zero reference line and the reproduction allowance as an opaque band.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DifferenceStyle {
+    pub y_label: String,
+    /// Legend name of the zero line.
+    pub zero_label: String,
+    /// Legend name of the allowance band (+-1.96 sd, as `verify` computes it per curve).
+    pub band_label: String,
+    pub band_colour: Colour,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetStyle {
@@ -139,6 +151,8 @@ pub struct Style {
     pub layers: Vec<LayerStyle>,
     /// The original's numbers overlaid on a run's.
     pub original: OriginalStyle,
+    /// The difference run - original under a run's accuracy figures.
+    pub difference: DifferenceStyle,
     /// The drawn profile's last epoch, where epoch axes end (the data's last epoch when unknown).
     #[serde(skip)]
     pub last_epoch: Option<u32>,
@@ -176,11 +190,6 @@ impl Style {
     /// Legend name of the line at the sigma marker.
     pub fn sigma_marker_label(&self) -> String {
         format!("test σ = {} px: the blurry models' training σ", self.sigma_marker)
-    }
-
-    /// A reference line at `at` (thin, grey, dash-dotted: unlike any data series), named `label` in the legend.
-    pub fn reference_line(&self, at: f64, label: &str) -> RefLine {
-        RefLine { at, colour: self.reference_colour, dash: Dash::DashDot, label: label.to_string() }
     }
 
     /// Protocol (224-px) pixels per input pixel of the drawn profile; `None` when the profile is unknown.

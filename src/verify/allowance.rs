@@ -1,19 +1,24 @@
 //! `expected/paper/agreement.toml`: how far a faithful reproduction may lie from the original's numbers, and the
 //! evidence for it; and the covariance of one curve's differences that follows from it ([`curve_covariance`]).
 //!
-//! Each number's allowance combines three parts, both sides of the comparison counted:
-//! - **test sampling**: an accuracy measured on `N` test images is binomial. The errors of one model at different
-//!   test sigmas come from the same images, so they are correlated; how strongly depends on the model. The
-//!   allowance is an envelope: independent errors plus fully dependent ones (every image right at one sigma is right
-//!   at every sigma of higher accuracy: `min(p_i, p_j) - p_i p_j`), which dominates every mixture of the two;
-//! - **seed-to-seed variation**: for accuracies, a smooth perturbation of the curve's logit with the declared
-//!   standard deviation (the original's evidence: its two trainings of the IN-12 blurry recipe); it is, again, an
-//!   envelope: a whole-curve shift of that size plus a local deviation of that size decaying with distance along
-//!   the curve, because one pair of trainings cannot tell how the variation splits between the two. With two or
-//!   more seeds the run's own spread replaces the declared size. The run's mean over `k` seeds carries `tau^2 / k`,
-//!   the original's single training `tau^2`;
+//! Each number's allowance combines three parts, both sides of the comparison counted. Where the original's
+//! evidence fixes a part's size but not how it is correlated along a curve, the part is given as a pair of extremes
+//! and the truth as an unknown mixture of them ([`Mixtures`]); each statistic of [`super::agreement`] is then judged
+//! at its largest variance over the mixtures (valid for every one of them), rather than under the sum of both
+//! extremes (valid too, but twice the variance the evidence shows):
+//! - **test sampling**: an accuracy measured on `N` test images is binomial, variance `p (1 - p) / N`. The errors of
+//!   one model at different test sigmas come from the same images, so they are correlated, how strongly depends on
+//!   the model: between independent errors and fully dependent ones (every image right at one sigma is right at
+//!   every sigma of higher accuracy: covariance `min(p_i, p_j) - p_i p_j`, the largest two such errors can have).
+//!   One pair for the run's side and one for the original's;
+//! - **seed-to-seed variation**: for accuracies, a perturbation of the curve's logit with the declared standard
+//!   deviation at each point (the original's evidence: its two trainings of the IN-12 blurry recipe). One pair of
+//!   trainings cannot tell how that variance splits between a whole-curve shift and a local deviation decaying with
+//!   distance along the curve (correlation `exp(-distance / correlation_length)`), so those are the two extremes,
+//!   each of the full declared variance. With two or more seeds the run's own spread replaces the declared size. The
+//!   run's mean over `k` seeds carries `tau^2 / k`, the original's single training `tau^2`;
 //! - **digitisation**, where the original's number was read off a figure (`digitized:` sources), and the printed
-//!   precision otherwise.
+//!   precision otherwise: independent from point to point, of known size.
 //!
 //! Tables or measures whose seed variation the original gives no evidence of are declared `seed = "unknown"`:
 //! with one seed their curves are inconclusive (with the reason), with several the run's seeds judge them.
@@ -23,7 +28,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use super::agreement::Covariance;
+use super::agreement::{Covariance, Mixtures};
 use crate::results;
 use crate::vocab::DatasetId;
 
@@ -267,9 +272,10 @@ pub fn proportion(accuracy_pct: f64, n: u64) -> f64 {
     (accuracy_pct / 100.0).clamp(half, 1.0 - half)
 }
 
-/// The covariance of `run - original` along one curve: test sampling (accuracies, with `counts`), seed variation of
-/// size `seed` for a run of `seeds` seeds against the original's one (`floor_sd` bounding it from below), and the
-/// original's own error. See the module doc.
+/// The covariance of `run - original` along one curve: seed variation of size `seed` for a run of `seeds` seeds
+/// against the original's one (`floor_sd` bounding it from below), test sampling of both sides (accuracies, with
+/// `counts`), and the original's own error. See the module doc: the pairs are (whole-curve shift, local deviation)
+/// of the seed variation, then (independent, fully dependent) sampling errors of the original, then of the run.
 pub fn curve_covariance(
     points: &[PointError],
     seed: SeedSize,
@@ -277,9 +283,8 @@ pub fn curve_covariance(
     correlation_length: f64,
     floor_sd: Option<f64>,
     counts: Option<Counts>,
-) -> Covariance {
+) -> Mixtures {
     let m = points.len();
-    let mut c = Covariance::zeros(m);
     let n_for_p = counts.map_or(1_000_000, |c| c.original);
     let p: Vec<f64> = points.iter().map(|pt| proportion(pt.original, n_for_p)).collect();
     let tau: Vec<f64> = (0..m)
@@ -292,22 +297,31 @@ pub fn curve_covariance(
         })
         .collect();
     let both = 1.0 + 1.0 / seeds.max(1) as f64;
-    for i in 0..m {
-        for j in 0..m {
-            let distance = (points[i].along - points[j].along).abs();
-            // A whole-curve shift plus a local deviation, each of the full size (the envelope of the module doc).
-            let correlation = 1.0 + (-distance / correlation_length).exp();
-            c.add(i, j, both * tau[i] * tau[j] * correlation);
-            if let Some(n) = counts {
-                let sides = 1e4 * (1.0 / n.original as f64 + 1.0 / n.run.max(1) as f64);
-                let dependent = p[i].min(p[j]) - p[i] * p[j];
-                let independent = if i == j { p[i] * (1.0 - p[i]) } else { 0.0 };
-                c.add(i, j, sides * (dependent + independent));
+    let filled = |f: &dyn Fn(usize, usize) -> f64| {
+        let mut c = Covariance::zeros(m);
+        for i in 0..m {
+            for j in 0..m {
+                c.add(i, j, f(i, j));
             }
         }
-        c.add(i, i, points[i].original_sd.powi(2));
+        c
+    };
+    let fixed = filled(&|i, j| if i == j { points[i].original_sd.powi(2) } else { 0.0 });
+    let shift = filled(&|i, j| both * tau[i] * tau[j]);
+    let local = filled(&|i, j| {
+        let distance = (points[i].along - points[j].along).abs();
+        both * tau[i] * tau[j] * (-distance / correlation_length).exp()
+    });
+    let mut pairs = vec![[shift, local]];
+    if let Some(counts) = counts {
+        for n in [counts.original, counts.run] {
+            let scale = 1e4 / n.max(1) as f64;
+            let independent = filled(&|i, j| if i == j { scale * p[i] * (1.0 - p[i]) } else { 0.0 });
+            let dependent = filled(&|i, j| scale * (p[i].min(p[j]) - p[i] * p[j]));
+            pairs.push([independent, dependent]);
+        }
     }
-    c
+    Mixtures { fixed, pairs }
 }
 
 #[cfg(test)]
@@ -359,7 +373,7 @@ mod tests {
     }
 
     #[test]
-    fn a_curves_covariance_adds_test_sampling_seeds_and_digitisation() {
+    fn a_curves_covariance_pairs_seed_and_sampling_extremes_beside_digitisation() {
         // Two accuracies of 50 % and 20 % on 100 images each side, logit seed sd 0.1, one seed, correlation length 1,
         // one unit apart; the second digitised with sd 0.3.
         let points = [
@@ -368,16 +382,22 @@ mod tests {
         ];
         let counts = Some(Counts { original: 100, run: 100 });
         let c = curve_covariance(&points, SeedSize::Logit(0.1), 1, 1.0, None, counts);
-        // tau = 100 p (1 - p) 0.1: 2.5 and 1.6; seeds 2 tau_i tau_j (1 + exp(-d)); sampling 1e4 (2/100) x
-        // (p(1-p) + min - p p') on the diagonal, (min - p p') off it.
+        assert_eq!(c.pairs.len(), 3);
+        assert_eq!(c.fixed.values, [0.0, 0.0, 0.0, 0.09]);
+        // tau = 100 p (1 - p) 0.1: 2.5 and 1.6; the seed's shift 2 tau_i tau_j, its local deviation 2 tau_i tau_j
+        // exp(-d).
+        let [shift, local] = &c.pairs[0];
         let (t0, t1) = (2.5, 1.6);
-        assert!((c.at(0, 0) - (2.0 * t0 * t0 * 2.0 + 200.0 * 0.5)).abs() < 1e-9, "{}", c.at(0, 0));
-        let off = 2.0 * t0 * t1 * (1.0 + (-1f64).exp()) + 200.0 * (0.2 - 0.1);
-        assert!((c.at(0, 1) - off).abs() < 1e-9 && (c.at(1, 0) - off).abs() < 1e-9);
-        assert!((c.at(1, 1) - (2.0 * t1 * t1 * 2.0 + 200.0 * 0.32 + 0.09)).abs() < 1e-9);
-        // Three seeds of the run: the seed part is (1 + 1/3) instead of 2 times tau^2; a floor lifts small taus.
+        assert!((shift.at(0, 1) - 2.0 * t0 * t1).abs() < 1e-9 && (shift.at(1, 1) - 2.0 * t1 * t1).abs() < 1e-9);
+        assert!((local.at(0, 1) - 2.0 * t0 * t1 * (-1f64).exp()).abs() < 1e-9 && local.at(0, 0) == shift.at(0, 0));
+        // Sampling on 100 images: 1e4 / 100 x p(1-p) on the diagonal; off it 0 (independent) or min - p p' (0.1).
+        let [independent, dependent] = &c.pairs[1];
+        assert!((independent.at(1, 1) - 100.0 * 0.16).abs() < 1e-9 && independent.at(0, 1) == 0.0);
+        assert!((dependent.at(0, 1) - 100.0 * 0.1).abs() < 1e-9 && dependent.at(0, 0) == independent.at(0, 0));
+        // Three seeds of the run: (1 + 1/3) tau^2 instead of 2; a floor lifts small taus; no counts, no sampling.
         let three = curve_covariance(&points, SeedSize::Absolute(1.0), 3, 1.0, Some(2.0), None);
-        assert!((three.at(0, 0) - 4.0 / 3.0 * 4.0 * 2.0).abs() < 1e-9);
-        assert!(three.cholesky().is_some() && c.cholesky().is_some());
+        assert_eq!(three.pairs.len(), 1);
+        assert!((three.pairs[0][0].at(0, 0) - 4.0 / 3.0 * 4.0).abs() < 1e-9);
+        assert!(three.midpoint().cholesky().is_some() && c.midpoint().cholesky().is_some());
     }
 }

@@ -1,6 +1,7 @@
 //! A reproduction judged against the original, curve by curve: the numbers `verify` compared, gathered into curves
-//! by the families of `agreement.toml` ([`super::allowance`]), each tested whole ([`super::agreement`]) at a
-//! family-wise level over every curve tested, and rolled up per table and per figure.
+//! by the families of `agreement.toml` ([`super::allowance`]), each tested by the shifts of its prefixes and
+//! suffixes ([`super::agreement`]) at a family-wise level over every curve tested, and rolled up per table and per
+//! figure.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -19,6 +20,10 @@ pub struct CurvePoint {
     /// The run's mean over its seeds, and each seed's value.
     pub run: f64,
     pub run_seeds: Vec<f64>,
+    /// The standard deviation of `run - original` that a faithful reproduction would show here (test sampling of
+    /// both sides, seeds, digitisation; of each pair of extremes the larger, [`agreement::Mixtures::
+    /// largest_variance_at`]); `None` for an untested curve. The figures draw `+-1.96` of it as the allowance band of their difference panels.
+    pub allowance_sd: Option<f64>,
 }
 
 impl CurvePoint {
@@ -60,12 +65,22 @@ impl CurveOutcome {
         self.points.iter().max_by(|a, b| a.difference().abs().total_cmp(&b.difference().abs()))
     }
 
-    /// How the curve differs, in words: its mean shift with the 95 % interval and its largest difference.
+    /// How the curve differs, in words: the window of largest standardised shift (its range along the curve, shift,
+    /// `z` and threshold), the mean shift with its 95 % interval, and the largest difference.
     pub fn how_much(&self) -> String {
         let mut text = String::new();
         if let Some(test) = &self.test {
+            let (from, to) = (&self.points[test.window.from], &self.points[test.window.to]);
+            let range = match &self.along {
+                Some(a) => format!("{a} {}..{}", from.x, to.x),
+                None => "the whole curve".to_owned(),
+            };
             let (lo, hi) = test.shift_interval();
-            let _ = write!(text, "mean shift {:+.3} [{lo:+.3}, {hi:+.3}]", test.shift);
+            let _ = write!(
+                text,
+                "shift {:+.3} over {range} (z {:+.2}, threshold {:.2}), mean shift {:+.3} [{lo:+.3}, {hi:+.3}]",
+                test.window_shift, test.z, test.threshold, test.shift
+            );
         }
         if let Some(p) = self.largest() {
             let at = self.along.as_ref().map_or(String::new(), |a| format!(" at {a} {}", p.x));
@@ -251,9 +266,15 @@ pub fn judge(
     for (family, table, variant, label, points, seeds, seed) in plan {
         let mut sorted = points.clone();
         sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let curve_points: Vec<CurvePoint> = sorted
+        let mut curve_points: Vec<CurvePoint> = sorted
             .iter()
-            .map(|(x, c)| CurvePoint { x: *x, original: c.expected, run: c.run, run_seeds: c.run_per_seed.clone() })
+            .map(|(x, c)| CurvePoint {
+                x: *x,
+                original: c.expected,
+                run: c.run,
+                run_seeds: c.run_per_seed.clone(),
+                allowance_sd: None,
+            })
             .collect();
         let errors: Vec<PointError> = sorted
             .iter()
@@ -280,9 +301,11 @@ pub fn judge(
                     counts,
                 );
                 let difference: Vec<f64> = curve_points.iter().map(CurvePoint::difference).collect();
-                let along: Vec<f64> = errors.iter().map(|e| e.along).collect();
                 let level = Level { alpha: allowance.alpha, curves: tested, seed_df: df };
-                match agreement::test_curve(&difference, &along, &covariance, level) {
+                for (i, point) in curve_points.iter_mut().enumerate() {
+                    point.allowance_sd = Some(covariance.largest_variance_at(i).sqrt());
+                }
+                match agreement::test_curve(&difference, &covariance, level) {
                     Some(test) => {
                         let verdict = agreement::verdict(&test, family.margin);
                         (Some(test), verdict)
