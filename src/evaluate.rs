@@ -258,6 +258,7 @@ mod tests {
     /// batch is one chunk.
     #[test]
     fn forward_chunks_give_the_whole_batchs_logits() {
+        let _generators = crate::seeds::lock_libtorch_generators();
         let model = AlexNet::new(&tch::nn::VarStore::new(Device::Cpu).root(), 5, &mut crate::draws::Draws::new(3));
         let x = Tensor::randn([40, 3, 224, 224], (Kind::Float, Device::Cpu));
         let (chunked, whole) = tch::no_grad(|| (forward_in_chunks(&model, &x), model.forward(&x)));

@@ -541,6 +541,7 @@ mod initialisation_tests {
 
     #[test]
     fn one_seed_gives_the_same_initial_weights_on_every_device_whatever_the_global_generator() {
+        let _generators = crate::seeds::lock_libtorch_generators();
         tch::manual_seed(1);
         let cpu = initial_weights(5, Device::Cpu);
         tch::manual_seed(2);

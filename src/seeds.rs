@@ -21,6 +21,16 @@ pub(crate) fn derive(seed: u64, parts: &[&str]) -> i64 {
     (u64::from_le_bytes(bytes) >> 1) as i64
 }
 
+/// Held by every test that seeds or draws from libtorch's process-wide generators: the test harness runs a crate's
+/// tests on parallel threads, and one test's seeding between another's seeding and drawing would make the second
+/// fail by chance (as `train::tests::libtorchs_generators_are_seeded_by_the_run` once did beside the augmentation's
+/// test that reseeds the generator on purpose).
+#[cfg(test)]
+pub(crate) fn lock_libtorch_generators() -> std::sync::MutexGuard<'static, ()> {
+    static GENERATORS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    GENERATORS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

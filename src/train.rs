@@ -625,6 +625,7 @@ mod tests {
 
     #[test]
     fn libtorchs_generators_are_seeded_by_the_run() {
+        let _generators = crate::seeds::lock_libtorch_generators();
         let profile = Profile::load("tiny").unwrap();
         let run = profile.run(DatasetId::Faces, Regime::Clear, 0, None).unwrap();
         let draw = |device: Device| {

@@ -206,6 +206,7 @@ mod tests {
 
     #[test]
     fn one_seed_gives_one_batch_on_every_device_whatever_the_global_generator() {
+        let _generators = crate::seeds::lock_libtorch_generators();
         let input = images(6, 32);
         let spec = spec(24, true);
         // libtorch's global generator is seeded differently before each batch: it must not matter.
