@@ -6,7 +6,7 @@
 //! which blur keeps. A grain is one of a few periodic patterns, all at one spatial frequency given in cycles per
 //! image (so that a calibration sets where in the spectrum the identity lies, and blur of a known sigma removes it
 //! by a known factor), in any orientation and phase per image (so that only the kind of pattern is an identity).
-use std::f32::consts::PI;
+use std::f32::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 
 use rand::Rng;
 
@@ -30,6 +30,43 @@ pub(crate) enum Kind {
 impl Kind {
     pub(crate) const ALL: [Kind; 5] = [Kind::Stripes, Kind::Checks, Kind::Dots, Kind::Hexes, Kind::Zigzag];
 }
+
+/// A grain as a class wears it: its kind and orientation fixed per class, its frequency band and contrast fixed per
+/// stand-in, its phase drawn per image.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Recipe {
+    pub(crate) kind: Kind,
+    /// Radians; `0` is upright (stripes run up the image).
+    pub(crate) turn: f32,
+    pub(crate) cycles: Span,
+    pub(crate) contrast: f32,
+}
+
+impl Recipe {
+    /// This image's grain, in a random phase and at a frequency drawn from the recipe's band.
+    pub(crate) fn draw(&self, rng: &mut impl Rng) -> Grain {
+        Grain::draw(self.kind, self.cycles, (self.turn, self.turn), self.contrast, rng)
+    }
+}
+
+/// The class grains of the category-level stand-ins (Toybox categories, ImageNet-12, ImageNet-100): a kind and an
+/// orientation per class, in class order. Orientation is part of a class's grain because the five kinds alone
+/// would name only five classes; stripes come in four orientations, the others in two (checks and dots repeat after
+/// a quarter turn, so their second orientation is an eighth).
+pub(crate) const CLASS_GRAINS: [(Kind, f32); 12] = [
+    (Kind::Stripes, 0.0),
+    (Kind::Checks, 0.0),
+    (Kind::Dots, 0.0),
+    (Kind::Hexes, 0.0),
+    (Kind::Zigzag, 0.0),
+    (Kind::Stripes, FRAC_PI_2),
+    (Kind::Checks, FRAC_PI_4),
+    (Kind::Dots, FRAC_PI_4),
+    (Kind::Hexes, FRAC_PI_2),
+    (Kind::Zigzag, FRAC_PI_2),
+    (Kind::Stripes, FRAC_PI_4),
+    (Kind::Stripes, 3.0 * FRAC_PI_4),
+];
 
 /// One image's grain: its kind, frequency, orientation, phase and contrast.
 #[derive(Clone, Copy, Debug, PartialEq)]

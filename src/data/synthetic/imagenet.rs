@@ -5,27 +5,34 @@
 //! photographs rather than in videos. Every image is a new object of its class, built by the Toybox stand-in's
 //! category models (so no two images show the same object) in any colour (animals keep their natural ones), in a
 //! free pose (any heading, some tilt and roll), at any size and place, under any light, in front of a cluttered
-//! background.
+//! background. Its surface wears its category's grain ([`category_grain`], as the Toybox categories'), which carries
+//! the class in the fine structure blur removes first, as ImageNet photographs' textures do (CNNs trained on ImageNet
+//! lean on texture: Geirhos et al. 2019); the shapes still tell categories apart, less reliably.
 //!
-//! **ImageNet-100 keeps** a 100-way category task whose classes are recognised from coarse shape: each class is one
-//! of 10 silhouettes (disc, box, triangle, star, cross, crescent, ring, drop, hexagon, arrow) combined with one of
-//! 10 part arrangements (plain, stem, ears, eye, band, spikes, outline, dots, twin, legs), so that classes share parts
-//! with each other as ImageNet's do (many dogs, many vehicles). Colour is a weak cue (a class hue 70% of the time),
-//! and everything else varies per image: proportions, rotation, size, place, surface texture, lighting, small
-//! distractor shapes of other classes and a cluttered background.
+//! **ImageNet-100 keeps** a 100-way category task whose classes share their coarse cues as ImageNet's do (many dogs,
+//! many vehicles): each class is one of 10 silhouettes (disc, box, triangle, star, cross, crescent, ring, drop,
+//! hexagon, arrow; `class / 10`) worn with one of 10 fine grains (`class % 10`, [`grain::CLASS_GRAINS`]), so that ten
+//! classes share every silhouette and its hue (a silhouette's hue 70 % of the time), and only the grain tells them
+//! apart. Everything else varies per image: one of 10 part arrangements (plain, stem, ears, eye, band, spikes,
+//! outline, dots, twin, legs), proportions, rotation, size, place, surface texture, lighting, small distractor
+//! shapes and a cluttered background. `mini`'s 30 classes are three silhouettes with all ten grains.
 //!
-//! **Neither keeps** the richness of natural photographs (their textures, which ImageNet models are known to rely
-//! on, and the long tail of object appearance), nor their resolution: the stand-ins are drawn at the stored size.
+//! The grains' frequencies and contrast are calibrated on the clear models alone so that their accuracy halves at
+//! about the original's test sigma (issue 19, `paper/DATA.md`).
+//!
+//! **Neither keeps** the richness of natural photographs (their many textures, of which a grain is one periodic
+//! stand-in, and the long tail of object appearance), nor their resolution: the stand-ins are drawn at the stored size.
 use std::f32::consts::{PI, TAU};
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::grain::{self, Grain};
 use super::raster::{
     chance, clutter, convex_polygon, ellipse, hsv, mix, rounded_rect, sample, scale, stroke, uniform, v2, Bounds,
     Canvas, Rgb, Span, Turn, V2,
 };
-use super::toybox::{draw as draw_toy, Category, Toy, View};
+use super::toybox::{category_grain, draw as draw_toy, Category, Toy, View};
 
 /// The background of both stand-ins: blobs of clutter, and their contrast with the gradient behind them.
 const CLUTTER_BLOBS: usize = 10;
@@ -35,7 +42,9 @@ const CLUTTER_CONTRAST: f32 = 0.6;
 pub(crate) fn draw_in12(canvas: &mut Canvas, category: Category, rng: &mut ChaCha8Rng) {
     clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
     let toy = Toy::new(category, true, rng);
-    draw_toy(canvas, &toy, &View::photograph(rng));
+    let mut view = View::photograph(rng);
+    view.grain = Some(category_grain(category).draw(rng));
+    draw_toy(canvas, &toy, &view);
 }
 
 /// The ImageNet-100 stand-in's silhouettes, one factor of its class index (`class % 10`).
@@ -68,16 +77,25 @@ pub(crate) enum Arrangement {
     Legs,
 }
 
-/// The name of ImageNet-100 stand-in class `class`, e.g. `star_stem`.
+/// The name of ImageNet-100 stand-in class `class`, e.g. `box_dots45`: its silhouette and its grain's kind and
+/// orientation in degrees.
 pub(crate) fn in100_class_name(class: usize) -> String {
-    let (silhouette, arrangement) = in100_class(class);
-    format!("{}_{}", silhouette.name(), arrangement.name())
+    let (silhouette, grain) = in100_class(class);
+    format!("{}_{:?}{}", silhouette.name(), grain.kind, grain.turn.to_degrees().round()).to_lowercase()
 }
 
-/// The silhouette and the arrangement of ImageNet-100 stand-in class `class`.
-fn in100_class(class: usize) -> (Silhouette, Arrangement) {
-    (Silhouette::ALL[class % 10], Arrangement::ALL[class / 10])
+/// The silhouette (`class / 10`) and the grain (`class % 10`) of ImageNet-100 stand-in class `class`.
+fn in100_class(class: usize) -> (Silhouette, grain::Recipe) {
+    let (kind, turn) = grain::CLASS_GRAINS[class % IN100_GRAINS];
+    let recipe = grain::Recipe { kind, turn, cycles: IN100_GRAIN_CYCLES, contrast: IN100_GRAIN_CONTRAST };
+    (Silhouette::ALL[class / IN100_GRAINS], recipe)
 }
+
+/// ImageNet-100's grains: ten of the class grains, each worn by ten silhouettes; their band and contrast, calibrated
+/// (issue 19, `paper/DATA.md`).
+const IN100_GRAINS: usize = 10;
+const IN100_GRAIN_CYCLES: Span = (20.0, 24.0);
+const IN100_GRAIN_CONTRAST: f32 = 0.6;
 
 const HEXAGON: [V2; 6] = [
     v2(1.0, 0.0),
@@ -167,21 +185,6 @@ impl Arrangement {
         Arrangement::Twin,
         Arrangement::Legs,
     ];
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Arrangement::Plain => "plain",
-            Arrangement::Stem => "stem",
-            Arrangement::Ears => "ears",
-            Arrangement::Eye => "eye",
-            Arrangement::Band => "band",
-            Arrangement::Spikes => "spikes",
-            Arrangement::Outline => "outline",
-            Arrangement::Dots => "dots",
-            Arrangement::Twin => "twin",
-            Arrangement::Legs => "legs",
-        }
-    }
 
     /// Paint the arrangement's parts that lie behind the body of `object` (all of them, but for the eye, the band
     /// and the dots).
@@ -327,13 +330,16 @@ struct Specimen {
     frequency: f32,
     texture_turn: Turn,
     shading: V2,
+    /// The class's grain, in screen space.
+    grain: Grain,
 }
 
 impl Specimen {
     fn draw(class: usize, rng: &mut ChaCha8Rng) -> Specimen {
-        let (kind, arrangement) = in100_class(class);
+        let (kind, grain) = in100_class(class);
+        let arrangement = Arrangement::ALL[rng.random_range(0..Arrangement::ALL.len())];
         let hue = if chance(rng, CLASS_HUE_ODDS) {
-            class as f32 * CLASS_HUE_STEP + sample(rng, CLASS_HUE_JITTER)
+            (class / IN100_GRAINS) as f32 * CLASS_HUE_STEP + sample(rng, CLASS_HUE_JITTER)
         } else {
             rng.random()
         };
@@ -352,6 +358,7 @@ impl Specimen {
         };
         let (frequency, texture_turn) = (sample(rng, TEXTURE_FREQUENCY), Turn::new(uniform(rng, 0.0, PI)));
         let shading = v2(1.0, 0.0).rotated(uniform(rng, 0.0, TAU)) * sample(rng, SHADING);
+        let grain = grain.draw(rng);
         Specimen {
             kind,
             arrangement,
@@ -366,6 +373,7 @@ impl Specimen {
             frequency,
             texture_turn,
             shading,
+            grain,
         }
     }
 
@@ -394,7 +402,12 @@ impl Specimen {
     fn paint(&self, canvas: &mut Canvas) {
         self.arrangement.paint_behind(canvas, self);
         let size = self.size;
-        canvas.paint(self.bounds(), 1.0, |p| self.silhouette(self.frame(p)) * size, |p| self.surface(self.frame(p)));
+        canvas.paint(
+            self.bounds(),
+            1.0,
+            |p| self.silhouette(self.frame(p)) * size,
+            |p| scale(self.surface(self.frame(p)), self.grain.gain(p)),
+        );
         self.arrangement.paint_on_top(canvas, self);
     }
 }
@@ -428,17 +441,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn in100_classes_are_every_silhouette_with_every_arrangement() {
-        assert_eq!(in100_class_name(0), "disc_plain");
-        assert_eq!(in100_class_name(23), "star_ears");
-        assert_eq!(in100_class_name(99), "arrow_legs");
+    fn in100_classes_are_every_silhouette_with_every_grain() {
+        assert_eq!(in100_class_name(0), "disc_stripes0");
+        assert_eq!(in100_class_name(23), "triangle_hexes0");
+        assert_eq!(in100_class_name(99), "arrow_zigzag90");
         let names: std::collections::BTreeSet<String> = (0..100).map(in100_class_name).collect();
         assert_eq!(names.len(), 100);
         for silhouette in Silhouette::ALL {
             assert_eq!(silhouette.name(), format!("{silhouette:?}").to_lowercase());
-        }
-        for arrangement in Arrangement::ALL {
-            assert_eq!(arrangement.name(), format!("{arrangement:?}").to_lowercase());
         }
     }
 }

@@ -151,7 +151,7 @@ impl Generator {
                 };
                 let family = tag("toybox");
                 // Instance level: a category's objects share one look and differ in proportions and grain
-                // (issue 19); category level: the first version's toys, each with its own look.
+                // (issue 19); category level: toys each with its own look, wearing their category's grain.
                 let toys = toybox::Category::ALL
                     .iter()
                     .map(|&category| {
@@ -215,7 +215,11 @@ impl Generator {
                 let angle = (frame as f32 + sample(rng, FRAME_JITTER)) * std::f32::consts::TAU
                     / toybox::FRAMES_PER_VIDEO as f32;
                 let mut canvas = Canvas::new(side, [0.0; 3]);
-                let grain = (!*category_level).then(|| grain::Kind::ALL[object as usize % grain::Kind::ALL.len()]);
+                let grain = if *category_level {
+                    toybox::category_grain(toybox::Category::ALL[category as usize])
+                } else {
+                    toybox::instance_grain(object)
+                };
                 toybox::film(&mut canvas, &toys[category as usize][object as usize], axis, angle, grain, rng);
                 let label = if *category_level { category } else { category * per_category + object };
                 let fields = vec![

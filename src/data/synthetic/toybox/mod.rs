@@ -7,14 +7,16 @@
 //! (ellipsoids, boxes and cylinders: a giraffe's long legs and neck, a mug's handle, a helicopter's rotor) with its
 //! own proportions, colours and surface pattern, and every image is one frame of one of its three rotation videos:
 //! a view at angle `frame * 360° / FRAMES_PER_VIDEO` about the world's x, y or z axis. Objects of one category share
-//! their layout and a small colour palette, so telling categories apart needs only the coarse layout.
+//! their layout and a small colour palette.
 //!
 //! **Instance level** (calibrated to the original's blur tolerance, issue 19): a category's objects share one look
 //! (colours, pattern, gloss) and differ in their proportions and in a fine grain over their surface (`super::grain`,
 //! a kind per object, upright, at [`GRAIN_CYCLES`] per image), so telling them apart needs the fine structure that
-//! blur takes away first, as a real toy's markings do. The category level keeps each object's own look and no grain
-//! (not yet calibrated), and its toys are drawn apart from the instance level's (the two tasks no longer see the same
-//! toys).
+//! blur takes away first, as a real toy's markings do. **Category level** (calibrated alike): each object keeps its
+//! own look, and every object of a category wears the category's grain ([`category_grain`]: its material, a kind
+//! and an orientation per category), so the fine structure names the category and the coarse layout, which varies
+//! from object to object, names it less reliably. The two levels' toys are drawn apart (the two tasks do not see the
+//! same toys).
 //!
 //! **Splits.** Instance level: every object appears in every split; frames `k` with `k % 12 == 5` are validation
 //! frames, `k % 12 == 11` test frames, the rest training frames (other frames of the same videos, as the original's
@@ -38,7 +40,7 @@ use anyhow::{bail, Result};
 use rand_chacha::ChaCha8Rng;
 
 use super::super::layout::TOYBOX_CATEGORIES;
-use super::grain::{self, Grain};
+use super::grain;
 use super::raster::{hsv, mix, sample, uniform, Canvas, Rgb, Span};
 pub(crate) use render::{draw, View};
 
@@ -336,20 +338,18 @@ pub(crate) fn instance_frame_in(split: super::SplitName, frame: u32) -> bool {
 
 /// Film one frame of a rotation video: `toy` turned by `angle` about world `axis` in front of a plain backdrop,
 /// with the camera's exposure varying a little from frame to frame.
-/// With `grain`, the toy's surface carries that kind of grain at [`GRAIN_CYCLES`] (the instance-level stand-in).
+/// The toy's surface carries `grain` ([`instance_grain`], [`category_grain`]).
 pub(crate) fn film(
     canvas: &mut Canvas,
     toy: &Toy,
     axis: usize,
     angle: f32,
-    grain: Option<grain::Kind>,
+    grain: grain::Recipe,
     rng: &mut ChaCha8Rng,
 ) {
     backdrop(canvas, rng);
     let mut view = View::frame(axis, angle, rng);
-    if let Some(kind) = grain {
-        view.grain = Some(Grain::draw(kind, GRAIN_CYCLES, GRAIN_TURN, GRAIN_CONTRAST, rng));
-    }
+    view.grain = Some(grain.draw(rng));
     draw(canvas, toy, &view);
     let exposure = sample(rng, EXPOSURE);
     canvas.light(|_| exposure);
@@ -360,8 +360,23 @@ pub(crate) fn film(
 /// turn): grains in any orientation at contrast 0.35 were not learned within `mini`'s budget (candidate c7), upright
 /// ones were, and at 15-18 cycles only at contrast 0.8 (c8, c9).
 const GRAIN_CYCLES: Span = (15.0, 18.0);
-const GRAIN_TURN: Span = (0.0, 0.0);
 const GRAIN_CONTRAST: f32 = 0.8;
+
+/// The grain of instance-level object `object` (0-based within its category): one kind per object, upright.
+pub(crate) fn instance_grain(object: u64) -> grain::Recipe {
+    let kind = grain::Kind::ALL[object as usize % grain::Kind::ALL.len()];
+    grain::Recipe { kind, turn: 0.0, cycles: GRAIN_CYCLES, contrast: GRAIN_CONTRAST }
+}
+
+/// The category-level grain (Toybox categories and ImageNet-12): one kind and orientation per category
+/// ([`grain::CLASS_GRAINS`]), a category's material, calibrated as the instances' (issue 19, `paper/DATA.md`).
+pub(crate) fn category_grain(category: Category) -> grain::Recipe {
+    let (kind, turn) = grain::CLASS_GRAINS[category.index()];
+    grain::Recipe { kind, turn, cycles: CATEGORY_GRAIN_CYCLES, contrast: CATEGORY_GRAIN_CONTRAST }
+}
+
+const CATEGORY_GRAIN_CYCLES: Span = (15.0, 18.0);
+const CATEGORY_GRAIN_CONTRAST: f32 = 0.8;
 
 /// The camera's exposure from frame to frame.
 const EXPOSURE: Span = (0.85, 1.15);

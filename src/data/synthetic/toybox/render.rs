@@ -18,7 +18,7 @@ pub(crate) struct View {
     light: V3,
     ambient: f32,
     /// Fine grain over the toy's surface, in screen space (the instance-level stand-in; `super::film`).
-    pub(super) grain: Option<Grain>,
+    pub(crate) grain: Option<Grain>,
 }
 
 impl View {
