@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use blurry_to_clear::analysis::gabor::GaborKernelScale;
 use blurry_to_clear::calibrate::CalibrationOptions;
 use blurry_to_clear::data::import::SourceFormat;
 use blurry_to_clear::device::DeviceChoice;
@@ -167,6 +168,10 @@ enum Command {
         /// Seed of the starting points.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The units each kernel is fitted in: raw weights (the original, `paper`) or each kernel over its largest
+        /// absolute value (`mini` and `tiny`, whose kernels are analysed at their initialisation's scale).
+        #[arg(long, value_enum, default_value_t = KernelScaleArg::Raw)]
+        kernel_scale: KernelScaleArg,
     },
     /// Print the peak spatial-frequency statistics of a checkpoint as CSV (layer,statistic,value), in cycles/image
     /// at 224 px.
@@ -279,6 +284,22 @@ impl From<DeviceArg> for DeviceChoice {
             DeviceArg::Auto => DeviceChoice::Auto,
             DeviceArg::Cpu => DeviceChoice::Cpu,
             DeviceArg::Cuda => DeviceChoice::Cuda,
+        }
+    }
+}
+
+/// `--kernel-scale`, mapped onto [`GaborKernelScale`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum KernelScaleArg {
+    Raw,
+    UnitPeak,
+}
+
+impl From<KernelScaleArg> for GaborKernelScale {
+    fn from(arg: KernelScaleArg) -> GaborKernelScale {
+        match arg {
+            KernelScaleArg::Raw => GaborKernelScale::Raw,
+            KernelScaleArg::UnitPeak => GaborKernelScale::UnitPeak,
         }
     }
 }
@@ -456,8 +477,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report { run_dir, against } => commands::tables::report(&run_dir, against.as_deref()),
         Command::Verify { run_dir, against } => commands::tables::verify(&run_dir, against.as_deref()),
         Command::ImportReference { reference_dir, out } => commands::tables::import_reference(&reference_dir, &out),
-        Command::ReceptiveFields { checkpoint, restarts, seed } => {
-            commands::analyses::receptive_fields(&checkpoint, restarts, seed)
+        Command::ReceptiveFields { checkpoint, restarts, seed, kernel_scale } => {
+            commands::analyses::receptive_fields(&checkpoint, restarts, seed, kernel_scale.into())
         }
         Command::SpatialFrequency { checkpoint, resolution, device } => {
             commands::analyses::spatial_frequency(&checkpoint, resolution, device.into())

@@ -76,6 +76,32 @@ impl GaborStartBudget {
     }
 }
 
+/// The units a conv1 kernel is fitted in (`analysis.gabor_kernel_scale`).
+///
+/// The original fits the raw channel-averaged weights, with the Gabor's amplitude bounded to 0.1-5 and started at
+/// 0.5-2: bounds in weight units, which its trained filters (20 or more epochs of a full dataset) fill. A `mini`
+/// model's conv1 is analysed after a few hundred steps, when its kernels still span about 0.05 from trough to peak
+/// (the scale of their initialisation). Fitted raw, the amplitude sits at its bound and the fit makes up for it with
+/// a squeezed envelope and a slower carrier (`gabor::tests`): `mini`'s raw fits had envelopes of 1-2 px where the
+/// same kernels in units of their peak fit with 4-7 px, and most kernels had no valid fit at all. Dividing each
+/// kernel by its largest absolute value puts the bounds in units of the kernel's own peak; the envelope (sigma),
+/// orientation and frequency of a fit, and so every Gabor size the claims use, mean what they meant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GaborKernelScale {
+    /// The raw weights, as the original (`paper`, `paper-uniform`).
+    #[default]
+    Raw,
+    /// Each kernel divided by its largest absolute value (`mini`, `tiny`).
+    UnitPeak,
+}
+
+impl GaborKernelScale {
+    fn is_default(&self) -> bool {
+        *self == GaborKernelScale::default()
+    }
+}
+
 /// Settings of the receptive-field and spatial-frequency analyses run on every checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +113,9 @@ pub struct AnalysisSpec {
     /// their stage hashes.
     #[serde(default, skip_serializing_if = "GaborStartBudget::is_default")]
     pub gabor_start_budget: GaborStartBudget,
+    /// The units each conv1 kernel is fitted in. Not written when it is the default (raw), for the same reason.
+    #[serde(default, skip_serializing_if = "GaborKernelScale::is_default")]
+    pub gabor_kernel_scale: GaborKernelScale,
     /// Test images whose input gradients are averaged into each effective receptive field.
     #[serde(default = "default_erf_inputs")]
     pub erf_images: u64,
@@ -103,6 +132,7 @@ impl Default for AnalysisSpec {
         AnalysisSpec {
             gabor_restarts: default_gabor_restarts(),
             gabor_start_budget: GaborStartBudget::default(),
+            gabor_kernel_scale: GaborKernelScale::default(),
             erf_images: default_erf_inputs(),
             erf_noise: default_erf_inputs(),
             epochs: None,

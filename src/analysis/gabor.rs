@@ -37,6 +37,7 @@ use tch::nn;
 
 use super::{conv_layer_kernels, LayerStatistic};
 use crate::model::CONV_LAYERS;
+pub use crate::protocol::GaborKernelScale;
 use crate::vocab::{Layer, RfMeasure};
 
 /// A fit is valid from this R^2 on (`r_squared >= 0.4` in cells 3 and 32).
@@ -88,6 +89,8 @@ pub struct GaborConfig {
     /// Seed of the starting points; filter `i` draws from stream `i`, so a filter's fit does not depend on the others.
     pub seed: u64,
     pub search: Search,
+    /// The units each kernel is fitted in.
+    pub kernel_scale: GaborKernelScale,
 }
 
 impl Default for GaborConfig {
@@ -98,6 +101,7 @@ impl Default for GaborConfig {
             refine_iterations: 300,
             seed: 0,
             search: Search::Free,
+            kernel_scale: GaborKernelScale::Raw,
         }
     }
 }
@@ -109,7 +113,14 @@ impl GaborConfig {
             crate::protocol::GaborStartBudget::Converge => (StartBudget::Converge, Search::SciPy),
             crate::protocol::GaborStartBudget::Iterations(n) => (StartBudget::Iterations(n), Search::Free),
         };
-        GaborConfig { restarts: spec.gabor_restarts as usize, budget, seed, search, ..GaborConfig::default() }
+        GaborConfig {
+            restarts: spec.gabor_restarts as usize,
+            budget,
+            seed,
+            search,
+            kernel_scale: spec.gabor_kernel_scale,
+            ..GaborConfig::default()
+        }
     }
 }
 
@@ -408,12 +419,22 @@ pub(crate) fn fit_gabor(kernel: &[f64], side: usize, config: &GaborConfig, rng: 
 /// filter draws from its own stream, so the fits do not depend on how they are spread over threads.
 pub(crate) fn fit_conv1(vs: &nn::VarStore, config: &GaborConfig) -> Result<Vec<FilterFit>> {
     let conv1 = &CONV_LAYERS[0];
-    let kernels: Vec<(usize, Vec<f64>)> = conv_layer_kernels(vs, conv1)?.into_iter().enumerate().collect();
+    let kernels: Vec<(usize, Vec<f64>)> =
+        conv_layer_kernels(vs, conv1)?.into_iter().map(|k| scaled(k, config.kernel_scale)).enumerate().collect();
     Ok(crate::data::par_map(&kernels, |(filter, kernel)| {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_stream(*filter as u64);
         FilterFit { filter: *filter, fit: fit_gabor(kernel, conv1.kernel as usize, config, &mut rng) }
     }))
+}
+
+/// `kernel` in the units `scale` asks for ([`GaborKernelScale`]); an all-zero kernel stays as it is.
+fn scaled(kernel: Vec<f64>, scale: GaborKernelScale) -> Vec<f64> {
+    let peak = kernel.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    match scale {
+        GaborKernelScale::UnitPeak if peak > 0.0 => kernel.into_iter().map(|v| v / peak).collect(),
+        _ => kernel,
+    }
 }
 
 /// The layer summary of conv1's fits: `gabor_n_valid`, and over the valid fits `gabor_size_mean_valid` (cells
@@ -515,5 +536,30 @@ mod tests {
         for (a, b) in mapped.render(11).iter().zip(params_from(raw).render(11)) {
             assert!((a - b).abs() < 1e-12);
         }
+    }
+
+    /// A kernel at the scale of a freshly initialised conv1 (peak 0.03, below the amplitude bound of 0.1) is
+    /// misfitted in raw units: the amplitude pinned at its bound, the envelope squeezed to half its width and the
+    /// carrier to a third of its frequency to make up for it. In units of its own peak it fits as the same kernel at
+    /// full scale: the true envelope.
+    #[test]
+    fn a_kernel_in_units_of_its_peak_fits_as_its_full_scale_self() {
+        let full = synthetic().render(11);
+        let peak = full.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let small: Vec<f64> = full.iter().map(|v| v * 0.03 / peak).collect();
+        let fit = |kernel: &[f64], kernel_scale| {
+            let config = GaborConfig { restarts: 30, kernel_scale, ..GaborConfig::default() };
+            let kernel = scaled(kernel.to_vec(), kernel_scale);
+            fit_gabor(&kernel, 11, &config, &mut ChaCha8Rng::seed_from_u64(3)).expect("a fit")
+        };
+        let raw = fit(&small, GaborKernelScale::Raw);
+        let pinned = raw.params.amplitude < 0.1 + 1e-4;
+        assert!(pinned && raw.params.sigma_x < 1.5 && raw.params.frequency < 0.1, "raw fit {:?}", raw.params);
+        let (unit, reference) = (fit(&small, GaborKernelScale::UnitPeak), fit(&full, GaborKernelScale::UnitPeak));
+        assert!(unit.r_squared > 0.999, "R^2 {}", unit.r_squared);
+        for (got, want) in [(unit.params.sigma_x, 2.2), (unit.params.sigma_y, 3.1), (reference.params.sigma_x, 2.2)] {
+            assert!((got - want).abs() < 1e-3, "sigma {got}, true {want}");
+        }
+        assert_eq!(scaled(vec![0.0; 4], GaborKernelScale::UnitPeak), vec![0.0; 4]);
     }
 }

@@ -3,13 +3,14 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use blurry_to_clear::analysis::{self, erf::ErfConfig, gabor::GaborConfig};
+use blurry_to_clear::analysis::gabor::{GaborConfig, GaborKernelScale};
+use blurry_to_clear::analysis::{self, erf::ErfConfig};
 use blurry_to_clear::device::DeviceChoice;
 use blurry_to_clear::vocab::Layer;
 
 /// Moment sizes of the five conv layers and the conv1 Gabor summary, as `layer,measure,value`.
-pub fn receptive_fields(checkpoint: &Path, restarts: usize, seed: u64) -> Result<()> {
-    let gabor = GaborConfig { restarts, seed, ..Default::default() };
+pub fn receptive_fields(checkpoint: &Path, restarts: usize, seed: u64, kernel_scale: GaborKernelScale) -> Result<()> {
+    let gabor = GaborConfig { restarts, seed, kernel_scale, ..Default::default() };
     let rows = analysis::checkpoint_receptive_fields(checkpoint, &gabor)?;
     print_rows("measure", rows.iter().map(|r| (r.layer, r.statistic.to_string(), r.value)))
 }
