@@ -430,10 +430,16 @@ pub(crate) fn fit_conv1(vs: &nn::VarStore, config: &GaborConfig) -> Result<Vec<F
 
 /// `kernel` in the units `scale` asks for ([`GaborKernelScale`]); an all-zero kernel stays as it is.
 fn scaled(kernel: Vec<f64>, scale: GaborKernelScale) -> Vec<f64> {
-    let peak = kernel.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     match scale {
-        GaborKernelScale::UnitPeak if peak > 0.0 => kernel.into_iter().map(|v| v / peak).collect(),
-        _ => kernel,
+        GaborKernelScale::Raw => kernel,
+        GaborKernelScale::UnitPeak => {
+            let peak = kernel.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            if peak > 0.0 {
+                kernel.into_iter().map(|v| v / peak).collect()
+            } else {
+                kernel
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! pixels across, which blur takes away first; the first version's stand-ins told them apart by colour and outline,
 //! which blur keeps. A grain is one of a few periodic patterns, all at one spatial frequency given in cycles per
 //! image (so that a calibration sets where in the spectrum the identity lies, and blur of a known sigma removes it
-//! by a known factor), in any orientation and phase per image (so that only the kind of pattern is an identity).
+//! by a known factor), in a kind and orientation fixed per class ([`Recipe`]) and a phase drawn per image.
 use std::f32::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 
 use rand::Rng;

@@ -42,12 +42,10 @@ const CLUTTER_CONTRAST: f32 = 0.6;
 pub(crate) fn draw_in12(canvas: &mut Canvas, category: Category, rng: &mut ChaCha8Rng) {
     clutter(canvas, rng, CLUTTER_BLOBS, CLUTTER_CONTRAST);
     let toy = Toy::new(category, true, rng);
-    let mut view = View::photograph(rng);
-    view.grain = Some(category_grain(category).draw(rng));
-    draw_toy(canvas, &toy, &view);
+    draw_toy(canvas, &toy, &View::photograph(&category_grain(category), rng));
 }
 
-/// The ImageNet-100 stand-in's silhouettes, one factor of its class index (`class % 10`).
+/// The ImageNet-100 stand-in's silhouettes, one factor of its class index (`class / 10`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Silhouette {
     Disc,
@@ -62,7 +60,7 @@ pub(crate) enum Silhouette {
     Arrow,
 }
 
-/// The ImageNet-100 stand-in's part arrangements, the other factor of its class index (`class / 10`).
+/// The ImageNet-100 stand-in's part arrangements, drawn per image (shared by every class).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Arrangement {
     Plain,

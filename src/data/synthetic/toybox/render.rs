@@ -4,7 +4,7 @@ use std::f32::consts::{PI, TAU};
 
 use rand_chacha::ChaCha8Rng;
 
-use super::super::grain::Grain;
+use super::super::grain::{Grain, Recipe};
 use super::super::raster::{mix, sample, scale, uniform, v2, Bounds, Canvas, Rgb, Span, V2};
 use super::{v3, Part, Pattern, Solid, Toy, M3, V3, X, Y, Z};
 
@@ -17,8 +17,9 @@ pub(crate) struct View {
     /// Unit vector towards the light (world: x right, y up, z towards the viewer).
     light: V3,
     ambient: f32,
-    /// Fine grain over the toy's surface, in screen space (the instance-level stand-in; `super::film`).
-    pub(crate) grain: Option<Grain>,
+    /// The fine grain over the toy's surface, in screen space (`super::grain`): an object's at the instance level,
+    /// its category's at the category level and in ImageNet-12.
+    grain: Grain,
 }
 
 impl View {
@@ -44,8 +45,8 @@ impl View {
     const PHOTO_AMBIENT: Span = (0.25, 0.55);
 
     /// A frame of a rotation video: `angle` about world `axis`, applied to the toy in its filming pose, with small
-    /// per-image jitter of place, size and light.
-    pub(crate) fn frame(axis: usize, angle: f32, rng: &mut ChaCha8Rng) -> View {
+    /// per-image jitter of place, size and light, and the toy wearing `grain`.
+    pub(crate) fn frame(axis: usize, angle: f32, grain: &Recipe, rng: &mut ChaCha8Rng) -> View {
         let pose = M3::rotation(X, Self::FILMING_PITCH).then(&M3::rotation(Y, Self::FILMING_HEADING));
         View {
             rotation: M3::rotation(axis, angle).then(&pose),
@@ -54,12 +55,13 @@ impl View {
             light: v3(sample(rng, Self::FRAME_LIGHT_X), sample(rng, Self::FRAME_LIGHT_Y), Self::FRAME_LIGHT_Z)
                 .normalized(),
             ambient: sample(rng, Self::FRAME_AMBIENT),
-            grain: None,
+            grain: grain.draw(rng),
         }
     }
 
-    /// A free view for photographs: any heading, a moderate tilt and roll, any size and place.
-    pub(crate) fn photograph(rng: &mut ChaCha8Rng) -> View {
+    /// A free view for photographs: any heading, a moderate tilt and roll, any size and place, the object wearing
+    /// `grain`.
+    pub(crate) fn photograph(grain: &Recipe, rng: &mut ChaCha8Rng) -> View {
         let rotation = M3::rotation(X, sample(rng, Self::PHOTO_TILT))
             .then(&M3::rotation(Z, sample(rng, Self::PHOTO_ROLL)))
             .then(&M3::rotation(Y, uniform(rng, 0.0, TAU)));
@@ -76,7 +78,7 @@ impl View {
             )
             .normalized(),
             ambient: sample(rng, Self::PHOTO_AMBIENT),
-            grain: None,
+            grain: grain.draw(rng),
         }
     }
 }
@@ -228,8 +230,7 @@ fn cast(placed: &[PlacedPart], view: &View, half_vector: V3, p: V2) -> Option<(u
     let n = part.to_local.transpose().apply(normal).normalized();
     let diffuse = n.dot(view.light).max(0.0);
     let specular = n.dot(half_vector).max(0.0).powi(16) * part.part.gloss;
-    let grain = view.grain.map_or(1.0, |grain| grain.gain(p));
-    let lit = scale(surface(part.part, hit), (view.ambient + (1.0 - view.ambient) * diffuse) * grain);
+    let lit = scale(surface(part.part, hit), (view.ambient + (1.0 - view.ambient) * diffuse) * view.grain.gain(p));
     Some((index, mix(lit, [1.0; 3], specular.min(1.0))))
 }
 
