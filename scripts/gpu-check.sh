@@ -4,7 +4,8 @@
 #   scripts/gpu-check.sh                 # on a CUDA machine (LIBTORCH may point at its preinstalled torch 2.11.0)
 #   scripts/gpu-check.sh --device cpu    # the same steps on the CPU at small sizes: CI runs this, so it cannot rot
 #
-# Steps (each prints one line; logs go to $GPU_CHECK_DIR, default a temporary directory):
+# Steps (each prints one line; logs go to $GPU_CHECK_DIR, default a temporary directory, with the tiny runs when a
+# check fails):
 #  1. build against the libtorch that scripts/setup.sh finds (a preset LIBTORCH wins);
 #  2. the unit tests that hold the device paths to the CPU's: the same augmented batch and initial weights from one
 #     seed, the crop's and colour operations' device path against Pillow's loops (with CUDA they compare devices);
@@ -233,4 +234,6 @@ if [ "$failures" -gt 0 ]; then
   line result "$failures check(s) failed after $((SECONDS - started)) s; logs in $dir"
   exit 1
 fi
+# The two tiny runs (about 190 MB of checkpoints) have served once verify passed; the logs stay. Kept on failure.
+rm -rf "$dir/device" "$dir/reference"
 line result "all checks passed on $device in $((SECONDS - started)) s; logs in $dir"

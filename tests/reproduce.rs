@@ -30,10 +30,18 @@ fn run_ok(mut command: Command) {
 }
 
 /// The shared full `tiny` run: `<dir>/tiny/`.
+///
+/// It lives in Cargo's scratch folder for tests (`target/tmp/`), not in a temporary directory: a `static` is never
+/// dropped, so a temporary directory held by one outlives the tests, and every `cargo test` left another 1.4 GB in
+/// `/tmp` until the disk filled. Here each test run replaces the last one's, which stays for inspection.
 fn tiny() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reproduce-tiny");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
         run_ok(reproduce(&dir, &[]));
         dir.join("tiny")
     })
