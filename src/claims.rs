@@ -40,8 +40,10 @@
 //! not a number (a side with no observation) is `no data`.
 //!
 //! A claim judged per group (`for_each`) takes the least favourable verdict of its groups, in the order holds,
-//! weaker, inconclusive, not shown, reversed, no data; the groups the original itself leaves undecided (the claim's
-//! `undecided`, each with why) are judged and shown, but do not count towards it. On the original's own numbers
+//! weaker, inconclusive, not shown, reversed, no data, with one exception: a group with no data could have any
+//! verdict, so it leaves the claim at `no data` unless another group is `reversed`, which no verdict of the missing
+//! group could make more favourable (a claim made of every group is reversed by one). The groups the original itself
+//! leaves undecided (the claim's `undecided`, each with why) are judged and shown, but do not count towards it. On the original's own numbers
 //! (`expected/paper/`) every claim holds, and each of its groups holds or is declared undecided (tests/figures.rs).
 //!
 //! **Typed rows.** [`Evidence`] holds the typed [`Tables`] the claims read, reduced to one row per observation and
@@ -345,10 +347,14 @@ impl Claim {
     }
 
     /// The claim's verdict from its groups': the least favourable ([`Verdict`]'s order) of those the original
-    /// decides (of all, where it decides none), `no data` where there is no group.
+    /// decides (of all, where it decides none), `no data` where there is no group. A group with no data decides
+    /// nothing when another is `reversed`: whatever it would show, the claim is reversed (module doc).
     pub(crate) fn verdict_of(&self, groups: &[GroupOutcome]) -> Verdict {
         let decided: Vec<&GroupOutcome> = groups.iter().filter(|g| !self.undecided.contains_key(&g.group)).collect();
         let counted = if decided.is_empty() { groups.iter().collect() } else { decided };
+        if counted.iter().any(|g| g.verdict == Verdict::Reversed) {
+            return Verdict::Reversed;
+        }
         counted.into_iter().map(|g| g.verdict).max().unwrap_or(Verdict::NoData)
     }
 
@@ -964,7 +970,8 @@ mod tests {
     }
 
     /// A claim judged per group takes its least favourable group's verdict, leaving out the groups the original
-    /// leaves undecided; with no group it has no data.
+    /// leaves undecided; a group with no data leaves it at no data unless another group is reversed; with no group
+    /// it has no data.
     #[test]
     fn a_claim_takes_its_least_favourable_decided_group() {
         let mut claim = Claims::paper().unwrap().claim.remove(0);
@@ -980,6 +987,20 @@ mod tests {
             claim.verdict_of(&[group("faces", Verdict::Holds), group("in100", Verdict::NoData)]),
             Verdict::NoData
         );
+        let missing_and_reversed = [
+            group("faces", Verdict::Inconclusive),
+            group("toybox_instance", Verdict::Reversed),
+            group("in100", Verdict::NoData),
+        ];
+        assert_eq!(claim.verdict_of(&missing_and_reversed), Verdict::Reversed);
+        // A reversed group the original leaves undecided does not count, so it cannot decide for a missing one.
+        let missing_and_undecided = [group("in12", Verdict::Reversed), group("in100", Verdict::NoData)];
+        assert_eq!(claim.verdict_of(&missing_and_undecided), Verdict::NoData);
+        assert_eq!(
+            claim.verdict_of(&[group("faces", Verdict::NotShown), group("in100", Verdict::NoData)]),
+            Verdict::NoData
+        );
+        assert_eq!(claim.verdict_of(&[group("in100", Verdict::NoData)]), Verdict::NoData);
         assert_eq!(claim.verdict_of(&[]), Verdict::NoData);
         assert!(Verdict::ALL.windows(2).all(|w| w[0] < w[1]));
     }

@@ -286,8 +286,9 @@ fn findings_summary(out: &mut String, findings: &[Finding], subject: Subject) {
          *not shown* when the interval includes no effect and does not reach the margin, and *reversed* when it lies \
          wholly in the opposite direction. A finding that bounds its statistic (at most, within, a peak in a range) \
          holds when the interval lies inside the bound, is reversed when it lies wholly outside and is not shown when \
-         it crosses the bound. A finding over several datasets takes its least favourable dataset's verdict; a \
-         dataset the original itself leaves undecided is shown, marked, and does not count. Intervals come from a \
+         it crosses the bound. A finding over several datasets takes its least favourable dataset's verdict (a \
+         dataset with no data leaves it at no data, unless another dataset is already reversed); a dataset the \
+         original itself leaves undecided is shown, marked, and does not count. Intervals come from a \
          bootstrap: test images resampled (paired across regimes) for accuracies, the spread across a layer's \
          filters for receptive-field and spatial-frequency means (`src/claims.rs`).\n",
         findings.len(),
