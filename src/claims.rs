@@ -43,8 +43,9 @@
 //! weaker, inconclusive, not shown, reversed, no data, with one exception: a group with no data could have any
 //! verdict, so it leaves the claim at `no data` unless another group is `reversed`, which no verdict of the missing
 //! group could make more favourable (a claim made of every group is reversed by one). The groups the original itself
-//! leaves undecided (the claim's `undecided`, each with why) are judged and shown, but do not count towards it. On the original's own numbers
-//! (`expected/paper/`) every claim holds, and each of its groups holds or is declared undecided (tests/figures.rs).
+//! leaves undecided (the claim's `undecided`, each with why) are judged and shown, but do not count towards it. On
+//! the original's own numbers (`expected/paper/`) every claim holds, and each of its groups holds or is declared
+//! undecided (tests/figures.rs).
 //!
 //! **Typed rows.** [`Evidence`] holds the typed [`Tables`] the claims read, reduced to one row per observation and
 //! seed. A claim reads its table's rows through [`Row::cell`] (its filters, groups and keys are column names of the
